@@ -1,0 +1,32 @@
+"""The `pairchive` command: one click group; each command is a thin shell over crawler/ and storage/."""
+
+from __future__ import annotations
+
+import click
+
+from crawler import __version__
+from crawler.cli.archive import export, search, show
+from crawler.cli.crawl import crawl
+from crawler.cli.demo import demo
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="pairchive")
+def main() -> None:
+    """pairchive: scheduled scraping and archiving of news about school pairing.
+
+    \b
+    Everyday commands:
+      pairchive crawl --source huli-edu     crawl one portal now
+      pairchive search 结对                  find stored stories
+      pairchive show 12                     read one story with its provenance
+      pairchive export --format jsonl       every stored story, one JSON object per line
+      pairchive demo                        the whole pipeline on the bundled sample portals
+    """
+
+
+main.add_command(crawl)
+main.add_command(search)
+main.add_command(show)
+main.add_command(export)
+main.add_command(demo)

@@ -1,0 +1,104 @@
+"""The archivist's commands: `search`, `show` and `export`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import click
+
+from crawler.cli.options import app_config, db_option, fail, table
+from crawler.errors import PairchiveError
+from storage.db import open_database
+from storage.queries import article_record, get_article, iter_articles
+from storage.queries import search as search_articles
+
+
+@click.command()
+@click.argument("text")
+@click.option("--source", metavar="NAME", help="Only stories from this source.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000), help="Most hits.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit, one per line.")
+@db_option
+def search(text: str, source: str | None, limit: int, as_json: bool, db: str | None) -> None:
+    """Find stored stories whose title or text contains TEXT (a substring: 结对 finds 结对帮扶).
+
+    Example: pairchive search 结对 --source huli-edu
+    """
+    try:
+        _, sessions = open_database(app_config(db).db_url)
+    except PairchiveError as exc:
+        raise fail(exc) from None
+    with sessions() as session:
+        hits = search_articles(session, text, source=source, limit=limit)
+    if as_json:
+        for hit in hits:
+            click.echo(json.dumps(dataclasses.asdict(hit), ensure_ascii=False))
+        return
+    if not hits:
+        click.echo(f"no stored story contains {text!r}", err=True)
+        return
+    for hit in hits:
+        date = (hit.published or "")[:10]
+        click.echo(f"[{hit.id}] {hit.title}\n     {hit.source} · {date} · {hit.language} · {hit.url}\n"
+                   f"     {hit.snippet}")
+
+
+@click.command()
+@click.argument("article_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="The stored record as JSON.")
+@db_option
+def show(article_id: int, as_json: bool, db: str | None) -> None:
+    """Print one stored story with where and when it was fetched.
+
+    Example: pairchive show 3
+    """
+    try:
+        _, sessions = open_database(app_config(db).db_url)
+    except PairchiveError as exc:
+        raise fail(exc) from None
+    with sessions() as session:
+        article = get_article(session, article_id)
+        if article is None:
+            raise click.ClickException(f"no stored story with id {article_id}")
+        record = article_record(article)
+    if as_json:
+        click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+        return
+    terms = ", ".join(f"{t['term']}x{t['count']}" for t in record["relevance_terms"][:8])
+    fields = [
+        ("url", record["url"]), ("source", record["source"]), ("published", record["published"]),
+        ("author", record["author"]), ("outlet", record["source_name"]), ("language", record["language"]),
+        ("charset", record["charset"]), ("relevance", f"{record['relevance']:.2f} ({terms})"),
+        ("first seen", record["first_seen"]), ("run", record["run_id"]), ("content hash", record["content_hash"]),
+    ]
+    click.echo(record["title"])
+    click.echo("=" * min(80, len(record["title"]) * 2))
+    for name, value in fields:
+        if value not in (None, ""):
+            click.echo(f"{name:>12}: {value}")
+    click.echo()
+    click.echo(record["text"])
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True,
+              help="Output format.")
+@click.option("--source", metavar="NAME", help="Only stories from this source.")
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout).")
+@db_option
+def export(fmt: str, source: str | None, output: click.utils.LazyFile, db: str | None) -> None:
+    """Write every stored story, one JSON object per line, streaming (constant memory).
+
+    Example: pairchive export --format jsonl -o stories.jsonl
+    """
+    try:
+        _, sessions = open_database(app_config(db).db_url)
+    except PairchiveError as exc:
+        raise fail(exc) from None
+    with sessions() as session:
+        for article in iter_articles(session, source=source):
+            output.write(json.dumps(article_record(article), ensure_ascii=False) + "\n")
+
+
+__all__ = ["export", "search", "show", "table"]

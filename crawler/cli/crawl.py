@@ -1,0 +1,50 @@
+"""`pairchive crawl`: one crawl, in a subprocess, with a summary table at the end."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from crawler.cli.options import app_config, db_option, fail, sources_option, table
+from crawler.crawl import RunSummary, crawl as run_crawl
+from crawler.errors import PairchiveError
+from crawler.sources import load_sources, select
+
+COUNT_COLUMNS = ("fetched", "stored", "duplicate", "not_pairing", "no_text", "failed")
+
+
+def summary_table(runs: list[RunSummary]) -> str:
+    rows = [
+        [r.run_id, r.source, r.status, *(r.counts.get(c, 0) for c in COUNT_COLUMNS),
+         f"{r.seconds:.1f}s" if r.seconds is not None else "-"]
+        for r in runs
+    ]
+    return table(["run", "source", "status", *COUNT_COLUMNS, "time"], rows)
+
+
+@click.command()
+@click.option("--source", "names", multiple=True, metavar="NAME", help="Crawl only this source (repeatable).")
+@sources_option
+@db_option
+@click.option("--quiet", "-q", is_flag=True, help="Log warnings and errors only (for cron).")
+def crawl(names: tuple[str, ...], sources: str | None, db: str | None, quiet: bool) -> None:
+    """Crawl the configured portals once and store the pairing stories found.
+
+    The crawl runs in a subprocess; its log goes to stderr, the summary to stdout. Exits non-zero when a
+    run failed.
+
+    Example: pairchive crawl --source huli-edu --db archive.db
+    """
+    cfg = app_config(db, sources)
+    try:
+        chosen = select(load_sources(cfg.sources_path), names, cfg.sources_path)
+        runs = run_crawl(cfg, chosen, settings={"LOG_LEVEL": "WARNING" if quiet else "INFO"})
+    except PairchiveError as exc:
+        raise fail(exc) from None
+    click.echo(summary_table(runs))
+    failed = [r for r in runs if r.status != "ok"]
+    for r in failed:
+        click.echo(f"run {r.run_id} ({r.source}) {r.status}: {r.error}", err=True)
+    if failed:
+        sys.exit(1)

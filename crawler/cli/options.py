@@ -1,0 +1,61 @@
+"""Option bundles shared by several commands, defined once, and the output helpers they use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+from crawler.config import AppConfig
+from crawler.errors import PairchiveError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def db_option(f: F) -> F:
+    return click.option(
+        "--db", "db", metavar="URL",
+        help="Database URL or SQLite file path (default: $PAIRCHIVE_DB or ./pairchive.db).",
+    )(f)
+
+
+def sources_option(f: F) -> F:
+    return click.option(
+        "--sources", "sources", metavar="FILE", type=click.Path(dir_okay=False),
+        help="Sources file (default: $PAIRCHIVE_SOURCES or ./sources.toml).",
+    )(f)
+
+
+def app_config(db: str | None = None, sources: str | None = None) -> AppConfig:
+    return AppConfig.from_env().with_flags(db=db, sources=sources)
+
+
+def fail(exc: PairchiveError) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_width: int = 60) -> str:
+    """A plain text table; cells are cut to `max_width` display columns (CJK characters count two)."""
+
+    def width(s: str) -> int:
+        return sum(2 if ord(ch) > 0x2E7F else 1 for ch in s)
+
+    def cut(s: str) -> str:
+        if width(s) <= max_width:
+            return s
+        out, w = "", 0
+        for ch in s:
+            w += width(ch)
+            if w > max_width - 1:
+                break
+            out += ch
+        return out + "…"
+
+    cells = [[cut("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max([width(h)] + [width(r[i]) for r in cells]) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v + " " * (widths[i] - width(v)) for i, v in enumerate(values)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])

@@ -1,0 +1,142 @@
+"""One crawl, as the CLI and the daemon run it: run records first, then a crawl subprocess, then the books closed.
+
+The parent creates a `running` record per source before starting the subprocess, so a crawl that dies
+(killed, out of memory, a bug) still leaves a record: the parent marks what the child left open as failed,
+with the exit code and the last lines the child logged.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+from sqlalchemy import select
+
+from crawler.config import AppConfig
+from crawler.sources import Source
+from storage.archive import finish_run, set_exit_code, start_run, upsert_sources
+from storage.db import open_database
+from storage.models import CrawlRun
+
+TAIL_LINES = 20
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    source: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    counts: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    exit_code: int | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None
+
+
+def _pump(stream: IO[str], sink: IO[str] | None, tail: deque[str]) -> None:
+    for line in stream:
+        tail.append(line.rstrip("\n"))
+        if sink is not None:
+            sink.write(line)
+            sink.flush()
+
+
+def crawl(
+    cfg: AppConfig,
+    sources: Sequence[Source],
+    *,
+    trigger: str = "cli",
+    settings: dict[str, Any] | None = None,
+    log_sink: IO[str] | None = sys.stderr,
+    timeout: float | None = None,
+) -> list[RunSummary]:
+    """Crawl `sources` in one subprocess into `cfg.db_url`; returns one summary per source."""
+    _, sessions = open_database(cfg.db_url)
+    with sessions.begin() as session:
+        source_ids = upsert_sources(session, [s.to_dict() for s in sources])
+        entries = [
+            {
+                "source": s.to_dict(),
+                "source_id": source_ids[s.name],
+                "run_id": start_run(session, source_ids[s.name], trigger),
+            }
+            for s in sources
+        ]
+    run_ids = [e["run_id"] for e in entries]
+    job = {
+        "db_url": cfg.db_url,
+        "contact_url": cfg.contact_url,
+        "sources": entries,
+        "settings": settings or {},
+    }
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crawler.worker", json.dumps(job)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    )
+    assert proc.stderr is not None
+    status_if_open = "failed"
+    try:
+        _pump(proc.stderr, log_sink, tail)
+        exit_code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        exit_code = proc.wait()
+        status_if_open = "timeout"
+    except KeyboardInterrupt:
+        proc.terminate()
+        exit_code = proc.wait()
+        status_if_open = "interrupted"
+        raise
+    finally:
+        _close_books(cfg.db_url, run_ids, exit_code if "exit_code" in locals() else -1, status_if_open, tail)
+    return run_summaries(cfg.db_url, run_ids)
+
+
+def _close_books(db_url: str, run_ids: list[int], exit_code: int, status: str, tail: deque[str]) -> None:
+    _, sessions = open_database(db_url)
+    last = next((line for line in reversed(tail) if line.strip()), "")
+    with sessions.begin() as session:
+        for run_id in run_ids:
+            finish_run(
+                session,
+                run_id,
+                status=status,
+                error=f"crawl process exited with code {exit_code} before closing this run: {last}",
+                exit_code=exit_code,
+                only_if_running=True,
+            )
+        set_exit_code(session, run_ids, exit_code)
+
+
+def run_summaries(db_url: str, run_ids: Sequence[int]) -> list[RunSummary]:
+    _, sessions = open_database(db_url)
+    with sessions() as session:
+        runs = session.scalars(select(CrawlRun).where(CrawlRun.id.in_(run_ids)).order_by(CrawlRun.id)).all()
+        return [
+            RunSummary(
+                run_id=r.id,
+                source=r.source.name,
+                status=r.status,
+                started_at=r.started_at,
+                finished_at=r.finished_at,
+                counts=dict(r.counts or {}),
+                error=r.error,
+                exit_code=r.exit_code,
+            )
+            for r in runs
+        ]

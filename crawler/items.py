@@ -1,0 +1,42 @@
+"""The item that travels from the spider through the pipelines to storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class PageItem:
+    """One fetched article page; each pipeline stage fills in its own fields."""
+
+    # Set by the spider.
+    url: str
+    source: str
+    html: str
+    http_status: int
+    charset: str | None
+    fetched_at: datetime
+    timezone: str = "Asia/Shanghai"
+    source_id: int | None = None
+    run_id: int | None = None
+
+    # extract
+    title: str = ""
+    raw_text: str = ""
+    published: datetime | None = None
+    author: str | None = None
+    source_name: str | None = None
+    # clean
+    text: str = ""
+    removed: list[str] = field(default_factory=list)
+    # language
+    language: str = ""
+    # relevance
+    relevance: float = 0.0
+    is_pairing: bool = False
+    relevance_terms: list[dict[str, Any]] = field(default_factory=list)
+    # dedup
+    canonical_url: str = ""
+    content_hash: str = ""

@@ -1,0 +1,88 @@
+"""The run recorder: a Scrapy extension that keeps a crawl run's record in the database.
+
+It counts every page by outcome (fetched, stored, and each rejection reason), writes each rejection with
+its reason as it happens, and closes the run with a status when the spider closes. A run killed before
+that is closed by the parent process (see crawler.crawl).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.spiders import Spider
+
+from crawler.items import PageItem
+from pipelines import reason_of
+from storage.archive import finish_run, record_rejection
+from storage.db import shared_database
+
+logger = logging.getLogger(__name__)
+
+# Finish reasons under which a run counts as completed (a page cap reached is a normal end).
+OK_FINISH = {"finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout"}
+
+
+class RunRecorder:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.db_url: str = crawler.settings["PAIRCHIVE_DB"]
+        self.counts: Counter[str] = Counter()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunRecorder:
+        ext = cls(crawler)
+        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(ext.item_error, signal=signals.item_error)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def _run_id(self) -> int | None:
+        return getattr(self.crawler.spider, "run_id", None)
+
+    def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
+        self.counts["stored"] += 1
+
+    def item_dropped(self, item: Any, response: Response, exception: BaseException, spider: Spider) -> None:
+        reason, detail = reason_of(exception)
+        self.counts[reason] += 1
+        run_id = self._run_id()
+        if run_id is None:
+            return
+        title = item.title if isinstance(item, PageItem) else None
+        _, sessions = shared_database(self.db_url)
+        with sessions.begin() as session:
+            record_rejection(session, run_id, response.url, reason, detail, title or None)
+
+    def item_error(self, item: Any, response: Response, spider: Spider, failure: Any) -> None:
+        self.counts["failed"] += 1
+        logger.error("pipeline error on %s: %s", response.url, failure.getErrorMessage())
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        stats = self.crawler.stats
+        assert stats is not None
+        counts = dict(self.counts)
+        counts["fetched"] = int(stats.get_value("response_received_count", 0) or 0)
+        counts["failed"] = counts.get("failed", 0) + int(stats.get_value("pairchive/failed", 0) or 0)
+        skipped = int(stats.get_value("pairchive/skipped_robots", 0) or 0)
+        if skipped:
+            counts["robots_disallowed"] = skipped
+        first_error = stats.get_value("pairchive/first_error")
+        if reason not in OK_FINISH:
+            status, error = "failed", f"crawl ended early: {reason}"
+        elif counts["fetched"] == 0 and counts["failed"]:
+            status, error = "failed", f"no page could be fetched; first error: {first_error}"
+        else:
+            status, error = "ok", (f"{counts['failed']} page(s) failed; first: {first_error}" if first_error else None)
+        run_id = self._run_id()
+        logger.info("run %s of %s: %s %s", run_id, spider.name, status, counts)
+        if run_id is None:
+            return
+        _, sessions = shared_database(self.db_url)
+        with sessions.begin() as session:
+            finish_run(session, run_id, status=status, counts=counts, error=error)

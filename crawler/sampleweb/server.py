@@ -1,0 +1,79 @@
+"""A small threaded HTTP server per sample portal, each on 127.0.0.1 with a port chosen by the OS."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from types import TracebackType
+
+from crawler.sampleweb.portals import PORTALS, Page, build_site
+
+
+def _handler_for(pages: dict[str, Page]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "SamplePortal/1.0"
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            page = pages.get(self.path.split("?", 1)[0])
+            if page is None:
+                body = b"<html><body><h1>404 Not Found</h1></body></html>"
+                self.send_response(404)
+                self.send_header("Content-Type", "text/html")
+            else:
+                body = page.body
+                self.send_response(200)
+                self.send_header("Content-Type", page.content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass  # quiet: the crawl logs every fetch itself
+
+    return Handler
+
+
+class SampleWeb:
+    """Serves every sample portal; use as a context manager. `base_urls` maps portal name -> root URL."""
+
+    def __init__(self) -> None:
+        self.site = build_site()
+        self.servers: dict[str, ThreadingHTTPServer] = {}
+        self.threads: list[threading.Thread] = []
+        self.base_urls: dict[str, str] = {}
+
+    def start(self) -> SampleWeb:
+        for portal in PORTALS:
+            server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self.site[portal.name]))
+            server.daemon_threads = True
+            thread = threading.Thread(target=server.serve_forever, name=f"sampleweb-{portal.name}", daemon=True)
+            thread.start()
+            self.servers[portal.name] = server
+            self.threads.append(thread)
+            self.base_urls[portal.name] = f"http://127.0.0.1:{server.server_address[1]}"
+        return self
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.shutdown()
+            server.server_close()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        self.servers.clear()
+        self.threads.clear()
+
+    def __enter__(self) -> SampleWeb:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def sources_toml(self) -> str:
+        """The demo's sources file with each portal's placeholder replaced by its live root URL."""
+        text = resources.files("crawler.sampleweb").joinpath("sources.toml").read_text(encoding="utf-8")
+        for name, url in self.base_urls.items():
+            text = text.replace("{base:" + name + "}", url)
+        return text

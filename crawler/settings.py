@@ -1,0 +1,49 @@
+"""Scrapy settings: the only settings module. Polite by default; a crawl may override single keys."""
+
+from crawler import __version__
+from crawler.config import DEFAULT_CONTACT_URL
+
+BOT_NAME = "pairchive"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# Identify ourselves, with a page a webmaster can read and complain to.
+PAIRCHIVE_CONTACT_URL = DEFAULT_CONTACT_URL
+USER_AGENT = f"pairchive/{__version__} (+{DEFAULT_CONTACT_URL})"
+
+# Politeness: small regional servers, crawled nightly for years.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.5
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+RETRY_TIMES = 2
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+DEPTH_LIMIT = 20
+
+# Stages for one fetched page, in order (see pipelines/).
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 100,  # HTML -> title, text, metadata (trafilatura)
+    "pipelines.clean.CleanPipeline": 200,  # drop trailers, teaser lists, credit lines, inline pinyin
+    "pipelines.language.LanguagePipeline": 300,  # seeded langdetect on a bounded prefix
+    "pipelines.relevance.RelevancePipeline": 400,  # is it a school-pairing story? score and deciding terms
+    "pipelines.dedup.DedupPipeline": 500,  # same canonical URL or same normalized text: one story
+    "pipelines.store.StorePipeline": 600,  # write the article row
+}
+
+EXTENSIONS = {
+    # Writes the crawl run record: counts by outcome, each rejection with its reason, final status.
+    "crawler.runrecord.RunRecorder": 500,
+}
+
+# The database the store stage and the run recorder write to; set per crawl.
+PAIRCHIVE_DB = "sqlite:///pairchive.db"
+
+LOG_LEVEL = "INFO"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -1,0 +1,240 @@
+"""The source registry: portals declared in a TOML file, validated when loaded.
+
+Every error names the file, the source and the key, on one line, so an operator adding a portal sees
+exactly what to fix before the first nightly run.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+
+from crawler.errors import SourceConfigError
+
+NAME_RE = re.compile(r"^[a-z0-9_-]+$")
+DEFAULT_SCHEDULE = "0 2 * * *"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One portal: where to start, which links are articles, which are more listing pages."""
+
+    name: str
+    title: str
+    start_urls: tuple[str, ...]
+    allowed_domains: tuple[str, ...]
+    article_pattern: str
+    listing_pattern: str | None = None
+    schedule: str = DEFAULT_SCHEDULE
+    timezone: str = DEFAULT_TIMEZONE
+    encoding: str | None = None
+    max_pages: int | None = None
+
+    @property
+    def article_re(self) -> re.Pattern[str]:
+        return re.compile(self.article_pattern)
+
+    @property
+    def listing_re(self) -> re.Pattern[str] | None:
+        return re.compile(self.listing_pattern) if self.listing_pattern else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The source as the TOML table it came from (for passing to a crawl subprocess)."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "title": self.title,
+            "start_urls": list(self.start_urls),
+            "allowed_domains": list(self.allowed_domains),
+            "article_pattern": self.article_pattern,
+            "schedule": self.schedule,
+            "timezone": self.timezone,
+        }
+        for key in ("listing_pattern", "encoding", "max_pages"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
+
+
+KNOWN_KEYS = {
+    "name", "title", "start_urls", "allowed_domains", "article_pattern", "listing_pattern",
+    "schedule", "timezone", "encoding", "max_pages",
+}
+
+
+class _Checker:
+    """Validates one [[source]] table; `fail` raises with file, source and key in the message."""
+
+    def __init__(self, path: str, index: int, table: Mapping[str, Any]) -> None:
+        self.path = path
+        self.table = table
+        raw_name = table.get("name")
+        self.label = f"source {raw_name!r}" if isinstance(raw_name, str) else f"source #{index + 1}"
+
+    def fail(self, key: str, problem: str) -> SourceConfigError:
+        return SourceConfigError(f"{self.path}: {self.label}: key '{key}': {problem}")
+
+    def string(self, key: str, *, required: bool = False) -> str | None:
+        value = self.table.get(key)
+        if value is None:
+            if required:
+                raise self.fail(key, "is required")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, f"must be a non-empty string, got {value!r}")
+        return value
+
+    def string_list(self, key: str, *, required: bool = False) -> list[str] | None:
+        value = self.table.get(key)
+        if value is None:
+            if required:
+                raise self.fail(key, "is required")
+            return None
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(key, f"must be a non-empty list of strings, got {value!r}")
+        return value
+
+    def regex(self, key: str, *, required: bool = False) -> str | None:
+        value = self.string(key, required=required)
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise self.fail(key, f"bad regular expression {value!r}: {exc}") from None
+        return value
+
+
+def _check_source(path: str, index: int, table: Any) -> Source:
+    if not isinstance(table, dict):
+        raise SourceConfigError(f"{path}: source #{index + 1}: must be a table")
+    c = _Checker(path, index, table)
+    unknown = sorted(set(table) - KNOWN_KEYS)
+    if unknown:
+        raise c.fail(unknown[0], f"unknown key (known keys: {', '.join(sorted(KNOWN_KEYS))})")
+
+    name = c.string("name", required=True)
+    assert name is not None
+    if not NAME_RE.match(name):
+        raise c.fail("name", f"{name!r} must match [a-z0-9_-]+")
+
+    start_urls = c.string_list("start_urls", required=True) or []
+    for url in start_urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise c.fail("start_urls", f"{url!r} is not an http(s) URL")
+
+    allowed = c.string_list("allowed_domains")
+    if allowed is None:
+        allowed = sorted({urlsplit(u).hostname or "" for u in start_urls})
+    for url in start_urls:
+        host = urlsplit(url).hostname or ""
+        if not any(host == d or host.endswith("." + d) for d in allowed):
+            raise c.fail("allowed_domains", f"start URL {url!r} is outside {allowed}")
+
+    article_pattern = c.regex("article_pattern", required=True)
+    assert article_pattern is not None
+    listing_pattern = c.regex("listing_pattern")
+
+    schedule = c.string("schedule") or DEFAULT_SCHEDULE
+    timezone = c.string("timezone") or DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise c.fail("timezone", f"unknown time zone {timezone!r}") from None
+    try:
+        CronTrigger.from_crontab(schedule, timezone=timezone)
+    except ValueError as exc:
+        raise c.fail("schedule", f"bad cron expression {schedule!r}: {exc}") from None
+
+    encoding = c.string("encoding")
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise c.fail("encoding", f"unknown encoding {encoding!r}") from None
+
+    max_pages = table.get("max_pages")
+    if max_pages is not None and (
+        not isinstance(max_pages, int) or isinstance(max_pages, bool) or max_pages < 1
+    ):
+        raise c.fail("max_pages", f"must be a positive integer, got {max_pages!r}")
+
+    return Source(
+        name=name,
+        title=c.string("title") or name,
+        start_urls=tuple(start_urls),
+        allowed_domains=tuple(allowed),
+        article_pattern=article_pattern,
+        listing_pattern=listing_pattern,
+        schedule=schedule,
+        timezone=timezone,
+        encoding=encoding,
+        max_pages=max_pages,
+    )
+
+
+def parse_sources(text: str, path: str = "<sources>") -> list[Source]:
+    """Parse and validate the TOML text of a sources file."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SourceConfigError(f"{path}: malformed TOML: {exc}") from None
+    unknown = sorted(set(doc) - {"source"})
+    if unknown:
+        raise SourceConfigError(f"{path}: key '{unknown[0]}': unknown top-level key (expected [[source]] tables)")
+    tables = doc.get("source", [])
+    if not isinstance(tables, list):
+        raise SourceConfigError(f"{path}: key 'source': must be an array of tables, written [[source]]")
+    sources: list[Source] = []
+    seen: dict[str, int] = {}
+    for index, table in enumerate(tables):
+        source = _check_source(path, index, table)
+        if source.name in seen:
+            raise SourceConfigError(
+                f"{path}: source {source.name!r}: key 'name': duplicate name "
+                f"(sources #{seen[source.name] + 1} and #{index + 1})"
+            )
+        seen[source.name] = index
+        sources.append(source)
+    if not sources:
+        raise SourceConfigError(f"{path}: no [[source]] tables")
+    return sources
+
+
+def load_sources(path: str | Path) -> list[Source]:
+    """Read and validate a sources file; a missing or unreadable file is an error, never an empty list."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SourceConfigError(f"{p}: sources file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceConfigError(f"{p}: cannot read sources file: {exc}") from None
+    return parse_sources(text, str(p))
+
+
+def select(sources: list[Source], names: list[str] | tuple[str, ...], path: str = "sources") -> list[Source]:
+    """The named sources, in the order asked; an unknown name is an error listing the known ones."""
+    if not names:
+        return sources
+    by_name = {s.name: s for s in sources}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise SourceConfigError(
+            f"{path}: no source named {missing[0]!r} (known: {', '.join(sorted(by_name))})"
+        )
+    return [by_name[n] for n in names]
+
+
+def source_from_dict(table: dict[str, Any], path: str = "<crawl job>") -> Source:
+    """A source from one table (as written by `Source.to_dict`), validated like a file's."""
+    return _check_source(path, 0, table)

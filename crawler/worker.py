@@ -1,0 +1,57 @@
+"""The crawl subprocess: `python -m crawler.worker JOB_JSON`.
+
+One process per crawl, so each run gets a fresh Twisted reactor and a crash or leak dies with it. The job
+names the database, the sources (with their source and run ids) and single-key setting overrides.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.settings import Settings
+
+from crawler.sources import source_from_dict
+from spiders.portal import PortalSpider
+
+
+def build_settings(job: dict[str, Any]) -> Settings:
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.set("PAIRCHIVE_DB", job["db_url"], priority="cmdline")
+    contact = job.get("contact_url")
+    if contact:
+        version = settings.get("USER_AGENT").split(" ", 1)[0]
+        settings.set("USER_AGENT", f"{version} (+{contact})", priority="cmdline")
+        settings.set("PAIRCHIVE_CONTACT_URL", contact, priority="cmdline")
+    for key, value in job.get("settings", {}).items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+def run(job: dict[str, Any]) -> int:
+    settings = build_settings(job)
+    process = CrawlerProcess(settings, install_root_handler=True)
+    for entry in job["sources"]:
+        source = source_from_dict(entry["source"])
+        per_source = settings.copy()
+        if source.max_pages:
+            per_source.set("CLOSESPIDER_PAGECOUNT", source.max_pages, priority="spider")
+        crawler = Crawler(PortalSpider, per_source)
+        process.crawl(crawler, source=source, source_id=entry["source_id"], run_id=entry["run_id"])
+    process.start()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m crawler.worker JOB_JSON", file=sys.stderr)
+        return 2
+    return run(json.loads(args[0]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

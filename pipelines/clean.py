@@ -1,0 +1,164 @@
+"""Clean stage: the story kept whole, everything the portal wrapped around it dropped.
+
+Rules describe what a trailer looks like, never one site: an end marker (`- END -`) or a related-reading
+heading (`相关阅读`, `Related news`) ends the story; dated headline lists, runs of teaser summaries, keyword,
+share and credit lines go wherever they are. Sections that belong to the story (`延伸阅读`, `链接`) stay.
+Inline pinyin annotations (`續(xù)` -> `續`) are removed. Credit lines are read before they go: the
+originating outlet (`来源:`/`Source:`) and author are metadata, not body text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from scrapy.crawler import Crawler
+
+from crawler.items import PageItem
+from pipelines import rejected
+
+logger = logging.getLogger(__name__)
+
+CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
+# A Han character followed by a parenthesised pinyin syllable carrying a tone mark: 續(xù), 當（dāng）.
+# Pages that went through a bad transcoding show `?` or U+FFFD where the character was.
+PINYIN_RE = re.compile(rf"(?<=[{CJK}?\ufffd])[(（]\s*[a-z]*[{TONED}][a-z{TONED}]*\s*[)）]")
+
+END_MARKER_RE = re.compile(r"^[-—–_=*·\s]*(?:END|THE END|完|全文完)[-—–_=*·\s]*$", re.IGNORECASE)
+RELATED_HEADING_RE = re.compile(
+    r"^[【\[]?\s*(?:相关阅读|相關閱讀|相关新闻|相關新聞|相关文章|相關文章|推荐阅读|推薦閱讀|相关推荐|相關推薦"
+    r"|新闻推荐|新聞推薦|热点推荐|熱點推薦|猜你喜欢|猜你喜歡|更多新闻|更多新聞|往期回顾|往期回顧"
+    r"|related (?:news|articles|stories|reading|content)|recommended(?: reading| stories)?|read more"
+    r"|more (?:news|stories)|you may also like)\s*[】\]]?\s*[:：]?$",
+    re.IGNORECASE,
+)
+KEYWORDS_RE = re.compile(r"^(?:关键词|關鍵詞|关键字|關鍵字|标签|標籤|tags?|keywords?)\s*[:：]", re.IGNORECASE)
+CREDIT_LABELS = (
+    r"责任编辑|責任編輯|编辑|編輯|审核|審核|校对|校對|监制|監製|来源|來源|作者|author|editors?|source"
+    r"|本文来源|稿件来源|图片来源|圖片來源|供稿|撰稿|通讯员|通訊員"
+)
+CREDIT_LINE_RE = re.compile(rf"^[(（【\[]?\s*(?:{CREDIT_LABELS})\s*[:：]", re.IGNORECASE)
+# An editor credit inside a line: "(Editor: Huang Yan, Gongli)", "（责任编辑：王敏）".
+INLINE_EDITOR_RE = re.compile(
+    r"[(（【\[]\s*(?:责任编辑|責任編輯|编辑|編輯|editors?|审核|審核)\s*[:：][^)）】\]]*[)）】\]]", re.IGNORECASE
+)
+SHARE_RE = re.compile(
+    r"sharing let more people see\.?|分享让更多人看到|分享讓更多人看到|分享到\s*[:：]?.*$|"
+    r"^(?:扫一扫|掃一掃|微信扫一扫|打印本页|打印本頁|关闭窗口|關閉窗口|【打印】|【关闭】|上一篇|下一篇)\b.*$",
+    re.IGNORECASE,
+)
+# "- headline2022-11-25", "· headline (2022-11-25)", "headline 11-25": one line of a dated headline list.
+DATED_HEADLINE_RE = re.compile(
+    r"^[-·•*]?\s*\S.{2,80}?\s*[\[(（]?(?:(?:19|20)\d{2}[-./])?[01]?\d[-./][0-3]?\d[\])）]?$"
+)
+# Teaser summary lines are cut short by the portal: "... -", "…".
+TEASER_RE = re.compile(r"(?:\.\.\.|…|⋯)\s*-?\s*$")
+BARE_DASH_RE = re.compile(r"^[-—–·•]+$")
+SOURCE_VALUE_RE = re.compile(r"^[(（【\[]?\s*(?:来源|來源|source|本文来源|稿件来源)\s*[:：]\s*(.+?)[)）】\]]?$", re.I)
+AUTHOR_VALUE_RE = re.compile(
+    r"^(?:作者|author)\s*[:：]\s*(.+?)(?:\s+(?:time|date|时间|時間|发布时间|發布時間)\s*[:：].*)?$", re.I
+)
+# A byline carrying only metadata: "Author:Zhejiang Daily Time:2022.06.15", "发布时间：2022-06-16 来源：厦门网".
+BYLINE_RE = re.compile(
+    r"^(?:(?:author|source|time|date|作者|来源|來源|时间|時間|发布时间|發布時間|日期|浏览次数|點擊數|点击数)"
+    r"\s*[:：]\s*\S.*?\s*){1,5}$",
+    re.IGNORECASE,
+)
+MIN_RUN = 3  # this many dated headlines or teaser lines in a row make a list, not a story
+MAX_CREDIT_LEN = 120
+
+
+@dataclass
+class Cleaned:
+    text: str
+    removed: list[str] = field(default_factory=list)
+    source_name: str | None = None
+    author: str | None = None
+
+
+def strip_pinyin(text: str) -> str:
+    """Remove inline pinyin annotations after Han characters: `續(xù)寫(xiě)` -> `續寫`."""
+    return PINYIN_RE.sub("", text)
+
+
+def _cut_point(lines: list[str]) -> int:
+    """Index of the first end marker or related-reading heading that follows some story text."""
+    seen = 0
+    for i, line in enumerate(lines):
+        if seen >= 80 and (END_MARKER_RE.match(line) or RELATED_HEADING_RE.match(line)):
+            return i
+        seen += len(line)
+    return len(lines)
+
+
+def _runs(lines: list[str], pattern: re.Pattern[str], min_run: int) -> set[int]:
+    """Indexes of lines that sit in a run of at least `min_run` consecutive matches."""
+    out: set[int] = set()
+    start = 0
+    while start < len(lines):
+        end = start
+        while end < len(lines) and pattern.search(lines[end]):
+            end += 1
+        if end - start >= min_run:
+            out.update(range(start, end))
+        start = max(end, start + 1)
+    return out
+
+
+def _credit_value(line: str, pattern: re.Pattern[str]) -> str | None:
+    m = pattern.match(line)
+    return m.group(1).strip() if m else None
+
+
+def clean_text(text: str, title: str = "") -> Cleaned:
+    """The story without its trailers, teaser lists, credit, share and keyword lines, or inline pinyin."""
+    result = Cleaned(text="")
+    lines = [ln.strip() for ln in strip_pinyin(text).splitlines()]
+    lines = [ln for ln in lines if ln]
+    cut = _cut_point(lines)
+    result.removed.extend(lines[cut:])
+    lines = lines[:cut]
+
+    dropped = _runs(lines, DATED_HEADLINE_RE, MIN_RUN) | _runs(lines, TEASER_RE, 2)
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        if i in dropped or BARE_DASH_RE.match(line) or KEYWORDS_RE.match(line):
+            result.removed.append(line)
+            continue
+        if i == 0 and title and line == title.strip():
+            continue  # the headline is stored as the title, not repeated in the body
+        if len(line) <= MAX_CREDIT_LEN and (CREDIT_LINE_RE.match(line) or BYLINE_RE.match(line)):
+            result.source_name = result.source_name or _credit_value(line, SOURCE_VALUE_RE)
+            result.author = result.author or _credit_value(line, AUTHOR_VALUE_RE)
+            result.removed.append(line)
+            continue
+        stripped = SHARE_RE.sub("", INLINE_EDITOR_RE.sub("", line)).strip()
+        if stripped != line:
+            result.removed.append(line)
+        if stripped:
+            kept.append(stripped)
+    result.text = "\n".join(kept)
+    return result
+
+
+class CleanPipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CleanPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: PageItem) -> PageItem:
+        item.title = strip_pinyin(item.title)
+        cleaned = clean_text(item.raw_text, item.title)
+        if len(cleaned.text) < 50:
+            raise rejected("no_text", f"only {len(cleaned.text)} characters left after cleaning {item.url}")
+        item.text = cleaned.text
+        item.removed = cleaned.removed
+        item.source_name = cleaned.source_name
+        item.author = item.author or cleaned.author
+        logger.debug("cleaned %s: %d lines removed", item.url, len(cleaned.removed))
+        return item

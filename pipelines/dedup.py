@@ -1,0 +1,76 @@
+"""Dedup stage: one story per canonical URL and per normalized text.
+
+Copies are recognised by a hash of the text with case, width, whitespace and punctuation folded, so the
+same story under different chrome (or re-posted by another portal) is stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import unicodedata
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from scrapy.crawler import Crawler
+from w3lib.url import canonicalize_url
+
+from crawler.items import PageItem
+from pipelines import rejected
+from storage.archive import find_duplicate
+from storage.db import shared_database
+
+logger = logging.getLogger(__name__)
+
+TRACKING_PARAMS = {"spm", "from", "fbclid", "gclid", "share_token", "share", "wfr", "isappinstalled"}
+FOLDED_CATEGORIES = ("P", "S", "Z", "C")  # punctuation, symbols, separators, controls
+
+
+def canonical_url(url: str) -> str:
+    """Lower-cased scheme and host, no fragment, no tracking parameters, sorted query."""
+    parts = urlsplit(canonicalize_url(url, keep_fragments=False))
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS
+    ]
+    netloc = parts.netloc.lower()
+    for default in (":80", ":443"):
+        if netloc.endswith(default) and parts.scheme == {":80": "http", ":443": "https"}[default]:
+            netloc = netloc[: -len(default)]
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", urlencode(query), ""))
+
+
+def normalized_text(text: str) -> str:
+    """Text folded for comparison: NFKC, lower case, no whitespace, punctuation or symbols."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return "".join(ch for ch in folded if not unicodedata.category(ch).startswith(FOLDED_CATEGORIES))
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(normalized_text(text).encode("utf-8")).hexdigest()
+
+
+class DedupPipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.db_url: str = crawler.settings["PAIRCHIVE_DB"]
+        self.seen_urls: set[str] = set()
+        self.seen_hashes: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: PageItem) -> PageItem:
+        item.canonical_url = canonical_url(item.url)
+        item.content_hash = content_hash(item.text)
+        if item.canonical_url in self.seen_urls or item.content_hash in self.seen_hashes:
+            raise rejected("duplicate", f"already seen in this run: {item.url}")
+        _, sessions = shared_database(self.db_url)
+        with sessions() as session:
+            existing = find_duplicate(session, item.canonical_url, item.content_hash)
+            if existing is not None:
+                same = "URL" if existing.url == item.canonical_url else "text"
+                raise rejected("duplicate", f"same {same} as article {existing.id} ({existing.url})")
+        self.seen_urls.add(item.canonical_url)
+        self.seen_hashes.add(item.content_hash)
+        return item

@@ -1,0 +1,90 @@
+"""Extract stage: HTML -> title, body text and metadata, with trafilatura.
+
+When trafilatura finds no body we keep the reason (`no_text`) instead of storing an empty story.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import lxml.html
+import trafilatura
+from lxml.etree import ParserError
+from lxml.html import HtmlElement
+from scrapy.crawler import Crawler
+
+from crawler.items import PageItem
+from pipelines import rejected
+from pipelines.dates import published_date
+
+logger = logging.getLogger(__name__)
+
+MIN_TEXT_CHARS = 50
+SITE_SUFFIX_RE = re.compile(r"\s*[-_|—–]+\s*[^-_|—–]{1,30}$")
+
+
+@dataclass
+class Extracted:
+    title: str
+    text: str
+    published: datetime | None
+    author: str | None
+
+
+def _title(doc_title: str | None, tree: HtmlElement) -> str:
+    if doc_title:
+        return doc_title.strip()
+    h1 = tree.find(".//h1")
+    if h1 is not None and h1.text_content().strip():
+        return h1.text_content().strip()
+    title = tree.findtext(".//title") or ""
+    # "Headline - Site name": keep the headline.
+    return SITE_SUFFIX_RE.sub("", title.strip()) or title.strip()
+
+
+def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Extracted | None:
+    """Title, text (one paragraph per line), published date and author; None when there is no body."""
+    try:
+        tree = lxml.html.document_fromstring(html)
+    except (ParserError, ValueError):
+        return None
+    doc = trafilatura.bare_extraction(
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        deduplicate=False,
+    )
+    if doc is None or isinstance(doc, dict) or not doc.text or len(doc.text.strip()) < MIN_TEXT_CHARS:
+        return None
+    text = doc.text.strip()
+    return Extracted(
+        title=_title(doc.title, tree),
+        text=text,
+        published=published_date(tree, text, url, timezone),
+        author=(doc.author or None),
+    )
+
+
+class ExtractPipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: PageItem) -> PageItem:
+        found = extract_article(item.html, item.url, item.timezone)
+        if found is None:
+            raise rejected("no_text", f"no article body found in {item.url}")
+        item.title = found.title
+        item.raw_text = found.text
+        item.published = found.published
+        item.author = found.author
+        logger.debug("extracted %d chars from %s", len(found.text), item.url)
+        return item

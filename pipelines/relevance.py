@@ -1,0 +1,110 @@
+"""Relevance stage: is this a school-pairing story? A score, a yes/no and the terms that decided it.
+
+The decision is a reviewed list of weighted terms (`relevance_terms.toml`), so every answer can be explained
+to an archivist: the stored `relevance_terms` say which words counted, how often and for what.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import Crawler
+
+from crawler.items import PageItem
+from pipelines import rejected
+
+logger = logging.getLogger(__name__)
+
+TERMS_FILE = Path(__file__).with_name("relevance_terms.toml")
+CATEGORIES = ("pairing", "education", "other_domain")
+HYPHEN_SPACING_RE = re.compile(r"\s*-\s*(?=[a-z])|(?<=[a-z])\s+-(?=\S)")
+
+
+@dataclass(frozen=True)
+class Relevance:
+    score: float
+    is_pairing: bool
+    terms: list[dict[str, Any]]
+    scores: dict[str, float]
+
+    def explain(self) -> str:
+        top = ", ".join(f"{t['term']}x{t['count']}" for t in self.terms[:6]) or "no terms"
+        s = self.scores
+        return (
+            f"pairing {s['pairing']:.1f}, education {s['education']:.1f}, other {s['other_domain']:.1f} ({top})"
+        )
+
+
+@dataclass(frozen=True)
+class TermModel:
+    max_count: int
+    thresholds: Mapping[str, float]
+    patterns: Mapping[str, list[tuple[str, float, re.Pattern[str]]]]
+
+    @classmethod
+    def from_toml(cls, path: Path) -> TermModel:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        patterns: dict[str, list[tuple[str, float, re.Pattern[str]]]] = {}
+        for category in CATEGORIES:
+            entries = []
+            for term, weight in doc[category].items():
+                word = term.isascii()
+                regex = rf"\b{re.escape(term.lower())}\b" if word else re.escape(term)
+                entries.append((term, float(weight), re.compile(regex)))
+            patterns[category] = entries
+        return cls(int(doc["max_count"]), dict(doc["thresholds"]), patterns)
+
+    def classify(self, text: str) -> Relevance:
+        norm = HYPHEN_SPACING_RE.sub("-", text.lower())
+        scores = dict.fromkeys(CATEGORIES, 0.0)
+        terms: list[dict[str, Any]] = []
+        for category, entries in self.patterns.items():
+            for term, weight, pattern in entries:
+                count = len(pattern.findall(norm))
+                if count:
+                    contribution = weight * min(count, self.max_count)
+                    scores[category] += contribution
+                    terms.append({"term": term, "category": category, "count": count, "weight": weight})
+        terms.sort(key=lambda t: (-t["weight"] * min(t["count"], self.max_count), t["term"]))
+        p_min, e_min = self.thresholds["pairing"], self.thresholds["education"]
+        pairing, education, other = scores["pairing"], scores["education"], scores["other_domain"]
+        domain = education / (education + other) if education + other else 0.0
+        score = round(min(pairing / p_min, 1.0) * min(education / e_min, 1.0) * domain, 3)
+        is_pairing = pairing >= p_min and education >= e_min and education >= other
+        return Relevance(score=score, is_pairing=is_pairing, terms=terms, scores=scores)
+
+
+@cache
+def default_model() -> TermModel:
+    return TermModel.from_toml(TERMS_FILE)
+
+
+def classify(title: str, text: str) -> Relevance:
+    """Classify a story by its title and cleaned text with the shipped term model."""
+    return default_model().classify(f"{title}\n{text}")
+
+
+class RelevancePipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.model = default_model()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RelevancePipeline:
+        return cls(crawler)
+
+    def process_item(self, item: PageItem) -> PageItem:
+        found = self.model.classify(f"{item.title}\n{item.text}")
+        item.relevance = found.score
+        item.is_pairing = found.is_pairing
+        item.relevance_terms = found.terms
+        if not found.is_pairing:
+            raise rejected("not_pairing", found.explain())
+        return item

@@ -1,0 +1,101 @@
+"""The generic portal spider: start URLs -> listing pages (followed by `listing_pattern`) -> article pages.
+
+Links are matched as absolute URLs without their fragment; offsite links are never followed (Scrapy's
+offsite middleware, from `allowed_domains`). A source's `encoding` overrides what the server declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import scrapy
+from scrapy.http import Response, TextResponse
+from twisted.python.failure import Failure
+
+from crawler.items import PageItem
+from crawler.sources import Source, source_from_dict
+
+SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "#")
+
+
+class PortalSpider(scrapy.Spider):
+    name = "portal"
+
+    def __init__(
+        self,
+        source: dict[str, Any] | Source,
+        source_id: int | None = None,
+        run_id: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.source = source if isinstance(source, Source) else source_from_dict(source)
+        super().__init__(name=self.source.name, **kwargs)
+        self.source_id = source_id
+        self.run_id = run_id
+        self.allowed_domains = list(self.source.allowed_domains)
+        self.start_urls = list(self.source.start_urls)
+        self.article_re = self.source.article_re
+        self.listing_re = self.source.listing_re
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for url in self.start_urls:
+            yield scrapy.Request(url, callback=self.parse_listing, errback=self.on_error)
+
+    def _text(self, response: Response) -> TextResponse | None:
+        if not isinstance(response, TextResponse):
+            self.logger.warning("not a text page, skipped: %s", response.url)
+            return None
+        if self.source.encoding:
+            return response.replace(encoding=self.source.encoding)  # type: ignore[return-value]
+        return response
+
+    def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
+        page = self._text(response)
+        if page is None:
+            return
+        articles = listings = 0
+        for href in page.css("a::attr(href)").getall():
+            href = href.strip()
+            if not href or href.lower().startswith(SKIP_SCHEMES):
+                continue
+            url = page.urljoin(href).split("#", 1)[0]
+            if self.article_re.search(url):
+                articles += 1
+                yield scrapy.Request(url, callback=self.parse_article, errback=self.on_error)
+            elif self.listing_re is not None and self.listing_re.search(url):
+                listings += 1
+                yield scrapy.Request(url, callback=self.parse_listing, errback=self.on_error)
+        self.logger.info("listing %s: %d article links, %d listing links", page.url, articles, listings)
+
+    def parse_article(self, response: Response) -> Iterator[PageItem]:
+        page = self._text(response)
+        if page is None:
+            return
+        yield PageItem(
+            url=page.url,
+            source=self.source.name,
+            html=page.text,
+            http_status=page.status,
+            charset=page.encoding,
+            fetched_at=datetime.now(UTC),
+            timezone=self.source.timezone,
+            source_id=self.source_id,
+            run_id=self.run_id,
+        )
+
+    def on_error(self, failure: Failure) -> None:
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        message = f"{failure.type.__name__ if failure.type else 'Error'}: {failure.getErrorMessage()}"
+        stats = self.crawler.stats
+        assert stats is not None
+        if "IgnoreRequest" in message or "Forbidden by robots.txt" in message:
+            stats.inc_value("pairchive/skipped_robots")
+            self.logger.info("skipped by robots.txt: %s", url)
+            return
+        stats.inc_value("pairchive/failed")
+        if not stats.get_value("pairchive/first_error"):
+            stats.set_value("pairchive/first_error", f"{url}: {message}")
+        self.logger.error("fetch failed: %s: %s", url, message)

@@ -1,0 +1,97 @@
+"""Engine and session setup, and schema migrations applied from code on first use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.errors import StorageError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    # A crawl and a reader (CLI, daemon) may overlap: wait for the lock rather than fail at once.
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL and foreign keys on every connection."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StorageError(f"bad database URL {url!r}") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            parent = Path(parsed.database).parent
+            if not parent.is_dir():
+                raise StorageError(f"{url}: directory {parent} does not exist")
+        engine = create_engine(parsed)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    try:
+        return create_engine(parsed, pool_pre_ping=True)
+    except (ImportError, SQLAlchemyError) as exc:
+        raise StorageError(f"{url}: {exc}") from None
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration; a no-op when it is already there."""
+    try:
+        if current_revision(engine) == head_revision():
+            return
+        command.upgrade(alembic_config(engine), "head")
+    except OperationalError as exc:
+        raise StorageError(f"{engine.url.render_as_string(hide_password=True)}: {exc.orig}") from None
+
+
+def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
+    """Engine and session factory for `url`, with the schema migrated to the newest revision."""
+    engine = make_engine(url)
+    upgrade(engine)
+    return engine, sessionmaker(engine, expire_on_commit=False)
+
+
+_OPEN: dict[str, tuple[Engine, sessionmaker[Session]]] = {}
+
+
+def shared_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
+    """One engine per URL per process, for the crawl's pipelines and run recorder to share."""
+    if url not in _OPEN:
+        _OPEN[url] = open_database(url)
+    return _OPEN[url]
+
+
+def close_shared() -> None:
+    for engine, _ in _OPEN.values():
+        engine.dispose()
+    _OPEN.clear()

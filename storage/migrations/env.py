@@ -1,0 +1,18 @@
+"""Alembic environment: run against the engine handed in by storage.db (never a URL from a file)."""
+
+from alembic import context
+
+from storage.models import Base
+
+config = context.config
+engine = config.attributes["engine"]
+
+with engine.begin() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,131 @@
+"""Reads from the archive: search, one article, streaming export, and what runs rejected."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from storage.models import Article, Rejection, Source
+
+EXPORT_BATCH = 500
+
+
+@dataclass
+class Hit:
+    id: int
+    title: str
+    source: str
+    published: str | None
+    language: str
+    relevance: float
+    url: str
+    snippet: str
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def snippet(text: str, term: str, width: int = 40) -> str:
+    """The text around the first occurrence of `term` (case-insensitive), marked with [ ]."""
+    pos = text.lower().find(term.lower())
+    if pos < 0:
+        return text[: 2 * width].replace("\n", " ")
+    start, end = max(0, pos - width), pos + len(term) + width
+    found = text[pos : pos + len(term)]
+    out = f"{text[start:pos]}[{found}]{text[pos + len(term) : end]}".replace("\n", " ")
+    return ("…" if start else "") + out + ("…" if end < len(text) else "")
+
+
+def search(session: Session, term: str, *, source: str | None = None, limit: int = 20) -> list[Hit]:
+    """Articles whose title or text contains `term` as a substring (works for Chinese), newest first.
+
+    The term is bound as a parameter and its LIKE wildcards are escaped: any text is searched as text.
+    """
+    pattern = f"%{_escape_like(term)}%"
+    stmt = (
+        select(Article, Source.name)
+        .join(Source, Article.source_id == Source.id)
+        .where(or_(Article.title.ilike(pattern, escape="\\"), Article.text.ilike(pattern, escape="\\")))
+        .order_by(Article.published.desc().nulls_last(), Article.id.desc())
+        .limit(limit)
+    )
+    if source:
+        stmt = stmt.where(Source.name == source)
+    return [
+        Hit(
+            id=a.id,
+            title=a.title,
+            source=name,
+            published=a.published.isoformat() if a.published else None,
+            language=a.language,
+            relevance=a.relevance,
+            url=a.url,
+            snippet=snippet(a.text, term),
+        )
+        for a, name in session.execute(stmt)
+    ]
+
+
+def article_record(article: Article) -> dict[str, Any]:
+    """The export form of one article: one JSON object per story."""
+    return {
+        "id": article.id,
+        "url": article.url,
+        "fetched_url": article.fetched_url,
+        "source": article.source.name,
+        "title": article.title,
+        "published": article.published.isoformat() if article.published else None,
+        "author": article.author,
+        "source_name": article.source_name,
+        "language": article.language,
+        "relevance": article.relevance,
+        "is_pairing": article.is_pairing,
+        "relevance_terms": article.relevance_terms,
+        "content_hash": article.content_hash,
+        "charset": article.charset,
+        "http_status": article.http_status,
+        "first_seen": article.first_seen.isoformat(),
+        "run_id": article.run_id,
+        "text": article.text,
+    }
+
+
+def get_article(session: Session, article_id: int) -> Article | None:
+    return session.get(Article, article_id)
+
+
+def iter_articles(session: Session, *, source: str | None = None) -> Iterator[Article]:
+    """Every stored article in id order, fetched in batches so memory stays flat on a large archive."""
+    last_id = 0
+    while True:
+        stmt = select(Article).where(Article.id > last_id).order_by(Article.id).limit(EXPORT_BATCH)
+        if source:
+            stmt = stmt.join(Source, Article.source_id == Source.id).where(Source.name == source)
+        batch = session.scalars(stmt).all()
+        if not batch:
+            return
+        yield from batch
+        last_id = batch[-1].id
+        session.expunge_all()
+
+
+def rejection_counts(session: Session, run_ids: Sequence[int]) -> dict[str, int]:
+    rows = session.execute(
+        select(Rejection.reason, func.count()).where(Rejection.run_id.in_(run_ids)).group_by(Rejection.reason)
+    )
+    return {reason: n for reason, n in rows}
+
+
+def rejections(session: Session, run_ids: Sequence[int]) -> list[Rejection]:
+    return list(
+        session.scalars(select(Rejection).where(Rejection.run_id.in_(run_ids)).order_by(Rejection.id)).all()
+    )
+
+
+def articles_of_runs(session: Session, run_ids: Sequence[int]) -> list[Article]:
+    return list(session.scalars(select(Article).where(Article.run_id.in_(run_ids)).order_by(Article.id)).all())

@@ -1,0 +1,90 @@
+"""Cleaning: the story kept whole, the seeds' trailers, teaser lists and credit lines gone."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.clean import clean_text, strip_pinyin
+from tests.seeds import SEEDS, SeedCase
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda s: s.file[:3])
+def test_seed_story_sentences_survive_cleaning(seed: SeedCase) -> None:
+    cleaned = clean_text(seed.raw)
+    for sentence in seed.keep:
+        assert sentence in cleaned.text
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda s: s.file[:3])
+def test_seed_trailer_lines_are_gone_after_cleaning(seed: SeedCase) -> None:
+    cleaned = clean_text(seed.raw)
+    for line in seed.gone:
+        assert line not in cleaned.text
+
+
+def test_inline_pinyin_annotations_are_removed() -> None:
+    assert strip_pinyin("續(xù)寫(xiě)\"山海情\"拓寬幫扶路") == "續寫\"山海情\"拓寬幫扶路"
+    assert strip_pinyin("當（dāng）地") == "當地"
+
+
+def test_parentheses_that_are_not_pinyin_are_kept() -> None:
+    text = "湖里区(厦门)16所学校 (Bai Ping) 学校(2022)"
+    assert strip_pinyin(text) == text
+
+
+def test_teaser_list_after_end_marker_is_dropped() -> None:
+    text = "\n".join([
+        "First paragraph of a story about two schools that paired up, long enough to count as a story.",
+        "Second paragraph of the story.",
+        "- END -",
+        "Unrelated teaser headline",
+        "Unrelated teaser summary that the portal cut short...",
+    ])
+    cleaned = clean_text(text)
+    assert cleaned.text.endswith("Second paragraph of the story.")
+    assert "Unrelated" not in cleaned.text
+
+
+def test_end_marker_at_the_very_top_does_not_cut_the_story() -> None:
+    text = "- END -\n" + "A story that starts after a stray marker and goes on for a while. " * 3
+    assert "A story that starts" in clean_text(text).text
+
+
+def test_sections_belonging_to_the_story_are_kept() -> None:
+    seed = next(s for s in SEEDS if s.file.startswith("002"))
+    text = clean_text(seed.raw).text
+    assert "延伸閱讀" in text and "鏈 接" in text
+
+
+def test_dated_headline_list_in_the_middle_is_dropped() -> None:
+    body = "两地学校结对帮扶，开展教研交流活动，教师互派跟岗学习，取得良好成效。" * 3
+    lines = [body, "- 某地举办美食节2022-11-25", "- 某市交通管制通知2022-11-25", "- 天气预报：明日降温2022-11-24",
+             "结语：两地将继续深化合作。"]
+    text = clean_text("\n".join(lines)).text
+    assert "美食节" not in text and "交通管制" not in text
+    assert "结语：两地将继续深化合作。" in text
+
+
+def test_credit_lines_are_removed_and_read_as_metadata() -> None:
+    text = "\n".join([
+        "Author:Fujian Daily Time:2022.06.15",
+        "A long enough story paragraph about a school pairing signing ceremony between two counties.",
+        "Source: County Education Bureau",
+        "（责任编辑：王敏）",
+    ])
+    cleaned = clean_text(text)
+    assert cleaned.text == (
+        "A long enough story paragraph about a school pairing signing ceremony between two counties."
+    )
+    assert cleaned.source_name == "County Education Bureau"
+    assert cleaned.author == "Fujian Daily"
+
+
+def test_reporter_credit_survives_when_editor_credit_is_cut_from_its_line() -> None:
+    seed = next(s for s in SEEDS if s.file.startswith("003"))
+    assert clean_text(seed.raw).text.endswith("(Bai Ping)")
+
+
+def test_headline_repeated_as_first_line_is_not_kept_in_the_body() -> None:
+    text = "Two schools pair up\nThe body of the story, which is long enough to be a story on its own."
+    assert clean_text(text, title="Two schools pair up").text.startswith("The body")

@@ -1,0 +1,49 @@
+"""Relevance: school-pairing stories in Chinese (both scripts) and machine-translated English, and not others."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.clean import clean_text
+from pipelines.relevance import classify
+from tests.seeds import SEEDS, SeedCase
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda s: s.file[:3])
+def test_every_seed_is_a_pairing_story(seed: SeedCase) -> None:
+    found = classify("", clean_text(seed.raw).text)
+    assert found.is_pairing, found.explain()
+    assert found.score >= 0.5
+
+
+def test_the_deciding_terms_are_reported_with_counts_and_weights() -> None:
+    found = classify("湖里区16所学校与闽宁镇16所学校结对共建", "两地学校结对帮扶，教师交流。")
+    terms = {t["term"]: t for t in found.terms}
+    assert terms["结对"]["count"] == 2 and terms["结对"]["category"] == "pairing"
+    assert terms["学校"]["weight"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "title, text",
+    [
+        ("市人民医院与县医院结对帮扶", "医院派出医生团队开展对口支援，为患者提供诊疗服务，医疗水平提升。结对帮扶三年。"),
+        ("企业与村结对帮扶助力乡村振兴", "多家企业与村集体结对帮扶，发展产业，带动农户增收，村民合作社壮大。"),
+        ("全市中小学期末考试安排公布", "各学校要做好考试组织工作，教师认真监考，学生诚信应考，教育局将巡查。"),
+        ("City hospital signs counterpart assistance pact",
+         "The hospital will send doctors; pairing of hospitals improves medical care for patients."),
+    ],
+    ids=["hospital-zh", "village-zh", "exam-zh", "hospital-en"],
+)
+def test_pairing_outside_schools_and_school_news_without_pairing_are_not_pairing(title: str, text: str) -> None:
+    found = classify(title, text)
+    assert not found.is_pairing, found.explain()
+
+
+def test_traditional_script_pairing_story_is_recognised() -> None:
+    found = classify("兩校結對", "臺北市兩所國民小學與金門學校結對，教師交流，學生手拉手。")
+    assert found.is_pairing, found.explain()
+
+
+def test_machine_translation_hyphen_spacing_is_read_as_the_word() -> None:
+    found = classify("", "The school co -construction and school pairing of teachers and students at schools.")
+    assert any(t["term"] == "co-construction" for t in found.terms)
