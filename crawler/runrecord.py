@@ -19,7 +19,7 @@ from scrapy.spiders import Spider
 from crawler.items import PageItem
 from pipelines import reason_of
 from storage.archive import finish_run, record_rejection
-from storage.db import shared_database
+from storage.db import open_database
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class RunRecorder:
         if run_id is None:
             return
         title = item.title if isinstance(item, PageItem) else None
-        _, sessions = shared_database(self.db_url)
+        _, sessions = open_database(self.db_url)
         with sessions.begin() as session:
             record_rejection(session, run_id, response.url, reason, detail, title or None)
 
@@ -83,6 +83,6 @@ class RunRecorder:
         logger.info("run %s of %s: %s %s", run_id, spider.name, status, counts)
         if run_id is None:
             return
-        _, sessions = shared_database(self.db_url)
+        _, sessions = open_database(self.db_url)
         with sessions.begin() as session:
             finish_run(session, run_id, status=status, counts=counts, error=error)

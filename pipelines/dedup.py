@@ -17,7 +17,7 @@ from w3lib.url import canonicalize_url
 from crawler.items import PageItem
 from pipelines import rejected
 from storage.archive import find_duplicate
-from storage.db import shared_database
+from storage.db import open_database
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class DedupPipeline:
         item.content_hash = content_hash(item.text)
         if item.canonical_url in self.seen_urls or item.content_hash in self.seen_hashes:
             raise rejected("duplicate", f"already seen in this run: {item.url}")
-        _, sessions = shared_database(self.db_url)
+        _, sessions = open_database(self.db_url)
         with sessions() as session:
             existing = find_duplicate(session, item.canonical_url, item.content_hash)
             if existing is not None:

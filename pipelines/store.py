@@ -9,7 +9,7 @@ from scrapy.crawler import Crawler
 from crawler.items import PageItem
 from pipelines import rejected
 from storage.archive import insert_article
-from storage.db import shared_database
+from storage.db import open_database
 
 logger = logging.getLogger(__name__)
 
@@ -24,12 +24,12 @@ class StorePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        shared_database(self.db_url)
+        open_database(self.db_url)
 
     def process_item(self, item: PageItem) -> PageItem:
         if item.source_id is None:
             raise RuntimeError(f"item from {item.url} has no source id: crawl it through crawler.worker")
-        _, sessions = shared_database(self.db_url)
+        _, sessions = open_database(self.db_url)
         with sessions.begin() as session:
             article_id = insert_article(
                 session,

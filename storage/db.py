@@ -74,24 +74,27 @@ def upgrade(engine: Engine) -> None:
         raise StorageError(f"{engine.url.render_as_string(hide_password=True)}: {exc.orig}") from None
 
 
-def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
-    """Engine and session factory for `url`, with the schema migrated to the newest revision."""
-    engine = make_engine(url)
-    upgrade(engine)
-    return engine, sessionmaker(engine, expire_on_commit=False)
-
-
 _OPEN: dict[str, tuple[Engine, sessionmaker[Session]]] = {}
 
 
-def shared_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
-    """One engine per URL per process, for the crawl's pipelines and run recorder to share."""
+def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
+    """Engine and session factory for `url`, with the schema migrated to the newest revision.
+
+    One engine per URL per process: the crawl's stages, the run recorder and the CLI share it.
+    """
     if url not in _OPEN:
-        _OPEN[url] = open_database(url)
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        _OPEN[url] = (engine, sessionmaker(engine, expire_on_commit=False))
     return _OPEN[url]
 
 
-def close_shared() -> None:
+def close_all() -> None:
+    """Dispose of every engine this process opened."""
     for engine, _ in _OPEN.values():
         engine.dispose()
     _OPEN.clear()

@@ -1,0 +1,53 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when PAIRCHIVE_TEST_PG_URL is set) and the sample web."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from crawler.sampleweb import SampleWeb
+from storage.db import close_all
+
+PG_ENV = "PAIRCHIVE_TEST_PG_URL"
+
+
+def _pg_schema_url(base: str) -> Iterator[str]:
+    """A URL whose connections live in a fresh schema, dropped afterwards: tests never see each other's rows."""
+    schema = f"pairchive_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        close_all()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each storage test runs once on a fresh SQLite file and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        close_all()
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    yield from _pg_schema_url(base)
+
+
+@pytest.fixture(scope="session")
+def sample_web() -> Iterator[SampleWeb]:
+    """The sample portals, served on 127.0.0.1 for the whole session."""
+    with SampleWeb() as web:
+        yield web

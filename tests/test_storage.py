@@ -1,0 +1,134 @@
+"""Storage on SQLite and PostgreSQL alike: schema, aware datetimes, one row per story, search, export."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from storage.archive import finish_run, insert_article, record_rejection, start_run, upsert_sources
+from storage.db import open_database
+from storage.models import Article, Base, CrawlRun
+from storage.queries import iter_articles, rejection_counts, search
+
+SHANGHAI = timezone(timedelta(hours=8))
+
+
+def _article(source_id: int, run_id: int, n: int, **over: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "source_id": source_id,
+        "run_id": run_id,
+        "url": f"http://portal.example/edu/{n}.html",
+        "fetched_url": f"http://portal.example/edu/{n}.html?utm_source=feed",
+        "title": f"湖里区学校结对共建 {n}",
+        "published": datetime(2022, 6, 16, 10, 30, tzinfo=SHANGHAI),
+        "author": None,
+        "source_name": "厦门网",
+        "language": "zh-Hans",
+        "text": f"两地学校结对帮扶，100% 的学校参与 (第{n}篇)。",
+        "relevance": 1.0,
+        "is_pairing": True,
+        "relevance_terms": [{"term": "结对", "count": 1}],
+        "content_hash": f"{n:064d}",
+        "charset": "utf-8",
+        "http_status": 200,
+        "first_seen": datetime(2022, 6, 17, tzinfo=UTC),
+    }
+    values.update(over)
+    return values
+
+
+def _setup(db_url: str) -> tuple[Any, int, int]:
+    _, sessions = open_database(db_url)
+    with sessions.begin() as s:
+        ids = upsert_sources(s, [{"name": "p", "title": "Portal"}])
+        run_id = start_run(s, ids["p"], "cli")
+    return sessions, ids["p"], run_id
+
+
+def test_migrations_create_the_schema_the_models_describe(db_url: str) -> None:
+    engine, _ = open_database(db_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_opening_twice_does_not_migrate_again(db_url: str) -> None:
+    open_database(db_url)
+    engine, _ = open_database(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from alembic_version")).scalar() == 1
+
+
+def test_published_dates_come_back_aware_and_equal(db_url: str) -> None:
+    sessions, source_id, run_id = _setup(db_url)
+    with sessions.begin() as s:
+        article_id = insert_article(s, _article(source_id, run_id, 1))
+    with sessions() as s:
+        article = s.get(Article, article_id)
+        assert article is not None and article.published is not None
+        assert article.published == datetime(2022, 6, 16, 10, 30, tzinfo=SHANGHAI)
+        assert article.published.tzinfo is not None
+
+
+def test_naive_datetimes_are_refused(db_url: str) -> None:
+    sessions, source_id, run_id = _setup(db_url)
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"), sessions.begin() as s:
+        insert_article(s, _article(source_id, run_id, 1, published=datetime(2022, 6, 16)))
+
+
+def test_same_url_or_same_text_is_stored_once(db_url: str) -> None:
+    sessions, source_id, run_id = _setup(db_url)
+    with sessions.begin() as s:
+        assert insert_article(s, _article(source_id, run_id, 1)) is not None
+        assert insert_article(s, _article(source_id, run_id, 2, url=_article(0, 0, 1)["url"])) is None
+        assert insert_article(s, _article(source_id, run_id, 3, content_hash=f"{1:064d}")) is None
+    with sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Article)) == 1
+
+
+def test_chinese_substring_search_finds_the_story(db_url: str) -> None:
+    sessions, source_id, run_id = _setup(db_url)
+    with sessions.begin() as s:
+        insert_article(s, _article(source_id, run_id, 1))
+    with sessions() as s:
+        (hit,) = search(s, "结对")
+        assert hit.source == "p" and "[结对]" in hit.snippet
+
+
+@pytest.mark.parametrize("query", ["100%", "_", "'; DROP TABLE articles; --", '"结对" OR 1=1', "\\"])
+def test_hostile_or_wildcard_queries_are_searched_as_text(db_url: str, query: str) -> None:
+    sessions, source_id, run_id = _setup(db_url)
+    with sessions.begin() as s:
+        insert_article(s, _article(source_id, run_id, 1))
+    with sessions() as s:
+        hits = search(s, query)
+        assert [h.id for h in hits] == ([1] if query == "100%" else [])
+        assert s.scalar(sa.select(sa.func.count()).select_from(Article)) == 1
+
+
+def test_export_streams_every_article_in_id_order(db_url: str) -> None:
+    sessions, source_id, run_id = _setup(db_url)
+    with sessions.begin() as s:
+        for n in range(1, 1206):
+            insert_article(s, _article(source_id, run_id, n))
+    with sessions() as s:
+        ids = [a.id for a in iter_articles(s)]
+    assert ids == sorted(ids) and len(ids) == 1205
+
+
+def test_a_closed_run_is_not_reopened_by_the_parent(db_url: str) -> None:
+    sessions, _, run_id = _setup(db_url)
+    with sessions.begin() as s:
+        finish_run(s, run_id, status="ok", counts={"fetched": 3})
+        record_rejection(s, run_id, "http://x/1", "not_pairing", "pairing 0.0", "t")
+    with sessions.begin() as s:
+        assert not finish_run(s, run_id, status="failed", error="exit 1", only_if_running=True)
+    with sessions() as s:
+        run = s.get(CrawlRun, run_id)
+        assert run is not None and run.status == "ok" and run.counts == {"fetched": 3}
+        assert rejection_counts(s, [run_id]) == {"not_pairing": 1}
