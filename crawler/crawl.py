@@ -64,7 +64,7 @@ def crawl(
     _, sessions = open_database(cfg.db_url)
     with sessions.begin() as session:
         source_ids = upsert_sources(session, [s.to_dict() for s in sources])
-        entries = [
+        entries: list[dict[str, Any]] = [
             {
                 "source": s.to_dict(),
                 "source_id": source_ids[s.name],
@@ -72,7 +72,7 @@ def crawl(
             }
             for s in sources
         ]
-    run_ids = [e["run_id"] for e in entries]
+    run_ids: list[int] = [e["run_id"] for e in entries]
     job = {
         "db_url": cfg.db_url,
         "contact_url": cfg.contact_url,

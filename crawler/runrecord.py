@@ -73,12 +73,16 @@ class RunRecorder:
         if skipped:
             counts["robots_disallowed"] = skipped
         first_error = stats.get_value("pairchive/first_error")
+        error: str | None
         if reason not in OK_FINISH:
             status, error = "failed", f"crawl ended early: {reason}"
         elif counts["fetched"] == 0 and counts["failed"]:
             status, error = "failed", f"no page could be fetched; first error: {first_error}"
         else:
-            status, error = "ok", (f"{counts['failed']} page(s) failed; first: {first_error}" if first_error else None)
+            status, error = (
+                "ok",
+                (f"{counts['failed']} page(s) failed; first: {first_error}" if first_error else None),
+            )
         run_id = self._run_id()
         logger.info("run %s of %s: %s %s", run_id, spider.name, status, counts)
         if run_id is None:

@@ -66,8 +66,16 @@ class Source:
 
 
 KNOWN_KEYS = {
-    "name", "title", "start_urls", "allowed_domains", "article_pattern", "listing_pattern",
-    "schedule", "timezone", "encoding", "max_pages",
+    "name",
+    "title",
+    "start_urls",
+    "allowed_domains",
+    "article_pattern",
+    "listing_pattern",
+    "schedule",
+    "timezone",
+    "encoding",
+    "max_pages",
 }
 
 
@@ -190,7 +198,9 @@ def parse_sources(text: str, path: str = "<sources>") -> list[Source]:
         raise SourceConfigError(f"{path}: malformed TOML: {exc}") from None
     unknown = sorted(set(doc) - {"source"})
     if unknown:
-        raise SourceConfigError(f"{path}: key '{unknown[0]}': unknown top-level key (expected [[source]] tables)")
+        raise SourceConfigError(
+            f"{path}: key '{unknown[0]}': unknown top-level key (expected [[source]] tables)"
+        )
     tables = doc.get("source", [])
     if not isinstance(tables, list):
         raise SourceConfigError(f"{path}: key 'source': must be an array of tables, written [[source]]")

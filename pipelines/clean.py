@@ -42,7 +42,8 @@ CREDIT_LABELS = (
 CREDIT_LINE_RE = re.compile(rf"^[(（【\[]?\s*(?:{CREDIT_LABELS})\s*[:：]", re.IGNORECASE)
 # An editor credit inside a line: "(Editor: Huang Yan, Gongli)", "（责任编辑：王敏）".
 INLINE_EDITOR_RE = re.compile(
-    r"[(（【\[]\s*(?:责任编辑|責任編輯|编辑|編輯|editors?|审核|審核)\s*[:：][^)）】\]]*[)）】\]]", re.IGNORECASE
+    r"[(（【\[]\s*(?:责任编辑|責任編輯|编辑|編輯|editors?|审核|審核)\s*[:：][^)）】\]]*[)）】\]]",
+    re.IGNORECASE,
 )
 SHARE_RE = re.compile(
     r"sharing let more people see\.?|分享让更多人看到|分享讓更多人看到|分享到\s*[:：]?.*$|"
@@ -56,7 +57,9 @@ DATED_HEADLINE_RE = re.compile(
 # Teaser summary lines are cut short by the portal: "... -", "…".
 TEASER_RE = re.compile(r"(?:\.\.\.|…|⋯)\s*-?\s*$")
 BARE_DASH_RE = re.compile(r"^[-—–·•]+$")
-SOURCE_VALUE_RE = re.compile(r"^[(（【\[]?\s*(?:来源|來源|source|本文来源|稿件来源)\s*[:：]\s*(.+?)[)）】\]]?$", re.I)
+SOURCE_VALUE_RE = re.compile(
+    r"^[(（【\[]?\s*(?:来源|來源|source|本文来源|稿件来源)\s*[:：]\s*(.+?)[)）】\]]?$", re.I
+)
 AUTHOR_VALUE_RE = re.compile(
     r"^(?:作者|author)\s*[:：]\s*(.+?)(?:\s+(?:time|date|时间|時間|发布时间|發布時間)\s*[:：].*)?$", re.I
 )

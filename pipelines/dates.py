@@ -35,7 +35,9 @@ URL_DATE_RE = re.compile(r"/(?P<y>(?:19|20)\d{2})-?(?P<m>[01]\d)-?(?P<d>[0-3]\d)
 def _from_match(m: re.Match[str], tz: ZoneInfo) -> datetime | None:
     try:
         return datetime(
-            int(m["y"]), int(m["m"]), int(m["d"]),
+            int(m["y"]),
+            int(m["m"]),
+            int(m["d"]),
             int(m["H"] or 0) if "H" in m.groupdict() else 0,
             int(m["M"] or 0) if "M" in m.groupdict() else 0,
             int(m["S"] or 0) if "S" in m.groupdict() else 0,

@@ -29,7 +29,8 @@ def canonical_url(url: str) -> str:
     """Lower-cased scheme and host, no fragment, no tracking parameters, sorted query."""
     parts = urlsplit(canonicalize_url(url, keep_fragments=False))
     query = [
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
         if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS
     ]
     netloc = parts.netloc.lower()

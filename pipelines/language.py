@@ -38,7 +38,7 @@ def detect_language(text: str) -> str:
     """A BCP 47-style code (`en`, `zh-Hans`, `zh-Hant`, ...), `und` when the text has no letters."""
     sample = text[:PREFIX_CHARS]
     detector_factory.init_factory()
-    detector = detector_factory._factory.create()  # type: ignore[union-attr]
+    detector = detector_factory._factory.create()
     if _is_chinese(sample):
         detector.set_prior_map(CHINESE_PRIORS)
     detector.append(sample)

@@ -37,9 +37,7 @@ class Relevance:
     def explain(self) -> str:
         top = ", ".join(f"{t['term']}x{t['count']}" for t in self.terms[:6]) or "no terms"
         s = self.scores
-        return (
-            f"pairing {s['pairing']:.1f}, education {s['education']:.1f}, other {s['other_domain']:.1f} ({top})"
-        )
+        return f"pairing {s['pairing']:.1f}, education {s['education']:.1f}, other {s['other_domain']:.1f} ({top})"
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ class PortalSpider(scrapy.Spider):
             self.logger.warning("not a text page, skipped: %s", response.url)
             return None
         if self.source.encoding:
-            return response.replace(encoding=self.source.encoding)  # type: ignore[return-value]
+            return response.replace(encoding=self.source.encoding)
         return response
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:

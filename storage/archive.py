@@ -86,11 +86,14 @@ def insert_article(session: Session, values: Mapping[str, Any]) -> int | None:
     The unique constraints decide, so two crawls racing on one story still store it once.
     """
     dialect = session.get_bind().dialect.name
-    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
-    if insert is None:
+    stmt: sqlite.Insert | postgresql.Insert
+    if dialect == "sqlite":
+        stmt = sqlite.insert(Article).values(**values).on_conflict_do_nothing()
+    elif dialect == "postgresql":
+        stmt = postgresql.insert(Article).values(**values).on_conflict_do_nothing()
+    else:
         raise RuntimeError(f"unsupported database dialect {dialect!r}")
-    stmt = insert(Article).values(**values).on_conflict_do_nothing().returning(Article.id)
-    return session.scalar(stmt)
+    return session.scalar(stmt.returning(Article.id))
 
 
 def count_articles(session: Session) -> int:

@@ -128,4 +128,6 @@ def rejections(session: Session, run_ids: Sequence[int]) -> list[Rejection]:
 
 
 def articles_of_runs(session: Session, run_ids: Sequence[int]) -> list[Article]:
-    return list(session.scalars(select(Article).where(Article.run_id.in_(run_ids)).order_by(Article.id)).all())
+    return list(
+        session.scalars(select(Article).where(Article.run_id.in_(run_ids)).order_by(Article.id)).all()
+    )

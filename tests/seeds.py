@@ -36,7 +36,7 @@ SEEDS = (
         "suining-lixian-school-union",
         keep=(
             "At present, Chuanshan has 7 pairs of pairing schools with Lixian.",
-            "Explore the \"three major mechanisms\" and consolidate the foundation of co -construction sharing",
+            'Explore the "three major mechanisms" and consolidate the foundation of co -construction sharing',
             "Pianshan Rong Media reporter Bu Kai",
         ),
         gone=(

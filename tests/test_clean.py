@@ -23,7 +23,7 @@ def test_seed_trailer_lines_are_gone_after_cleaning(seed: SeedCase) -> None:
 
 
 def test_inline_pinyin_annotations_are_removed() -> None:
-    assert strip_pinyin("續(xù)寫(xiě)\"山海情\"拓寬幫扶路") == "續寫\"山海情\"拓寬幫扶路"
+    assert strip_pinyin('續(xù)寫(xiě)"山海情"拓寬幫扶路') == '續寫"山海情"拓寬幫扶路'
     assert strip_pinyin("當（dāng）地") == "當地"
 
 
@@ -33,13 +33,15 @@ def test_parentheses_that_are_not_pinyin_are_kept() -> None:
 
 
 def test_teaser_list_after_end_marker_is_dropped() -> None:
-    text = "\n".join([
-        "First paragraph of a story about two schools that paired up, long enough to count as a story.",
-        "Second paragraph of the story.",
-        "- END -",
-        "Unrelated teaser headline",
-        "Unrelated teaser summary that the portal cut short...",
-    ])
+    text = "\n".join(
+        [
+            "First paragraph of a story about two schools that paired up, long enough to count as a story.",
+            "Second paragraph of the story.",
+            "- END -",
+            "Unrelated teaser headline",
+            "Unrelated teaser summary that the portal cut short...",
+        ]
+    )
     cleaned = clean_text(text)
     assert cleaned.text.endswith("Second paragraph of the story.")
     assert "Unrelated" not in cleaned.text
@@ -58,20 +60,27 @@ def test_sections_belonging_to_the_story_are_kept() -> None:
 
 def test_dated_headline_list_in_the_middle_is_dropped() -> None:
     body = "两地学校结对帮扶，开展教研交流活动，教师互派跟岗学习，取得良好成效。" * 3
-    lines = [body, "- 某地举办美食节2022-11-25", "- 某市交通管制通知2022-11-25", "- 天气预报：明日降温2022-11-24",
-             "结语：两地将继续深化合作。"]
+    lines = [
+        body,
+        "- 某地举办美食节2022-11-25",
+        "- 某市交通管制通知2022-11-25",
+        "- 天气预报：明日降温2022-11-24",
+        "结语：两地将继续深化合作。",
+    ]
     text = clean_text("\n".join(lines)).text
     assert "美食节" not in text and "交通管制" not in text
     assert "结语：两地将继续深化合作。" in text
 
 
 def test_credit_lines_are_removed_and_read_as_metadata() -> None:
-    text = "\n".join([
-        "Author:Fujian Daily Time:2022.06.15",
-        "A long enough story paragraph about a school pairing signing ceremony between two counties.",
-        "Source: County Education Bureau",
-        "（责任编辑：王敏）",
-    ])
+    text = "\n".join(
+        [
+            "Author:Fujian Daily Time:2022.06.15",
+            "A long enough story paragraph about a school pairing signing ceremony between two counties.",
+            "Source: County Education Bureau",
+            "（责任编辑：王敏）",
+        ]
+    )
     cleaned = clean_text(text)
     assert cleaned.text == (
         "A long enough story paragraph about a school pairing signing ceremony between two counties."

@@ -17,7 +17,10 @@ def test_seed_language(seed: SeedCase) -> None:
 
 
 def test_simplified_chinese_is_zh_hans() -> None:
-    assert detect_language("湖里区举办中小学生田径运动会，全区学校师生参加。教育局表示将继续推动体育发展。") == "zh-Hans"
+    assert (
+        detect_language("湖里区举办中小学生田径运动会，全区学校师生参加。教育局表示将继续推动体育发展。")
+        == "zh-Hans"
+    )
 
 
 def test_detection_is_deterministic() -> None:

@@ -26,15 +26,28 @@ def test_the_deciding_terms_are_reported_with_counts_and_weights() -> None:
 @pytest.mark.parametrize(
     "title, text",
     [
-        ("市人民医院与县医院结对帮扶", "医院派出医生团队开展对口支援，为患者提供诊疗服务，医疗水平提升。结对帮扶三年。"),
-        ("企业与村结对帮扶助力乡村振兴", "多家企业与村集体结对帮扶，发展产业，带动农户增收，村民合作社壮大。"),
-        ("全市中小学期末考试安排公布", "各学校要做好考试组织工作，教师认真监考，学生诚信应考，教育局将巡查。"),
-        ("City hospital signs counterpart assistance pact",
-         "The hospital will send doctors; pairing of hospitals improves medical care for patients."),
+        (
+            "市人民医院与县医院结对帮扶",
+            "医院派出医生团队开展对口支援，为患者提供诊疗服务，医疗水平提升。结对帮扶三年。",
+        ),
+        (
+            "企业与村结对帮扶助力乡村振兴",
+            "多家企业与村集体结对帮扶，发展产业，带动农户增收，村民合作社壮大。",
+        ),
+        (
+            "全市中小学期末考试安排公布",
+            "各学校要做好考试组织工作，教师认真监考，学生诚信应考，教育局将巡查。",
+        ),
+        (
+            "City hospital signs counterpart assistance pact",
+            "The hospital will send doctors; pairing of hospitals improves medical care for patients.",
+        ),
     ],
     ids=["hospital-zh", "village-zh", "exam-zh", "hospital-en"],
 )
-def test_pairing_outside_schools_and_school_news_without_pairing_are_not_pairing(title: str, text: str) -> None:
+def test_pairing_outside_schools_and_school_news_without_pairing_are_not_pairing(
+    title: str, text: str
+) -> None:
     found = classify(title, text)
     assert not found.is_pairing, found.explain()
 
@@ -45,5 +58,7 @@ def test_traditional_script_pairing_story_is_recognised() -> None:
 
 
 def test_machine_translation_hyphen_spacing_is_read_as_the_word() -> None:
-    found = classify("", "The school co -construction and school pairing of teachers and students at schools.")
+    found = classify(
+        "", "The school co -construction and school pairing of teachers and students at schools."
+    )
     assert any(t["term"] == "co-construction" for t in found.terms)

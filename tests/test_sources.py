@@ -44,19 +44,30 @@ def test_optional_keys_have_defaults() -> None:
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (("max_pages = 500", "max_pages = 500\ncolour = 'red'"), "source 'huli-edu': key 'colour': unknown key"),
-        (("'/edu/\\d{8}/\\w+\\.html$'", "'/edu/(['"), "source 'huli-edu': key 'article_pattern': bad regular"),
+        (
+            ("max_pages = 500", "max_pages = 500\ncolour = 'red'"),
+            "source 'huli-edu': key 'colour': unknown key",
+        ),
+        (
+            ("'/edu/\\d{8}/\\w+\\.html$'", "'/edu/(['"),
+            "source 'huli-edu': key 'article_pattern': bad regular",
+        ),
         (('name = "huli-edu"', 'name = "Huli Edu"'), "key 'name': 'Huli Edu' must match"),
         (('schedule = "0 2 * * *"', 'schedule = "every night"'), "key 'schedule': bad cron expression"),
         (('timezone = "Asia/Shanghai"', 'timezone = "Mars/Olympus"'), "key 'timezone': unknown time zone"),
         (('encoding = "gbk"', 'encoding = "klingon"'), "key 'encoding': unknown encoding"),
         (("max_pages = 500", "max_pages = 0"), "key 'max_pages': must be a positive integer"),
         (('start_urls = ["http://host.example/edu/"]', 'start_urls = ["ftp://x/"]'), "key 'start_urls'"),
-        (('allowed_domains = ["host.example"]', 'allowed_domains = ["other.example"]'), "key 'allowed_domains'"),
+        (
+            ('allowed_domains = ["host.example"]', 'allowed_domains = ["other.example"]'),
+            "key 'allowed_domains'",
+        ),
         (('title = "湖里教育网"\n', ""), None),
     ],
 )
-def test_each_mistake_is_one_line_naming_file_source_and_key(edit: tuple[str, str], message: str | None) -> None:
+def test_each_mistake_is_one_line_naming_file_source_and_key(
+    edit: tuple[str, str], message: str | None
+) -> None:
     text = GOOD.replace(*edit)
     if message is None:
         assert parse_sources(text, "sources.toml")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import IO
 
 import click
 
@@ -40,8 +41,10 @@ def search(text: str, source: str | None, limit: int, as_json: bool, db: str | N
         return
     for hit in hits:
         date = (hit.published or "")[:10]
-        click.echo(f"[{hit.id}] {hit.title}\n     {hit.source} · {date} · {hit.language} · {hit.url}\n"
-                   f"     {hit.snippet}")
+        click.echo(
+            f"[{hit.id}] {hit.title}\n     {hit.source} · {date} · {hit.language} · {hit.url}\n"
+            f"     {hit.snippet}"
+        )
 
 
 @click.command()
@@ -67,10 +70,17 @@ def show(article_id: int, as_json: bool, db: str | None) -> None:
         return
     terms = ", ".join(f"{t['term']}x{t['count']}" for t in record["relevance_terms"][:8])
     fields = [
-        ("url", record["url"]), ("source", record["source"]), ("published", record["published"]),
-        ("author", record["author"]), ("outlet", record["source_name"]), ("language", record["language"]),
-        ("charset", record["charset"]), ("relevance", f"{record['relevance']:.2f} ({terms})"),
-        ("first seen", record["first_seen"]), ("run", record["run_id"]), ("content hash", record["content_hash"]),
+        ("url", record["url"]),
+        ("source", record["source"]),
+        ("published", record["published"]),
+        ("author", record["author"]),
+        ("outlet", record["source_name"]),
+        ("language", record["language"]),
+        ("charset", record["charset"]),
+        ("relevance", f"{record['relevance']:.2f} ({terms})"),
+        ("first seen", record["first_seen"]),
+        ("run", record["run_id"]),
+        ("content hash", record["content_hash"]),
     ]
     click.echo(record["title"])
     click.echo("=" * min(80, len(record["title"]) * 2))
@@ -82,12 +92,15 @@ def show(article_id: int, as_json: bool, db: str | None) -> None:
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True,
-              help="Output format.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True, help="Output format."
+)
 @click.option("--source", metavar="NAME", help="Only stories from this source.")
-@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout).")
+@click.option(
+    "--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout)."
+)
 @db_option
-def export(fmt: str, source: str | None, output: click.utils.LazyFile, db: str | None) -> None:
+def export(fmt: str, source: str | None, output: IO[str], db: str | None) -> None:
     """Write every stored story, one JSON object per line, streaming (constant memory).
 
     Example: pairchive export --format jsonl -o stories.jsonl

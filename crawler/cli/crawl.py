@@ -7,7 +7,8 @@ import sys
 import click
 
 from crawler.cli.options import app_config, db_option, fail, sources_option, table
-from crawler.crawl import RunSummary, crawl as run_crawl
+from crawler.crawl import RunSummary
+from crawler.crawl import crawl as run_crawl
 from crawler.errors import PairchiveError
 from crawler.sources import load_sources, select
 
@@ -16,8 +17,13 @@ COUNT_COLUMNS = ("fetched", "stored", "duplicate", "not_pairing", "no_text", "fa
 
 def summary_table(runs: list[RunSummary]) -> str:
     rows = [
-        [r.run_id, r.source, r.status, *(r.counts.get(c, 0) for c in COUNT_COLUMNS),
-         f"{r.seconds:.1f}s" if r.seconds is not None else "-"]
+        [
+            r.run_id,
+            r.source,
+            r.status,
+            *(r.counts.get(c, 0) for c in COUNT_COLUMNS),
+            f"{r.seconds:.1f}s" if r.seconds is not None else "-",
+        ]
         for r in runs
     ]
     return table(["run", "source", "status", *COUNT_COLUMNS, "time"], rows)
@@ -28,7 +34,17 @@ def summary_table(runs: list[RunSummary]) -> str:
 @sources_option
 @db_option
 @click.option("--quiet", "-q", is_flag=True, help="Log warnings and errors only (for cron).")
-def crawl(names: tuple[str, ...], sources: str | None, db: str | None, quiet: bool) -> None:
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override one Scrapy setting for this crawl, e.g. -s DOWNLOAD_DELAY=2 (repeatable).",
+)
+def crawl(
+    names: tuple[str, ...], sources: str | None, db: str | None, quiet: bool, overrides: tuple[str, ...]
+) -> None:
     """Crawl the configured portals once and store the pairing stories found.
 
     The crawl runs in a subprocess; its log goes to stderr, the summary to stdout. Exits non-zero when a
@@ -37,9 +53,15 @@ def crawl(names: tuple[str, ...], sources: str | None, db: str | None, quiet: bo
     Example: pairchive crawl --source huli-edu --db archive.db
     """
     cfg = app_config(db, sources)
+    settings: dict[str, str] = {"LOG_LEVEL": "WARNING" if quiet else "INFO"}
+    for pair in overrides:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="-s/--set")
+        settings[key.strip()] = value
     try:
         chosen = select(load_sources(cfg.sources_path), names, cfg.sources_path)
-        runs = run_crawl(cfg, chosen, settings={"LOG_LEVEL": "WARNING" if quiet else "INFO"})
+        runs = run_crawl(cfg, chosen, settings=settings)
     except PairchiveError as exc:
         raise fail(exc) from None
     click.echo(summary_table(runs))

@@ -25,8 +25,14 @@ LOOPBACK_SETTINGS = {
 
 
 @click.command()
-@click.option("--dir", "workdir", default="demo-output", show_default=True, type=click.Path(file_okay=False),
-              help="Where to write the demo's sources file and database (replaced on each run).")
+@click.option(
+    "--dir",
+    "workdir",
+    default="demo-output",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where to write the demo's sources file and database (replaced on each run).",
+)
 def demo(workdir: str) -> None:
     """Serve the sample portals on 127.0.0.1, crawl them into a fresh SQLite file, show what was stored.
 
@@ -55,18 +61,31 @@ def demo(workdir: str) -> None:
         stored = articles_of_runs(session, run_ids)
         dropped = rejections(session, run_ids)
         click.echo(f"\nStored pairing stories ({len(stored)})\n")
-        click.echo(table(
-            ["id", "source", "published", "lang", "relevance", "title"],
-            [[a.id, a.source.name, a.published.date().isoformat() if a.published else "-", a.language,
-              f"{a.relevance:.2f}", a.title] for a in stored],
-            max_width=56,
-        ))
+        click.echo(
+            table(
+                ["id", "source", "published", "lang", "relevance", "title"],
+                [
+                    [
+                        a.id,
+                        a.source.name,
+                        a.published.date().isoformat() if a.published else "-",
+                        a.language,
+                        f"{a.relevance:.2f}",
+                        a.title,
+                    ]
+                    for a in stored
+                ],
+                max_width=56,
+            )
+        )
         click.echo(f"\nDropped pages ({len(dropped)})\n")
-        click.echo(table(
-            ["reason", "title", "detail"],
-            [[d.reason, d.title or d.url, d.detail] for d in dropped],
-            max_width=48,
-        ))
+        click.echo(
+            table(
+                ["reason", "title", "detail"],
+                [[d.reason, d.title or d.url, d.detail] for d in dropped],
+                max_width=48,
+            )
+        )
     click.echo(
         f"\nDatabase: {db_path}\nTry:\n"
         f"  pairchive search 结对 --db {db_path}\n"

@@ -15,14 +15,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def db_option(f: F) -> F:
     return click.option(
-        "--db", "db", metavar="URL",
+        "--db",
+        "db",
+        metavar="URL",
         help="Database URL or SQLite file path (default: $PAIRCHIVE_DB or ./pairchive.db).",
     )(f)
 
 
 def sources_option(f: F) -> F:
     return click.option(
-        "--sources", "sources", metavar="FILE", type=click.Path(dir_okay=False),
+        "--sources",
+        "sources",
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
         help="Sources file (default: $PAIRCHIVE_SOURCES or ./sources.toml).",
     )(f)
 

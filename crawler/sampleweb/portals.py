@@ -80,37 +80,60 @@ def load_stories() -> dict[str, Story]:
 
 PORTALS: tuple[Portal, ...] = (
     Portal(
-        name="huli-edu", title="湖里教育网", style="gov", lang="zh", encoding="utf-8", declared="utf-8",
+        name="huli-edu",
+        title="湖里教育网",
+        style="gov",
+        lang="zh",
+        encoding="utf-8",
+        declared="utf-8",
         header_charset="utf-8",
         stories=("huli-minning-16-schools", "huli-school-sports-meet", "huli-enterprise-village-pairing"),
         article_path=lambda s, i: f"/edu/{s.published:%Y%m%d}/t{s.published:%Y%m%d}_{1000 + i}.html",
         listing_paths=lambda n: "/edu/index.html" if n == 1 else f"/edu/index_{n - 1}.html",
     ),
     Portal(
-        name="linxia-news", title="临夏新闻网", style="table", lang="zh", encoding="gbk", declared="gb2312",
+        name="linxia-news",
+        title="临夏新闻网",
+        style="table",
+        lang="zh",
+        encoding="gbk",
+        declared="gb2312",
         header_charset=None,
         stories=("linxia-jinan-hand-in-hand", "linxia-final-exams", "linxia-hospital-pairing"),
         article_path=lambda s, i: f"/jy/{s.published:%Y%m}/{s.published:%d}{2000 + i}.htm",
         listing_paths=lambda n: f"/jy/list_{n}.htm",
     ),
     Portal(
-        name="fj-observer", title="Fujian Observer", style="html5", lang="en", encoding="utf-8",
-        declared="utf-8", header_charset="utf-8",
+        name="fj-observer",
+        title="Fujian Observer",
+        style="html5",
+        lang="en",
+        encoding="utf-8",
+        declared="utf-8",
+        header_charset="utf-8",
         stories=(
-            "zhangzhou-muwei-cloud-signing", "suining-lixian-school-union", "zhejiang-26-county-alliance",
+            "zhangzhou-muwei-cloud-signing",
+            "suining-lixian-school-union",
+            "zhejiang-26-county-alliance",
             "zhangzhou-hospital-counterpart",
         ),
         article_path=lambda s, i: f"/education/{s.published:%Y/%m/%d}/{s.slug}/",
         listing_paths=lambda n: "/education/" if n == 1 else f"/education/page/{n}/",
     ),
     Portal(
-        name="china-regional-en", title="China Regional English", style="people", lang="en",
-        encoding="utf-8", declared="utf-8", header_charset="utf-8",
+        name="china-regional-en",
+        title="China Regional English",
+        style="people",
+        lang="en",
+        encoding="utf-8",
+        declared="utf-8",
+        header_charset="utf-8",
         stories=("anqing-education-complexes", "zhangzhou-muwei-cloud-signing", "fujian-gaokao-safety"),
         article_path=lambda s, i: f"/n1/{s.published:%Y/%m%d}/c90000-{31000 + i}.html",
         listing_paths=lambda n: f"/n1/edu/index{n}.html",
     ),
 )
+
 
 def _e(text: str) -> str:
     return escape(text, quote=True)
@@ -129,7 +152,7 @@ def _trailer(story: Story, credit_default: str | None = None) -> str:
     for i, teaser in enumerate(t.get("teasers", ())):
         out.append(
             f'<div class="teaser"><h4><a href="/news/teaser-{i}.html">{_e(teaser["title"])}</a></h4>'
-            f'<p>{_e(teaser["summary"])}</p></div>'
+            f"<p>{_e(teaser['summary'])}</p></div>"
         )
     if t.get("keywords"):
         label = "關鍵詞" if story.lang == "zh-Hant" else "关键词"
@@ -139,7 +162,9 @@ def _trailer(story: Story, credit_default: str | None = None) -> str:
             f'<li><a href="/news/related-{i}.html">{_e(r["title"])}</a><p>{_e(r["summary"])} -</p></li>'
             for i, r in enumerate(t["related"])
         )
-        out.append(f'<div class="related"><h3>{_e(t.get("related_heading", "相关阅读"))}</h3><ul>{items}</ul></div>')
+        out.append(
+            f'<div class="related"><h3>{_e(t.get("related_heading", "相关阅读"))}</h3><ul>{items}</ul></div>'
+        )
     if t.get("dated"):
         items = "".join(
             f'<li>- <a href="/news/list-{i}.html">{_e(d["title"])}</a>{_e(d["date"])}</li>'
@@ -184,12 +209,20 @@ def render_article(portal: Portal, story: Story, sidebar: list[tuple[str, str]])
     side = _links(sidebar)
     if portal.style == "gov":
         return _head(
-            portal, f"{story.title}_{portal.title}",
+            portal,
+            f"{story.title}_{portal.title}",
             f'<meta name="PubDate" content="{story.published:%Y-%m-%d %H:%M}">\n'
             f'<meta name="ContentSource" content="{_e(story.source_name)}">\n',
         ) + (
             f'<body><div class="top"><div class="logo">{portal.title}</div><ul class="nav">'
-            + _links([("/", "首页"), ("/edu/index.html", "教育动态"), ("/notice/", "通知公告"), ("/about/", "机构概况")])
+            + _links(
+                [
+                    ("/", "首页"),
+                    ("/edu/index.html", "教育动态"),
+                    ("/notice/", "通知公告"),
+                    ("/about/", "机构概况"),
+                ]
+            )
             + '</ul></div>\n<div class="main"><div class="location">当前位置：<a href="/">首页</a> &gt; '
             '<a href="/edu/index.html">教育动态</a></div>\n<div class="left"><div class="article">'
             f'<h1>{_e(story.title)}</h1><div class="info">{_byline_zh(story)}</div>\n'
@@ -222,24 +255,34 @@ def render_article(portal: Portal, story: Story, sidebar: list[tuple[str, str]])
     if portal.style == "html5":
         source_line = f"<p>Source: {_e(story.source_name)}</p>" if story.source_name else ""
         return _head(
-            portal, f"{story.title} | {portal.title}",
+            portal,
+            f"{story.title} | {portal.title}",
             f'<meta property="article:published_time" content="{story.published.isoformat()}">\n'
             f'<meta name="author" content="{_e(story.author)}">\n',
         ) + (
             f'<body><header class="site-header"><a class="brand" href="/">{portal.title}</a>'
-            '<nav><ul>' + _links([("/", "Home"), ("/education/", "Education"), ("/economy/", "Economy"),
-                                  ("/about/", "About us")]) + "</ul></nav></header>\n"
-            f'<main><article><h1>{_e(story.title)}</h1>'
+            "<nav><ul>"
+            + _links(
+                [
+                    ("/", "Home"),
+                    ("/education/", "Education"),
+                    ("/economy/", "Economy"),
+                    ("/about/", "About us"),
+                ]
+            )
+            + "</ul></nav></header>\n"
+            f"<main><article><h1>{_e(story.title)}</h1>"
             f'<div class="byline">Author:{_e(story.author)} Time:{story.published:%Y.%m.%d}</div>\n'
             f'<div class="article-body">{_paragraphs(story)}\n{source_line}\n{_trailer(story)}</div></article>\n'
             f'<aside class="sidebar"><h3>Most read</h3><ul>{side}</ul>'
-            '<h3>Follow us</h3><p>Scan the QR code to follow Fujian Observer on WeChat.</p></aside></main>\n'
-            '<footer><p>Copyright © 2022 Fujian Observer. All rights reserved.</p>'
+            "<h3>Follow us</h3><p>Scan the QR code to follow Fujian Observer on WeChat.</p></aside></main>\n"
+            "<footer><p>Copyright © 2022 Fujian Observer. All rights reserved.</p>"
             '<p><a href="/privacy/">Privacy</a> · <a href="/contact/">Contact</a></p></footer></body></html>'
         )
     # people: a national English site's regional channel
     return _head(
-        portal, f"{story.title} - {portal.title}",
+        portal,
+        f"{story.title} - {portal.title}",
         f'<meta name="publishdate" content="{story.published:%Y-%m-%d}">\n',
     ) + (
         '<body><div class="w1000 top"><a href="/">China Regional English</a> | '
@@ -247,7 +290,7 @@ def render_article(portal: Portal, story: Story, sidebar: list[tuple[str, str]])
         '<a href="/n1/travel/">Travel</a></div>\n<div class="w1000 text_title">'
         f'<h1>{_e(story.title)}</h1><p class="box01">{story.published:%Y-%m-%d %H:%M}</p></div>\n'
         f'<div class="w1000 text_con"><div class="text_con_left"><div class="box_con">{_paragraphs(story)}\n'
-        f'{_trailer(story, credit_default="(Editor: Zhang Wei) Sharing let more people see.")}</div></div>\n'
+        f"{_trailer(story, credit_default='(Editor: Zhang Wei) Sharing let more people see.')}</div></div>\n"
         f'<div class="text_con_right"><h3>Hot news</h3><ul>{side}</ul></div></div>\n'
         '<div class="w1000 foot">Copyright by China Regional English. All rights reserved.</div></body></html>'
     )
@@ -278,7 +321,7 @@ def render_home(portal: Portal, items: list[tuple[str, Story]]) -> str:
     rows = "".join(f'<li><a href="{_e(p)}">{_e(s.title)}</a></li>' for p, s in items)
     return _head(portal, portal.title) + (
         f'<body><h1>{portal.title}</h1><p><a href="{portal.listing_paths(1)}">'
-        f'{"教育动态" if portal.lang == "zh" else "Education"}</a></p><ul>{rows}</ul></body></html>'
+        f"{'教育动态' if portal.lang == 'zh' else 'Education'}</a></p><ul>{rows}</ul></body></html>"
     )
 
 
@@ -295,7 +338,9 @@ def build_site() -> dict[str, dict[str, Page]]:
         def page(html: str, portal: Portal = portal, content_type: str = content_type) -> Page:
             return Page(html.encode(portal.encoding), content_type)
 
-        items = [(portal.article_path(stories[slug], i), stories[slug]) for i, slug in enumerate(portal.stories)]
+        items = [
+            (portal.article_path(stories[slug], i), stories[slug]) for i, slug in enumerate(portal.stories)
+        ]
         pages: dict[str, Page] = {
             "/": page(render_home(portal, items)),
             "/robots.txt": Page(ROBOTS.encode(), "text/plain"),

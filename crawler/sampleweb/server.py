@@ -14,7 +14,7 @@ def _handler_for(pages: dict[str, Page]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "SamplePortal/1.0"
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             page = pages.get(self.path.split("?", 1)[0])
             if page is None:
                 body = b"<html><body><h1>404 Not Found</h1></body></html>"
@@ -28,7 +28,7 @@ def _handler_for(pages: dict[str, Page]) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass  # quiet: the crawl logs every fetch itself
 
     return Handler
@@ -47,7 +47,9 @@ class SampleWeb:
         for portal in PORTALS:
             server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self.site[portal.name]))
             server.daemon_threads = True
-            thread = threading.Thread(target=server.serve_forever, name=f"sampleweb-{portal.name}", daemon=True)
+            thread = threading.Thread(
+                target=server.serve_forever, name=f"sampleweb-{portal.name}", daemon=True
+            )
             thread.start()
             self.servers[portal.name] = server
             self.threads.append(thread)

@@ -1,0 +1,5 @@
+"""`python -m crawler` is `pairchive`."""
+
+from crawler.cli import main
+
+main()

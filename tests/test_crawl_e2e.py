@@ -1,0 +1,186 @@
+"""End to end: a real `pairchive crawl` subprocess against the sample web, into a temp SQLite file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from crawler.sampleweb import PORTALS, SampleWeb, load_stories
+from pipelines.clean import strip_pinyin
+from storage.db import close_all, open_database
+from storage.models import Article, CrawlRun, Rejection
+
+STORIES = load_stories()
+CST = timezone(timedelta(hours=8))
+LOOPBACK = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0"]
+
+
+def pairchive(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", *args], capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def crawled(sample_web: SampleWeb, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    workdir = tmp_path_factory.mktemp("e2e")
+    sources = workdir / "sources.toml"
+    sources.write_text(sample_web.sources_toml(), encoding="utf-8")
+    db = f"sqlite:///{workdir / 'archive.db'}"
+    result = pairchive("crawl", "--sources", str(sources), "--db", db, *LOOPBACK)
+    assert result.returncode == 0, result.stderr[-3000:]
+    _, sessions = open_database(db)
+    with sessions() as s:
+        data = {
+            "db": db,
+            "sources": sources,
+            "stdout": result.stdout,
+            "articles": [
+                {
+                    "title": a.title,
+                    "text": a.text,
+                    "language": a.language,
+                    "published": a.published,
+                    "source": a.source.name,
+                    "charset": a.charset,
+                    "url": a.url,
+                    "id": a.id,
+                }
+                for a in s.scalars(sa.select(Article))
+            ],
+            "rejections": [(r.reason, r.title, r.url, r.detail) for r in s.scalars(sa.select(Rejection))],
+            "runs": [
+                (r.source.name, r.status, dict(r.counts), r.exit_code) for r in s.scalars(sa.select(CrawlRun))
+            ],
+        }
+    close_all()
+    return data
+
+
+def _first_paragraph(slug: str) -> str:
+    return strip_pinyin(STORIES[slug].paragraphs[0])[:40]
+
+
+def _stored(crawled: dict[str, Any], slug: str) -> list[dict[str, Any]]:
+    return [a for a in crawled["articles"] if _first_paragraph(slug) in a["text"]]
+
+
+@pytest.mark.parametrize("slug", sorted(s for s in STORIES if STORIES[s].pairing))
+def test_every_pairing_story_is_stored_exactly_once(crawled: dict[str, Any], slug: str) -> None:
+    assert len(_stored(crawled, slug)) == 1
+
+
+@pytest.mark.parametrize("slug", sorted(s for s in STORIES if not STORIES[s].pairing))
+def test_every_other_story_is_dropped_with_its_reason(crawled: dict[str, Any], slug: str) -> None:
+    assert _stored(crawled, slug) == []
+    reasons = [r for r in crawled["rejections"] if r[1] == STORIES[slug].title]
+    assert [r[0] for r in reasons] == ["not_pairing"]
+    assert "pairing" in reasons[0][3]
+
+
+def test_the_syndicated_story_is_stored_once_and_its_copy_counted_as_duplicate(
+    crawled: dict[str, Any],
+) -> None:
+    (slug,) = [s for s in STORIES if sum(s in p.stories for p in PORTALS) == 2]
+    assert len(_stored(crawled, slug)) == 1
+    duplicates = [r for r in crawled["rejections"] if r[0] == "duplicate"]
+    assert len(duplicates) == 1 and "same text as article" in duplicates[0][3]
+
+
+@pytest.mark.parametrize("slug", sorted(s for s in STORIES if STORIES[s].pairing))
+def test_languages_and_dates_are_right(crawled: dict[str, Any], slug: str) -> None:
+    (article,) = _stored(crawled, slug)
+    story = STORIES[slug]
+    assert article["language"] == story.lang
+    assert article["published"] is not None
+    assert article["published"].astimezone(CST).date() == story.published.date()
+
+
+def test_the_gbk_page_is_stored_without_mojibake(crawled: dict[str, Any]) -> None:
+    portal = next(p for p in PORTALS if p.encoding == "gbk")
+    gbk_articles = [a for a in crawled["articles"] if a["source"] == portal.name]
+    assert gbk_articles
+    for article in gbk_articles:
+        assert "\ufffd" not in article["text"] and "结对" in article["text"]
+        assert article["charset"] in ("gbk", "gb18030")
+
+
+def test_every_run_is_recorded_ok_with_counts(crawled: dict[str, Any]) -> None:
+    runs = crawled["runs"]
+    assert {r[0] for r in runs} == {p.name for p in PORTALS}
+    for name, status, counts, exit_code in runs:
+        assert (status, exit_code) == ("ok", 0), name
+        assert counts["fetched"] > 0 and counts.get("failed", 0) == 0, (name, counts)
+    total = sum(r[2].get("stored", 0) for r in runs)
+    assert total == len(crawled["articles"]) == sum(s.pairing for s in STORIES.values())
+
+
+def test_the_crawl_prints_a_summary_table(crawled: dict[str, Any]) -> None:
+    header = crawled["stdout"].splitlines()[0].split()
+    assert header[:5] == ["run", "source", "status", "fetched", "stored"]
+
+
+def test_search_show_and_export_read_what_was_stored(crawled: dict[str, Any]) -> None:
+    db = crawled["db"]
+    hits = [
+        json.loads(line) for line in pairchive("search", "結對", "--json", "--db", db).stdout.splitlines()
+    ]
+    assert hits and all("結對" in h["snippet"] for h in hits)
+    shown = pairchive("show", str(hits[0]["id"]), "--db", db)
+    assert shown.returncode == 0 and hits[0]["url"] in shown.stdout
+    exported = [
+        json.loads(line) for line in pairchive("export", "--format", "jsonl", "--db", db).stdout.splitlines()
+    ]
+    assert len(exported) == len(crawled["articles"])
+    required = {"id", "url", "source", "title", "published", "language", "relevance", "text"}
+    assert all(required <= record.keys() for record in exported)
+
+
+def test_recrawling_stores_nothing_new_and_loses_nothing(crawled: dict[str, Any]) -> None:
+    result = pairchive(
+        "crawl",
+        "--sources",
+        str(crawled["sources"]),
+        "--db",
+        crawled["db"],
+        "--source",
+        "huli-edu",
+        *LOOPBACK,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    _, sessions = open_database(crawled["db"])
+    with sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Article)) == len(crawled["articles"])
+    close_all()
+
+
+def test_a_dead_portal_is_a_failed_run_with_a_clear_error(tmp_path: Path) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        '[[source]]\nname = "dead"\nstart_urls = ["http://127.0.0.1:9/edu/"]\narticle_pattern = "/edu/"\n',
+        encoding="utf-8",
+    )
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    result = pairchive("crawl", "--sources", str(sources), "--db", db, "-s", "RETRY_TIMES=0", *LOOPBACK)
+    assert result.returncode == 1
+    assert "run 1 (dead) failed: no page could be fetched" in result.stderr
+    assert "Connection" in result.stderr.splitlines()[-1]
+
+
+def test_a_bad_sources_file_is_one_line_and_touches_no_database(tmp_path: Path) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[source]]\nname = "x"\ncolour = 1\n', encoding="utf-8")
+    result = pairchive("crawl", "--sources", str(sources), "--db", f"sqlite:///{tmp_path / 'a.db'}")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {sources}: source 'x': key 'colour': unknown key (known keys: allowed_domains, article_pattern, "
+        "encoding, listing_pattern, max_pages, name, schedule, start_urls, timezone, title)"
+    ]
+    assert not (tmp_path / "a.db").exists()
