@@ -6,6 +6,9 @@ Expected rejections raise `DropItem` whose message starts with a short reason wo
 
 from __future__ import annotations
 
+from typing import Any, Self
+
+from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 REASONS = ("no_text", "not_pairing", "duplicate")
@@ -20,3 +23,20 @@ def reason_of(exc: BaseException) -> tuple[str, str]:
     """Split a DropItem message back into (reason word, detail)."""
     reason, _, detail = str(exc).partition(": ")
     return (reason if reason.replace("_", "").isalnum() else "dropped"), detail
+
+
+class Stage:
+    """A Scrapy item pipeline wrapping one stage; `process_item` is the stage's `process`."""
+
+    def __init__(self, crawler: Crawler | None = None) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        return self.process(item)
+
+    def process(self, item: Any) -> Any:
+        raise NotImplementedError

@@ -13,10 +13,8 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from scrapy.crawler import Crawler
-
 from crawler.items import PageItem
-from pipelines import rejected
+from pipelines import Stage, rejected
 
 logger = logging.getLogger(__name__)
 
@@ -146,15 +144,8 @@ def clean_text(text: str, title: str = "") -> Cleaned:
     return result
 
 
-class CleanPipeline:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> CleanPipeline:
-        return cls(crawler)
-
-    def process_item(self, item: PageItem) -> PageItem:
+class CleanPipeline(Stage):
+    def process(self, item: PageItem) -> PageItem:
         item.title = strip_pinyin(item.title)
         cleaned = clean_text(item.raw_text, item.title)
         if len(cleaned.text) < 50:

@@ -15,7 +15,7 @@ from scrapy.crawler import Crawler
 from w3lib.url import canonicalize_url
 
 from crawler.items import PageItem
-from pipelines import rejected
+from pipelines import Stage, rejected
 from storage.archive import find_duplicate
 from storage.db import open_database
 
@@ -50,20 +50,24 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normalized_text(text).encode("utf-8")).hexdigest()
 
 
-class DedupPipeline:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
+def identify(item: PageItem) -> PageItem:
+    """Fill in the identities dedup compares: canonical URL and content hash."""
+    item.canonical_url = canonical_url(item.url)
+    item.content_hash = content_hash(item.text)
+    return item
+
+
+class DedupPipeline(Stage):
+    def __init__(self, crawler: Crawler | None = None) -> None:
+        super().__init__(crawler)
+        if crawler is None:
+            raise ValueError("the dedup stage needs a crawler (for PAIRCHIVE_DB)")
         self.db_url: str = crawler.settings["PAIRCHIVE_DB"]
         self.seen_urls: set[str] = set()
         self.seen_hashes: set[str] = set()
 
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
-        return cls(crawler)
-
-    def process_item(self, item: PageItem) -> PageItem:
-        item.canonical_url = canonical_url(item.url)
-        item.content_hash = content_hash(item.text)
+    def process(self, item: PageItem) -> PageItem:
+        identify(item)
         if item.canonical_url in self.seen_urls or item.content_hash in self.seen_hashes:
             raise rejected("duplicate", f"already seen in this run: {item.url}")
         _, sessions = open_database(self.db_url)

@@ -14,10 +14,9 @@ import lxml.html
 import trafilatura
 from lxml.etree import ParserError
 from lxml.html import HtmlElement
-from scrapy.crawler import Crawler
 
 from crawler.items import PageItem
-from pipelines import rejected
+from pipelines import Stage, rejected
 from pipelines.dates import published_date
 
 logger = logging.getLogger(__name__)
@@ -70,15 +69,8 @@ def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Ext
     )
 
 
-class ExtractPipeline:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        return cls(crawler)
-
-    def process_item(self, item: PageItem) -> PageItem:
+class ExtractPipeline(Stage):
+    def process(self, item: PageItem) -> PageItem:
         found = extract_article(item.html, item.url, item.timezone)
         if found is None:
             raise rejected("no_text", f"no article body found in {item.url}")

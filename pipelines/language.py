@@ -10,9 +10,9 @@ import re
 
 from langdetect import DetectorFactory, detector_factory
 from langdetect.lang_detect_exception import LangDetectException
-from scrapy.crawler import Crawler
 
 from crawler.items import PageItem
+from pipelines import Stage
 
 logger = logging.getLogger(__name__)
 
@@ -49,14 +49,7 @@ def detect_language(text: str) -> str:
     return LANG_CODES.get(code, code)
 
 
-class LanguagePipeline:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> LanguagePipeline:
-        return cls(crawler)
-
-    def process_item(self, item: PageItem) -> PageItem:
+class LanguagePipeline(Stage):
+    def process(self, item: PageItem) -> PageItem:
         item.language = detect_language(f"{item.title}\n{item.text}")
         return item

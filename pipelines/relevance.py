@@ -15,10 +15,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from scrapy.crawler import Crawler
-
 from crawler.items import PageItem
-from pipelines import rejected
+from pipelines import Stage, rejected
 
 logger = logging.getLogger(__name__)
 
@@ -89,20 +87,18 @@ def classify(title: str, text: str) -> Relevance:
     return default_model().classify(f"{title}\n{text}")
 
 
-class RelevancePipeline:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.model = default_model()
+def judge(item: PageItem) -> Relevance:
+    """Fill in the item's relevance fields; the caller decides what a no means."""
+    found = classify(item.title, item.text)
+    item.relevance = found.score
+    item.is_pairing = found.is_pairing
+    item.relevance_terms = found.terms
+    return found
 
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RelevancePipeline:
-        return cls(crawler)
 
-    def process_item(self, item: PageItem) -> PageItem:
-        found = self.model.classify(f"{item.title}\n{item.text}")
-        item.relevance = found.score
-        item.is_pairing = found.is_pairing
-        item.relevance_terms = found.terms
+class RelevancePipeline(Stage):
+    def process(self, item: PageItem) -> PageItem:
+        found = judge(item)
         if not found.is_pairing:
             raise rejected("not_pairing", found.explain())
         return item

@@ -7,26 +7,24 @@ import logging
 from scrapy.crawler import Crawler
 
 from crawler.items import PageItem
-from pipelines import rejected
+from pipelines import Stage, rejected
 from storage.archive import insert_article
 from storage.db import open_database
 
 logger = logging.getLogger(__name__)
 
 
-class StorePipeline:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
+class StorePipeline(Stage):
+    def __init__(self, crawler: Crawler | None = None) -> None:
+        super().__init__(crawler)
+        if crawler is None:
+            raise ValueError("the store stage needs a crawler (for PAIRCHIVE_DB)")
         self.db_url: str = crawler.settings["PAIRCHIVE_DB"]
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        return cls(crawler)
 
     def open_spider(self) -> None:
         open_database(self.db_url)
 
-    def process_item(self, item: PageItem) -> PageItem:
+    def process(self, item: PageItem) -> PageItem:
         if item.source_id is None:
             raise RuntimeError(f"item from {item.url} has no source id: crawl it through crawler.worker")
         _, sessions = open_database(self.db_url)
