@@ -87,8 +87,3 @@ def date_from_text(text: str, tz: ZoneInfo) -> datetime | None:
 def date_from_url(url: str, tz: ZoneInfo) -> datetime | None:
     m = URL_DATE_RE.search(url)
     return _from_match(m, tz) if m else None
-
-
-def published_date(tree: HtmlElement, text: str, url: str, timezone: str) -> datetime | None:
-    tz = ZoneInfo(timezone)
-    return date_from_meta(tree, tz) or date_from_text(text, tz) or date_from_url(url, tz)

@@ -17,7 +17,7 @@ from pipelines import Stage
 logger = logging.getLogger(__name__)
 
 DetectorFactory.seed = 0  # deterministic: the same text always gets the same answer
-PREFIX_CHARS = 1500  # langdetect's cost grows with length; a prefix decides as well
+PREFIX_CHARS = 600  # langdetect's cost grows with length; a prefix decides as well
 LANG_CODES = {"zh-cn": "zh-Hans", "zh-tw": "zh-Hant"}
 UNDETERMINED = "und"
 HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
