@@ -12,11 +12,10 @@ from dataclasses import asdict
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
 
 from crawler.config import AppConfig
 from crawler.crawl import crawl
-from crawler.sources import Source, load_sources, select
+from crawler.sources import Source, cron_trigger, load_sources, select
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ def add_jobs(scheduler: BaseScheduler, cfg: AppConfig, sources: Sequence[Source]
     for source in sources:
         scheduler.add_job(
             run_source,
-            CronTrigger.from_crontab(source.schedule, timezone=source.timezone),
+            cron_trigger(source.schedule, source.timezone),
             args=[asdict(cfg), source.name],
             id=f"crawl:{source.name}",
             name=f"crawl {source.name}",

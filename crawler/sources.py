@@ -65,6 +65,45 @@ class Source:
         return out
 
 
+DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _cron_days(field: str) -> str:
+    """Standard cron day-of-week numbers (0 or 7 = Sunday) as names.
+
+    APScheduler 3 numbers days from Monday = 0, so "1" in a crontab would fire on Tuesdays; names mean
+    the same thing to both.
+    """
+    out: list[str] = []
+    for item in field.split(","):
+        body, _, step = item.partition("/")
+        if body == "*" or not any(ch.isdigit() for ch in body):
+            out.append(item)
+            continue
+        first, _, last = body.partition("-")
+        if not (first.isdigit() and (not last or last.isdigit())):
+            raise ValueError(f"bad day of week {item!r}")
+        lo, hi = int(first), int(last) if last else int(first)
+        if step and not last:
+            hi = 6
+        if not (0 <= lo <= 7 and 0 <= hi <= 7 and lo <= hi):
+            raise ValueError(f"bad day of week {item!r}")
+        days = range(lo, hi + 1, int(step) if step else 1)
+        out.extend(DAY_NAMES[d] for d in days)
+    return ",".join(dict.fromkeys(out))
+
+
+def cron_trigger(schedule: str, timezone: str) -> CronTrigger:
+    """A trigger for a standard five-field crontab line, in `timezone`."""
+    fields = schedule.split()
+    if len(fields) != 5:
+        raise ValueError(f"wrong number of fields; got {len(fields)}, expected 5")
+    minute, hour, day, month, dow = fields
+    return CronTrigger(
+        minute=minute, hour=hour, day=day, month=month, day_of_week=_cron_days(dow), timezone=timezone
+    )
+
+
 KNOWN_KEYS = {
     "name",
     "title",
@@ -159,7 +198,7 @@ def _check_source(path: str, index: int, table: Any) -> Source:
     except (ZoneInfoNotFoundError, ValueError):
         raise c.fail("timezone", f"unknown time zone {timezone!r}") from None
     try:
-        CronTrigger.from_crontab(schedule, timezone=timezone)
+        cron_trigger(schedule, timezone)
     except ValueError as exc:
         raise c.fail("schedule", f"bad cron expression {schedule!r}: {exc}") from None
 
