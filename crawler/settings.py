@@ -45,5 +45,7 @@ EXTENSIONS = {
 # The database the store stage and the run recorder write to; set per crawl.
 PAIRCHIVE_DB = "sqlite:///pairchive.db"
 
+LOG_FORMATTER = "crawler.logformatter.PageLogFormatter"
+LOG_INSTALL_ROOT_HANDLER = True
 LOG_LEVEL = "INFO"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.sources import source_from_dict
@@ -33,13 +33,13 @@ def build_settings(job: dict[str, Any]) -> Settings:
 
 def run(job: dict[str, Any]) -> int:
     settings = build_settings(job)
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     for entry in job["sources"]:
         source = source_from_dict(entry["source"])
-        per_source = settings.copy()
+        crawler = process.create_crawler(PortalSpider)
         if source.max_pages:
-            per_source.set("CLOSESPIDER_PAGECOUNT", source.max_pages, priority="spider")
-        crawler = Crawler(PortalSpider, per_source)
+            # Each crawler has its own copy of the settings until it starts: the cap is per source.
+            crawler.settings.set("CLOSESPIDER_PAGECOUNT", source.max_pages, priority="spider")
         process.crawl(crawler, source=source, source_id=entry["source_id"], run_id=entry["run_id"])
     process.start()
     return 0

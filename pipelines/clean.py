@@ -67,6 +67,10 @@ BYLINE_RE = re.compile(
     r"\s*[:：]\s*\S.*?\s*){1,5}$",
     re.IGNORECASE,
 )
+# A line holding nothing but a date and time: the page's date line, already read as metadata.
+DATE_ONLY_RE = re.compile(
+    r"^[(（\[]?(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?[)）\]]?$"
+)
 MIN_RUN = 3  # this many dated headlines or teaser lines in a row make a list, not a story
 MAX_CREDIT_LEN = 120
 
@@ -130,6 +134,9 @@ def clean_text(text: str, title: str = "") -> Cleaned:
             continue
         if i == 0 and title and line == title.strip():
             continue  # the headline is stored as the title, not repeated in the body
+        if DATE_ONLY_RE.match(line):
+            result.removed.append(line)
+            continue
         if len(line) <= MAX_CREDIT_LEN and (CREDIT_LINE_RE.match(line) or BYLINE_RE.match(line)):
             result.source_name = result.source_name or _credit_value(line, SOURCE_VALUE_RE)
             result.author = result.author or _credit_value(line, AUTHOR_VALUE_RE)

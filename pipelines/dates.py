@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from lxml.html import HtmlElement
@@ -87,3 +87,19 @@ def date_from_text(text: str, tz: ZoneInfo) -> datetime | None:
 def date_from_url(url: str, tz: ZoneInfo) -> datetime | None:
     m = URL_DATE_RE.search(url)
     return _from_match(m, tz) if m else None
+
+
+def most_trusted(
+    meta: datetime | None, visible: datetime | None, from_url: datetime | None
+) -> datetime | None:
+    """Metadata first, then the visible date line, then the URL; but when the metadata gives only a day
+    and the page shows a time on that same day, the visible one is the more precise and wins."""
+    if (
+        meta is not None
+        and visible is not None
+        and meta.timetz().replace(tzinfo=None) == time(0)
+        and visible.astimezone(meta.tzinfo).date() == meta.date()
+        and visible.timetz().replace(tzinfo=None) != time(0)
+    ):
+        return visible
+    return meta or visible or from_url

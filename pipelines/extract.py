@@ -18,7 +18,7 @@ from lxml.html import HtmlElement
 
 from crawler.items import PageItem
 from pipelines import Stage, rejected
-from pipelines.dates import date_from_meta, date_from_text, date_from_url
+from pipelines.dates import date_from_meta, date_from_text, date_from_url, most_trusted
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,25 @@ def _title(tree: HtmlElement) -> str:
     return SITE_SUFFIX_RE.sub("", title.strip()) or title.strip()
 
 
+LAYOUT_BLOCKS = {"div", "p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "article", "section"}
+TABLE_PARTS = {"table", "tbody", "thead", "tfoot", "tr", "td", "th"}
+
+
+def unwrap_layout_tables(tree: HtmlElement) -> None:
+    """Turn tables used for page layout (cells holding paragraphs, headings, lists) into plain divs.
+
+    Old portal templates lay out the whole page in tables; an extractor then takes the page for one data
+    table and keeps the navigation and footer with the story. Tables of data (cells of text) stay tables.
+    """
+    for table in list(tree.iter("table")):
+        cells = [el for el in table.iter("td", "th")]
+        if any(child.tag in LAYOUT_BLOCKS for cell in cells for child in cell):
+            for el in [table, *table.iter(*TABLE_PARTS)]:
+                el.tag = "div"
+                for attr in ("width", "align", "valign", "colspan", "rowspan"):
+                    el.attrib.pop(attr, None)
+
+
 def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Extracted | None:
     """Title, text (one paragraph per line), published date and author; None when there is no body."""
     try:
@@ -66,6 +85,7 @@ def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Ext
     meta_date = date_from_meta(tree, tz)
     title = _title(tree)
     author = _meta(tree, "author", "article:author", "byl")
+    unwrap_layout_tables(tree)
     doc = trafilatura.bare_extraction(
         tree, url=url, with_metadata=False, include_comments=False, include_tables=True
     )
@@ -75,7 +95,7 @@ def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Ext
     return Extracted(
         title=title,
         text=text,
-        published=meta_date or date_from_text(text, tz) or date_from_url(url, tz),
+        published=most_trusted(meta_date, date_from_text(text, tz), date_from_url(url, tz)),
         author=author,
     )
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -24,6 +26,10 @@ class Hit:
     relevance: float
     url: str
     snippet: str
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def _escape_like(term: str) -> str:
@@ -61,7 +67,7 @@ def search(session: Session, term: str, *, source: str | None = None, limit: int
             id=a.id,
             title=a.title,
             source=name,
-            published=a.published.isoformat() if a.published else None,
+            published=_iso(local_published(a)),
             language=a.language,
             relevance=a.relevance,
             url=a.url,
@@ -69,6 +75,17 @@ def search(session: Session, term: str, *, source: str | None = None, limit: int
         )
         for a, name in session.execute(stmt)
     ]
+
+
+def local_published(article: Article) -> datetime | None:
+    """The published time in its portal's time zone (stored in UTC; shown as the portal showed it)."""
+    if article.published is None:
+        return None
+    try:
+        tz = ZoneInfo(str(article.source.config.get("timezone") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo("UTC")
+    return article.published.astimezone(tz)
 
 
 def article_record(article: Article) -> dict[str, Any]:
@@ -79,7 +96,7 @@ def article_record(article: Article) -> dict[str, Any]:
         "fetched_url": article.fetched_url,
         "source": article.source.name,
         "title": article.title,
-        "published": article.published.isoformat() if article.published else None,
+        "published": _iso(local_published(article)),
         "author": article.author,
         "source_name": article.source_name,
         "language": article.language,

@@ -14,7 +14,7 @@ from crawler.crawl import crawl
 from crawler.sampleweb import SampleWeb
 from crawler.sources import parse_sources
 from storage.db import open_database
-from storage.queries import articles_of_runs, rejections
+from storage.queries import articles_of_runs, local_published, rejections
 
 # The sample web is on loopback: no need to wait between requests as on a real portal.
 LOOPBACK_SETTINGS = {
@@ -68,7 +68,7 @@ def demo(workdir: str) -> None:
                     [
                         a.id,
                         a.source.name,
-                        a.published.date().isoformat() if a.published else "-",
+                        str(local_published(a) or "-")[:10],
                         a.language,
                         f"{a.relevance:.2f}",
                         a.title,
