@@ -55,21 +55,21 @@ DATED_HEADLINE_RE = re.compile(
 # Teaser summary lines are cut short by the portal: "... -", "…".
 TEASER_RE = re.compile(r"(?:\.\.\.|…|⋯)\s*-?\s*$")
 BARE_DASH_RE = re.compile(r"^[-—–·•]+$")
-SOURCE_VALUE_RE = re.compile(
-    r"^[(（【\[]?\s*(?:来源|來源|source|本文来源|稿件来源)\s*[:：]\s*(.+?)[)）】\]]?$", re.I
+# Labels of a byline or credit line; several may share a line: "Author:Zhejiang Daily Time:2022.06.15",
+# "2022年05月18日 16:20　来源：临夏州教育局　作者：马珺".
+META_LABELS = (
+    r"author|source|time|date|editors?|作者|来源|來源|时间|時間|发布时间|發布時間|发布日期|發布日期|日期"
+    r"|浏览次数|瀏覽次數|点击数|點擊數|责任编辑|責任編輯|编辑|編輯"
 )
-AUTHOR_VALUE_RE = re.compile(
-    r"^(?:作者|author)\s*[:：]\s*(.+?)(?:\s+(?:time|date|时间|時間|发布时间|發布時間)\s*[:：].*)?$", re.I
+LABEL_START_RE = re.compile(rf"^(?<![a-z])(?:{META_LABELS})\s*[:：]", re.IGNORECASE)
+LABEL_VALUE_RE = re.compile(
+    rf"(?<![a-z])({META_LABELS})\s*[:：]\s*(.*?)\s*(?=(?<![a-z])(?:{META_LABELS})\s*[:：]|$)", re.IGNORECASE
 )
-# A byline carrying only metadata: "Author:Zhejiang Daily Time:2022.06.15", "发布时间：2022-06-16 来源：厦门网".
-BYLINE_RE = re.compile(
-    r"^(?:(?:author|source|time|date|作者|来源|來源|时间|時間|发布时间|發布時間|日期|浏览次数|點擊數|点击数)"
-    r"\s*[:：]\s*\S.*?\s*){1,5}$",
-    re.IGNORECASE,
-)
+SOURCE_LABELS = {"source", "来源", "來源"}
+AUTHOR_LABELS = {"author", "作者"}
 # A line holding nothing but a date and time: the page's date line, already read as metadata.
-DATE_ONLY_RE = re.compile(
-    r"^[(（\[]?(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?[)）\]]?$"
+LEADING_DATE_RE = re.compile(
+    r"^[(（\[]?(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?[)）\]]?"
 )
 MIN_RUN = 3  # this many dated headlines or teaser lines in a row make a list, not a story
 MAX_CREDIT_LEN = 120
@@ -112,9 +112,14 @@ def _runs(lines: list[str], pattern: re.Pattern[str], min_run: int) -> set[int]:
     return out
 
 
-def _credit_value(line: str, pattern: re.Pattern[str]) -> str | None:
-    m = pattern.match(line)
-    return m.group(1).strip() if m else None
+def parse_byline(line: str) -> dict[str, str] | None:
+    """The labelled values of a line made only of a date and/or `label: value` pairs; None for story text."""
+    rest = LEADING_DATE_RE.sub("", line, count=1).strip()
+    if not rest:
+        return {} if rest != line else None
+    if not LABEL_START_RE.match(rest):
+        return None
+    return {label.lower(): value.strip(" )）") for label, value in LABEL_VALUE_RE.findall(rest)}
 
 
 def clean_text(text: str, title: str = "") -> Cleaned:
@@ -134,12 +139,13 @@ def clean_text(text: str, title: str = "") -> Cleaned:
             continue
         if i == 0 and title and line == title.strip():
             continue  # the headline is stored as the title, not repeated in the body
-        if DATE_ONLY_RE.match(line):
-            result.removed.append(line)
-            continue
-        if len(line) <= MAX_CREDIT_LEN and (CREDIT_LINE_RE.match(line) or BYLINE_RE.match(line)):
-            result.source_name = result.source_name or _credit_value(line, SOURCE_VALUE_RE)
-            result.author = result.author or _credit_value(line, AUTHOR_VALUE_RE)
+        byline = parse_byline(line) if len(line) <= MAX_CREDIT_LEN else None
+        if byline is not None or (len(line) <= MAX_CREDIT_LEN and CREDIT_LINE_RE.match(line)):
+            for label, value in (byline or {}).items():
+                if label in SOURCE_LABELS and value:
+                    result.source_name = result.source_name or value
+                if label in AUTHOR_LABELS and value:
+                    result.author = result.author or value
             result.removed.append(line)
             continue
         stripped = SHARE_RE.sub("", INLINE_EDITOR_RE.sub("", line)).strip()

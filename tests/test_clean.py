@@ -97,3 +97,34 @@ def test_reporter_credit_survives_when_editor_credit_is_cut_from_its_line() -> N
 def test_headline_repeated_as_first_line_is_not_kept_in_the_body() -> None:
     text = "Two schools pair up\nThe body of the story, which is long enough to be a story on its own."
     assert clean_text(text, title="Two schools pair up").text.startswith("The body")
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("2022年05月18日 16:20　来源：临夏州教育局", {"来源": "临夏州教育局"}),
+        (
+            "Author:Fujian Daily Zhangzhou Observa Time:2022.06.16",
+            {"author": "Fujian Daily Zhangzhou Observa", "time": "2022.06.16"},
+        ),
+        (
+            "发布时间：2021-11-20 10:30　来源：廈門網　作者：郭文娟",
+            {"发布时间": "2021-11-20 10:30", "来源": "廈門網", "作者": "郭文娟"},
+        ),
+        ("2022-05-30 14:45", {}),
+        ("2022年6月16日，两地学校签订结对协议。", None),
+        ("Sources say the schools will pair up.", None),
+    ],
+)
+def test_bylines_are_read_and_story_sentences_are_not(line: str, expected: dict[str, str] | None) -> None:
+    from pipelines.clean import parse_byline
+
+    assert parse_byline(line) == expected
+
+
+def test_a_dated_byline_is_removed_and_its_outlet_kept() -> None:
+    text = (
+        "2022年05月18日 16:20　来源：临夏州教育局\n" + "两地学校开展结对帮扶，教师互派交流，学生手拉手。" * 3
+    )
+    cleaned = clean_text(text)
+    assert cleaned.source_name == "临夏州教育局" and not cleaned.text.startswith("2022")
