@@ -17,6 +17,7 @@ from scrapy.http import Response
 from scrapy.spiders import Spider
 
 from crawler.items import PageItem
+from crawler.signals import page_not_fetched
 from pipelines import reason_of
 from storage.archive import finish_run, record_rejection
 from storage.db import open_database
@@ -32,6 +33,7 @@ class RunRecorder:
         self.crawler = crawler
         self.db_url: str = crawler.settings["PAIRCHIVE_DB"]
         self.counts: Counter[str] = Counter()
+        self.first_error: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
@@ -40,6 +42,7 @@ class RunRecorder:
         crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(ext.item_error, signal=signals.item_error)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.page_not_fetched, signal=page_not_fetched)
         return ext
 
     def _run_id(self) -> int | None:
@@ -48,31 +51,38 @@ class RunRecorder:
     def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
         self.counts["stored"] += 1
 
-    def item_dropped(self, item: Any, response: Response, exception: BaseException, spider: Spider) -> None:
-        reason, detail = reason_of(exception)
+    def page_not_fetched(self, url: str, reason: str, detail: str, spider: Spider) -> None:
         self.counts[reason] += 1
+        if reason == "failed" and not self.first_error:
+            self.first_error = f"{url}: {detail}"
+        self._record(url, reason, detail, None)
+
+    def _record(self, url: str, reason: str, detail: str, title: str | None) -> None:
         run_id = self._run_id()
         if run_id is None:
             return
-        title = item.title if isinstance(item, PageItem) else None
         _, sessions = open_database(self.db_url)
         with sessions.begin() as session:
-            record_rejection(session, run_id, response.url, reason, detail, title or None)
+            record_rejection(session, run_id, url, reason, detail, title)
+
+    def item_dropped(self, item: Any, response: Response, exception: BaseException, spider: Spider) -> None:
+        reason, detail = reason_of(exception)
+        self.counts[reason] += 1
+        title = item.title if isinstance(item, PageItem) else None
+        self._record(response.url, reason, detail, title or None)
 
     def item_error(self, item: Any, response: Response, spider: Spider, failure: Any) -> None:
-        self.counts["failed"] += 1
-        logger.error("pipeline error on %s: %s", response.url, failure.getErrorMessage())
+        """An unexpected error in a stage (a bug, a database gone): the page is counted as failed."""
+        detail = f"{failure.type.__name__ if failure.type else 'Error'}: {failure.getErrorMessage()}"
+        self.page_not_fetched(response.url, "failed", detail, spider)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.crawler.stats
         assert stats is not None
         counts = dict(self.counts)
         counts["fetched"] = int(stats.get_value("response_received_count", 0) or 0)
-        counts["failed"] = counts.get("failed", 0) + int(stats.get_value("pairchive/failed", 0) or 0)
-        skipped = int(stats.get_value("pairchive/skipped_robots", 0) or 0)
-        if skipped:
-            counts["robots_disallowed"] = skipped
-        first_error = stats.get_value("pairchive/first_error")
+        counts.setdefault("failed", 0)
+        first_error = self.first_error
         error: str | None
         if reason not in OK_FINISH:
             status, error = "failed", f"crawl ended early: {reason}"

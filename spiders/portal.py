@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler.items import PageItem
+from crawler.signals import page_not_fetched
 from crawler.sources import Source, source_from_dict
 
 SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "#")
@@ -88,14 +90,17 @@ class PortalSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        message = f"{failure.type.__name__ if failure.type else 'Error'}: {failure.getErrorMessage()}"
-        stats = self.crawler.stats
-        assert stats is not None
-        if "IgnoreRequest" in message or "Forbidden by robots.txt" in message:
-            stats.inc_value("pairchive/skipped_robots")
-            self.logger.info("skipped by robots.txt: %s", url)
-            return
-        stats.inc_value("pairchive/failed")
-        if not stats.get_value("pairchive/first_error"):
-            stats.set_value("pairchive/first_error", f"{url}: {message}")
-        self.logger.error("fetch failed: %s: %s", url, message)
+        response = getattr(failure.value, "response", None)
+        if response is not None:
+            message = f"HTTP {response.status}"
+        else:
+            message = f"{failure.type.__name__ if failure.type else 'Error'}: {failure.getErrorMessage()}"
+        reason = "failed"
+        if failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
+            reason = "robots_disallowed"
+            self.logger.info("skipped, disallowed by robots.txt: %s", url)
+        else:
+            self.logger.error("fetch failed: %s: %s", url, message)
+        self.crawler.signals.send_catch_log(
+            signal=page_not_fetched, url=url, reason=reason, detail=message, spider=self
+        )

@@ -21,7 +21,9 @@ def test_demo_prints_stored_stories_and_dropped_counts(tmp_path: Path) -> None:
     out = result.stdout
     pairing = sum(s.pairing for s in load_stories().values())
     assert f"Stored pairing stories ({pairing})" in out
-    assert "not_pairing" in out and "duplicate" in out
+    assert "Pages not stored (10): not_pairing 6, " in out
+    for reason in ("duplicate 1", "no_text 1", "failed 1", "robots_disallowed 1"):
+        assert reason in out
     assert f"pairchive search 结对 --db {tmp_path / 'demo.db'}" in out
     assert (tmp_path / "demo.db").exists() and (tmp_path / "sources.toml").exists()
 

@@ -14,7 +14,7 @@ from crawler.crawl import crawl
 from crawler.sampleweb import SampleWeb
 from crawler.sources import parse_sources
 from storage.db import open_database
-from storage.queries import articles_of_runs, local_published, rejections
+from storage.queries import articles_of_runs, local_published, rejection_counts, rejections
 
 # The sample web is on loopback: no need to wait between requests as on a real portal.
 LOOPBACK_SETTINGS = {
@@ -78,7 +78,9 @@ def demo(workdir: str) -> None:
                 max_width=56,
             )
         )
-        click.echo(f"\nDropped pages ({len(dropped)})\n")
+        by_reason = rejection_counts(session, run_ids)
+        summary = ", ".join(f"{reason} {n}" for reason, n in sorted(by_reason.items(), key=lambda kv: -kv[1]))
+        click.echo(f"\nPages not stored ({len(dropped)}): {summary}\n")
         click.echo(
             table(
                 ["reason", "title", "detail"],

@@ -51,6 +51,9 @@ class Portal:
     stories: tuple[str, ...]
     article_path: Callable[[Story, int], str]
     listing_paths: Callable[[int], str]  # page number (1-based) -> path
+    # Article links on the first listing page that must not end as stories: "robots" (disallowed by
+    # robots.txt, never to be fetched), "missing" (404), "broken" (served, but no article in it).
+    trouble: tuple[tuple[str, str], ...] = ()
 
 
 def load_stories() -> dict[str, Story]:
@@ -90,6 +93,7 @@ PORTALS: tuple[Portal, ...] = (
         stories=("huli-minning-16-schools", "huli-school-sports-meet", "huli-enterprise-village-pairing"),
         article_path=lambda s, i: f"/edu/{s.published:%Y%m%d}/t{s.published:%Y%m%d}_{1000 + i}.html",
         listing_paths=lambda n: "/edu/index.html" if n == 1 else f"/edu/index_{n - 1}.html",
+        trouble=(("missing", "/edu/20220101/t20220101_999.html"),),
     ),
     Portal(
         name="linxia-news",
@@ -102,6 +106,7 @@ PORTALS: tuple[Portal, ...] = (
         stories=("linxia-jinan-hand-in-hand", "linxia-final-exams", "linxia-hospital-pairing"),
         article_path=lambda s, i: f"/jy/{s.published:%Y%m}/{s.published:%d}{2000 + i}.htm",
         listing_paths=lambda n: f"/jy/list_{n}.htm",
+        trouble=(("broken", "/jy/202206/309999.htm"),),
     ),
     Portal(
         name="fj-observer",
@@ -119,6 +124,7 @@ PORTALS: tuple[Portal, ...] = (
         ),
         article_path=lambda s, i: f"/education/{s.published:%Y/%m/%d}/{s.slug}/",
         listing_paths=lambda n: "/education/" if n == 1 else f"/education/page/{n}/",
+        trouble=(("robots", "/education/2099/01/01/embargoed-draft/"),),
     ),
     Portal(
         name="china-regional-en",
@@ -302,6 +308,8 @@ def render_listing(portal: Portal, items: list[tuple[str, Story]], page: int, pa
         f'<li><a href="{_e(path)}">{_e(s.title)}</a><span class="date">{s.published:%Y-%m-%d}</span></li>'
         for path, s in items
     )
+    if page == 1:
+        rows += "".join(f'<li><a href="{_e(path)}">{_e(kind)}</a></li>' for kind, path in portal.trouble)
     nav: list[str] = []
     label_prev, label_next = ("上一页", "下一页") if portal.lang == "zh" else ("Previous", "Next")
     if page > 1:
@@ -326,6 +334,8 @@ def render_home(portal: Portal, items: list[tuple[str, Story]]) -> str:
 
 
 ROBOTS = "User-agent: *\nDisallow: /admin/\nDisallow: /search\n"
+# What a broken article page looks like: a template that died half-way, with bytes of no charset.
+BROKEN_PAGE = b'<html><head><title>\xff\xfe\x00\x81</title></head><body><div class="zhengwen">\x81\x30'
 
 
 def build_site() -> dict[str, dict[str, Page]]:
@@ -341,10 +351,16 @@ def build_site() -> dict[str, dict[str, Page]]:
         items = [
             (portal.article_path(stories[slug], i), stories[slug]) for i, slug in enumerate(portal.stories)
         ]
+        robots = ROBOTS + "".join(f"Disallow: {path}\n" for kind, path in portal.trouble if kind == "robots")
         pages: dict[str, Page] = {
             "/": page(render_home(portal, items)),
-            "/robots.txt": Page(ROBOTS.encode(), "text/plain"),
+            "/robots.txt": Page(robots.encode(), "text/plain"),
         }
+        for kind, path in portal.trouble:
+            if kind == "broken":
+                pages[path] = Page(BROKEN_PAGE, content_type)
+            elif kind == "robots":  # a real article: fetching it would store a story
+                pages[path] = page(render_article(portal, items[0][1], []))
         for path, story in items:
             sidebar = [(p, s.title) for p, s in items if p != path]
             pages[path] = page(render_article(portal, story, sidebar))

@@ -10,11 +10,12 @@ from types import TracebackType
 from crawler.sampleweb.portals import PORTALS, Page, build_site
 
 
-def _handler_for(pages: dict[str, Page]) -> type[BaseHTTPRequestHandler]:
+def _handler_for(pages: dict[str, Page], hits: list[str]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "SamplePortal/1.0"
 
         def do_GET(self) -> None:
+            hits.append(self.path)
             page = pages.get(self.path.split("?", 1)[0])
             if page is None:
                 body = b"<html><body><h1>404 Not Found</h1></body></html>"
@@ -42,10 +43,14 @@ class SampleWeb:
         self.servers: dict[str, ThreadingHTTPServer] = {}
         self.threads: list[threading.Thread] = []
         self.base_urls: dict[str, str] = {}
+        self.hits: dict[str, list[str]] = {}  # portal name -> every path requested, in order
 
     def start(self) -> SampleWeb:
         for portal in PORTALS:
-            server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self.site[portal.name]))
+            self.hits[portal.name] = []
+            server = ThreadingHTTPServer(
+                ("127.0.0.1", 0), _handler_for(self.site[portal.name], self.hits[portal.name])
+            )
             server.daemon_threads = True
             thread = threading.Thread(
                 target=server.serve_forever, name=f"sampleweb-{portal.name}", daemon=True
