@@ -15,6 +15,7 @@ import lxml.html
 import trafilatura
 from lxml.etree import ParserError
 from lxml.html import HtmlElement
+from trafilatura.metadata import examine_meta, extract_title
 
 from crawler.items import PageItem
 from pipelines import Stage, rejected
@@ -34,24 +35,17 @@ class Extracted:
     author: str | None
 
 
-def _meta(tree: HtmlElement, *keys: str) -> str | None:
-    for meta in tree.iter("meta"):
-        key = (meta.get("property") or meta.get("name") or "").lower()
-        if key in keys and (meta.get("content") or "").strip():
-            return str(meta.get("content")).strip()
-    return None
+def _title_and_author(tree: HtmlElement) -> tuple[str, str | None]:
+    """trafilatura's title and author readers (meta tags, then headings and <title>), without the
+    date search of its full metadata pass, which costs as much as extracting the body."""
+    meta = examine_meta(tree)
+    title = meta.title or extract_title(tree) or ""
+    return SITE_SUFFIX_RE.sub("", title.strip()) if title == _html_title(tree) else title.strip(), meta.author
 
 
-def _title(tree: HtmlElement) -> str:
-    """og:title, else the first <h1>, else <title> without its site-name suffix."""
-    if found := _meta(tree, "og:title", "twitter:title", "articletitle"):
-        return found
-    h1 = tree.find(".//h1")
-    if h1 is not None and h1.text_content().strip():
-        return h1.text_content().strip()
-    title = tree.findtext(".//title") or ""
-    # "Headline - Site name": keep the headline.
-    return SITE_SUFFIX_RE.sub("", title.strip()) or title.strip()
+def _html_title(tree: HtmlElement) -> str:
+    node = tree.find(".//head//title")
+    return node.text_content().strip() if node is not None else ""
 
 
 LAYOUT_BLOCKS = {"div", "p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "article", "section"}
@@ -83,8 +77,7 @@ def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Ext
     # Read before extraction: trafilatura prunes the tree it is given.
     tz = ZoneInfo(timezone)
     meta_date = date_from_meta(tree, tz)
-    title = _title(tree)
-    author = _meta(tree, "author", "article:author", "byl")
+    title, author = _title_and_author(tree)
     unwrap_layout_tables(tree)
     doc = trafilatura.bare_extraction(
         tree, url=url, with_metadata=False, include_comments=False, include_tables=True
