@@ -72,3 +72,13 @@ def test_env_var_chooses_the_database_and_the_flag_wins(
     monkeypatch.setenv("PAIRCHIVE_DB", str(tmp_path / "env.db"))
     assert app_config().db_url == f"sqlite:///{tmp_path}/env.db"
     assert app_config(db="postgresql+psycopg://u@h/db").db_url == "postgresql+psycopg://u@h/db"
+
+
+def test_a_database_that_cannot_be_read_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "not-a-database.db"
+    bad.write_bytes(b"this is not an SQLite file, but the archive must not crash on it" * 100)
+    result = CliRunner().invoke(main, ["search", "结对", "--db", str(bad)])
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("Error: ") and "not a database" in line
+    assert bad.read_bytes().startswith(b"this is not an SQLite file")

@@ -8,9 +8,12 @@ from crawler import __version__
 from crawler.cli.archive import export, search, show
 from crawler.cli.crawl import crawl
 from crawler.cli.demo import demo
+from crawler.cli.options import PairchiveGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=PairchiveGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="pairchive")
 def main() -> None:
     """pairchive: scheduled scraping and archiving of news about school pairing.

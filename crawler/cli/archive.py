@@ -8,8 +8,7 @@ from typing import IO
 
 import click
 
-from crawler.cli.options import app_config, db_option, fail, table
-from crawler.errors import PairchiveError
+from crawler.cli.options import app_config, db_option, table
 from storage.db import open_database
 from storage.queries import article_record, get_article, iter_articles
 from storage.queries import search as search_articles
@@ -26,10 +25,7 @@ def search(text: str, source: str | None, limit: int, as_json: bool, db: str | N
 
     Example: pairchive search 结对 --source huli-edu
     """
-    try:
-        _, sessions = open_database(app_config(db).db_url)
-    except PairchiveError as exc:
-        raise fail(exc) from None
+    _, sessions = open_database(app_config(db).db_url)
     with sessions() as session:
         hits = search_articles(session, text, source=source, limit=limit)
     if as_json:
@@ -56,10 +52,7 @@ def show(article_id: int, as_json: bool, db: str | None) -> None:
 
     Example: pairchive show 3
     """
-    try:
-        _, sessions = open_database(app_config(db).db_url)
-    except PairchiveError as exc:
-        raise fail(exc) from None
+    _, sessions = open_database(app_config(db).db_url)
     with sessions() as session:
         article = get_article(session, article_id)
         if article is None:
@@ -105,10 +98,7 @@ def export(fmt: str, source: str | None, output: IO[str], db: str | None) -> Non
 
     Example: pairchive export --format jsonl -o stories.jsonl
     """
-    try:
-        _, sessions = open_database(app_config(db).db_url)
-    except PairchiveError as exc:
-        raise fail(exc) from None
+    _, sessions = open_database(app_config(db).db_url)
     with sessions() as session:
         for article in iter_articles(session, source=source):
             output.write(json.dumps(article_record(article), ensure_ascii=False) + "\n")

@@ -6,10 +6,9 @@ import sys
 
 import click
 
-from crawler.cli.options import app_config, db_option, fail, sources_option, table
+from crawler.cli.options import app_config, db_option, sources_option, table
 from crawler.crawl import RunSummary
 from crawler.crawl import crawl as run_crawl
-from crawler.errors import PairchiveError
 from crawler.sources import load_sources, select
 
 COUNT_COLUMNS = ("fetched", "stored", "duplicate", "not_pairing", "no_text", "failed")
@@ -59,11 +58,8 @@ def crawl(
         if not sep or not key.strip():
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="-s/--set")
         settings[key.strip()] = value
-    try:
-        chosen = select(load_sources(cfg.sources_path), names, cfg.sources_path)
-        runs = run_crawl(cfg, chosen, settings=settings)
-    except PairchiveError as exc:
-        raise fail(exc) from None
+    chosen = select(load_sources(cfg.sources_path), names, cfg.sources_path)
+    runs = run_crawl(cfg, chosen, settings=settings)
     click.echo(summary_table(runs))
     failed = [r for r in runs if r.status != "ok"]
     for r in failed:

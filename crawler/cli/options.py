@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.config import AppConfig
 from crawler.errors import PairchiveError
@@ -36,8 +37,17 @@ def app_config(db: str | None = None, sources: str | None = None) -> AppConfig:
     return AppConfig.from_env().with_flags(db=db, sources=sources)
 
 
-def fail(exc: PairchiveError) -> click.ClickException:
-    return click.ClickException(str(exc))
+class PairchiveGroup(click.Group):
+    """Turns the errors an operator can act on into one-line messages instead of tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PairchiveError as exc:
+            raise click.ClickException(str(exc)) from None
+        except SQLAlchemyError as exc:
+            detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise click.ClickException(f"database error: {detail}") from None
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_width: int = 60) -> str:
