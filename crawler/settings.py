@@ -24,7 +24,8 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 RETRY_TIMES = 2
 COOKIES_ENABLED = False
-TELNETCONSOLE_ENABLED = False
+TELNETCONSOLE_ENABLED = False  # an unattended crawler opens no control ports
+REMOTE_CONTROL_ENABLED = False
 DEPTH_LIMIT = 20
 
 # Stages for one fetched page, in order (see pipelines/).

@@ -7,6 +7,7 @@ names the database, the sources (with their source and run ids) and single-key s
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from typing import Any
 
@@ -34,6 +35,8 @@ def build_settings(job: dict[str, Any]) -> Settings:
 def run(job: dict[str, Any]) -> int:
     settings = build_settings(job)
     process = CrawlerProcess(settings)
+    # Schema checks on opening the database are routine here, not news for the crawl log.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     for entry in job["sources"]:
         source = source_from_dict(entry["source"])
         crawler = process.create_crawler(PortalSpider)
