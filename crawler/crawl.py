@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -89,9 +90,11 @@ def crawl(
         errors="replace",
     )
     assert proc.stderr is not None
-    status_if_open = "failed"
+    # The log is pumped on a thread so that the time limit applies even to a child that logs nothing.
+    pump = threading.Thread(target=_pump, args=(proc.stderr, log_sink, tail), daemon=True)
+    pump.start()
+    status_if_open, exit_code = "failed", -1
     try:
-        _pump(proc.stderr, log_sink, tail)
         exit_code = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
@@ -103,7 +106,9 @@ def crawl(
         status_if_open = "interrupted"
         raise
     finally:
-        _close_books(cfg.db_url, run_ids, exit_code if "exit_code" in locals() else -1, status_if_open, tail)
+        pump.join(timeout=10)
+        proc.stderr.close()
+        _close_books(cfg.db_url, run_ids, exit_code, status_if_open, tail)
     return run_summaries(cfg.db_url, run_ids)
 
 

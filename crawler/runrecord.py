@@ -80,7 +80,10 @@ class RunRecorder:
         stats = self.crawler.stats
         assert stats is not None
         counts = dict(self.counts)
-        counts["fetched"] = int(stats.get_value("response_received_count", 0) or 0)
+        # Pages, not robots.txt files.
+        counts["fetched"] = int(stats.get_value("response_received_count", 0) or 0) - int(
+            stats.get_value("robotstxt/response_count", 0) or 0
+        )
         counts.setdefault("failed", 0)
         first_error = self.first_error
         error: str | None

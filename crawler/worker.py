@@ -39,11 +39,7 @@ def run(job: dict[str, Any]) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     for entry in job["sources"]:
         source = source_from_dict(entry["source"])
-        crawler = process.create_crawler(PortalSpider)
-        if source.max_pages:
-            # Each crawler has its own copy of the settings until it starts: the cap is per source.
-            crawler.settings.set("CLOSESPIDER_PAGECOUNT", source.max_pages, priority="spider")
-        process.crawl(crawler, source=source, source_id=entry["source_id"], run_id=entry["run_id"])
+        process.crawl(PortalSpider, source=source, source_id=entry["source_id"], run_id=entry["run_id"])
     process.start()
     return 0
 

@@ -40,10 +40,25 @@ class PortalSpider(scrapy.Spider):
         self.start_urls = list(self.source.start_urls)
         self.article_re = self.source.article_re
         self.listing_re = self.source.listing_re
+        self.requested: set[str] = set()  # page URLs asked for, when the source caps a run's pages
+        self.cap_reached = False
+
+    def _request(self, url: str, callback: Any) -> scrapy.Request | None:
+        """A request for `url`, or None once the source's `max_pages` unique pages have been asked for."""
+        cap = self.source.max_pages
+        if cap is not None and url not in self.requested:
+            if len(self.requested) >= cap:
+                if not self.cap_reached:
+                    self.logger.info("page cap of %d reached; not following %s and later links", cap, url)
+                    self.cap_reached = True
+                return None
+            self.requested.add(url)
+        return scrapy.Request(url, callback=callback, errback=self.on_error)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.start_urls:
-            yield scrapy.Request(url, callback=self.parse_listing, errback=self.on_error)
+            if request := self._request(url, self.parse_listing):
+                yield request
 
     def _text(self, response: Response) -> TextResponse | None:
         if not isinstance(response, TextResponse):
@@ -65,10 +80,14 @@ class PortalSpider(scrapy.Spider):
             url = page.urljoin(href).split("#", 1)[0]
             if self.article_re.search(url):
                 articles += 1
-                yield scrapy.Request(url, callback=self.parse_article, errback=self.on_error)
+                request = self._request(url, self.parse_article)
             elif self.listing_re is not None and self.listing_re.search(url):
                 listings += 1
-                yield scrapy.Request(url, callback=self.parse_listing, errback=self.on_error)
+                request = self._request(url, self.parse_listing)
+            else:
+                continue
+            if request is not None:
+                yield request
         self.logger.info("listing %s: %d article links, %d listing links", page.url, articles, listings)
 
     def parse_article(self, response: Response) -> Iterator[PageItem]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from datetime import timedelta, timezone
@@ -215,3 +216,49 @@ def test_a_bad_sources_file_is_one_line_and_touches_no_database(tmp_path: Path) 
         "encoding, listing_pattern, max_pages, name, schedule, start_urls, timezone, title)"
     ]
     assert not (tmp_path / "a.db").exists()
+
+
+def test_max_pages_caps_what_one_run_fetches(sample_web: SampleWeb, tmp_path: Path) -> None:
+    text = sample_web.sources_toml().replace('name = "fj-observer"', 'name = "fj-observer"\nmax_pages = 3')
+    sources = tmp_path / "sources.toml"
+    sources.write_text(text, encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    result = pairchive(
+        "crawl",
+        "--sources",
+        str(sources),
+        "--db",
+        db,
+        "--source",
+        "fj-observer",
+        "-s",
+        "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+        *LOOPBACK,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    _, sessions = open_database(db)
+    with sessions() as s:
+        (run,) = s.scalars(sa.select(CrawlRun)).all()
+        assert run.status == "ok"
+        assert run.counts["fetched"] == 3
+    close_all()
+
+
+def test_a_crawl_over_its_time_limit_is_killed_and_its_run_recorded(tmp_path: Path) -> None:
+    from crawler.config import AppConfig
+    from crawler.crawl import crawl
+    from crawler.sources import parse_sources
+
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        (source,) = parse_sources(
+            f'[[source]]\nname = "silent"\nstart_urls = ["http://127.0.0.1:{port}/edu/"]\narticle_pattern = "/a/"\n'
+        )
+        cfg = AppConfig(db_url=f"sqlite:///{tmp_path / 'a.db'}")
+        (run,) = crawl(cfg, [source], settings={"ROBOTSTXT_OBEY": False}, log_sink=None, timeout=3)
+    assert run.status == "timeout"
+    assert run.exit_code is not None and run.exit_code < 0
+    assert run.finished_at is not None and "before closing this run" in (run.error or "")
+    close_all()
