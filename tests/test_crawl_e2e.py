@@ -231,8 +231,6 @@ def test_max_pages_caps_what_one_run_fetches(sample_web: SampleWeb, tmp_path: Pa
         db,
         "--source",
         "fj-observer",
-        "-s",
-        "CONCURRENT_REQUESTS_PER_DOMAIN=1",
         *LOOPBACK,
     )
     assert result.returncode == 0, result.stderr[-2000:]
