@@ -7,6 +7,7 @@ runs from any job store. Each crawl is a fresh subprocess (crawler.crawl), so a 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 
@@ -15,6 +16,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from crawler.config import AppConfig
 from crawler.crawl import crawl
+from crawler.errors import PairchiveError
 from crawler.sources import Source, cron_trigger, load_sources, select
 
 logger = logging.getLogger(__name__)
@@ -48,13 +50,22 @@ def add_jobs(scheduler: BaseScheduler, cfg: AppConfig, sources: Sequence[Source]
         )
 
 
-def main(cfg: AppConfig | None = None) -> None:
+def main(cfg: AppConfig | None = None) -> int:
     cfg = cfg or AppConfig.from_env()
-    scheduler = BlockingScheduler(timezone="UTC")
-    add_jobs(scheduler, cfg, load_sources(cfg.sources_path))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    scheduler.start()
+    try:
+        sources = load_sources(cfg.sources_path)
+    except PairchiveError as exc:
+        logger.error("%s", exc)
+        return 2
+    scheduler = BlockingScheduler(timezone="UTC")
+    add_jobs(scheduler, cfg, sources)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        scheduler.shutdown(wait=False)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
