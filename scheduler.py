@@ -10,6 +10,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
+from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -24,11 +25,14 @@ logger = logging.getLogger(__name__)
 MISFIRE_GRACE_SECONDS = 3600  # a run delayed by up to an hour (daemon restart, busy machine) still runs
 
 
-def run_source(config: dict[str, str], name: str) -> str:
-    """The job: crawl one source now; returns the run's status."""
+def run_source(config: dict[str, str], name: str, settings: dict[str, Any] | None = None) -> str:
+    """The job: crawl one source now (with optional Scrapy setting overrides); returns the run's status.
+
+    The sources file is read again at each run, so an edited pattern takes effect at the next run.
+    """
     cfg = AppConfig(**config)
     (source,) = select(load_sources(cfg.sources_path), [name], cfg.sources_path)
-    (run,) = crawl(cfg, [source], trigger="schedule", log_sink=None)
+    (run,) = crawl(cfg, [source], trigger="schedule", settings=settings, log_sink=None)
     log = logger.info if run.status == "ok" else logger.error
     log("run %s of %s: %s %s %s", run.run_id, name, run.status, run.counts, run.error or "")
     return run.status

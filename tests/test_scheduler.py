@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
 import scheduler
 from crawler.config import AppConfig
+from crawler.sampleweb import SampleWeb
 from crawler.sources import _cron_days, cron_trigger, parse_sources
+from storage.db import close_all, open_database
+from storage.models import CrawlRun
 
 SOURCES = parse_sources(
     """
@@ -88,3 +94,19 @@ def test_readding_jobs_replaces_them() -> None:
         assert len(sched.get_jobs()) == 2
     finally:
         sched.shutdown(wait=False)
+
+
+def test_the_job_runs_one_real_crawl_and_records_it_as_scheduled(
+    sample_web: SampleWeb, tmp_path: Path
+) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(sample_web.sources_toml(), encoding="utf-8")
+    cfg = AppConfig(db_url=f"sqlite:///{tmp_path / 'a.db'}", sources_path=str(sources))
+    loopback = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0}
+    assert scheduler.run_source(asdict(cfg), "linxia-news", loopback) == "ok"
+    _, sessions = open_database(cfg.db_url)
+    with sessions() as s:
+        (run,) = s.scalars(sa.select(CrawlRun)).all()
+        assert (run.trigger, run.status, run.exit_code) == ("schedule", "ok", 0)
+        assert run.counts["stored"] == 1
+    close_all()
