@@ -52,8 +52,9 @@ SHARE_RE = re.compile(
 DATED_HEADLINE_RE = re.compile(
     r"^[-·•*]?\s*\S.{2,80}?\s*[\[(（]?(?:(?:19|20)\d{2}[-./])?[01]?\d[-./][0-3]?\d[\])）]?$"
 )
-# Teaser summary lines are cut short by the portal: "... -", "…".
-TEASER_RE = re.compile(r"(?:\.\.\.|…|⋯)\s*-?\s*$")
+# Teaser lines are cut short by the portal: "...", "... -", a single "…". A paragraph ending in the
+# writer's own "……" is not a teaser, and teasers are short.
+TEASER_RE = re.compile(r"^.{0,150}?(?:\.\.\.|(?<!…)…|⋯)\s*-?\s*$")
 BARE_DASH_RE = re.compile(r"^[-—–·•]+$")
 # Labels of a byline or credit line; several may share a line: "Author:Zhejiang Daily Time:2022.06.15",
 # "2022年05月18日 16:20　来源：临夏州教育局　作者：马珺".

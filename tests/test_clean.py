@@ -128,3 +128,14 @@ def test_a_dated_byline_is_removed_and_its_outlet_kept() -> None:
     )
     cleaned = clean_text(text)
     assert cleaned.source_name == "临夏州教育局" and not cleaned.text.startswith("2022")
+
+
+def test_paragraphs_ending_in_a_writers_ellipsis_are_kept() -> None:
+    text = "\n".join(
+        [
+            "每当诵读那些关于父亲的古诗词，许多人的心中都会涌起一种深沉而又温暖的情感……",
+            "父爱如山高大而巍峨，父爱如海宽广而辽阔，父爱亦如天空粗旷而深远……",
+            "两地学校结对共建，教师互派交流。",
+        ]
+    )
+    assert clean_text(text).text == text
