@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -50,6 +52,10 @@ def demo(workdir: str) -> None:
         click.echo(f"Serving {len(sources)} sample portals on 127.0.0.1:", err=True)
         for name, url in web.base_urls.items():
             click.echo(f"  {name:<20} {url}/", err=True)
+        click.echo(
+            "On purpose, they also link a missing page (404), a broken page and a page robots.txt disallows.",
+            err=True,
+        )
         cfg = AppConfig(db_url=f"sqlite:///{db_path}", sources_path=str(sources_path))
         runs = crawl(cfg, sources, trigger="demo", settings=LOOPBACK_SETTINGS, log_sink=sys.stderr)
 
@@ -88,12 +94,21 @@ def demo(workdir: str) -> None:
                 max_width=48,
             )
         )
+    cmd = _command_name()
     click.echo(
         f"\nDatabase: {db_path}\nTry:\n"
-        f"  pairchive search 结对 --db {db_path}\n"
-        f"  pairchive search pairing --db {db_path}\n"
-        f"  pairchive show {stored[0].id if stored else 1} --db {db_path}\n"
-        f"  pairchive export --format jsonl --db {db_path}"
+        f"  {cmd} search 结对 --db {db_path}\n"
+        f"  {cmd} search pairing --db {db_path}\n"
+        f"  {cmd} show {stored[0].id if stored else 1} --db {db_path}\n"
+        f"  {cmd} export --format jsonl --db {db_path}"
     )
     if any(r.status != "ok" for r in runs):
         sys.exit(1)
+
+
+def _command_name() -> str:
+    """`pairchive` when it is on the PATH, else the path of the one beside this interpreter."""
+    if shutil.which("pairchive"):
+        return "pairchive"
+    beside = Path(sys.executable).parent / "pairchive"
+    return os.path.relpath(beside) if beside.exists() else "pairchive"
