@@ -260,3 +260,32 @@ def test_a_crawl_over_its_time_limit_is_killed_and_its_run_recorded(tmp_path: Pa
     assert run.exit_code is not None and run.exit_code < 0
     assert run.finished_at is not None and "before closing this run" in (run.error or "")
     close_all()
+
+
+def test_a_crawl_stores_the_same_stories_on_sqlite_and_postgresql(
+    db_url: str, sample_web: SampleWeb, tmp_path: Path
+) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(sample_web.sources_toml(), encoding="utf-8")
+    result = pairchive(
+        "crawl",
+        "--sources",
+        str(sources),
+        "--db",
+        db_url,
+        "--source",
+        "linxia-news",
+        "--source",
+        "huli-edu",
+        *LOOPBACK,
+    )
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    _, sessions = open_database(db_url)
+    with sessions() as s:
+        articles = s.scalars(sa.select(Article).order_by(Article.id)).all()
+        assert sorted(a.language for a in articles) == ["zh-Hans", "zh-Hant"]
+        assert all("\ufffd" not in a.text for a in articles)
+        runs = s.scalars(sa.select(CrawlRun)).all()
+        assert [(r.status, r.exit_code) for r in runs] == [("ok", 0), ("ok", 0)]
+        reasons = sorted(s.scalars(sa.select(Rejection.reason)).all())
+        assert reasons == ["failed", "no_text", "not_pairing", "not_pairing", "not_pairing", "not_pairing"]
