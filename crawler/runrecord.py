@@ -68,6 +68,8 @@ class RunRecorder:
     def item_dropped(self, item: Any, response: Response, exception: BaseException, spider: Spider) -> None:
         reason, detail = reason_of(exception)
         self.counts[reason] += 1
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(f"pairchive/dropped/{reason}")
         title = item.title if isinstance(item, PageItem) else None
         self._record(response.url, reason, detail, title or None)
 
