@@ -1,0 +1,93 @@
+"""A full disk: the crawl stops with one line, and what was stored before is intact and readable.
+
+The database lives on a small tmpfs that the test fills up; mounting needs root, so elsewhere this skips.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.sampleweb import SampleWeb
+
+LOOPBACK = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0"]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs to fill up needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def _fill(path: Path) -> None:
+    with path.open("wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+
+
+def _crawl(sources: Path, db: Path, source: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crawler",
+            "crawl",
+            "--sources",
+            str(sources),
+            "--db",
+            str(db),
+            "--source",
+            source,
+            *LOOPBACK,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_a_full_disk_is_one_line_and_loses_nothing_stored(
+    small_disk: Path, sample_web: SampleWeb, tmp_path: Path
+) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(sample_web.sources_toml(), encoding="utf-8")
+    db = small_disk / "archive.db"
+    first = _crawl(sources, db, "huli-edu")
+    assert first.returncode == 0, first.stderr[-2000:]
+
+    _fill(small_disk / "filler")
+    full = _crawl(sources, db, "fj-observer")
+    assert full.returncode == 1
+    (line,) = full.stderr.strip().splitlines()
+    assert line.startswith("Error: ") and "full" in line
+
+    (small_disk / "filler").unlink()
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("select count(*) from articles").fetchone() == (1,)
+        assert conn.execute("select status from crawl_runs").fetchall() == [("ok",)]
+    finally:
+        conn.close()
+    again = _crawl(sources, db, "fj-observer")
+    assert again.returncode == 0, again.stderr[-2000:]
