@@ -11,6 +11,8 @@ from typing import Any, Self
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from storage.db import open_database
+
 REASONS = ("no_text", "not_pairing", "duplicate")
 
 
@@ -40,3 +42,16 @@ class Stage:
 
     def process(self, item: Any) -> Any:
         raise NotImplementedError
+
+
+class DatabaseStage(Stage):
+    """A stage that reads or writes the archive named by the crawl's PAIRCHIVE_DB setting."""
+
+    def __init__(self, crawler: Crawler | None = None) -> None:
+        super().__init__(crawler)
+        if crawler is None:
+            raise ValueError(f"{type(self).__name__} needs a crawler (for PAIRCHIVE_DB)")
+        self.db_url: str = crawler.settings["PAIRCHIVE_DB"]
+
+    def open_spider(self) -> None:
+        open_database(self.db_url)  # fail at the start of the crawl, not at its first article

@@ -15,7 +15,7 @@ from scrapy.crawler import Crawler
 from w3lib.url import canonicalize_url
 
 from crawler.items import PageItem
-from pipelines import Stage, rejected
+from pipelines import DatabaseStage, rejected
 from storage.archive import find_duplicate
 from storage.db import open_database
 
@@ -57,12 +57,9 @@ def identify(item: PageItem) -> PageItem:
     return item
 
 
-class DedupPipeline(Stage):
+class DedupPipeline(DatabaseStage):
     def __init__(self, crawler: Crawler | None = None) -> None:
         super().__init__(crawler)
-        if crawler is None:
-            raise ValueError("the dedup stage needs a crawler (for PAIRCHIVE_DB)")
-        self.db_url: str = crawler.settings["PAIRCHIVE_DB"]
         self.seen_urls: set[str] = set()
         self.seen_hashes: set[str] = set()
 

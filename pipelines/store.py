@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from scrapy.crawler import Crawler
-
 from crawler.items import PageItem
-from pipelines import Stage, rejected
+from pipelines import DatabaseStage, rejected
 from storage.archive import insert_article
 from storage.db import open_database
 
 logger = logging.getLogger(__name__)
 
 
-class StorePipeline(Stage):
-    def __init__(self, crawler: Crawler | None = None) -> None:
-        super().__init__(crawler)
-        if crawler is None:
-            raise ValueError("the store stage needs a crawler (for PAIRCHIVE_DB)")
-        self.db_url: str = crawler.settings["PAIRCHIVE_DB"]
-
-    def open_spider(self) -> None:
-        open_database(self.db_url)
-
+class StorePipeline(DatabaseStage):
     def process(self, item: PageItem) -> PageItem:
         if item.source_id is None:
             raise RuntimeError(f"item from {item.url} has no source id: crawl it through crawler.worker")
