@@ -12,9 +12,10 @@ from typing import Any
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Response, TextResponse
+from scrapy.http import HtmlResponse, Response, TextResponse
 from twisted.python.failure import Failure
 
+from crawler.charset import decode_page
 from crawler.items import PageItem
 from crawler.signals import page_not_fetched
 from crawler.sources import Source, source_from_dict
@@ -61,12 +62,15 @@ class PortalSpider(scrapy.Spider):
                 yield request
 
     def _text(self, response: Response) -> TextResponse | None:
-        if not isinstance(response, TextResponse):
-            self.logger.warning("not a text page, skipped: %s", response.url)
+        """The page decoded by its real charset (crawler.charset), whatever it or its server declare."""
+        if not isinstance(response, TextResponse) and response.body.lstrip()[:1] != b"<":
+            self.logger.warning("not an HTML page, skipped: %s", response.url)
             return None
-        if self.source.encoding:
-            return response.replace(encoding=self.source.encoding)
-        return response
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        decoded = decode_page(response.body, content_type, self.source.encoding)
+        if decoded.reason != "declared":
+            self.logger.debug("%s read as %s: %s", response.url, decoded.charset, decoded.reason)
+        return response.replace(cls=HtmlResponse, encoding=decoded.charset)
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         page = self._text(response)

@@ -46,7 +46,7 @@ class Portal:
     style: str  # which chrome renders it: gov, table, html5, people
     lang: str
     encoding: str  # what the bytes are
-    declared: str  # what the page's <meta> says
+    declared: str | None  # what the page's <meta> says (None: no <meta> charset)
     header_charset: str | None  # what the Content-Type header says (None: nothing)
     stories: tuple[str, ...]
     article_path: Callable[[Story, int], str]
@@ -88,8 +88,8 @@ PORTALS: tuple[Portal, ...] = (
         style="gov",
         lang="zh",
         encoding="utf-8",
-        declared="utf-8",
-        header_charset="utf-8",
+        declared="gb2312",  # a lie: the bytes are UTF-8
+        header_charset=None,
         stories=("huli-minning-16-schools", "huli-school-sports-meet", "huli-enterprise-village-pairing"),
         article_path=lambda s, i: f"/edu/{s.published:%Y%m%d}/t{s.published:%Y%m%d}_{1000 + i}.html",
         listing_paths=lambda n: "/edu/index.html" if n == 1 else f"/edu/index_{n - 1}.html",
@@ -114,8 +114,8 @@ PORTALS: tuple[Portal, ...] = (
         style="html5",
         lang="en",
         encoding="utf-8",
-        declared="utf-8",
-        header_charset="utf-8",
+        declared=None,  # no declaration at all
+        header_charset=None,
         stories=(
             "zhangzhou-muwei-cloud-signing",
             "suining-lixian-school-union",
@@ -132,7 +132,7 @@ PORTALS: tuple[Portal, ...] = (
         style="people",
         lang="en",
         encoding="utf-8",
-        declared="utf-8",
+        declared="gbk",  # the header and the page disagree; the bytes are UTF-8
         header_charset="utf-8",
         stories=("anqing-education-complexes", "zhangzhou-muwei-cloud-signing", "fujian-gaokao-safety"),
         article_path=lambda s, i: f"/n1/{s.published:%Y/%m%d}/c90000-{31000 + i}.html",
@@ -188,10 +188,12 @@ def _links(items: list[tuple[str, str]]) -> str:
 
 
 def _head(portal: Portal, title: str, extra: str = "") -> str:
-    return (
-        f'<!DOCTYPE html>\n<html><head><meta http-equiv="Content-Type" content="text/html; '
-        f'charset={portal.declared}">\n<title>{_e(title)}</title>\n{extra}</head>\n'
+    meta = (
+        f'<meta http-equiv="Content-Type" content="text/html; charset={portal.declared}">\n'
+        if portal.declared
+        else ""
     )
+    return f"<!DOCTYPE html>\n<html><head>{meta}<title>{_e(title)}</title>\n{extra}</head>\n"
 
 
 def _byline_zh(story: Story) -> str:
