@@ -66,7 +66,7 @@ class PortalSpider(scrapy.Spider):
         if not isinstance(response, TextResponse) and response.body.lstrip()[:1] != b"<":
             self.logger.warning("not an HTML page, skipped: %s", response.url)
             return None
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         decoded = decode_page(response.body, content_type, self.source.encoding)
         if decoded.reason != "declared":
             self.logger.debug("%s read as %s: %s", response.url, decoded.charset, decoded.reason)
