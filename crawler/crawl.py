@@ -14,7 +14,7 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -60,6 +60,7 @@ def crawl(
     settings: dict[str, Any] | None = None,
     log_sink: IO[str] | None = sys.stderr,
     timeout: float | None = None,
+    since: date | None = None,
 ) -> list[RunSummary]:
     """Crawl `sources` in one subprocess into `cfg.db_url`; returns one summary per source."""
     _, sessions = open_database(cfg.db_url)
@@ -79,6 +80,7 @@ def crawl(
         "contact_url": cfg.contact_url,
         "sources": entries,
         "settings": settings or {},
+        "since": since.isoformat() if since else None,
     }
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     proc = subprocess.Popen(

@@ -87,6 +87,9 @@ class RunRecorder:
             stats.get_value("robotstxt/response_count", 0) or 0
         )
         counts.setdefault("failed", 0)
+        for skip in ("known", "too_old"):
+            if value := int(stats.get_value(f"pairchive/skipped/{skip}", 0) or 0):
+                counts[skip] = value
         first_error = self.first_error
         error: str | None
         if reason not in OK_FINISH:

@@ -39,6 +39,8 @@ ITEM_PIPELINES = {
 }
 
 EXTENSIONS = {
+    # Loads the article URLs earlier runs settled, so a nightly run fetches only what is new.
+    "crawler.incremental.KnownPages": 400,
     # Writes the crawl run record: counts by outcome, each rejection with its reason, final status.
     "crawler.runrecord.RunRecorder": 500,
 }

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 
 from crawler.errors import SourceConfigError
+from crawler.urls import in_domains
 
 NAME_RE = re.compile(r"^[a-z0-9_-]+$")
 DEFAULT_SCHEDULE = "0 2 * * *"
@@ -39,6 +40,7 @@ class Source:
     timezone: str = DEFAULT_TIMEZONE
     encoding: str | None = None
     max_pages: int | None = None
+    stop_at_known: bool = True
 
     @property
     def article_re(self) -> re.Pattern[str]:
@@ -59,6 +61,8 @@ class Source:
             "schedule": self.schedule,
             "timezone": self.timezone,
         }
+        if not self.stop_at_known:
+            out["stop_at_known"] = False
         for key in ("listing_pattern", "encoding", "max_pages"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
@@ -115,6 +119,7 @@ KNOWN_KEYS = {
     "timezone",
     "encoding",
     "max_pages",
+    "stop_at_known",
 }
 
 
@@ -183,8 +188,7 @@ def _check_source(path: str, index: int, table: Any) -> Source:
     if allowed is None:
         allowed = sorted({urlsplit(u).hostname or "" for u in start_urls})
     for url in start_urls:
-        host = urlsplit(url).hostname or ""
-        if not any(host == d or host.endswith("." + d) for d in allowed):
+        if not in_domains(url, allowed):
             raise c.fail("allowed_domains", f"start URL {url!r} is outside {allowed}")
 
     article_pattern = c.regex("article_pattern", required=True)
@@ -215,7 +219,12 @@ def _check_source(path: str, index: int, table: Any) -> Source:
     ):
         raise c.fail("max_pages", f"must be a positive integer, got {max_pages!r}")
 
+    stop_at_known = table.get("stop_at_known", True)
+    if not isinstance(stop_at_known, bool):
+        raise c.fail("stop_at_known", f"must be true or false, got {stop_at_known!r}")
+
     return Source(
+        stop_at_known=stop_at_known,
         name=name,
         title=c.string("title") or name,
         start_urls=tuple(start_urls),

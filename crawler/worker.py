@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import date
 from typing import Any
 
 from scrapy.crawler import CrawlerProcess
@@ -39,7 +40,13 @@ def run(job: dict[str, Any]) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     for entry in job["sources"]:
         source = source_from_dict(entry["source"])
-        process.crawl(PortalSpider, source=source, source_id=entry["source_id"], run_id=entry["run_id"])
+        process.crawl(
+            PortalSpider,
+            source=source,
+            source_id=entry["source_id"],
+            run_id=entry["run_id"],
+            since=date.fromisoformat(job["since"]) if job.get("since") else None,
+        )
     process.start()
     return 0
 

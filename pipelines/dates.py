@@ -29,7 +29,7 @@ DATE_RE = re.compile(
 DATE_LINE_RE = re.compile(
     r"(?:time|date|published|发布时间|發布時間|发布日期|發布日期|时间|時間|日期)\s*[:：]\s*", re.IGNORECASE
 )
-URL_DATE_RE = re.compile(r"/(?P<y>(?:19|20)\d{2})-?(?P<m>[01]\d)-?(?P<d>[0-3]\d)/")
+URL_DATE_RE = re.compile(r"/(?P<y>(?:19|20)\d{2})[-/]?(?P<m>[01]\d)[-/]?(?P<d>[0-3]\d)/")
 
 
 def _from_match(m: re.Match[str], tz: ZoneInfo) -> datetime | None:

@@ -9,35 +9,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import unicodedata
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from scrapy.crawler import Crawler
-from w3lib.url import canonicalize_url
 
 from crawler.items import PageItem
+from crawler.urls import canonical_url
 from pipelines import DatabaseStage, rejected
 from storage.archive import find_duplicate
 from storage.db import open_database
 
 logger = logging.getLogger(__name__)
 
-TRACKING_PARAMS = {"spm", "from", "fbclid", "gclid", "share_token", "share", "wfr", "isappinstalled"}
 FOLDED_CATEGORIES = ("P", "S", "Z", "C")  # punctuation, symbols, separators, controls
-
-
-def canonical_url(url: str) -> str:
-    """Lower-cased scheme and host, no fragment, no tracking parameters, sorted query."""
-    parts = urlsplit(canonicalize_url(url, keep_fragments=False))
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS
-    ]
-    netloc = parts.netloc.lower()
-    for default in (":80", ":443"):
-        if netloc.endswith(default) and parts.scheme == {":80": "http", ":443": "https"}[default]:
-            netloc = netloc[: -len(default)]
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", urlencode(query), ""))
 
 
 def normalized_text(text: str) -> str:

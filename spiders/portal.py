@@ -7,8 +7,9 @@ offsite middleware, from `allowed_domains`). A source's `encoding` overrides wha
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
@@ -19,6 +20,8 @@ from crawler.charset import decode_page
 from crawler.items import PageItem
 from crawler.signals import page_not_fetched
 from crawler.sources import Source, source_from_dict
+from crawler.urls import canonical_url, in_domains
+from pipelines.dates import date_from_url
 
 SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "#")
 
@@ -31,6 +34,7 @@ class PortalSpider(scrapy.Spider):
         source: dict[str, Any] | Source,
         source_id: int | None = None,
         run_id: int | None = None,
+        since: date | None = None,
         **kwargs: Any,
     ) -> None:
         self.source = source if isinstance(source, Source) else source_from_dict(source)
@@ -43,6 +47,8 @@ class PortalSpider(scrapy.Spider):
         self.listing_re = self.source.listing_re
         self.requested: set[str] = set()  # page URLs asked for, when the source caps a run's pages
         self.cap_reached = False
+        self.known: set[str] = set()  # canonical article URLs earlier runs settled (crawler.incremental)
+        self.since = since
 
     def _request(self, url: str, callback: Any) -> scrapy.Request | None:
         """A request for `url`, or None once the source's `max_pages` unique pages have been asked for."""
@@ -72,27 +78,55 @@ class PortalSpider(scrapy.Spider):
             self.logger.debug("%s read as %s: %s", response.url, decoded.charset, decoded.reason)
         return response.replace(cls=HtmlResponse, encoding=decoded.charset)
 
+    def _skip_article(self, url: str) -> str | None:
+        """Why an article link need not be fetched this run (known, too old), or None."""
+        if canonical_url(url) in self.known:
+            return "known"
+        if self.since is not None:
+            dated = date_from_url(url, ZoneInfo(self.source.timezone))
+            if dated is not None and dated.date() < self.since:
+                return "too_old"
+        return None
+
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         page = self._text(response)
         if page is None:
             return
-        articles = listings = 0
+        article_urls: list[str] = []
+        listing_urls: list[str] = []
         for href in page.css("a::attr(href)").getall():
             href = href.strip()
             if not href or href.lower().startswith(SKIP_SCHEMES):
                 continue
             url = page.urljoin(href).split("#", 1)[0]
+            if not in_domains(url, self.allowed_domains):
+                continue  # never followed (the offsite middleware would drop it too); not counted as new
             if self.article_re.search(url):
-                articles += 1
-                request = self._request(url, self.parse_article)
+                article_urls.append(url)
             elif self.listing_re is not None and self.listing_re.search(url):
-                listings += 1
-                request = self._request(url, self.parse_listing)
-            else:
-                continue
-            if request is not None:
+                listing_urls.append(url)
+        stats = self.crawler.stats
+        assert stats is not None
+        new = 0
+        for url in dict.fromkeys(article_urls):
+            if skip := self._skip_article(url):
+                stats.inc_value(f"pairchive/skipped/{skip}")
+            elif request := self._request(url, self.parse_article):
+                new += 1
                 yield request
-        self.logger.info("listing %s: %d article links, %d listing links", page.url, articles, listings)
+        self.logger.info(
+            "listing %s: %d article links (%d new), %d listing links",
+            page.url,
+            len(article_urls),
+            new,
+            len(listing_urls),
+        )
+        if article_urls and not new and self.source.stop_at_known:
+            self.logger.info("every article on %s is known or too old: not paging further", page.url)
+            return
+        for url in listing_urls:
+            if request := self._request(url, self.parse_listing):
+                yield request
 
     def parse_article(self, response: Response) -> Iterator[PageItem]:
         page = self._text(response)

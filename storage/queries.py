@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import Article, Rejection, Source
+from storage.models import Article, CrawlRun, Rejection, Source
 
 EXPORT_BATCH = 500
 
@@ -147,4 +147,18 @@ def rejections(session: Session, run_ids: Sequence[int]) -> list[Rejection]:
 def articles_of_runs(session: Session, run_ids: Sequence[int]) -> list[Article]:
     return list(
         session.scalars(select(Article).where(Article.run_id.in_(run_ids)).order_by(Article.id)).all()
+    )
+
+
+# Rejections that are final for a URL: fetching it again would give the same answer.
+FINAL_REJECTIONS = ("not_pairing", "no_text", "duplicate")
+
+
+def known_urls(session: Session, source_id: int) -> Iterator[str]:
+    """Article URLs a source's earlier runs already settled: stored, or rejected for good."""
+    yield from session.scalars(select(Article.url).where(Article.source_id == source_id))
+    yield from session.scalars(
+        select(Rejection.url)
+        .join(CrawlRun, Rejection.run_id == CrawlRun.id)
+        .where(CrawlRun.source_id == source_id, Rejection.reason.in_(FINAL_REJECTIONS))
     )

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from crawler.sampleweb import PORTALS, SampleWeb, load_stories
+from crawler.sources import KNOWN_KEYS
 from pipelines.clean import strip_pinyin
 from storage.db import close_all, open_database
 from storage.models import Article, CrawlRun, Rejection
@@ -211,9 +212,9 @@ def test_a_bad_sources_file_is_one_line_and_touches_no_database(tmp_path: Path) 
     sources.write_text('[[source]]\nname = "x"\ncolour = 1\n', encoding="utf-8")
     result = pairchive("crawl", "--sources", str(sources), "--db", f"sqlite:///{tmp_path / 'a.db'}")
     assert result.returncode == 1
+    known = ", ".join(sorted(KNOWN_KEYS))
     assert result.stderr.strip().splitlines() == [
-        f"Error: {sources}: source 'x': key 'colour': unknown key (known keys: allowed_domains, article_pattern, "
-        "encoding, listing_pattern, max_pages, name, schedule, start_urls, timezone, title)"
+        f"Error: {sources}: source 'x': key 'colour': unknown key (known keys: {known})"
     ]
     assert not (tmp_path / "a.db").exists()
 
@@ -289,3 +290,59 @@ def test_a_crawl_stores_the_same_stories_on_sqlite_and_postgresql(
         assert [(r.status, r.exit_code) for r in runs] == [("ok", 0), ("ok", 0)]
         reasons = sorted(s.scalars(sa.select(Rejection.reason)).all())
         assert reasons == ["failed", "no_text", "not_pairing", "not_pairing", "not_pairing", "not_pairing"]
+
+
+def test_a_second_run_fetches_nothing_new_and_stops_paging(
+    crawled: dict[str, Any], sample_web: SampleWeb
+) -> None:
+    portal = next(p for p in PORTALS if p.name == "china-regional-en")
+    before = len(sample_web.hits[portal.name])
+    result = pairchive(
+        "crawl",
+        "--sources",
+        str(crawled["sources"]),
+        "--db",
+        crawled["db"],
+        "--source",
+        portal.name,
+        *LOOPBACK,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    requested = [path for path in sample_web.hits[portal.name][before:] if path != "/robots.txt"]
+    assert requested == [portal.listing_paths(1)]  # page 1 only: all of it is known
+    _, sessions = open_database(crawled["db"])
+    with sessions() as s:
+        run = s.scalars(sa.select(CrawlRun).order_by(CrawlRun.id.desc())).first()
+        assert run is not None and run.status == "ok"
+        assert run.counts["fetched"] == 1 and run.counts["known"] == 2 and run.counts.get("stored", 0) == 0
+    close_all()
+
+
+def test_since_skips_article_links_dated_before_it(sample_web: SampleWeb, tmp_path: Path) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(sample_web.sources_toml(), encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    result = pairchive(
+        "crawl",
+        "--sources",
+        str(sources),
+        "--db",
+        db,
+        "--source",
+        "fj-observer",
+        "--since",
+        "2022-07-01",
+        *LOOPBACK,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    _, sessions = open_database(db)
+    with sessions() as s:
+        (run,) = s.scalars(sa.select(CrawlRun)).all()
+        stored = s.scalars(sa.select(Article.url)).all()
+    close_all()
+    dated = [
+        STORIES[slug].published.date().isoformat()
+        for slug in next(p for p in PORTALS if p.name == "fj-observer").stories
+    ]
+    assert run.counts["too_old"] == sum(d < "2022-07-01" for d in dated)
+    assert [u for u in stored if "/2022/08/03/" in u] and all("/2022/06/" not in u for u in stored)

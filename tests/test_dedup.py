@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pipelines.dedup import canonical_url, content_hash
+from crawler.urls import canonical_url
+from pipelines.dedup import content_hash
 
 
 def test_tracking_parameters_and_fragments_do_not_make_a_new_url() -> None:

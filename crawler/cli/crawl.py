@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 import click
 
@@ -34,6 +35,12 @@ def summary_table(runs: list[RunSummary]) -> str:
 @db_option
 @click.option("--quiet", "-q", is_flag=True, help="Log warnings and errors only (for cron).")
 @click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Skip article links dated (in their URL) before this day.",
+)
+@click.option(
     "-s",
     "--set",
     "overrides",
@@ -42,7 +49,12 @@ def summary_table(runs: list[RunSummary]) -> str:
     help="Override one Scrapy setting for this crawl, e.g. -s DOWNLOAD_DELAY=2 (repeatable).",
 )
 def crawl(
-    names: tuple[str, ...], sources: str | None, db: str | None, quiet: bool, overrides: tuple[str, ...]
+    names: tuple[str, ...],
+    sources: str | None,
+    db: str | None,
+    quiet: bool,
+    since: datetime | None,
+    overrides: tuple[str, ...],
 ) -> None:
     """Crawl the configured portals once and store the pairing stories found.
 
@@ -59,7 +71,7 @@ def crawl(
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="-s/--set")
         settings[key.strip()] = value
     chosen = select(load_sources(cfg.sources_path), names, cfg.sources_path)
-    runs = run_crawl(cfg, chosen, settings=settings)
+    runs = run_crawl(cfg, chosen, settings=settings, since=since.date() if since else None)
     click.echo(summary_table(runs))
     failed = [r for r in runs if r.status != "ok"]
     for r in failed:

@@ -1,0 +1,40 @@
+"""Incremental runs: before a spider starts, load the article URLs its source already settled.
+
+The spider then skips them, and stops paging a listing once a page holds only known articles, so a nightly
+run fetches what is new and leaves a small server alone.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.spiders import Spider
+
+from crawler.urls import canonical_url
+from storage.db import open_database
+from storage.queries import known_urls
+
+logger = logging.getLogger(__name__)
+
+
+class KnownPages:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.db_url: str = crawler.settings["PAIRCHIVE_DB"]
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> KnownPages:
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        return ext
+
+    def spider_opened(self, spider: Spider) -> None:
+        source_id = getattr(spider, "source_id", None)
+        if source_id is None or not hasattr(spider, "known"):
+            return
+        _, sessions = open_database(self.db_url)
+        with sessions() as session:
+            spider.known.update(canonical_url(url) for url in known_urls(session, source_id))
+        logger.info("%s: %d article URLs already settled by earlier runs", spider.name, len(spider.known))

@@ -1,0 +1,30 @@
+"""URL identity: two URLs of one page are one page."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
+
+TRACKING_PARAMS = {"spm", "from", "fbclid", "gclid", "share_token", "share", "wfr", "isappinstalled"}
+
+
+def canonical_url(url: str) -> str:
+    """Lower-cased scheme and host, no fragment, no tracking parameters, sorted query."""
+    parts = urlsplit(canonicalize_url(url, keep_fragments=False))
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS
+    ]
+    netloc = parts.netloc.lower()
+    for default in (":80", ":443"):
+        if netloc.endswith(default) and parts.scheme == {":80": "http", ":443": "https"}[default]:
+            netloc = netloc[: -len(default)]
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", urlencode(query), ""))
+
+
+def in_domains(url: str, domains: tuple[str, ...] | list[str]) -> bool:
+    """Whether the URL's host is one of `domains` or below one (ports do not matter)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == d.lower() or host.endswith("." + d.lower()) for d in domains)
