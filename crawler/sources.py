@@ -41,6 +41,8 @@ class Source:
     encoding: str | None = None
     max_pages: int | None = None
     stop_at_known: bool = True
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
 
     @property
     def article_re(self) -> re.Pattern[str]:
@@ -61,6 +63,9 @@ class Source:
             "schedule": self.schedule,
             "timezone": self.timezone,
         }
+        for key in ("feeds", "sitemaps"):
+            if getattr(self, key):
+                out[key] = list(getattr(self, key))
         if not self.stop_at_known:
             out["stop_at_known"] = False
         for key in ("listing_pattern", "encoding", "max_pages"):
@@ -120,6 +125,8 @@ KNOWN_KEYS = {
     "encoding",
     "max_pages",
     "stop_at_known",
+    "feeds",
+    "sitemaps",
 }
 
 
@@ -178,18 +185,25 @@ def _check_source(path: str, index: int, table: Any) -> Source:
     if not NAME_RE.match(name):
         raise c.fail("name", f"{name!r} must match [a-z0-9_-]+")
 
-    start_urls = c.string_list("start_urls", required=True) or []
-    for url in start_urls:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise c.fail("start_urls", f"{url!r} is not an http(s) URL")
+    entry_points: dict[str, list[str]] = {}
+    for key in ("start_urls", "feeds", "sitemaps"):
+        entry_points[key] = c.string_list(key) or []
+        for url in entry_points[key]:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise c.fail(key, f"{url!r} is not an http(s) URL")
+    if not any(entry_points.values()):
+        raise c.fail("start_urls", "is required (or feeds, or sitemaps): a source needs an entry point")
+    start_urls = entry_points["start_urls"]
+    all_entry_urls = [url for urls in entry_points.values() for url in urls]
 
     allowed = c.string_list("allowed_domains")
     if allowed is None:
-        allowed = sorted({urlsplit(u).hostname or "" for u in start_urls})
-    for url in start_urls:
-        if not in_domains(url, allowed):
-            raise c.fail("allowed_domains", f"start URL {url!r} is outside {allowed}")
+        allowed = sorted({urlsplit(u).hostname or "" for u in all_entry_urls})
+    for key, urls in entry_points.items():
+        for url in urls:
+            if not in_domains(url, allowed):
+                raise c.fail("allowed_domains", f"{key} URL {url!r} is outside {allowed}")
 
     article_pattern = c.regex("article_pattern", required=True)
     assert article_pattern is not None
@@ -225,6 +239,8 @@ def _check_source(path: str, index: int, table: Any) -> Source:
 
     return Source(
         stop_at_known=stop_at_known,
+        feeds=tuple(entry_points["feeds"]),
+        sitemaps=tuple(entry_points["sitemaps"]),
         name=name,
         title=c.string("title") or name,
         start_urls=tuple(start_urls),

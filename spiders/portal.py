@@ -6,7 +6,7 @@ offsite middleware, from `allowed_domains`). A source's `encoding` overrides wha
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +22,7 @@ from crawler.signals import page_not_fetched
 from crawler.sources import Source, source_from_dict
 from crawler.urls import canonical_url, in_domains
 from pipelines.dates import date_from_url
+from spiders.discovery import Entry, feed_entries, sitemap_entries
 
 SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "#")
 
@@ -63,8 +64,13 @@ class PortalSpider(scrapy.Spider):
         return scrapy.Request(url, callback=callback, errback=self.on_error)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for url in self.start_urls:
-            if request := self._request(url, self.parse_listing):
+        entry_points = [
+            *((url, self.parse_listing) for url in self.start_urls),
+            *((url, self.parse_feed) for url in self.source.feeds),
+            *((url, self.parse_sitemap) for url in self.source.sitemaps),
+        ]
+        for url, callback in entry_points:
+            if request := self._request(url, callback):
                 yield request
 
     def _text(self, response: Response) -> TextResponse | None:
@@ -78,15 +84,53 @@ class PortalSpider(scrapy.Spider):
             self.logger.debug("%s read as %s: %s", response.url, decoded.charset, decoded.reason)
         return response.replace(cls=HtmlResponse, encoding=decoded.charset)
 
-    def _skip_article(self, url: str) -> str | None:
-        """Why an article link need not be fetched this run (known, too old), or None."""
+    def _skip_article(self, url: str, dated: datetime | None = None) -> str | None:
+        """Why an article link need not be fetched this run (known, too old), or None.
+
+        `dated` is what a feed or sitemap says of the link; else the date in the URL, if any.
+        """
         if canonical_url(url) in self.known:
             return "known"
         if self.since is not None:
-            dated = date_from_url(url, ZoneInfo(self.source.timezone))
-            if dated is not None and dated.date() < self.since:
+            dated = dated or date_from_url(url, ZoneInfo(self.source.timezone))
+            if dated is not None and dated.astimezone(ZoneInfo(self.source.timezone)).date() < self.since:
                 return "too_old"
         return None
+
+    def _articles(self, entries: Iterable[Entry]) -> Iterator[scrapy.Request]:
+        """Requests for the article links among `entries` that are on the portal and not yet settled."""
+        stats = self.crawler.stats
+        assert stats is not None
+        seen: set[str] = set()
+        for entry in entries:
+            url = entry.url.split("#", 1)[0]
+            if url in seen or not in_domains(url, self.allowed_domains) or not self.article_re.search(url):
+                continue
+            seen.add(url)
+            if skip := self._skip_article(url, entry.date):
+                stats.inc_value(f"pairchive/skipped/{skip}")
+            elif request := self._request(url, self.parse_article):
+                yield request
+
+    def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
+        entries = feed_entries(response.body)
+        self.logger.info("feed %s: %d items", response.url, len(entries))
+        yield from self._articles(entries)
+
+    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        kind, entries = sitemap_entries(response.body)
+        self.logger.info("sitemap %s: %s of %d entries", response.url, kind, len(entries))
+        if kind != "index":
+            yield from self._articles(entries)
+            return
+        for entry in entries:
+            if not in_domains(entry.url, self.allowed_domains):
+                continue
+            # A child sitemap last changed before --since holds nothing newer.
+            if self.since and entry.date and entry.date.date() < self.since:
+                continue
+            if request := self._request(entry.url, self.parse_sitemap):
+                yield request
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         page = self._text(response)
@@ -105,15 +149,10 @@ class PortalSpider(scrapy.Spider):
                 article_urls.append(url)
             elif self.listing_re is not None and self.listing_re.search(url):
                 listing_urls.append(url)
-        stats = self.crawler.stats
-        assert stats is not None
         new = 0
-        for url in dict.fromkeys(article_urls):
-            if skip := self._skip_article(url):
-                stats.inc_value(f"pairchive/skipped/{skip}")
-            elif request := self._request(url, self.parse_article):
-                new += 1
-                yield request
+        for request in self._articles(Entry(url) for url in article_urls):
+            new += 1
+            yield request
         self.logger.info(
             "listing %s: %d article links (%d new), %d listing links",
             page.url,
@@ -125,8 +164,8 @@ class PortalSpider(scrapy.Spider):
             self.logger.info("every article on %s is known or too old: not paging further", page.url)
             return
         for url in listing_urls:
-            if request := self._request(url, self.parse_listing):
-                yield request
+            if next_page := self._request(url, self.parse_listing):
+                yield next_page
 
     def parse_article(self, response: Response) -> Iterator[PageItem]:
         page = self._text(response)

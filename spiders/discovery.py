@@ -1,0 +1,112 @@
+"""Entry points beyond listing pages: RSS 2.0 and Atom feeds, sitemaps (index, urlset, Google News), gzip.
+
+Pure functions over bytes: each returns the links it found with the date it gives them (feed item date,
+sitemap lastmod or news publication date), so the spider can skip what is known or older than --since.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from lxml import etree
+
+MAX_UNZIPPED = 50 * 1024 * 1024  # the sitemap protocol's own limit
+PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
+
+
+@dataclass(frozen=True)
+class Entry:
+    url: str
+    date: datetime | None = None
+
+
+def _local(tag: object) -> str:
+    return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
+
+
+def _date(text: str | None) -> datetime | None:
+    if not text or not text.strip():
+        return None
+    text = text.strip()
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            value = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def unzip_if_gzipped(body: bytes) -> bytes:
+    """Sitemaps are often served as .xml.gz files (not Content-Encoding): unpack, within a size cap."""
+    if body[:2] != b"\x1f\x8b":
+        return body
+    with gzip.GzipFile(fileobj=io.BytesIO(body)) as f:
+        data = f.read(MAX_UNZIPPED + 1)
+    if len(data) > MAX_UNZIPPED:
+        raise ValueError(f"gzipped sitemap unpacks to more than {MAX_UNZIPPED} bytes")
+    return data
+
+
+def _root(body: bytes) -> etree._Element | None:
+    try:
+        return etree.fromstring(unzip_if_gzipped(body), PARSER)
+    except (etree.XMLSyntaxError, ValueError, OSError):
+        return None
+
+
+def feed_entries(body: bytes) -> list[Entry]:
+    """Item links of an RSS 2.0 or Atom feed, with their published (or updated) dates."""
+    root = _root(body)
+    if root is None:
+        return []
+    entries: list[Entry] = []
+    for node in root.iter():
+        name = _local(node.tag)
+        if name == "item":  # RSS
+            fields = {_local(child.tag): child for child in node}
+            link = fields.get("link")
+            url = (link.text or "").strip() if link is not None else ""
+            if not url and (guid := fields.get("guid")) is not None:
+                url = (guid.text or "").strip()
+            when = fields.get("pubdate") if "pubdate" in fields else fields.get("date")
+            if url:
+                entries.append(Entry(url, _date(when.text if when is not None else None)))
+        elif name == "entry":  # Atom
+            url, when_text = "", None
+            for child in node:
+                child_name = _local(child.tag)
+                if child_name == "link" and child.get("rel", "alternate") == "alternate" and not url:
+                    url = (child.get("href") or "").strip()
+                elif child_name in ("published", "updated") and when_text is None:
+                    when_text = child.text
+            if url:
+                entries.append(Entry(url, _date(when_text)))
+    return entries
+
+
+def sitemap_entries(body: bytes) -> tuple[str, list[Entry]]:
+    """("index", child sitemaps) or ("urlset", page URLs), with lastmod or news publication dates."""
+    root = _root(body)
+    if root is None:
+        return "unknown", []
+    kind = "index" if _local(root.tag) == "sitemapindex" else "urlset"
+    entries: list[Entry] = []
+    for node in root:
+        if _local(node.tag) not in ("sitemap", "url"):
+            continue
+        url, when = "", None
+        for child in node.iter():
+            name = _local(child.tag)
+            if name == "loc" and not url:
+                url = (child.text or "").strip()
+            elif name in ("lastmod", "publication_date") and child.text:
+                when = _date(child.text) or when
+        if url:
+            entries.append(Entry(url, when))
+    return kind, entries
