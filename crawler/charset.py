@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 # <meta charset="x">, <meta http-equiv="Content-Type" content="text/html; charset=x">, in the head.
 META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
+XML_DECL_RE = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([a-zA-Z0-9_.:-]+)["'][^>]*\?>""")
 HEADER_CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?([a-zA-Z0-9_.:-]+)", re.IGNORECASE)
 HEAD_BYTES = 64 * 1024
 # Chinese national charsets, each a subset of the next: read them all as the widest.
@@ -41,10 +42,12 @@ def _codec(name: str) -> str | None:
 
 
 def declared_charsets(body: bytes, content_type: str | None) -> list[str]:
-    """Declared charsets, header first, then <meta> tags in order of appearance, without repeats."""
+    """Declared charsets: header, XML declaration, then <meta> tags in order, without repeats."""
     found: list[str] = []
-    if content_type and (m := HEADER_CHARSET_RE.search(content_type)):
-        found.append(m.group(1))
+    if content_type and (header := HEADER_CHARSET_RE.search(content_type)):
+        found.append(header.group(1))
+    if xml := XML_DECL_RE.match(body):
+        found.append(xml.group(1).decode("ascii", "replace"))
     found.extend(m.group(1).decode("ascii", "replace") for m in META_CHARSET_RE.finditer(body[:HEAD_BYTES]))
     out: list[str] = []
     for name in found:

@@ -57,13 +57,12 @@ class Source:
         out: dict[str, Any] = {
             "name": self.name,
             "title": self.title,
-            "start_urls": list(self.start_urls),
             "allowed_domains": list(self.allowed_domains),
             "article_pattern": self.article_pattern,
             "schedule": self.schedule,
             "timezone": self.timezone,
         }
-        for key in ("feeds", "sitemaps"):
+        for key in ("start_urls", "feeds", "sitemaps"):
             if getattr(self, key):
                 out[key] = list(getattr(self, key))
         if not self.stop_at_known:

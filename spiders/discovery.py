@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from lxml import etree
+
+from crawler.charset import decode_page
 
 MAX_UNZIPPED = 50 * 1024 * 1024  # the sitemap protocol's own limit
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
@@ -53,9 +56,15 @@ def unzip_if_gzipped(body: bytes) -> bytes:
     return data
 
 
+XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
+
+
 def _root(body: bytes) -> etree._Element | None:
+    """The parsed document. Decoded by pairchive's charset rules first: feeds declare gb2312 and use
+    GBK characters as often as pages do, and libxml2 stops at the first character it cannot map."""
     try:
-        return etree.fromstring(unzip_if_gzipped(body), PARSER)
+        text = decode_page(unzip_if_gzipped(body)).text
+        return etree.fromstring(XML_DECL_RE.sub("", text, count=1).encode("utf-8"), PARSER)
     except (etree.XMLSyntaxError, ValueError, OSError):
         return None
 

@@ -7,10 +7,12 @@ stories carry (`- END -` teasers, 相关阅读 lists, dated headline lists, edit
 
 from __future__ import annotations
 
+import gzip
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import format_datetime
 from html import escape
 from importlib import resources
 from typing import Any
@@ -37,6 +39,14 @@ class Story:
 class Page:
     body: bytes
     content_type: str
+    # Feeds and sitemaps need absolute URLs: `{base}` in the body becomes the portal's root URL when served,
+    # then the body is gzipped if asked (a .xml.gz sitemap file).
+    templated: bool = False
+    gzipped: bool = False
+
+    def served(self, base_url: str) -> bytes:
+        body = self.body.replace(b"{base}", base_url.encode("ascii")) if self.templated else self.body
+        return gzip.compress(body, mtime=0) if self.gzipped else body
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,9 @@ class Portal:
     # Article links on the first listing page that must not end as stories: "robots" (disallowed by
     # robots.txt, never to be fetched), "missing" (404), "broken" (served, but no article in it).
     trouble: tuple[tuple[str, str], ...] = ()
+    # Further entry points: "rss" or "atom" feed path, "sitemap" index path (its urlset is gzipped).
+    feed: tuple[str, str] | None = None
+    sitemap: str | None = None
 
 
 def load_stories() -> dict[str, Story]:
@@ -107,6 +120,7 @@ PORTALS: tuple[Portal, ...] = (
         article_path=lambda s, i: f"/jy/{s.published:%Y%m}/{s.published:%d}{2000 + i}.htm",
         listing_paths=lambda n: f"/jy/list_{n}.htm",
         trouble=(("broken", "/jy/202206/309999.htm"),),
+        feed=("rss", "/jy/rss.xml"),
     ),
     Portal(
         name="fj-observer",
@@ -125,6 +139,7 @@ PORTALS: tuple[Portal, ...] = (
         article_path=lambda s, i: f"/education/{s.published:%Y/%m/%d}/{s.slug}/",
         listing_paths=lambda n: "/education/" if n == 1 else f"/education/page/{n}/",
         trouble=(("robots", "/education/2099/01/01/embargoed-draft/"),),
+        feed=("atom", "/education/feed.atom"),
     ),
     Portal(
         name="china-regional-en",
@@ -137,6 +152,7 @@ PORTALS: tuple[Portal, ...] = (
         stories=("anqing-education-complexes", "zhangzhou-muwei-cloud-signing", "fujian-gaokao-safety"),
         article_path=lambda s, i: f"/n1/{s.published:%Y/%m%d}/c90000-{31000 + i}.html",
         listing_paths=lambda n: f"/n1/edu/index{n}.html",
+        sitemap="/sitemap_index.xml",
     ),
 )
 
@@ -335,6 +351,53 @@ def render_home(portal: Portal, items: list[tuple[str, Story]]) -> str:
     )
 
 
+def render_feed(portal: Portal, kind: str, items: list[tuple[str, Story]]) -> bytes:
+    """An RSS 2.0 or Atom feed of the portal's articles, in the portal's encoding."""
+    enc = portal.encoding
+    if kind == "rss":
+        rows = "".join(
+            f"<item><title>{_e(s.title)}</title><link>{{base}}{_e(p)}</link>"
+            f"<pubDate>{format_datetime(s.published)}</pubDate><description>{_e(s.paragraphs[0][:60])}</description>"
+            "</item>"
+            for p, s in items
+        )
+        xml = (
+            f'<?xml version="1.0" encoding="{portal.declared or enc}"?>\n<rss version="2.0"><channel>'
+            f"<title>{_e(portal.title)}</title><link>{{base}}/</link>{rows}</channel></rss>"
+        )
+    else:
+        rows = "".join(
+            f'<entry><title>{_e(s.title)}</title><link rel="alternate" href="{{base}}{_e(p)}"/>'
+            f"<id>{{base}}{_e(p)}</id><published>{s.published.isoformat()}</published></entry>"
+            for p, s in items
+        )
+        xml = (
+            f'<?xml version="1.0" encoding="{enc}"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
+            f"<title>{_e(portal.title)}</title><id>{{base}}/</id>{rows}</feed>"
+        )
+    return xml.encode(enc)
+
+
+def render_sitemaps(items: list[tuple[str, Story]]) -> tuple[bytes, bytes]:
+    """A sitemap index and its one urlset (a Google News sitemap, with publication dates)."""
+    newest = max(s.published for _, s in items)
+    index = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{{base}}/sitemaps/edu.xml.gz</loc><lastmod>{newest.isoformat()}</lastmod></sitemap>"
+        "</sitemapindex>"
+    )
+    urls = "".join(
+        f"<url><loc>{{base}}{_e(p)}</loc><news:news><news:publication_date>{s.published.isoformat()}"
+        f"</news:publication_date><news:title>{_e(s.title)}</news:title></news:news></url>"
+        for p, s in items
+    )
+    urlset = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{urls}</urlset>'
+    )
+    return index.encode(), urlset.encode()
+
+
 ROBOTS = "User-agent: *\nDisallow: /admin/\nDisallow: /search\n"
 # What a broken article page looks like: a template that died half-way, with bytes of no charset.
 BROKEN_PAGE = b'<html><head><title>\xff\xfe\x00\x81</title></head><body><div class="zhengwen">\x81\x30'
@@ -358,6 +421,14 @@ def build_site() -> dict[str, dict[str, Page]]:
             "/": page(render_home(portal, items)),
             "/robots.txt": Page(robots.encode(), "text/plain"),
         }
+        if portal.feed:
+            kind, path = portal.feed
+            ctype = "application/rss+xml" if kind == "rss" else "application/atom+xml"
+            pages[path] = Page(render_feed(portal, kind, items), ctype, templated=True)
+        if portal.sitemap:
+            index, urlset = render_sitemaps(items)
+            pages[portal.sitemap] = Page(index, "application/xml", templated=True)
+            pages["/sitemaps/edu.xml.gz"] = Page(urlset, "application/gzip", templated=True, gzipped=True)
         for kind, path in portal.trouble:
             if kind == "broken":
                 pages[path] = Page(BROKEN_PAGE, content_type)

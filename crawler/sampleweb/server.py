@@ -10,7 +10,7 @@ from types import TracebackType
 from crawler.sampleweb.portals import PORTALS, Page, build_site
 
 
-def _handler_for(pages: dict[str, Page], hits: list[str]) -> type[BaseHTTPRequestHandler]:
+def _handler_for(pages: dict[str, Page], hits: list[str], base: list[str]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "SamplePortal/1.0"
 
@@ -22,7 +22,7 @@ def _handler_for(pages: dict[str, Page], hits: list[str]) -> type[BaseHTTPReques
                 self.send_response(404)
                 self.send_header("Content-Type", "text/html")
             else:
-                body = page.body
+                body = page.served(base[0])
                 self.send_response(200)
                 self.send_header("Content-Type", page.content_type)
             self.send_header("Content-Length", str(len(body)))
@@ -48,9 +48,11 @@ class SampleWeb:
     def start(self) -> SampleWeb:
         for portal in PORTALS:
             self.hits[portal.name] = []
+            base: list[str] = []  # filled in once the OS has chosen the port
             server = ThreadingHTTPServer(
-                ("127.0.0.1", 0), _handler_for(self.site[portal.name], self.hits[portal.name])
+                ("127.0.0.1", 0), _handler_for(self.site[portal.name], self.hits[portal.name], base)
             )
+            base.append(f"http://127.0.0.1:{server.server_address[1]}")
             server.daemon_threads = True
             thread = threading.Thread(
                 target=server.serve_forever, name=f"sampleweb-{portal.name}", daemon=True

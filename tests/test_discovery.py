@@ -1,0 +1,120 @@
+"""Discovery beyond listing pages: feeds and sitemaps, parsed, and crawled end to end on the sample web."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from crawler.sampleweb import PORTALS, SampleWeb, load_stories
+from spiders.discovery import feed_entries, sitemap_entries
+from storage.db import close_all, open_database
+from storage.models import Article, CrawlRun
+
+STORIES = load_stories()
+LOOPBACK = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0"]
+
+RSS_GB2312_WITH_GBK_CHARS = """<?xml version="1.0" encoding="gb2312"?>
+<rss version="2.0"><channel><title>临夏</title>
+<item><title>马珺报道</title><link>http://a.example/jy/1.htm</link><pubDate>Wed, 18 May 2022 16:20:00 +0800</pubDate></item>
+<item><title>喆</title><guid>http://a.example/jy/2.htm</guid></item>
+</channel></rss>""".encode("gbk")
+
+ATOM = b"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">
+<entry><link rel="self" href="http://a.example/self"/><link href="http://a.example/a/1"/>
+<updated>2022-06-16T09:00:00+08:00</updated></entry></feed>"""
+
+NEWS_SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+<url><loc>http://a.example/n/1.html</loc><news:news><news:publication_date>2022-06-16</news:publication_date></news:news></url>
+<url><loc>http://a.example/n/2.html</loc><lastmod>2022-06-17T10:00:00Z</lastmod></url>
+</urlset>"""
+
+INDEX = b"""<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<sitemap><loc>http://a.example/s1.xml.gz</loc><lastmod>2022-06-01</lastmod></sitemap></sitemapindex>"""
+
+
+def test_an_rss_feed_declaring_gb2312_with_gbk_characters_yields_every_item() -> None:
+    entries = feed_entries(RSS_GB2312_WITH_GBK_CHARS)
+    assert [e.url for e in entries] == ["http://a.example/jy/1.htm", "http://a.example/jy/2.htm"]
+    assert entries[0].date is not None and entries[0].date.isoformat() == "2022-05-18T16:20:00+08:00"
+
+
+def test_an_atom_feed_yields_alternate_links_with_dates() -> None:
+    (entry,) = feed_entries(ATOM)
+    assert entry.url == "http://a.example/a/1" and entry.date is not None
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
+def test_a_news_sitemap_yields_urls_with_publication_dates(gzipped: bool) -> None:
+    kind, entries = sitemap_entries(gzip.compress(NEWS_SITEMAP) if gzipped else NEWS_SITEMAP)
+    assert kind == "urlset"
+    assert [(e.url, e.date.date().isoformat() if e.date else None) for e in entries] == [
+        ("http://a.example/n/1.html", "2022-06-16"),
+        ("http://a.example/n/2.html", "2022-06-17"),
+    ]
+
+
+def test_a_sitemap_index_yields_its_child_sitemaps() -> None:
+    assert sitemap_entries(INDEX)[0] == "index"
+    assert [e.url for e in sitemap_entries(INDEX)[1]] == ["http://a.example/s1.xml.gz"]
+
+
+def test_garbage_is_no_entries_not_an_error() -> None:
+    assert feed_entries(b"<html>not a feed") == [] and sitemap_entries(b"\x1f\x8bnot gzip")[1] == []
+
+
+def _crawl_only(sample_web: SampleWeb, tmp_path: Path, portal_name: str, key: str, path: str) -> list[str]:
+    portal = next(p for p in PORTALS if p.name == portal_name)
+    base = sample_web.base_urls[portal_name]
+    pattern = {
+        "linxia-news": r"/jy/\d{6}/\d+\.htm$",
+        "fj-observer": r"/education/\d{4}/\d{2}/\d{2}/[a-z0-9-]+/$",
+        "china-regional-en": r"/n1/\d{4}/\d{4}/c\d+-\d+\.html$",
+    }[portal.name]
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        f'[[source]]\nname = "{portal.name}"\n{key} = ["{base}{path}"]\narticle_pattern = \'{pattern}\'\n',
+        encoding="utf-8",
+    )
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    result = subprocess.run(
+        [sys.executable, "-m", "crawler", "crawl", "--sources", str(sources), "--db", db, *LOOPBACK],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    _, sessions = open_database(db)
+    with sessions() as s:
+        titles = list(s.scalars(sa.select(Article.title)).all())
+        (run,) = s.scalars(sa.select(CrawlRun)).all()
+        assert run.status == "ok" and run.counts["fetched"] >= len(titles)
+    close_all()
+    return titles
+
+
+def _expected(portal_name: str) -> list[str]:
+    portal = next(p for p in PORTALS if p.name == portal_name)
+    return sorted(STORIES[slug].title for slug in portal.stories if STORIES[slug].pairing)
+
+
+def test_a_portal_crawled_from_its_rss_feed_alone(sample_web: SampleWeb, tmp_path: Path) -> None:
+    assert sorted(_crawl_only(sample_web, tmp_path, "linxia-news", "feeds", "/jy/rss.xml")) == _expected(
+        "linxia-news"
+    )
+
+
+def test_a_portal_crawled_from_its_atom_feed_alone(sample_web: SampleWeb, tmp_path: Path) -> None:
+    titles = _crawl_only(sample_web, tmp_path, "fj-observer", "feeds", "/education/feed.atom")
+    assert sorted(titles) == _expected("fj-observer")
+
+
+def test_a_portal_crawled_from_its_sitemap_index_alone(sample_web: SampleWeb, tmp_path: Path) -> None:
+    titles = _crawl_only(sample_web, tmp_path, "china-regional-en", "sitemaps", "/sitemap_index.xml")
+    assert sorted(titles) == _expected("china-regional-en")
