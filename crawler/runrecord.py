@@ -90,6 +90,8 @@ class RunRecorder:
         for skip in ("known", "too_old"):
             if value := int(stats.get_value(f"pairchive/skipped/{skip}", 0) or 0):
                 counts[skip] = value
+        if offsite := int(stats.get_value("offsite/filtered", 0) or 0):
+            counts["offsite"] = offsite  # links and redirects leading off the portal, never followed
         first_error = self.first_error
         error: str | None
         if reason not in OK_FINISH:

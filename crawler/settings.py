@@ -38,7 +38,15 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 600,  # write the article row
 }
 
+DOWNLOADER_MIDDLEWARES = {
+    # Sees 429/503 before the stock retry middleware (550): waits as long as Retry-After asks.
+    "crawler.politeness.RetryAfterMiddleware": 560,
+}
+PAIRCHIVE_RETRY_AFTER_MAX = 600  # seconds; a longer Retry-After gives up on the page for this run
+
 EXTENSIONS = {
+    # Stops downloads whose headers say they are not pages, feeds or sitemaps.
+    "crawler.politeness.HtmlOnly": 300,
     # Loads the article URLs earlier runs settled, so a nightly run fetches only what is new.
     "crawler.incremental.KnownPages": 400,
     # Writes the crawl run record: counts by outcome, each rejection with its reason, final status.

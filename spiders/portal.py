@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import HtmlResponse, Response, TextResponse
 from twisted.python.failure import Failure
 
@@ -187,12 +187,18 @@ class PortalSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
         response = getattr(failure.value, "response", None)
-        if response is not None:
+        if failure.check(StopDownload) and response is not None:
+            kind = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+            message = f"not a page, feed or sitemap: {kind}"
+        elif response is not None:
             message = f"HTTP {response.status}"
         else:
             message = f"{failure.type.__name__ if failure.type else 'Error'}: {failure.getErrorMessage()}"
         reason = "failed"
-        if failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
+        if failure.check(StopDownload):
+            reason = "not_html"
+            self.logger.info("skipped, %s: %s", message, url)
+        elif failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
             reason = "robots_disallowed"
             self.logger.info("skipped, disallowed by robots.txt: %s", url)
         else:

@@ -289,7 +289,15 @@ def test_a_crawl_stores_the_same_stories_on_sqlite_and_postgresql(
         runs = s.scalars(sa.select(CrawlRun)).all()
         assert [(r.status, r.exit_code) for r in runs] == [("ok", 0), ("ok", 0)]
         reasons = sorted(s.scalars(sa.select(Rejection.reason)).all())
-        assert reasons == ["failed", "no_text", "not_pairing", "not_pairing", "not_pairing", "not_pairing"]
+        assert reasons == [
+            "failed",
+            "no_text",
+            "not_html",
+            "not_pairing",
+            "not_pairing",
+            "not_pairing",
+            "not_pairing",
+        ]
 
 
 def test_a_second_run_fetches_nothing_new_and_stops_paging(
@@ -346,3 +354,27 @@ def test_since_skips_article_links_dated_before_it(sample_web: SampleWeb, tmp_pa
     ]
     assert run.counts["too_old"] == sum(d < "2022-07-01" for d in dated)
     assert [u for u in stored if "/2022/08/03/" in u] and all("/2022/06/" not in u for u in stored)
+
+
+def test_a_redirect_off_the_portal_is_never_followed(crawled: dict[str, Any], sample_web: SampleWeb) -> None:
+    portal, path = _trouble("offsite")
+    assert path in sample_web.hits[portal]
+    assert not [r for r in crawled["rejections"] if r[2].endswith(path) or "elsewhere.invalid" in r[2]]
+    (run,) = [r for r in crawled["runs"] if r[0] == portal]
+    assert run[2]["offsite"] >= 1
+
+
+def test_a_pdf_is_not_downloaded_and_is_named_in_the_run(crawled: dict[str, Any]) -> None:
+    _, path = _trouble("binary")
+    (rejection,) = [r for r in crawled["rejections"] if r[2].endswith(path)]
+    assert rejection[0] == "not_html" and "application/pdf" in rejection[3]
+
+
+def test_a_503_with_retry_after_is_retried_and_its_page_crawled(
+    crawled: dict[str, Any], sample_web: SampleWeb
+) -> None:
+    portal = next(p for p in PORTALS if p.busy_listing)
+    busy = portal.listing_paths(portal.busy_listing or 0)
+    assert sample_web.hits[portal.name].count(busy) >= 2  # a 503 first, then the page
+    last_story = STORIES[portal.stories[-1]]
+    assert any(r[1] == last_story.title for r in crawled["rejections"]) or _stored(crawled, last_story.slug)

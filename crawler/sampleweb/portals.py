@@ -7,6 +7,7 @@ stories carry (`- END -` teasers, 相关阅读 lists, dated headline lists, edit
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import tomllib
 from collections.abc import Callable
@@ -43,6 +44,9 @@ class Page:
     # then the body is gzipped if asked (a .xml.gz sitemap file).
     templated: bool = False
     gzipped: bool = False
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    unavailable_first: int = 0  # answer 503 with Retry-After: 1 to this many requests first
 
     def served(self, base_url: str) -> bytes:
         body = self.body.replace(b"{base}", base_url.encode("ascii")) if self.templated else self.body
@@ -62,11 +66,13 @@ class Portal:
     article_path: Callable[[Story, int], str]
     listing_paths: Callable[[int], str]  # page number (1-based) -> path
     # Article links on the first listing page that must not end as stories: "robots" (disallowed by
-    # robots.txt, never to be fetched), "missing" (404), "broken" (served, but no article in it).
+    # robots.txt, never to be fetched), "missing" (404), "broken" (served, but no article in it),
+    # "offsite" (redirects off the portal: never followed), "binary" (a PDF: not downloaded).
     trouble: tuple[tuple[str, str], ...] = ()
     # Further entry points: "rss" or "atom" feed path, "sitemap" index path (its urlset is gzipped).
     feed: tuple[str, str] | None = None
     sitemap: str | None = None
+    busy_listing: int | None = None
 
 
 def load_stories() -> dict[str, Story]:
@@ -106,7 +112,12 @@ PORTALS: tuple[Portal, ...] = (
         stories=("huli-minning-16-schools", "huli-school-sports-meet", "huli-enterprise-village-pairing"),
         article_path=lambda s, i: f"/edu/{s.published:%Y%m%d}/t{s.published:%Y%m%d}_{1000 + i}.html",
         listing_paths=lambda n: "/edu/index.html" if n == 1 else f"/edu/index_{n - 1}.html",
-        trouble=(("missing", "/edu/20220101/t20220101_999.html"),),
+        trouble=(
+            ("missing", "/edu/20220101/t20220101_999.html"),
+            ("offsite", "/edu/20220102/t20220102_998.html"),
+            ("binary", "/edu/20220103/t20220103_997.html"),
+        ),
+        busy_listing=2,  # its second listing page answers 503 + Retry-After once
     ),
     Portal(
         name="linxia-news",
@@ -399,6 +410,7 @@ def render_sitemaps(items: list[tuple[str, Story]]) -> tuple[bytes, bytes]:
 
 
 ROBOTS = "User-agent: *\nDisallow: /admin/\nDisallow: /search\n"
+OFFSITE = "http://elsewhere.invalid"
 # What a broken article page looks like: a template that died half-way, with bytes of no charset.
 BROKEN_PAGE = b'<html><head><title>\xff\xfe\x00\x81</title></head><body><div class="zhengwen">\x81\x30'
 
@@ -434,12 +446,19 @@ def build_site() -> dict[str, dict[str, Page]]:
                 pages[path] = Page(BROKEN_PAGE, content_type)
             elif kind == "robots":  # a real article: fetching it would store a story
                 pages[path] = page(render_article(portal, items[0][1], []))
+            elif kind == "offsite":
+                pages[path] = Page(b"", "text/html", status=302, headers=(("Location", OFFSITE + path),))
+            elif kind == "binary":
+                pages[path] = Page(b"%PDF-1.4\n" + b"0" * 2048, "application/pdf")
         for path, story in items:
             sidebar = [(p, s.title) for p, s in items if p != path]
             pages[path] = page(render_article(portal, story, sidebar))
         count = (len(items) + PAGE_SIZE - 1) // PAGE_SIZE
         for n in range(1, count + 1):
             chunk = items[(n - 1) * PAGE_SIZE : n * PAGE_SIZE]
-            pages[portal.listing_paths(n)] = page(render_listing(portal, chunk, n, count))
+            listing = page(render_listing(portal, chunk, n, count))
+            if n == portal.busy_listing:
+                listing = dataclasses.replace(listing, unavailable_first=1)
+            pages[portal.listing_paths(n)] = listing
         site[portal.name] = pages
     return site

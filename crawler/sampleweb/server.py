@@ -21,10 +21,17 @@ def _handler_for(pages: dict[str, Page], hits: list[str], base: list[str]) -> ty
                 body = b"<html><body><h1>404 Not Found</h1></body></html>"
                 self.send_response(404)
                 self.send_header("Content-Type", "text/html")
+            elif page.unavailable_first and hits.count(self.path) <= page.unavailable_first:
+                body = b"<html><body><h1>503 Service Unavailable</h1></body></html>"
+                self.send_response(503)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Retry-After", "1")
             else:
                 body = page.served(base[0])
-                self.send_response(200)
+                self.send_response(page.status)
                 self.send_header("Content-Type", page.content_type)
+                for name, value in page.headers:
+                    self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
