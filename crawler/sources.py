@@ -40,6 +40,7 @@ class Source:
     timezone: str = DEFAULT_TIMEZONE
     encoding: str | None = None
     max_pages: int | None = None
+    max_minutes: float | None = None
     stop_at_known: bool = True
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
@@ -67,7 +68,7 @@ class Source:
                 out[key] = list(getattr(self, key))
         if not self.stop_at_known:
             out["stop_at_known"] = False
-        for key in ("listing_pattern", "encoding", "max_pages"):
+        for key in ("listing_pattern", "encoding", "max_pages", "max_minutes"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return out
@@ -123,6 +124,7 @@ KNOWN_KEYS = {
     "timezone",
     "encoding",
     "max_pages",
+    "max_minutes",
     "stop_at_known",
     "feeds",
     "sitemaps",
@@ -232,11 +234,18 @@ def _check_source(path: str, index: int, table: Any) -> Source:
     ):
         raise c.fail("max_pages", f"must be a positive integer, got {max_pages!r}")
 
+    max_minutes = table.get("max_minutes")
+    if max_minutes is not None and (
+        not isinstance(max_minutes, int | float) or isinstance(max_minutes, bool) or max_minutes <= 0
+    ):
+        raise c.fail("max_minutes", f"must be a positive number, got {max_minutes!r}")
+
     stop_at_known = table.get("stop_at_known", True)
     if not isinstance(stop_at_known, bool):
         raise c.fail("stop_at_known", f"must be true or false, got {stop_at_known!r}")
 
     return Source(
+        max_minutes=max_minutes,
         stop_at_known=stop_at_known,
         feeds=tuple(entry_points["feeds"]),
         sitemaps=tuple(entry_points["sitemaps"]),

@@ -48,11 +48,25 @@ class PortalSpider(scrapy.Spider):
         self.listing_re = self.source.listing_re
         self.requested: set[str] = set()  # page URLs asked for, when the source caps a run's pages
         self.cap_reached = False
+        self.time_up = False
+        self.started = datetime.now(UTC)
         self.known: set[str] = set()  # canonical article URLs earlier runs settled (crawler.incremental)
         self.since = since
 
     def _request(self, url: str, callback: Any) -> scrapy.Request | None:
-        """A request for `url`, or None once the source's `max_pages` unique pages have been asked for."""
+        """A request for `url`, or None once the source's `max_pages` unique pages have been asked for
+        or its `max_minutes` have passed (what is in flight then still completes)."""
+        if self.source.max_minutes is not None:
+            elapsed = (datetime.now(UTC) - self.started).total_seconds() / 60
+            if elapsed > self.source.max_minutes:
+                if not self.time_up:
+                    self.logger.info(
+                        "time cap of %g min reached; not following %s and later links",
+                        self.source.max_minutes,
+                        url,
+                    )
+                    self.time_up = True
+                return None
         cap = self.source.max_pages
         if cap is not None and url not in self.requested:
             if len(self.requested) >= cap:

@@ -6,7 +6,7 @@ import json
 import socket
 import subprocess
 import sys
-from datetime import timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -378,3 +378,21 @@ def test_a_503_with_retry_after_is_retried_and_its_page_crawled(
     assert sample_web.hits[portal.name].count(busy) >= 2  # a 503 first, then the page
     last_story = STORIES[portal.stories[-1]]
     assert any(r[1] == last_story.title for r in crawled["rejections"]) or _stored(crawled, last_story.slug)
+
+
+def test_max_minutes_stops_new_requests_once_the_time_is_up() -> None:
+    import time_machine
+
+    from crawler.sources import parse_sources
+    from spiders.portal import PortalSpider
+
+    (source,) = parse_sources(
+        '[[source]]\nname = "a"\nstart_urls = ["http://a.example/"]\narticle_pattern = "/x/"\nmax_minutes = 30\n'
+    )
+    with time_machine.travel(datetime(2026, 11, 24, 2, 0, tzinfo=UTC), tick=False) as clock:
+        spider = PortalSpider(source)
+        assert spider._request("http://a.example/x/1", spider.parse_article) is not None
+        clock.shift(timedelta(minutes=29))
+        assert spider._request("http://a.example/x/2", spider.parse_article) is not None
+        clock.shift(timedelta(minutes=2))
+        assert spider._request("http://a.example/x/3", spider.parse_article) is None
