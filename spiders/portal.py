@@ -49,6 +49,7 @@ class PortalSpider(scrapy.Spider):
         self.requested: set[str] = set()  # page URLs asked for, when the source caps a run's pages
         self.cap_reached = False
         self.time_up = False
+        self.skipped: set[str] = set()
         self.started = datetime.now(UTC)
         self.known: set[str] = set()  # canonical article URLs earlier runs settled (crawler.incremental)
         self.since = since
@@ -122,7 +123,9 @@ class PortalSpider(scrapy.Spider):
                 continue
             seen.add(url)
             if skip := self._skip_article(url, entry.date):
-                stats.inc_value(f"pairchive/skipped/{skip}")
+                if url not in self.skipped:  # a link met on a listing page and in a feed counts once
+                    self.skipped.add(url)
+                    stats.inc_value(f"pairchive/skipped/{skip}")
             elif request := self._request(url, self.parse_article):
                 yield request
 

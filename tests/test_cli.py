@@ -12,6 +12,12 @@ from crawler.cli import main
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 COMMANDS = sorted(main.commands)
+SUBCOMMANDS = sorted(
+    f"{name} {sub}"
+    for name, command in main.commands.items()
+    if isinstance(command, click.Group)
+    for sub in command.commands
+)
 
 
 @pytest.mark.parametrize("name", COMMANDS)
@@ -82,3 +88,14 @@ def test_a_database_that_cannot_be_read_is_one_line(tmp_path: Path) -> None:
     (line,) = result.output.strip().splitlines()
     assert line.startswith("Error: ") and "not a database" in line
     assert bad.read_bytes().startswith(b"this is not an SQLite file")
+
+
+@pytest.mark.parametrize("path", SUBCOMMANDS)
+def test_every_subcommand_has_help_with_an_example_and_is_in_the_readme(path: str) -> None:
+    group, sub = path.split()
+    command = main.commands[group].commands[sub]  # type: ignore[attr-defined]
+    assert command.help and f"Example: pairchive {path}" in command.help
+    assert f"pairchive {path}" in README
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert param.help, f"{path} {param.opts}"

@@ -9,6 +9,7 @@ from crawler.cli.archive import export, search, show
 from crawler.cli.crawl import crawl
 from crawler.cli.demo import demo
 from crawler.cli.options import PairchiveGroup
+from crawler.cli.sources import sources
 
 
 @click.group(
@@ -20,6 +21,8 @@ def main() -> None:
 
     \b
     Everyday commands:
+      pairchive sources list                the configured portals and their last runs
+      pairchive sources check huli-edu      a dry run of one portal's patterns
       pairchive crawl --source huli-edu     crawl one portal now
       pairchive search 结对                  find stored stories
       pairchive show 12                     read one story with its provenance
@@ -33,3 +36,4 @@ main.add_command(search)
 main.add_command(show)
 main.add_command(export)
 main.add_command(demo)
+main.add_command(sources)

@@ -1,0 +1,143 @@
+"""The operator's `sources` commands: `list` (what is configured and how it went) and `check` (a dry run)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from sqlalchemy import func, select
+
+from crawler.check import SAMPLE, check_source
+from crawler.cli.options import app_config, db_option, sources_option, table
+from crawler.sources import load_sources
+from crawler.sources import select as select_sources
+from storage.db import open_database
+from storage.models import Article, CrawlRun, Source
+
+
+@click.group()
+def sources() -> None:
+    """Configured portals: list them with their last run, or check a new one before it runs.
+
+    Example: pairchive sources check huli-edu
+    """
+
+
+@sources.command("list")
+@sources_option
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per source, one per line.")
+def list_sources(sources: str | None, db: str | None, as_json: bool) -> None:
+    """Every configured source: entry points, schedule, last run and stored stories.
+
+    Example: pairchive sources list --db archive.db
+    """
+    cfg = app_config(db, sources)
+    configured = load_sources(cfg.sources_path)
+    _, sessions = open_database(cfg.db_url)
+    records: list[dict[str, Any]] = []
+    with sessions() as session:
+        for src in configured:
+            row = session.scalar(select(Source).where(Source.name == src.name))
+            last: CrawlRun | None = None
+            stored = 0
+            if row is not None:
+                last = session.scalars(
+                    select(CrawlRun).where(CrawlRun.source_id == row.id).order_by(CrawlRun.id.desc()).limit(1)
+                ).first()
+                stored = (
+                    session.scalar(
+                        select(func.count()).select_from(Article).where(Article.source_id == row.id)
+                    )
+                    or 0
+                )
+            records.append(
+                {
+                    "name": src.name,
+                    "title": src.title,
+                    "entry_points": {
+                        "listing": len(src.start_urls),
+                        "feeds": len(src.feeds),
+                        "sitemaps": len(src.sitemaps),
+                    },
+                    "schedule": src.schedule,
+                    "timezone": src.timezone,
+                    "last_run": None
+                    if last is None
+                    else {
+                        "id": last.id,
+                        "status": last.status,
+                        "finished": last.finished_at.isoformat() if last.finished_at else None,
+                        "counts": last.counts,
+                    },
+                    "stored": stored,
+                }
+            )
+    if as_json:
+        for record in records:
+            click.echo(json.dumps(record, ensure_ascii=False))
+        return
+    click.echo(
+        table(
+            ["name", "title", "entry points", "schedule", "last run", "stored"],
+            [_row(record) for record in records],
+        )
+    )
+
+
+def _row(record: dict[str, Any]) -> list[Any]:
+    points = ", ".join(f"{n} {kind}" for kind, n in record["entry_points"].items() if n)
+    run = record["last_run"]
+    last = "never" if run is None else f"#{run['id']} {run['status']} {(run['finished'] or '')[:16]}"
+    return [
+        record["name"],
+        record["title"],
+        points,
+        f"{record['schedule']} ({record['timezone']})",
+        last,
+        record["stored"],
+    ]
+
+
+@sources.command("check")
+@click.argument("name")
+@sources_option
+def check(name: str, sources: str | None) -> None:
+    """Fetch NAME's entry points once; show what its patterns match and one extracted article.
+
+    Nothing is stored. Exits 1 when no link matches article_pattern or the article yields no story text.
+
+    Example: pairchive sources check huli-edu --sources sources.toml
+    """
+    cfg = app_config(None, sources)
+    (source,) = select_sources(load_sources(cfg.sources_path), [name], cfg.sources_path)
+    report = check_source(source, f"pairchive (+{cfg.contact_url})")
+    for ep in report.entry_points:
+        click.echo(f"{ep.kind} {ep.url}")
+        if ep.error:
+            click.echo(f"  error: {ep.error}")
+            continue
+        click.echo(
+            f"  article links: {len(ep.article_links)}  listing links: {len(ep.listing_links)}  "
+            f"other links: {ep.other_links}"
+        )
+        for label, links in (("article", ep.article_links), ("listing", ep.listing_links)):
+            for link in links[:SAMPLE]:
+                click.echo(f"    {label}: {link}")
+    item = report.article
+    if item is None:
+        click.echo(f"article: {report.article_error}")
+        raise SystemExit(1)
+    terms = ", ".join(f"{t['term']}x{t['count']}" for t in item.relevance_terms[:6])
+    click.echo(f"article {item.url}")
+    for label, value in (
+        ("title", item.title),
+        ("published", item.published.isoformat() if item.published else "-"),
+        ("language", item.language),
+        ("charset", item.charset),
+        ("pairing", f"{item.is_pairing} (score {item.relevance:.2f}: {terms or 'no terms'})"),
+        ("removed", f"{len(item.removed)} lines of trailers and credits"),
+    ):
+        click.echo(f"  {label:>9}: {value}")
+    click.echo("  " + item.text[:400].replace("\n", "\n  ") + ("…" if len(item.text) > 400 else ""))
