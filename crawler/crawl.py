@@ -61,6 +61,7 @@ def crawl(
     log_sink: IO[str] | None = sys.stderr,
     timeout: float | None = None,
     since: date | None = None,
+    recrawl: bool = False,
 ) -> list[RunSummary]:
     """Crawl `sources` in one subprocess into `cfg.db_url`; returns one summary per source."""
     _, sessions = open_database(cfg.db_url)
@@ -81,6 +82,7 @@ def crawl(
         "sources": entries,
         "settings": settings or {},
         "since": since.isoformat() if since else None,
+        "recrawl": recrawl,
     }
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     proc = subprocess.Popen(

@@ -13,6 +13,7 @@ from scrapy.crawler import Crawler
 from scrapy.spiders import Spider
 
 from crawler.urls import canonical_url
+from storage.archive import recrawl_targets
 from storage.db import open_database
 from storage.queries import known_urls
 
@@ -37,4 +38,7 @@ class KnownPages:
         _, sessions = open_database(self.db_url)
         with sessions() as session:
             spider.known.update(canonical_url(url) for url in known_urls(session, source_id))
+            targets = getattr(spider, "recrawl_targets", None)
+            if getattr(spider, "recrawl", False) and targets is not None:
+                targets.extend(recrawl_targets(session, source_id))
         logger.info("%s: %d article URLs already settled by earlier runs", spider.name, len(spider.known))

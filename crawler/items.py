@@ -21,6 +21,8 @@ class PageItem:
     timezone: str = "Asia/Shanghai"
     source_id: int | None = None
     run_id: int | None = None
+    recrawl_of: int | None = None  # the stored article this page is a re-fetch of (`crawl --recrawl`)
+    outcome: str = "stored"  # what the store stage did: stored, revised
 
     # extract
     title: str = ""

@@ -49,7 +49,7 @@ class RunRecorder:
         return getattr(self.crawler.spider, "run_id", None)
 
     def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
-        self.counts["stored"] += 1
+        self.counts[getattr(item, "outcome", "stored")] += 1
 
     def page_not_fetched(self, url: str, reason: str, detail: str, spider: Spider) -> None:
         self.counts[reason] += 1

@@ -46,6 +46,7 @@ def run(job: dict[str, Any]) -> int:
             source_id=entry["source_id"],
             run_id=entry["run_id"],
             since=date.fromisoformat(job["since"]) if job.get("since") else None,
+            recrawl=bool(job.get("recrawl")),
         )
     process.start()
     return 0

@@ -48,6 +48,8 @@ class DedupPipeline(DatabaseStage):
 
     def process(self, item: PageItem) -> PageItem:
         identify(item)
+        if item.recrawl_of is not None:
+            return item  # a re-fetch of a stored article: the store stage compares it with its revisions
         if item.canonical_url in self.seen_urls or item.content_hash in self.seen_hashes:
             raise rejected("duplicate", f"already seen in this run: {item.url}")
         _, sessions = open_database(self.db_url)

@@ -99,6 +99,7 @@ def judge(item: PageItem) -> Relevance:
 class RelevancePipeline(Stage):
     def process(self, item: PageItem) -> PageItem:
         found = judge(item)
-        if not found.is_pairing:
+        # A re-fetched story stays in the archive whatever its new wording scores: it is judged, not dropped.
+        if not found.is_pairing and item.recrawl_of is None:
             raise rejected("not_pairing", found.explain())
         return item

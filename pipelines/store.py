@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from crawler.items import PageItem
 from pipelines import DatabaseStage, rejected
-from storage.archive import insert_article
+from storage.archive import add_revision, insert_article
 from storage.db import open_database
 
 logger = logging.getLogger(__name__)
@@ -16,31 +19,46 @@ class StorePipeline(DatabaseStage):
     def process(self, item: PageItem) -> PageItem:
         if item.source_id is None:
             raise RuntimeError(f"item from {item.url} has no source id: crawl it through crawler.worker")
+        values = {
+            "source_id": item.source_id,
+            "run_id": item.run_id,
+            "url": item.canonical_url,
+            "fetched_url": item.url,
+            "title": item.title,
+            "published": item.published,
+            "author": item.author,
+            "source_name": item.source_name,
+            "language": item.language,
+            "text": item.text,
+            "relevance": item.relevance,
+            "is_pairing": item.is_pairing,
+            "relevance_terms": item.relevance_terms,
+            "content_hash": item.content_hash,
+            "charset": item.charset,
+            "http_status": item.http_status,
+            "first_seen": item.fetched_at,
+        }
         _, sessions = open_database(self.db_url)
+        if item.recrawl_of is not None:
+            return self._revise(item, item.recrawl_of, values)
         with sessions.begin() as session:
-            article_id = insert_article(
-                session,
-                {
-                    "source_id": item.source_id,
-                    "run_id": item.run_id,
-                    "url": item.canonical_url,
-                    "fetched_url": item.url,
-                    "title": item.title,
-                    "published": item.published,
-                    "author": item.author,
-                    "source_name": item.source_name,
-                    "language": item.language,
-                    "text": item.text,
-                    "relevance": item.relevance,
-                    "is_pairing": item.is_pairing,
-                    "relevance_terms": item.relevance_terms,
-                    "content_hash": item.content_hash,
-                    "charset": item.charset,
-                    "http_status": item.http_status,
-                    "first_seen": item.fetched_at,
-                },
-            )
+            article_id = insert_article(session, values)
         if article_id is None:
             raise rejected("duplicate", f"stored meanwhile by another crawl: {item.url}")
         logger.info("stored article %d from %s", article_id, item.url)
+        return item
+
+    def _revise(self, item: PageItem, article_id: int, values: dict[str, Any]) -> PageItem:
+        _, sessions = open_database(self.db_url)
+        try:
+            with sessions.begin() as session:
+                revision = add_revision(session, article_id, values)
+        except IntegrityError:
+            raise rejected(
+                "duplicate", f"new text of article {article_id} is another stored story's"
+            ) from None
+        if revision is None:
+            raise rejected("unchanged", f"article {article_id}: same text as its newest revision")
+        item.outcome = "revised"
+        logger.info("article %d: revision %d from %s", article_id, revision, item.url)
         return item

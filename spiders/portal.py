@@ -36,6 +36,7 @@ class PortalSpider(scrapy.Spider):
         source_id: int | None = None,
         run_id: int | None = None,
         since: date | None = None,
+        recrawl: bool = False,
         **kwargs: Any,
     ) -> None:
         self.source = source if isinstance(source, Source) else source_from_dict(source)
@@ -53,6 +54,8 @@ class PortalSpider(scrapy.Spider):
         self.started = datetime.now(UTC)
         self.known: set[str] = set()  # canonical article URLs earlier runs settled (crawler.incremental)
         self.since = since
+        self.recrawl = recrawl
+        self.recrawl_targets: list[tuple[int, str]] = []  # (article id, URL), filled by crawler.incremental
 
     def _request(self, url: str, callback: Any) -> scrapy.Request | None:
         """A request for `url`, or None once the source's `max_pages` unique pages have been asked for
@@ -79,6 +82,13 @@ class PortalSpider(scrapy.Spider):
         return scrapy.Request(url, callback=callback, errback=self.on_error)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.recrawl:
+            # Only the stored articles, again: each page's text is compared with its newest revision.
+            for article_id, url in self.recrawl_targets:
+                if request := self._request(url, self.parse_article):
+                    request.meta["recrawl_of"] = article_id
+                    yield request
+            return
         entry_points = [
             *((url, self.parse_listing) for url in self.start_urls),
             *((url, self.parse_feed) for url in self.source.feeds),
@@ -198,6 +208,7 @@ class PortalSpider(scrapy.Spider):
             timezone=self.source.timezone,
             source_id=self.source_id,
             run_id=self.run_id,
+            recrawl_of=response.meta.get("recrawl_of"),
         )
 
     def on_error(self, failure: Failure) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import Article, CrawlRun, Rejection, Source, utcnow
+from storage.models import Article, ArticleRevision, CrawlRun, Rejection, Source, utcnow
 
 
 def upsert_sources(session: Session, sources: Iterable[Mapping[str, Any]]) -> dict[str, int]:
@@ -93,7 +93,61 @@ def insert_article(session: Session, values: Mapping[str, Any]) -> int | None:
         stmt = postgresql.insert(Article).values(**values).on_conflict_do_nothing()
     else:
         raise RuntimeError(f"unsupported database dialect {dialect!r}")
-    return session.scalar(stmt.returning(Article.id))
+    article_id = session.scalar(stmt.returning(Article.id))
+    if article_id is not None:
+        session.add(ArticleRevision(article_id=article_id, revision=1, **_revision_values(values)))
+    return article_id
+
+
+REVISED_FIELDS = ("title", "text", "content_hash", "charset", "http_status", "run_id")
+
+
+def _revision_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    out = {key: values[key] for key in REVISED_FIELDS}
+    out["fetched_at"] = values.get("fetched_at") or values["first_seen"]
+    return out
+
+
+def add_revision(session: Session, article_id: int, values: Mapping[str, Any]) -> int | None:
+    """Keep a re-fetched text as the article's next revision, if its cleaned text changed.
+
+    Returns the new revision number, or None when the text is the same as the newest one. Earlier
+    revisions stay; the article row is brought up to the newest.
+    """
+    article = session.get(Article, article_id, with_for_update=True)
+    if article is None:
+        raise LookupError(f"no article {article_id}")
+    if article.content_hash == values["content_hash"]:
+        return None
+    newest = (
+        session.scalar(
+            select(func.max(ArticleRevision.revision)).where(ArticleRevision.article_id == article_id)
+        )
+        or 0
+    )
+    session.add(ArticleRevision(article_id=article_id, revision=newest + 1, **_revision_values(values)))
+    for key in (
+        "title",
+        "text",
+        "content_hash",
+        "charset",
+        "http_status",
+        "language",
+        "relevance",
+        "relevance_terms",
+        "is_pairing",
+    ):
+        if key in values:
+            setattr(article, key, values[key])
+    return newest + 1
+
+
+def recrawl_targets(session: Session, source_id: int) -> list[tuple[int, str]]:
+    """(article id, URL last fetched) of every article a source stored, oldest first."""
+    rows = session.execute(
+        select(Article.id, Article.fetched_url).where(Article.source_id == source_id).order_by(Article.id)
+    )
+    return [(article_id, url) for article_id, url in rows]
 
 
 def count_articles(session: Session) -> int:

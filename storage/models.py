@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -134,3 +135,22 @@ class Rejection(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     title: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ArticleRevision(Base):
+    """One fetched text of an article. The first is what was stored; a recrawl that finds the cleaned
+    text changed adds the next. The archive never overwrites: the article row shows the newest revision."""
+
+    __tablename__ = "article_revisions"
+    __table_args__ = (UniqueConstraint("article_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    revision: Mapped[int]
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    charset: Mapped[str | None] = mapped_column(String(40))
+    http_status: Mapped[int] = mapped_column(Integer)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -396,3 +396,43 @@ def test_max_minutes_stops_new_requests_once_the_time_is_up() -> None:
         assert spider._request("http://a.example/x/2", spider.parse_article) is not None
         clock.shift(timedelta(minutes=2))
         assert spider._request("http://a.example/x/3", spider.parse_article) is None
+
+
+def test_a_recrawl_keeps_a_changed_text_as_a_new_revision_and_the_old_one_too(
+    sample_web: SampleWeb, tmp_path: Path
+) -> None:
+    from storage.models import ArticleRevision
+
+    sources = tmp_path / "sources.toml"
+    sources.write_text(sample_web.sources_toml(), encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    args = ("crawl", "--sources", str(sources), "--db", db, "--source", "china-regional-en", *LOOPBACK)
+    assert pairchive(*args).returncode == 0
+    portal = next(p for p in PORTALS if p.name == "china-regional-en")
+    slug = "anqing-education-complexes"
+    path = portal.article_path(STORIES[slug], portal.stories.index(slug))
+    correction = "<p>Correction: the plan covers 105 rural schools, not 104.</p>"
+    with sample_web.edited(
+        portal.name,
+        path,
+        lambda html: html.replace('<div class="box_con">', '<div class="box_con">' + correction),
+    ):
+        result = pairchive(*args, "--recrawl")
+    assert result.returncode == 0, result.stderr[-2000:]
+    _, sessions = open_database(db)
+    with sessions() as s:
+        run = s.scalars(sa.select(CrawlRun).order_by(CrawlRun.id.desc())).first()
+        assert run is not None and run.counts["revised"] == 1 and run.counts["unchanged"] == 1
+        article = s.scalars(sa.select(Article).where(Article.title == STORIES[slug].title)).one()
+        revisions = s.scalars(
+            sa.select(ArticleRevision)
+            .where(ArticleRevision.article_id == article.id)
+            .order_by(ArticleRevision.revision)
+        ).all()
+        assert [r.revision for r in revisions] == [1, 2]
+        assert (
+            "Correction" not in revisions[0].text and "Correction: the plan covers 105" in revisions[1].text
+        )
+        assert article.text == revisions[1].text and article.content_hash == revisions[1].content_hash
+        assert s.scalar(sa.select(sa.func.count()).select_from(Article)) == 2
+    close_all()

@@ -12,7 +12,7 @@ from crawler.crawl import RunSummary
 from crawler.crawl import crawl as run_crawl
 from crawler.sources import load_sources, select
 
-COUNT_COLUMNS = ("fetched", "stored", "duplicate", "not_pairing", "no_text", "failed")
+COUNT_COLUMNS = ("fetched", "stored", "revised", "duplicate", "not_pairing", "no_text", "failed")
 
 
 def summary_table(runs: list[RunSummary]) -> str:
@@ -35,6 +35,11 @@ def summary_table(runs: list[RunSummary]) -> str:
 @db_option
 @click.option("--quiet", "-q", is_flag=True, help="Log warnings and errors only (for cron).")
 @click.option(
+    "--recrawl",
+    is_flag=True,
+    help="Re-fetch the stored articles of the chosen sources; a changed text is kept as a new revision.",
+)
+@click.option(
     "--since",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     metavar="YYYY-MM-DD",
@@ -53,6 +58,7 @@ def crawl(
     sources: str | None,
     db: str | None,
     quiet: bool,
+    recrawl: bool,
     since: datetime | None,
     overrides: tuple[str, ...],
 ) -> None:
@@ -71,7 +77,7 @@ def crawl(
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="-s/--set")
         settings[key.strip()] = value
     chosen = select(load_sources(cfg.sources_path), names, cfg.sources_path)
-    runs = run_crawl(cfg, chosen, settings=settings, since=since.date() if since else None)
+    runs = run_crawl(cfg, chosen, settings=settings, since=since.date() if since else None, recrawl=recrawl)
     click.echo(summary_table(runs))
     failed = [r for r in runs if r.status != "ok"]
     for r in failed:

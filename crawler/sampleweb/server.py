@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from types import TracebackType
@@ -86,6 +89,20 @@ class SampleWeb:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+    @contextmanager
+    def edited(self, portal: str, path: str, edit: Callable[[str], str]) -> Iterator[None]:
+        """Serve `path` with its HTML changed by `edit` (a portal correcting a story), then restore it."""
+        pages = self.site[portal]
+        original = pages[path]
+        encoding = next(p.encoding for p in PORTALS if p.name == portal)
+        pages[path] = dataclasses.replace(
+            original, body=edit(original.body.decode(encoding)).encode(encoding)
+        )
+        try:
+            yield
+        finally:
+            pages[path] = original
 
     def sources_toml(self) -> str:
         """The demo's sources file with each portal's placeholder replaced by its live root URL."""
