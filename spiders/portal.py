@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import scrapy
+from parsel import Selector
 from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import HtmlResponse, Response, TextResponse
 from twisted.python.failure import Failure
@@ -25,6 +26,26 @@ from pipelines.dates import date_from_url
 from spiders.discovery import Entry, feed_entries, sitemap_entries
 
 SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "#")
+# Pagination links by their label: followed as listing pages even where listing_pattern misses them.
+NEXT_PAGE_LABELS = {
+    "下一页",
+    "下页",
+    "下一頁",
+    "下頁",
+    "后页",
+    "後頁",
+    "next",
+    "next page",
+    "next »",
+    "›",
+    "»",
+    ">",
+}
+
+
+def _is_next_page(link: Selector) -> bool:
+    label = " ".join(link.css("::text").getall()).strip().lower()
+    return label in NEXT_PAGE_LABELS or (link.attrib.get("rel") or "").lower() == "next"
 
 
 class PortalSpider(scrapy.Spider):
@@ -51,6 +72,7 @@ class PortalSpider(scrapy.Spider):
         self.cap_reached = False
         self.time_up = False
         self.skipped: set[str] = set()
+        self.asked: set[str] = set()  # canonical article URLs already requested or skipped this run
         self.started = datetime.now(UTC)
         self.known: set[str] = set()  # canonical article URLs earlier runs settled (crawler.incremental)
         self.since = since
@@ -126,12 +148,15 @@ class PortalSpider(scrapy.Spider):
         """Requests for the article links among `entries` that are on the portal and not yet settled."""
         stats = self.crawler.stats
         assert stats is not None
-        seen: set[str] = set()
         for entry in entries:
             url = entry.url.split("#", 1)[0]
-            if url in seen or not in_domains(url, self.allowed_domains) or not self.article_re.search(url):
+            if not in_domains(url, self.allowed_domains) or not self.article_re.search(url):
                 continue
-            seen.add(url)
+            # One fetch per page, however it is linked: tracking parameters, fragments, case of the host.
+            canonical = canonical_url(url)
+            if canonical in self.asked:
+                continue
+            self.asked.add(canonical)
             if skip := self._skip_article(url, entry.date):
                 if url not in self.skipped:  # a link met on a listing page and in a feed counts once
                     self.skipped.add(url)
@@ -165,8 +190,8 @@ class PortalSpider(scrapy.Spider):
             return
         article_urls: list[str] = []
         listing_urls: list[str] = []
-        for href in page.css("a::attr(href)").getall():
-            href = href.strip()
+        for link in page.css("a[href]"):
+            href = (link.attrib.get("href") or "").strip()
             if not href or href.lower().startswith(SKIP_SCHEMES):
                 continue
             url = page.urljoin(href).split("#", 1)[0]
@@ -174,7 +199,7 @@ class PortalSpider(scrapy.Spider):
                 continue  # never followed (the offsite middleware would drop it too); not counted as new
             if self.article_re.search(url):
                 article_urls.append(url)
-            elif self.listing_re is not None and self.listing_re.search(url):
+            elif (self.listing_re is not None and self.listing_re.search(url)) or _is_next_page(link):
                 listing_urls.append(url)
         new = 0
         for request in self._articles(Entry(url) for url in article_urls):

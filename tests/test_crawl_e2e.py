@@ -36,7 +36,9 @@ def crawled(sample_web: SampleWeb, tmp_path_factory: pytest.TempPathFactory) -> 
     sources = workdir / "sources.toml"
     sources.write_text(sample_web.sources_toml(), encoding="utf-8")
     db = f"sqlite:///{workdir / 'archive.db'}"
+    hits_before = {name: len(hits) for name, hits in sample_web.hits.items()}
     result = pairchive("crawl", "--sources", str(sources), "--db", db, *LOOPBACK)
+    hits = {name: sample_web.hits[name][hits_before[name] :] for name in hits_before}
     assert result.returncode == 0, result.stderr[-3000:]
     _, sessions = open_database(db)
     with sessions() as s:
@@ -44,6 +46,7 @@ def crawled(sample_web: SampleWeb, tmp_path_factory: pytest.TempPathFactory) -> 
             "db": db,
             "sources": sources,
             "stdout": result.stdout,
+            "hits": hits,  # what this crawl asked each portal for
             "articles": [
                 {
                     "title": a.title,
@@ -145,8 +148,8 @@ def test_a_page_disallowed_by_robots_txt_is_never_requested(
     crawled: dict[str, Any], sample_web: SampleWeb
 ) -> None:
     portal, path = _trouble("robots")
-    assert "/robots.txt" in sample_web.hits[portal]
-    assert path not in sample_web.hits[portal]
+    assert "/robots.txt" in crawled["hits"][portal]
+    assert path not in crawled["hits"][portal]
     assert [r[0] for r in crawled["rejections"] if r[2].endswith(path)] == ["robots_disallowed"]
 
 
@@ -358,7 +361,7 @@ def test_since_skips_article_links_dated_before_it(sample_web: SampleWeb, tmp_pa
 
 def test_a_redirect_off_the_portal_is_never_followed(crawled: dict[str, Any], sample_web: SampleWeb) -> None:
     portal, path = _trouble("offsite")
-    assert path in sample_web.hits[portal]
+    assert path in crawled["hits"][portal]
     assert not [r for r in crawled["rejections"] if r[2].endswith(path) or "elsewhere.invalid" in r[2]]
     (run,) = [r for r in crawled["runs"] if r[0] == portal]
     assert run[2]["offsite"] >= 1
@@ -375,7 +378,7 @@ def test_a_503_with_retry_after_is_retried_and_its_page_crawled(
 ) -> None:
     portal = next(p for p in PORTALS if p.busy_listing)
     busy = portal.listing_paths(portal.busy_listing or 0)
-    assert sample_web.hits[portal.name].count(busy) >= 2  # a 503 first, then the page
+    assert crawled["hits"][portal.name].count(busy) == 2  # a 503 first, then the page
     last_story = STORIES[portal.stories[-1]]
     assert any(r[1] == last_story.title for r in crawled["rejections"]) or _stored(crawled, last_story.slug)
 
@@ -436,3 +439,37 @@ def test_a_recrawl_keeps_a_changed_text_as_a_new_revision_and_the_old_one_too(
         assert article.text == revisions[1].text and article.content_hash == revisions[1].content_hash
         assert s.scalar(sa.select(sa.func.count()).select_from(Article)) == 2
     close_all()
+
+
+@pytest.mark.parametrize("portal", PORTALS, ids=lambda p: p.name)
+def test_an_article_linked_with_tracking_parameters_is_fetched_once(
+    crawled: dict[str, Any], sample_web: SampleWeb, portal: Any
+) -> None:
+    first = portal.article_path(STORIES[portal.stories[0]], 0)
+    hits = crawled["hits"][portal.name]
+    assert hits.count(first) == 1
+    assert not [h for h in hits if h.startswith(first + "?")]
+
+
+def test_pagination_is_followed_by_its_next_page_label_without_a_listing_pattern(
+    sample_web: SampleWeb, tmp_path: Path
+) -> None:
+    portal = next(p for p in PORTALS if p.name == "linxia-news")
+    sources = tmp_path / "sources.toml"
+    base = sample_web.base_urls[portal.name]
+    sources.write_text(
+        f'[[source]]\nname = "linxia-news"\nstart_urls = ["{base}{portal.listing_paths(1)}"]\n'
+        "article_pattern = '/jy/\\d{6}/\\d+\\.htm$'\n",
+        encoding="utf-8",
+    )
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    result = pairchive("crawl", "--sources", str(sources), "--db", db, *LOOPBACK)
+    assert result.returncode == 0, result.stderr[-2000:]
+    _, sessions = open_database(db)
+    with sessions() as s:
+        titles = set(s.scalars(sa.select(Rejection.title)).all()) | set(
+            s.scalars(sa.select(Article.title)).all()
+        )
+    close_all()
+    last = STORIES[portal.stories[-1]]  # only on the second listing page
+    assert last.title in titles

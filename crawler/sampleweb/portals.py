@@ -46,7 +46,8 @@ class Page:
     gzipped: bool = False
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
-    unavailable_first: int = 0  # answer 503 with Retry-After: 1 to this many requests first
+    # Answer 503 with Retry-After: 1 to every other request (the 1st, 3rd...): each crawl meets one refusal.
+    busy_every_other: bool = False
 
     def served(self, base_url: str) -> bytes:
         body = self.body.replace(b"{base}", base_url.encode("ascii")) if self.templated else self.body
@@ -339,6 +340,9 @@ def render_listing(portal: Portal, items: list[tuple[str, Story]], page: int, pa
     )
     if page == 1:
         rows += "".join(f'<li><a href="{_e(path)}">{_e(kind)}</a></li>' for kind, path in portal.trouble)
+        if items:  # the first story again, as a share link with tracking parameters
+            rows += f'<li><a href="{_e(items[0][0])}?utm_source=weixin&amp;from=timeline">分享</a></li>'
+
     nav: list[str] = []
     label_prev, label_next = ("上一页", "下一页") if portal.lang == "zh" else ("Previous", "Next")
     if page > 1:
@@ -458,7 +462,7 @@ def build_site() -> dict[str, dict[str, Page]]:
             chunk = items[(n - 1) * PAGE_SIZE : n * PAGE_SIZE]
             listing = page(render_listing(portal, chunk, n, count))
             if n == portal.busy_listing:
-                listing = dataclasses.replace(listing, unavailable_first=1)
+                listing = dataclasses.replace(listing, busy_every_other=True)
             pages[portal.listing_paths(n)] = listing
         site[portal.name] = pages
     return site

@@ -24,7 +24,7 @@ def _handler_for(pages: dict[str, Page], hits: list[str], base: list[str]) -> ty
                 body = b"<html><body><h1>404 Not Found</h1></body></html>"
                 self.send_response(404)
                 self.send_header("Content-Type", "text/html")
-            elif page.unavailable_first and hits.count(self.path) <= page.unavailable_first:
+            elif page.busy_every_other and hits.count(self.path) % 2 == 1:
                 body = b"<html><body><h1>503 Service Unavailable</h1></body></html>"
                 self.send_response(503)
                 self.send_header("Content-Type", "text/html")
