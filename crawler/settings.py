@@ -26,7 +26,9 @@ RETRY_TIMES = 2
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False  # an unattended crawler opens no control ports
 REMOTE_CONTROL_ENABLED = False
-DEPTH_LIMIT = 20
+# No depth limit: a listing paginates for hundreds of pages, each one deeper. Loops end in the duplicate
+# filter; endless calendars and the like are bounded per source by max_pages and max_minutes.
+DEPTH_LIMIT = 0
 
 # Stages for one fetched page, in order (see pipelines/).
 ITEM_PIPELINES = {

