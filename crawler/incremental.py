@@ -7,6 +7,8 @@ run fetches what is new and leaves a small server alone.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -16,6 +18,16 @@ from crawler.urls import canonical_url
 from storage.archive import recrawl_targets
 from storage.db import open_database
 from storage.queries import known_urls
+
+
+@dataclass(frozen=True)
+class KnownPage:
+    """An article URL an earlier run settled: the stored article's id (None if rejected for good), and
+    when it was last fetched. A feed or sitemap date after that means the page changed."""
+
+    article_id: int | None
+    fetched_at: datetime
+
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +49,8 @@ class KnownPages:
             return
         _, sessions = open_database(self.db_url)
         with sessions() as session:
-            spider.known.update(canonical_url(url) for url in known_urls(session, source_id))
+            for url, article_id, fetched_at in known_urls(session, source_id):
+                spider.known[canonical_url(url)] = KnownPage(article_id, fetched_at)
             targets = getattr(spider, "recrawl_targets", None)
             if getattr(spider, "recrawl", False) and targets is not None:
                 targets.extend(recrawl_targets(session, source_id))

@@ -18,6 +18,7 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler.charset import decode_page
+from crawler.incremental import KnownPage
 from crawler.items import PageItem
 from crawler.signals import page_not_fetched
 from crawler.sources import Source, source_from_dict
@@ -71,10 +72,9 @@ class PortalSpider(scrapy.Spider):
         self.requested: set[str] = set()  # page URLs asked for, when the source caps a run's pages
         self.cap_reached = False
         self.time_up = False
-        self.skipped: set[str] = set()
         self.asked: set[str] = set()  # canonical article URLs already requested or skipped this run
         self.started = datetime.now(UTC)
-        self.known: set[str] = set()  # canonical article URLs earlier runs settled (crawler.incremental)
+        self.known: dict[str, KnownPage] = {}  # canonical URLs earlier runs settled (crawler.incremental)
         self.since = since
         self.recrawl = recrawl
         self.recrawl_targets: list[tuple[int, str]] = []  # (article id, URL), filled by crawler.incremental
@@ -132,12 +132,10 @@ class PortalSpider(scrapy.Spider):
         return response.replace(cls=HtmlResponse, encoding=decoded.charset)
 
     def _skip_article(self, url: str, dated: datetime | None = None) -> str | None:
-        """Why an article link need not be fetched this run (known, too old), or None.
+        """Why a new article link need not be fetched this run (too old), or None.
 
         `dated` is what a feed or sitemap says of the link; else the date in the URL, if any.
         """
-        if canonical_url(url) in self.known:
-            return "known"
         if self.since is not None:
             dated = dated or date_from_url(url, ZoneInfo(self.source.timezone))
             if dated is not None and dated.astimezone(ZoneInfo(self.source.timezone)).date() < self.since:
@@ -155,13 +153,19 @@ class PortalSpider(scrapy.Spider):
             # One fetch per page, however it is linked: tracking parameters, fragments, case of the host.
             canonical = canonical_url(url)
             if canonical in self.asked:
-                continue
+                continue  # met before this run (a listing page and a feed): counted once
             self.asked.add(canonical)
-            if skip := self._skip_article(url, entry.date):
-                if url not in self.skipped:  # a link met on a listing page and in a feed counts once
-                    self.skipped.add(url)
-                    stats.inc_value(f"pairchive/skipped/{skip}")
+            known = self.known.get(canonical)
+            changed = known is not None and entry.date is not None and entry.date > known.fetched_at
+            if known is not None and not changed:
+                stats.inc_value("pairchive/skipped/known")
+            elif skip := self._skip_article(url, entry.date):
+                stats.inc_value(f"pairchive/skipped/{skip}")
             elif request := self._request(url, self.parse_article):
+                if changed and known is not None and known.article_id is not None:
+                    # The feed or sitemap says the stored story changed since: a new revision, if it did.
+                    request.meta["recrawl_of"] = known.article_id
+                    stats.inc_value("pairchive/changed")
                 yield request
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import Article, CrawlRun, Rejection, Source
+from storage.models import Article, ArticleRevision, CrawlRun, Rejection, Source
 
 EXPORT_BATCH = 500
 
@@ -154,11 +154,23 @@ def articles_of_runs(session: Session, run_ids: Sequence[int]) -> list[Article]:
 FINAL_REJECTIONS = ("not_pairing", "no_text", "duplicate")
 
 
-def known_urls(session: Session, source_id: int) -> Iterator[str]:
-    """Article URLs a source's earlier runs already settled: stored, or rejected for good."""
-    yield from session.scalars(select(Article.url).where(Article.source_id == source_id))
-    yield from session.scalars(
-        select(Rejection.url)
+def known_urls(session: Session, source_id: int) -> Iterator[tuple[str, int | None, datetime]]:
+    """Article URLs a source's earlier runs already settled, stored (with the article id) or rejected for
+    good (id None), each with when it was last fetched."""
+    newest = (
+        select(ArticleRevision.article_id, func.max(ArticleRevision.fetched_at).label("fetched_at"))
+        .group_by(ArticleRevision.article_id)
+        .subquery()
+    )
+    stored = select(
+        Article.url, Article.id, func.coalesce(newest.c.fetched_at, Article.first_seen)
+    ).outerjoin(newest, newest.c.article_id == Article.id)
+    for url, article_id, fetched_at in session.execute(stored.where(Article.source_id == source_id)):
+        yield url, article_id, fetched_at
+    rejected = (
+        select(Rejection.url, Rejection.created_at)
         .join(CrawlRun, Rejection.run_id == CrawlRun.id)
         .where(CrawlRun.source_id == source_id, Rejection.reason.in_(FINAL_REJECTIONS))
     )
+    for url, created_at in session.execute(rejected):
+        yield url, None, created_at

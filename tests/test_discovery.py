@@ -118,3 +118,54 @@ def test_a_portal_crawled_from_its_atom_feed_alone(sample_web: SampleWeb, tmp_pa
 def test_a_portal_crawled_from_its_sitemap_index_alone(sample_web: SampleWeb, tmp_path: Path) -> None:
     titles = _crawl_only(sample_web, tmp_path, "china-regional-en", "sitemaps", "/sitemap_index.xml")
     assert sorted(titles) == _expected("china-regional-en")
+
+
+def test_a_feed_date_newer_than_the_last_fetch_brings_a_changed_story_back_as_a_revision(
+    sample_web: SampleWeb, tmp_path: Path
+) -> None:
+    from storage.models import ArticleRevision
+
+    portal = next(p for p in PORTALS if p.name == "fj-observer")
+    base = sample_web.base_urls[portal.name]
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        f'[[source]]\nname = "fj-observer"\nfeeds = ["{base}/education/feed.atom"]\n'
+        "article_pattern = '/education/\\d{4}/\\d{2}/\\d{2}/[a-z0-9-]+/$'\n",
+        encoding="utf-8",
+    )
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    args = [sys.executable, "-m", "crawler", "crawl", "--sources", str(sources), "--db", db, *LOOPBACK]
+    assert subprocess.run(args, capture_output=True, timeout=300, check=False).returncode == 0
+    slug = "suining-lixian-school-union"
+    story = STORIES[slug]
+    path = portal.article_path(story, portal.stories.index(slug))
+    feed_date = f"<published>{story.published.isoformat()}</published>"
+    with (
+        sample_web.edited(
+            portal.name,
+            "/education/feed.atom",
+            lambda xml: xml.replace(feed_date, "<published>2099-01-01T00:00:00+08:00</published>"),
+        ),
+        sample_web.edited(
+            portal.name,
+            path,
+            lambda html: html.replace("<p>Supply of", "<p>Update: two more schools joined.</p><p>Supply of"),
+        ),
+    ):
+        second = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
+    assert second.returncode == 0, second.stderr[-2000:]
+    _, sessions = open_database(db)
+    with sessions() as s:
+        run = s.scalars(sa.select(CrawlRun).order_by(CrawlRun.id.desc())).first()
+        assert (
+            run is not None and run.counts["revised"] == 1 and run.counts["fetched"] == 2
+        )  # the feed, the story
+        assert run.counts["known"] == len(portal.stories) - 1
+        revisions = s.scalars(
+            sa.select(ArticleRevision.text)
+            .join(Article)
+            .where(Article.title == story.title)
+            .order_by(ArticleRevision.revision)
+        ).all()
+        assert len(revisions) == 2 and "Update: two more schools joined." in revisions[1]
+    close_all()
