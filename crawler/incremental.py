@@ -47,10 +47,12 @@ class KnownPages:
         source_id = getattr(spider, "source_id", None)
         if source_id is None or not hasattr(spider, "known"):
             return
+        source = getattr(spider, "source", None)
+        same_hosts: tuple[str, ...] = source.same_hosts if source is not None else ()
         _, sessions = open_database(self.db_url)
         with sessions() as session:
             for url, article_id, fetched_at in known_urls(session, source_id):
-                spider.known[canonical_url(url)] = KnownPage(article_id, fetched_at)
+                spider.known[canonical_url(url, same_hosts)] = KnownPage(article_id, fetched_at)
             targets = getattr(spider, "recrawl_targets", None)
             if getattr(spider, "recrawl", False) and targets is not None:
                 targets.extend(recrawl_targets(session, source_id))

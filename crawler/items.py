@@ -19,6 +19,7 @@ class PageItem:
     charset: str | None
     fetched_at: datetime
     timezone: str = "Asia/Shanghai"
+    same_hosts: tuple[str, ...] = ()  # the source's host names for one site (crawler.urls.canonical_url)
     source_id: int | None = None
     run_id: int | None = None
     recrawl_of: int | None = None  # the stored article this page is a re-fetch of (`crawl --recrawl`)

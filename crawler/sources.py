@@ -44,6 +44,7 @@ class Source:
     stop_at_known: bool = True
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
+    same_hosts: tuple[str, ...] = ()  # host names serving the same pages; the first is canonical
 
     @property
     def article_re(self) -> re.Pattern[str]:
@@ -63,7 +64,7 @@ class Source:
             "schedule": self.schedule,
             "timezone": self.timezone,
         }
-        for key in ("start_urls", "feeds", "sitemaps"):
+        for key in ("start_urls", "feeds", "sitemaps", "same_hosts"):
             if getattr(self, key):
                 out[key] = list(getattr(self, key))
         if not self.stop_at_known:
@@ -128,6 +129,7 @@ KNOWN_KEYS = {
     "stop_at_known",
     "feeds",
     "sitemaps",
+    "same_hosts",
 }
 
 
@@ -198,9 +200,13 @@ def _check_source(path: str, index: int, table: Any) -> Source:
     start_urls = entry_points["start_urls"]
     all_entry_urls = [url for urls in entry_points.values() for url in urls]
 
+    same_hosts = [h.lower() for h in c.string_list("same_hosts") or []]
     allowed = c.string_list("allowed_domains")
     if allowed is None:
-        allowed = sorted({urlsplit(u).hostname or "" for u in all_entry_urls})
+        allowed = sorted({urlsplit(u).hostname or "" for u in all_entry_urls} | set(same_hosts))
+    for host in same_hosts:
+        if not in_domains(f"http://{host}/", allowed):
+            raise c.fail("same_hosts", f"host {host!r} is outside allowed_domains {allowed}")
     for key, urls in entry_points.items():
         for url in urls:
             if not in_domains(url, allowed):
@@ -249,6 +255,7 @@ def _check_source(path: str, index: int, table: Any) -> Source:
         stop_at_known=stop_at_known,
         feeds=tuple(entry_points["feeds"]),
         sitemaps=tuple(entry_points["sitemaps"]),
+        same_hosts=tuple(same_hosts),
         name=name,
         title=c.string("title") or name,
         start_urls=tuple(start_urls),

@@ -9,8 +9,12 @@ from w3lib.url import canonicalize_url
 TRACKING_PARAMS = {"spm", "from", "fbclid", "gclid", "share_token", "share", "wfr", "isappinstalled"}
 
 
-def canonical_url(url: str) -> str:
-    """Lower-cased scheme and host, no fragment, no tracking parameters, sorted query."""
+def canonical_url(url: str, same_hosts: tuple[str, ...] = ()) -> str:
+    """Lower-cased scheme and host, no fragment, no tracking parameters, sorted query.
+
+    `same_hosts` are host names one portal serves the same pages under (`www.`, `m.`, the bare domain):
+    each becomes the first of them.
+    """
     parts = urlsplit(canonicalize_url(url, keep_fragments=False))
     query = [
         (k, v)
@@ -18,6 +22,8 @@ def canonical_url(url: str) -> str:
         if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS
     ]
     netloc = parts.netloc.lower()
+    if same_hosts and (parts.hostname or "").lower() in same_hosts[1:]:
+        netloc = same_hosts[0] + (f":{parts.port}" if parts.port else "")
     for default in (":80", ":443"):
         if netloc.endswith(default) and parts.scheme == {":80": "http", ":443": "https"}[default]:
             netloc = netloc[: -len(default)]

@@ -35,7 +35,7 @@ def content_hash(text: str) -> str:
 
 def identify(item: PageItem) -> PageItem:
     """Fill in the identities dedup compares: canonical URL and content hash."""
-    item.canonical_url = canonical_url(item.url)
+    item.canonical_url = canonical_url(item.url, item.same_hosts)
     item.content_hash = content_hash(item.text)
     return item
 

@@ -151,7 +151,7 @@ class PortalSpider(scrapy.Spider):
             if not in_domains(url, self.allowed_domains) or not self.article_re.search(url):
                 continue
             # One fetch per page, however it is linked: tracking parameters, fragments, case of the host.
-            canonical = canonical_url(url)
+            canonical = canonical_url(url, self.source.same_hosts)
             if canonical in self.asked:
                 continue  # met before this run (a listing page and a feed): counted once
             self.asked.add(canonical)
@@ -235,6 +235,7 @@ class PortalSpider(scrapy.Spider):
             charset=page.encoding,
             fetched_at=datetime.now(UTC),
             timezone=self.source.timezone,
+            same_hosts=self.source.same_hosts,
             source_id=self.source_id,
             run_id=self.run_id,
             recrawl_of=response.meta.get("recrawl_of"),

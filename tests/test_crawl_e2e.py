@@ -473,3 +473,31 @@ def test_pagination_is_followed_by_its_next_page_label_without_a_listing_pattern
     close_all()
     last = STORIES[portal.stories[-1]]  # only on the second listing page
     assert last.title in titles
+
+
+def test_a_page_over_the_size_cap_is_not_downloaded_and_is_named(
+    sample_web: SampleWeb, tmp_path: Path
+) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(sample_web.sources_toml(), encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    # A cap below every article's size (the listing pages are smaller): every article is refused.
+    result = pairchive(
+        "crawl",
+        "--sources",
+        str(sources),
+        "--db",
+        db,
+        "--source",
+        "china-regional-en",
+        "-s",
+        "DOWNLOAD_MAXSIZE=4000",
+        *LOOPBACK,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    _, sessions = open_database(db)
+    with sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Article)) == 0
+        failed = s.scalars(sa.select(Rejection.detail).where(Rejection.reason == "failed")).all()
+    close_all()
+    assert failed and all("size" in detail.lower() for detail in failed), failed

@@ -29,3 +29,31 @@ def test_whitespace_width_and_punctuation_do_not_change_the_hash() -> None:
 
 def test_different_text_has_a_different_hash() -> None:
     assert content_hash("两地学校结对") != content_hash("两地医院结对")
+
+
+def test_www_and_mobile_hosts_a_source_names_as_one_site_are_one_url() -> None:
+    same = ("www.huli.gov.cn", "m.huli.gov.cn", "huli.gov.cn")
+    canonical = "http://www.huli.gov.cn/edu/20221125/t1.html"
+    for host in same:
+        assert canonical_url(f"http://{host}/edu/20221125/t1.html?utm_medium=share", same) == canonical
+    assert canonical_url("http://m.huli.gov.cn/edu/t1.html") == "http://m.huli.gov.cn/edu/t1.html"  # not said
+
+
+def test_the_spider_asks_once_for_a_page_linked_under_several_hosts_of_one_site() -> None:
+    from scrapy.utils.test import get_crawler
+
+    from crawler.sources import parse_sources
+    from spiders.discovery import Entry
+    from spiders.portal import PortalSpider
+
+    (source,) = parse_sources(
+        '[[source]]\nname = "huli"\nstart_urls = ["http://www.huli.gov.cn/edu/"]\narticle_pattern = "/edu/\\\\d+/"\n'
+        'same_hosts = ["www.huli.gov.cn", "m.huli.gov.cn", "huli.gov.cn"]\nallowed_domains = ["huli.gov.cn"]\n'
+    )
+    crawler = get_crawler(PortalSpider)
+    crawler._apply_settings()  # what a crawl does first: stats and the rest of the crawler come to life
+    spider = PortalSpider.from_crawler(crawler, source=source)
+    links = [
+        Entry(f"http://{h}/edu/20221125/t1.html") for h in ("www.huli.gov.cn", "m.huli.gov.cn", "huli.gov.cn")
+    ]
+    assert [r.url for r in spider._articles(links)] == ["http://www.huli.gov.cn/edu/20221125/t1.html"]
