@@ -501,3 +501,10 @@ def test_a_page_over_the_size_cap_is_not_downloaded_and_is_named(
         failed = s.scalars(sa.select(Rejection.detail).where(Rejection.reason == "failed")).all()
     close_all()
     assert failed and all("size" in detail.lower() for detail in failed), failed
+
+
+def test_a_page_linked_under_another_host_name_of_the_site_is_fetched_once(crawled: dict[str, Any]) -> None:
+    portal = next(p for p in PORTALS if p.alias_link)
+    second = portal.article_path(STORIES[portal.stories[1]], 1)
+    assert crawled["hits"][portal.name].count(second) == 1
+    assert not [r for r in crawled["rejections"] if "localhost" in r[2]]

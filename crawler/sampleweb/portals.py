@@ -50,7 +50,12 @@ class Page:
     busy_every_other: bool = False
 
     def served(self, base_url: str) -> bytes:
-        body = self.body.replace(b"{base}", base_url.encode("ascii")) if self.templated else self.body
+        body = self.body
+        if self.templated:
+            alias = base_url.replace("//127.0.0.1:", "//localhost:")  # the same site under another host name
+            body = body.replace(b"{base}", base_url.encode("ascii")).replace(
+                b"{alias}", alias.encode("ascii")
+            )
         return gzip.compress(body, mtime=0) if self.gzipped else body
 
 
@@ -74,6 +79,8 @@ class Portal:
     feed: tuple[str, str] | None = None
     sitemap: str | None = None
     busy_listing: int | None = None
+    # Its first listing page links its second story under another host name of the site (as www./m.).
+    alias_link: bool = False
 
 
 def load_stories() -> dict[str, Story]:
@@ -165,6 +172,7 @@ PORTALS: tuple[Portal, ...] = (
         article_path=lambda s, i: f"/n1/{s.published:%Y/%m%d}/c90000-{31000 + i}.html",
         listing_paths=lambda n: f"/n1/edu/index{n}.html",
         sitemap="/sitemap_index.xml",
+        alias_link=True,
     ),
 )
 
@@ -342,6 +350,8 @@ def render_listing(portal: Portal, items: list[tuple[str, Story]], page: int, pa
         rows += "".join(f'<li><a href="{_e(path)}">{_e(kind)}</a></li>' for kind, path in portal.trouble)
         if items:  # the first story again, as a share link with tracking parameters
             rows += f'<li><a href="{_e(items[0][0])}?utm_source=weixin&amp;from=timeline">分享</a></li>'
+        if portal.alias_link and len(items) > 1:
+            rows += f'<li><a href="{{alias}}{_e(items[1][0])}">手机版</a></li>'
 
     nav: list[str] = []
     label_prev, label_next = ("上一页", "下一页") if portal.lang == "zh" else ("Previous", "Next")
@@ -461,6 +471,8 @@ def build_site() -> dict[str, dict[str, Page]]:
         for n in range(1, count + 1):
             chunk = items[(n - 1) * PAGE_SIZE : n * PAGE_SIZE]
             listing = page(render_listing(portal, chunk, n, count))
+            if n == 1 and portal.alias_link:
+                listing = dataclasses.replace(listing, templated=True)
             if n == portal.busy_listing:
                 listing = dataclasses.replace(listing, busy_every_other=True)
             pages[portal.listing_paths(n)] = listing
