@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -18,23 +16,16 @@ from crawler.sources import KNOWN_KEYS
 from pipelines.clean import strip_pinyin
 from storage.db import close_all, open_database
 from storage.models import Article, CrawlRun, Rejection
+from tests.crawls import LOOPBACK, demo_sources, pairchive
 
 STORIES = load_stories()
 CST = timezone(timedelta(hours=8))
-LOOPBACK = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0"]
-
-
-def pairchive(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args], capture_output=True, text=True, timeout=300, check=False
-    )
 
 
 @pytest.fixture(scope="module")
 def crawled(sample_web: SampleWeb, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     workdir = tmp_path_factory.mktemp("e2e")
-    sources = workdir / "sources.toml"
-    sources.write_text(sample_web.sources_toml(), encoding="utf-8")
+    sources = demo_sources(sample_web, workdir)
     db = f"sqlite:///{workdir / 'archive.db'}"
     hits_before = {name: len(hits) for name, hits in sample_web.hits.items()}
     result = pairchive("crawl", "--sources", str(sources), "--db", db, *LOOPBACK)
@@ -269,8 +260,7 @@ def test_a_crawl_over_its_time_limit_is_killed_and_its_run_recorded(tmp_path: Pa
 def test_a_crawl_stores_the_same_stories_on_sqlite_and_postgresql(
     db_url: str, sample_web: SampleWeb, tmp_path: Path
 ) -> None:
-    sources = tmp_path / "sources.toml"
-    sources.write_text(sample_web.sources_toml(), encoding="utf-8")
+    sources = demo_sources(sample_web, tmp_path)
     result = pairchive(
         "crawl",
         "--sources",
@@ -330,8 +320,7 @@ def test_a_second_run_fetches_nothing_new_and_stops_paging(
 
 
 def test_since_skips_article_links_dated_before_it(sample_web: SampleWeb, tmp_path: Path) -> None:
-    sources = tmp_path / "sources.toml"
-    sources.write_text(sample_web.sources_toml(), encoding="utf-8")
+    sources = demo_sources(sample_web, tmp_path)
     db = f"sqlite:///{tmp_path / 'a.db'}"
     result = pairchive(
         "crawl",
@@ -406,8 +395,7 @@ def test_a_recrawl_keeps_a_changed_text_as_a_new_revision_and_the_old_one_too(
 ) -> None:
     from storage.models import ArticleRevision
 
-    sources = tmp_path / "sources.toml"
-    sources.write_text(sample_web.sources_toml(), encoding="utf-8")
+    sources = demo_sources(sample_web, tmp_path)
     db = f"sqlite:///{tmp_path / 'a.db'}"
     args = ("crawl", "--sources", str(sources), "--db", db, "--source", "china-regional-en", *LOOPBACK)
     assert pairchive(*args).returncode == 0
@@ -478,8 +466,7 @@ def test_pagination_is_followed_by_its_next_page_label_without_a_listing_pattern
 def test_a_page_over_the_size_cap_is_not_downloaded_and_is_named(
     sample_web: SampleWeb, tmp_path: Path
 ) -> None:
-    sources = tmp_path / "sources.toml"
-    sources.write_text(sample_web.sources_toml(), encoding="utf-8")
+    sources = demo_sources(sample_web, tmp_path)
     db = f"sqlite:///{tmp_path / 'a.db'}"
     # A cap below every article's size (the listing pages are smaller): every article is refused.
     result = pairchive(

@@ -14,9 +14,9 @@ from crawler.sampleweb import PORTALS, SampleWeb, load_stories
 from spiders.discovery import feed_entries, sitemap_entries
 from storage.db import close_all, open_database
 from storage.models import Article, CrawlRun
+from tests.crawls import LOOPBACK
 
 STORIES = load_stories()
-LOOPBACK = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0"]
 
 RSS_GB2312_WITH_GBK_CHARS = """<?xml version="1.0" encoding="gb2312"?>
 <rss version="2.0"><channel><title>临夏</title>

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from crawler.sampleweb import SampleWeb
-
-LOOPBACK = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0"]
+from tests.crawls import LOOPBACK, demo_sources
 
 
 @pytest.fixture
@@ -69,8 +68,7 @@ def _crawl(sources: Path, db: Path, source: str) -> subprocess.CompletedProcess[
 def test_a_full_disk_is_one_line_and_loses_nothing_stored(
     small_disk: Path, sample_web: SampleWeb, tmp_path: Path
 ) -> None:
-    sources = tmp_path / "sources.toml"
-    sources.write_text(sample_web.sources_toml(), encoding="utf-8")
+    sources = demo_sources(sample_web, tmp_path)
     db = small_disk / "archive.db"
     first = _crawl(sources, db, "huli-edu")
     assert first.returncode == 0, first.stderr[-2000:]

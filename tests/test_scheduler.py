@@ -17,6 +17,7 @@ from crawler.sampleweb import SampleWeb
 from crawler.sources import _cron_days, cron_trigger, parse_sources
 from storage.db import close_all, open_database
 from storage.models import CrawlRun
+from tests.crawls import demo_sources
 
 SOURCES = parse_sources(
     """
@@ -99,8 +100,7 @@ def test_readding_jobs_replaces_them() -> None:
 def test_the_job_runs_one_real_crawl_and_records_it_as_scheduled(
     sample_web: SampleWeb, tmp_path: Path
 ) -> None:
-    sources = tmp_path / "sources.toml"
-    sources.write_text(sample_web.sources_toml(), encoding="utf-8")
+    sources = demo_sources(sample_web, tmp_path)
     cfg = AppConfig(db_url=f"sqlite:///{tmp_path / 'a.db'}", sources_path=str(sources))
     loopback = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0}
     assert scheduler.run_source(asdict(cfg), "linxia-news", loopback) == "ok"

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from crawler.sampleweb import PORTALS, SampleWeb, load_stories
+from tests.crawls import demo_sources, pairchive
 
 STORIES = load_stories()
 
 
-def pairchive(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args], capture_output=True, text=True, timeout=300, check=False
-    )
-
-
-def _sources(sample_web: SampleWeb, tmp_path: Path, text: str | None = None) -> Path:
-    path = tmp_path / "sources.toml"
-    path.write_text(text or sample_web.sources_toml(), encoding="utf-8")
-    return path
+_sources = demo_sources
 
 
 def test_check_reports_pattern_matches_and_one_extracted_article(
