@@ -25,3 +25,11 @@ def demo_sources(sample_web: SampleWeb, folder: Path, text: str | None = None) -
     path.write_text(sample_web.sources_toml() if text is None else text, encoding="utf-8")
     return path
 
+
+def crawl_sample(sample_web: SampleWeb, folder: Path, source: str, *args: str) -> str:
+    """Crawl one sample portal into a fresh SQLite file in `folder`; returns the database URL."""
+    sources = demo_sources(sample_web, folder)
+    db = f"sqlite:///{folder / 'a.db'}"
+    result = pairchive("crawl", "--sources", str(sources), "--db", db, "--source", source, *args, *LOOPBACK)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return db

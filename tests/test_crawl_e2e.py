@@ -16,7 +16,7 @@ from crawler.sources import KNOWN_KEYS
 from pipelines.clean import strip_pinyin
 from storage.db import close_all, open_database
 from storage.models import Article, CrawlRun, Rejection
-from tests.crawls import LOOPBACK, demo_sources, pairchive
+from tests.crawls import LOOPBACK, crawl_sample, demo_sources, pairchive
 
 STORIES = load_stories()
 CST = timezone(timedelta(hours=8))
@@ -320,21 +320,7 @@ def test_a_second_run_fetches_nothing_new_and_stops_paging(
 
 
 def test_since_skips_article_links_dated_before_it(sample_web: SampleWeb, tmp_path: Path) -> None:
-    sources = demo_sources(sample_web, tmp_path)
-    db = f"sqlite:///{tmp_path / 'a.db'}"
-    result = pairchive(
-        "crawl",
-        "--sources",
-        str(sources),
-        "--db",
-        db,
-        "--source",
-        "fj-observer",
-        "--since",
-        "2022-07-01",
-        *LOOPBACK,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    db = crawl_sample(sample_web, tmp_path, "fj-observer", "--since", "2022-07-01")
     _, sessions = open_database(db)
     with sessions() as s:
         (run,) = s.scalars(sa.select(CrawlRun)).all()
@@ -466,22 +452,8 @@ def test_pagination_is_followed_by_its_next_page_label_without_a_listing_pattern
 def test_a_page_over_the_size_cap_is_not_downloaded_and_is_named(
     sample_web: SampleWeb, tmp_path: Path
 ) -> None:
-    sources = demo_sources(sample_web, tmp_path)
-    db = f"sqlite:///{tmp_path / 'a.db'}"
     # A cap below every article's size (the listing pages are smaller): every article is refused.
-    result = pairchive(
-        "crawl",
-        "--sources",
-        str(sources),
-        "--db",
-        db,
-        "--source",
-        "china-regional-en",
-        "-s",
-        "DOWNLOAD_MAXSIZE=4000",
-        *LOOPBACK,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    db = crawl_sample(sample_web, tmp_path, "china-regional-en", "-s", "DOWNLOAD_MAXSIZE=4000")
     _, sessions = open_database(db)
     with sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Article)) == 0
