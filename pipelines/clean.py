@@ -22,12 +22,19 @@ CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
 # A Han character followed by a parenthesised pinyin syllable carrying a tone mark: 續(xù), 當（dāng）.
 # Pages that went through a bad transcoding show `?` or U+FFFD where the character was.
-PINYIN_RE = re.compile(rf"(?<=[{CJK}?\ufffd])[(（]\s*[a-z]*[{TONED}][a-z{TONED}]*\s*[)）]")
+PINYIN_RE = re.compile(
+    rf"(?<=[{CJK}?\ufffd])[(（]\s*[a-z]*[{TONED}][a-z{TONED}]*(?:\s+[a-z{TONED}]+)*\s*[)）]"
+    # where the transcoding also ate the opening parenthesis: 當?shù)
+    rf"|\?[a-z]*[{TONED}][a-z{TONED}]*\)"
+)
 
-END_MARKER_RE = re.compile(r"^[-—–_=*·\s]*(?:END|THE END|完|全文完)[-—–_=*·\s]*$", re.IGNORECASE)
+END_MARKER_RE = re.compile(
+    r"^[-—–_=*·\s(（【\[]*(?:END|THE END|完|全文完|本文完)[-—–_=*·\s)）】\]]*$", re.IGNORECASE
+)
 RELATED_HEADING_RE = re.compile(
     r"^[【\[]?\s*(?:相关阅读|相關閱讀|相关新闻|相關新聞|相关文章|相關文章|推荐阅读|推薦閱讀|相关推荐|相關推薦"
-    r"|新闻推荐|新聞推薦|热点推荐|熱點推薦|猜你喜欢|猜你喜歡|更多新闻|更多新聞|往期回顾|往期回顧"
+    r"|新闻推荐|新聞推薦|热点推荐|熱點推薦|热门推荐|熱門推薦|精彩推荐|精彩推薦|点击排行|點擊排行|相关链接|相關鏈接"
+    r"|猜你喜欢|猜你喜歡|更多新闻|更多新聞|往期回顾|往期回顧"
     r"|related (?:news|articles|stories|reading|content)|recommended(?: reading| stories)?|read more"
     r"|more (?:news|stories)|you may also like)\s*[】\]]?\s*[:：]?$",
     re.IGNORECASE,
@@ -44,13 +51,16 @@ INLINE_EDITOR_RE = re.compile(
     re.IGNORECASE,
 )
 SHARE_RE = re.compile(
-    r"sharing let more people see\.?|分享让更多人看到|分享讓更多人看到|分享到\s*[:：]?.*$|"
-    r"^(?:扫一扫|掃一掃|微信扫一扫|打印本页|打印本頁|关闭窗口|關閉窗口|【打印】|【关闭】|上一篇|下一篇)\b.*$",
+    r"sharing let more people see\.?|分享让更多人看到|分享讓更多人看到"
+    # Whole lines of page furniture only: "分享到：" with its buttons, print/close links, QR prompts.
+    r"|^分享到\s*[:：]?[^。，；]{0,40}$"
+    r"|^(?:微信)?(?:扫一扫|掃一掃)[^。，]{0,20}$"
+    r"|^(?:打印本页|打印本頁|关闭窗口|關閉窗口|【打印】|【关闭】|【纠错】|上一篇|下一篇)(?:\s|[:：【]|$)[^。]{0,60}$",
     re.IGNORECASE,
 )
 # "- headline2022-11-25", "· headline (2022-11-25)", "headline 11-25": one line of a dated headline list.
 DATED_HEADLINE_RE = re.compile(
-    r"^[-·•*]?\s*\S.{2,80}?\s*[\[(（]?(?:(?:19|20)\d{2}[-./])?[01]?\d[-./][0-3]?\d[\])）]?$"
+    r"^[-·•*]?\s*\S.{2,80}?\s*[\[(（]?(?:(?:19|20)\d{2}[-./年][01]?\d[-./月][0-3]?\d日?|[01]\d-[0-3]\d)[\])）]?$"
 )
 # Teaser lines are cut short by the portal: "...", "... -", a single "…". A paragraph ending in the
 # writer's own "……" is not a teaser, and teasers are short.
@@ -72,6 +82,8 @@ AUTHOR_LABELS = {"author", "作者"}
 LEADING_DATE_RE = re.compile(
     r"^[(（\[]?(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?[)）\]]?"
 )
+BYLINE_VALUE_MAX = 40
+SENTENCE_RE = re.compile(r"[，。；！？]|\.\s+[A-Z]")
 MIN_RUN = 3  # this many dated headlines or teaser lines in a row make a list, not a story
 MAX_CREDIT_LEN = 120
 
@@ -120,7 +132,11 @@ def parse_byline(line: str) -> dict[str, str] | None:
         return {} if rest != line else None
     if not LABEL_START_RE.match(rest):
         return None
-    return {label.lower(): value.strip(" )）") for label, value in LABEL_VALUE_RE.findall(rest)}
+    values = {label.lower(): value.strip(" )）") for label, value in LABEL_VALUE_RE.findall(rest)}
+    # A byline's values are short names, outlets and dates; a sentence after a label is story text.
+    if any(len(value) > BYLINE_VALUE_MAX or SENTENCE_RE.search(value) for value in values.values()):
+        return None
+    return values
 
 
 def clean_text(text: str, title: str = "") -> Cleaned:
@@ -141,7 +157,8 @@ def clean_text(text: str, title: str = "") -> Cleaned:
         if i == 0 and title and line == title.strip():
             continue  # the headline is stored as the title, not repeated in the body
         byline = parse_byline(line) if len(line) <= MAX_CREDIT_LEN else None
-        if byline is not None or (len(line) <= MAX_CREDIT_LEN and CREDIT_LINE_RE.match(line)):
+        credit = len(line) <= MAX_CREDIT_LEN and CREDIT_LINE_RE.match(line) and not SENTENCE_RE.search(line)
+        if byline is not None or credit:
             for label, value in (byline or {}).items():
                 if label in SOURCE_LABELS and value:
                     result.source_name = result.source_name or value

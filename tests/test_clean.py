@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pipelines.clean import clean_text, strip_pinyin
@@ -139,3 +141,58 @@ def test_paragraphs_ending_in_a_writers_ellipsis_are_kept() -> None:
         ]
     )
     assert clean_text(text).text == text
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "將經驗分享到全區各校，供大家學習借鑒。",
+        "时间：2021年9月，湖里区16所学校与闽宁镇学校正式结对。",
+        "日期：9月10日，两校举行了手拉手结对仪式，师生代表参加。",
+        "来源：据统计，全区已有40所学校参与结对帮扶。",
+    ],
+)
+def test_story_sentences_that_look_like_furniture_or_bylines_are_kept(line: str) -> None:
+    body = "两地学校结对共建，教师互派交流，学生手拉手，共同提高教育教学水平。"
+    assert line in clean_text(f"{body}\n{line}\n{body}").text
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["本科上线率 92.5", "重点上线率 45.3", "平均分提高 12.6"],
+        ["第一场 湖里 vs 思明 3-2", "第二场 海沧 vs 集美 1-0", "第三场 同安 vs 翔安 2-1"],
+    ],
+    ids=["figures", "scores"],
+)
+def test_lines_ending_in_numbers_are_not_mistaken_for_dated_headlines(lines: list[str]) -> None:
+    body = "两地学校结对共建，教师互派交流，学生手拉手，共同提高教育教学水平。"
+    text = clean_text("\n".join([body, *lines, body])).text
+    assert all(line in text for line in lines)
+
+
+@pytest.mark.parametrize("marker", ["（完）", "【完】", "（全文完）", "- END -", "—END—"])
+def test_end_markers_in_brackets_end_the_story(marker: str) -> None:
+    body = "两地学校结对共建，教师互派交流，学生手拉手，共同提高教育教学水平。" * 3
+    assert clean_text(f"{body}\n{marker}\n某地天气预报：明日有雨").text == body
+
+
+@pytest.mark.parametrize(
+    "line", ["扫一扫在手机打开当前页", "【打印】 【关闭】", "【纠错】", "分享到：微信 微博 QQ空间"]
+)
+def test_page_furniture_lines_are_dropped(line: str) -> None:
+    body = "两地学校结对共建，教师互派交流，学生手拉手，共同提高教育教学水平。" * 3
+    assert clean_text(f"{body}\n{line}").text == body
+
+
+def test_pinyin_annotations_with_spaces_or_a_lost_parenthesis_are_removed() -> None:
+    assert strip_pinyin("醫院(yī yuàn)") == "醫院"
+    assert strip_pinyin("當?shù)嘏嘤") == "當嘏嘤"
+
+
+def test_no_pinyin_syllable_is_left_in_seed_002() -> None:
+    seed = next(s for s in SEEDS if s.file.startswith("002"))
+    text = clean_text(seed.raw).text
+    assert not re.search(r"[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ]", text), re.findall(
+        r".{3}[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ].{3}", text
+    )
