@@ -62,3 +62,31 @@ def test_machine_translation_hyphen_spacing_is_read_as_the_word() -> None:
         "", "The school co -construction and school pairing of teachers and students at schools."
     )
     assert any(t["term"] == "co-construction" for t in found.terms)
+
+
+@pytest.mark.parametrize(
+    "title, text",
+    [
+        ("全市中考顺利结束", "全市各考点组织有序，学校和教师认真监考，学生诚信应考。此前结对的济南教师也参与了监考工作。"),
+        ("我市学校积极参与文明城市创建", "各学校师生参与共建共治共享，教育系统推动共建文明校园、共建文明城市。"),
+        ("派出所与学校开展警校共建", "辖区派出所民警走进学校，与师生开展警校共建活动，公安民警为学生上安全课，警校结对共建平安校园。"),
+    ],
+    ids=["passing-mention", "civility-campaign", "police-school"],
+)
+def test_near_misses_are_not_pairing(title: str, text: str) -> None:
+    found = classify(title, text)
+    assert not found.is_pairing, found.explain()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The two schools went hand-in-hand: the primary schools of both counties paired up as sister-schools, "
+        "and teachers and students visited each other's schools.",
+        "市实验小学教育集团与乡村学校实施名校带弱校，两校结对，教师交流，学生共同成长。",
+    ],
+    ids=["english-hyphenated", "education-group"],
+)
+def test_other_ways_of_saying_pairing_are_recognised(text: str) -> None:
+    found = classify("", text)
+    assert found.is_pairing, found.explain()
