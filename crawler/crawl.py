@@ -85,15 +85,23 @@ def crawl(
         "recrawl": recrawl,
     }
     tail: deque[str] = deque(maxlen=TAIL_LINES)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "crawler.worker", json.dumps(job)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-    )
-    assert proc.stderr is not None
+    try:
+        # The job goes on stdin: a few hundred sources would not fit in a command line.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "crawler.worker", "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        assert proc.stdin is not None and proc.stderr is not None
+        proc.stdin.write(json.dumps(job))
+        proc.stdin.close()
+    except OSError as exc:
+        _close_books(cfg.db_url, run_ids, -1, "failed", deque([f"cannot start the crawl process: {exc}"]))
+        raise
     # The log is pumped on a thread so that the time limit applies even to a child that logs nothing.
     pump = threading.Thread(target=_pump, args=(proc.stderr, log_sink, tail), daemon=True)
     pump.start()

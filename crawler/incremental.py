@@ -17,7 +17,7 @@ from scrapy.spiders import Spider
 from crawler.urls import canonical_url
 from storage.archive import recrawl_targets
 from storage.db import open_database
-from storage.queries import known_urls
+from storage.queries import known_urls, last_finished_run
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,15 @@ class KnownPages:
         with sessions() as session:
             for url, article_id, fetched_at in known_urls(session, source_id):
                 spider.known[canonical_url(url, same_hosts)] = KnownPage(article_id, fetched_at)
+            last = last_finished_run(session, source_id, before=getattr(spider, "run_id", None))
+            if last is not None and (last.status != "ok" or last.counts.get("capped")):
+                spider.resume = True  # type: ignore[attr-defined]
+                logger.info(
+                    "%s: run %d ended %s: paging past known articles this time",
+                    spider.name,
+                    last.id,
+                    "capped" if last.status == "ok" else last.status,
+                )
             targets = getattr(spider, "recrawl_targets", None)
             if getattr(spider, "recrawl", False) and targets is not None:
                 targets.extend(recrawl_targets(session, source_id))

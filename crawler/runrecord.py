@@ -34,6 +34,7 @@ class RunRecorder:
         self.db_url: str = crawler.settings["PAIRCHIVE_DB"]
         self.counts: Counter[str] = Counter()
         self.first_error: str | None = None
+        self.error_responses = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
@@ -53,6 +54,8 @@ class RunRecorder:
 
     def page_not_fetched(self, url: str, reason: str, detail: str, spider: Spider) -> None:
         self.counts[reason] += 1
+        if detail.startswith("HTTP "):
+            self.error_responses += 1  # a response, but not a page: not counted as fetched
         if reason == "failed" and not self.first_error:
             self.first_error = f"{url}: {detail}"
         self._record(url, reason, detail, None)
@@ -83,9 +86,13 @@ class RunRecorder:
         assert stats is not None
         counts = dict(self.counts)
         # Pages, not robots.txt files.
-        counts["fetched"] = int(stats.get_value("response_received_count", 0) or 0) - int(
-            stats.get_value("robotstxt/response_count", 0) or 0
+        counts["fetched"] = (
+            int(stats.get_value("response_received_count", 0) or 0)
+            - int(stats.get_value("robotstxt/response_count", 0) or 0)
+            - self.error_responses
         )
+        if stats.get_value("pairchive/capped"):
+            counts["capped"] = 1  # the next run pages past known articles to finish what this one left
         counts.setdefault("failed", 0)
         for skip in ("known", "too_old"):
             if value := int(stats.get_value(f"pairchive/skipped/{skip}", 0) or 0):

@@ -1,4 +1,5 @@
 """pairchive's own crawl signals (Scrapy signals are plain objects)."""
 
-# A page could not be fetched or was not allowed: kwargs url, reason ("failed", "robots_disallowed"), detail.
+# A page could not be fetched, was not allowed, or was settled under another URL: kwargs url, reason
+# ("failed", "robots_disallowed", "not_html", "redirected"), detail.
 page_not_fetched = object()

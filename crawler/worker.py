@@ -1,4 +1,4 @@
-"""The crawl subprocess: `python -m crawler.worker JOB_JSON`.
+"""The crawl subprocess: `python -m crawler.worker -` (the job as JSON on stdin).
 
 One process per crawl, so each run gets a fresh Twisted reactor and a crash or leak dies with it. The job
 names the database, the sources (with their source and run ids) and single-key setting overrides.
@@ -60,9 +60,9 @@ def run(job: dict[str, Any]) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m crawler.worker JOB_JSON", file=sys.stderr)
+        print("usage: python -m crawler.worker JOB_JSON|-  (- reads the job from stdin)", file=sys.stderr)
         return 2
-    return run(json.loads(args[0]))
+    return run(json.loads(sys.stdin.read() if args[0] == "-" else args[0]))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ offsite middleware, from `allowed_domains`). A source's `encoding` overrides wha
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -77,6 +77,9 @@ class PortalSpider(scrapy.Spider):
         self.known: dict[str, KnownPage] = {}  # canonical URLs earlier runs settled (crawler.incremental)
         self.since = since
         self.recrawl = recrawl
+        # Set by crawler.incremental when the last run ended early (capped, failed): page on past known
+        # articles this time, to reach what that run never did.
+        self.resume = False
         self.recrawl_targets: list[tuple[int, str]] = []  # (article id, URL), filled by crawler.incremental
 
     def _request(self, url: str, callback: Any) -> scrapy.Request | None:
@@ -86,6 +89,7 @@ class PortalSpider(scrapy.Spider):
             elapsed = (datetime.now(UTC) - self.started).total_seconds() / 60
             if elapsed > self.source.max_minutes:
                 if not self.time_up:
+                    self._capped()
                     self.logger.info(
                         "time cap of %g min reached; not following %s and later links",
                         self.source.max_minutes,
@@ -97,11 +101,16 @@ class PortalSpider(scrapy.Spider):
         if cap is not None and url not in self.requested:
             if len(self.requested) >= cap:
                 if not self.cap_reached:
+                    self._capped()
                     self.logger.info("page cap of %d reached; not following %s and later links", cap, url)
                     self.cap_reached = True
                 return None
             self.requested.add(url)
         return scrapy.Request(url, callback=callback, errback=self.on_error)
+
+    def _capped(self) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.set_value("pairchive/capped", True)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         if self.recrawl:
@@ -156,7 +165,12 @@ class PortalSpider(scrapy.Spider):
                 continue  # met before this run (a listing page and a feed): counted once
             self.asked.add(canonical)
             known = self.known.get(canonical)
-            changed = known is not None and entry.date is not None and entry.date > known.fetched_at
+            # A date later than the last fetch says the page changed; one in the future says nothing.
+            changed = (
+                known is not None
+                and entry.date is not None
+                and known.fetched_at < entry.date <= datetime.now(UTC) + timedelta(days=1)
+            )
             if known is not None and not changed:
                 stats.inc_value("pairchive/skipped/known")
             elif skip := self._skip_article(url, entry.date):
@@ -216,7 +230,7 @@ class PortalSpider(scrapy.Spider):
             new,
             len(listing_urls),
         )
-        if article_urls and not new and self.source.stop_at_known:
+        if article_urls and not new and self.source.stop_at_known and not self.resume:
             self.logger.info("every article on %s is known or too old: not paging further", page.url)
             return
         for url in listing_urls:
@@ -224,6 +238,15 @@ class PortalSpider(scrapy.Spider):
                 yield next_page
 
     def parse_article(self, response: Response) -> Iterator[PageItem]:
+        for linked in response.meta.get("redirect_urls", ())[:1]:
+            # The link the portal lists still redirects here: settle it too, or every run fetches it again.
+            self.crawler.signals.send_catch_log(
+                signal=page_not_fetched,
+                url=linked,
+                reason="redirected",
+                detail=f"to {response.url}",
+                spider=self,
+            )
         page = self._text(response)
         if page is None:
             return

@@ -151,7 +151,7 @@ def articles_of_runs(session: Session, run_ids: Sequence[int]) -> list[Article]:
 
 
 # Rejections that are final for a URL: fetching it again would give the same answer.
-FINAL_REJECTIONS = ("not_pairing", "no_text", "duplicate")
+FINAL_REJECTIONS = ("not_pairing", "no_text", "duplicate", "redirected")
 
 
 def known_urls(session: Session, source_id: int) -> Iterator[tuple[str, int | None, datetime]]:
@@ -165,8 +165,18 @@ def known_urls(session: Session, source_id: int) -> Iterator[tuple[str, int | No
     stored = select(
         Article.url, Article.id, func.coalesce(newest.c.fetched_at, Article.first_seen)
     ).outerjoin(newest, newest.c.article_id == Article.id)
-    for url, article_id, fetched_at in session.execute(stored.where(Article.source_id == source_id)):
-        yield url, article_id, fetched_at
+    # A re-fetch that found the text unchanged is a fetch too: later feed dates are compared with it.
+    checked = (
+        select(Rejection.url, func.max(Rejection.created_at).label("checked_at"))
+        .where(Rejection.reason == "unchanged")
+        .group_by(Rejection.url)
+        .subquery()
+    )
+    stored = stored.add_columns(checked.c.checked_at).outerjoin(checked, checked.c.url == Article.fetched_url)
+    for url, article_id, fetched_at, checked_at in session.execute(
+        stored.where(Article.source_id == source_id)
+    ):
+        yield url, article_id, max(fetched_at, checked_at) if checked_at else fetched_at
     rejected = (
         select(Rejection.url, Rejection.created_at)
         .join(CrawlRun, Rejection.run_id == CrawlRun.id)
@@ -174,3 +184,11 @@ def known_urls(session: Session, source_id: int) -> Iterator[tuple[str, int | No
     )
     for url, created_at in session.execute(rejected):
         yield url, None, created_at
+
+
+def last_finished_run(session: Session, source_id: int, before: int | None = None) -> CrawlRun | None:
+    """The source's newest run that has ended (before run `before`, when given)."""
+    stmt = select(CrawlRun).where(CrawlRun.source_id == source_id, CrawlRun.status != "running")
+    if before is not None:
+        stmt = stmt.where(CrawlRun.id < before)
+    return session.scalars(stmt.order_by(CrawlRun.id.desc()).limit(1)).first()

@@ -360,6 +360,7 @@ def test_a_503_with_retry_after_is_retried_and_its_page_crawled(
 
 def test_max_minutes_stops_new_requests_once_the_time_is_up() -> None:
     import time_machine
+    from scrapy.utils.test import get_crawler
 
     from crawler.sources import parse_sources
     from spiders.portal import PortalSpider
@@ -368,7 +369,9 @@ def test_max_minutes_stops_new_requests_once_the_time_is_up() -> None:
         '[[source]]\nname = "a"\nstart_urls = ["http://a.example/"]\narticle_pattern = "/x/"\nmax_minutes = 30\n'
     )
     with time_machine.travel(datetime(2026, 11, 24, 2, 0, tzinfo=UTC), tick=False) as clock:
-        spider = PortalSpider(source)
+        crawler = get_crawler(PortalSpider)
+        crawler._apply_settings()
+        spider = PortalSpider.from_crawler(crawler, source=source)
         assert spider._request("http://a.example/x/1", spider.parse_article) is not None
         clock.shift(timedelta(minutes=29))
         assert spider._request("http://a.example/x/2", spider.parse_article) is not None
@@ -467,3 +470,111 @@ def test_a_page_linked_under_another_host_name_of_the_site_is_fetched_once(crawl
     second = portal.article_path(STORIES[portal.stories[1]], 1)
     assert crawled["hits"][portal.name].count(second) == 1
     assert not [r for r in crawled["rejections"] if "localhost" in r[2]]
+
+
+def test_after_a_capped_run_the_next_run_pages_past_known_articles(
+    sample_web: SampleWeb, tmp_path: Path
+) -> None:
+    text = sample_web.sources_toml().replace('name = "fj-observer"', 'name = "fj-observer"\nmax_pages = 3')
+    sources = demo_sources(sample_web, tmp_path, text)
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    args = ("crawl", "--sources", str(sources), "--db", db, "--source", "fj-observer", *LOOPBACK)
+    assert pairchive(*args).returncode == 0
+    uncapped = demo_sources(sample_web, tmp_path)
+    result = pairchive("crawl", "--sources", str(uncapped), "--db", db, "--source", "fj-observer", *LOOPBACK)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "paging past known articles this time" in result.stderr
+    _, sessions = open_database(db)
+    with sessions() as s:
+        first, second = s.scalars(sa.select(CrawlRun).order_by(CrawlRun.id)).all()
+        assert first.counts["capped"] == 1 and "capped" not in second.counts
+        portal = next(p for p in PORTALS if p.name == "fj-observer")
+        settled = {a.title for a in s.scalars(sa.select(Article))} | {
+            r.title for r in s.scalars(sa.select(Rejection)) if r.title
+        }
+    close_all()
+    assert {STORIES[slug].title for slug in portal.stories} <= settled
+
+
+def test_a_portal_answering_errors_everywhere_is_a_failed_run() -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class BadGateway(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(502)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BadGateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        from crawler.config import AppConfig
+        from crawler.crawl import crawl
+        from crawler.sources import parse_sources
+
+        port = server.server_address[1]
+        (source,) = parse_sources(
+            f'[[source]]\nname = "bad"\nstart_urls = ["http://127.0.0.1:{port}/edu/"]\narticle_pattern = "/a/"\n'
+        )
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = AppConfig(db_url=f"sqlite:///{tmp}/a.db")
+            (run,) = crawl(cfg, [source], settings={"RETRY_TIMES": 0, "ROBOTSTXT_OBEY": False}, log_sink=None)
+            close_all()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run.status == "failed" and run.counts["fetched"] == 0 and "HTTP 502" in (run.error or "")
+
+
+def test_a_listed_link_that_redirects_is_settled_and_not_fetched_again(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    story = "两地学校结对帮扶，教师互派交流，学生手拉手结对，共建教育共同体，学校共同提高。" * 4
+    pages = {
+        "/list.html": '<html><body><a href="/a/old.html">story</a></body></html>',
+        "/a/new.html": f"<html><head><title>两校结对</title></head><body><h1>两校结对</h1><p>{story}</p></body></html>",
+    }
+    hits: list[str] = []
+
+    class Portal(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            if self.path == "/a/old.html":
+                self.send_response(301)
+                self.send_header("Location", "/a/new.html")
+                body = b""
+            else:
+                body = pages.get(self.path, "").encode()
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Portal)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        sources = tmp_path / "sources.toml"
+        sources.write_text(
+            f'[[source]]\nname = "moved"\nstart_urls = ["http://127.0.0.1:{port}/list.html"]\narticle_pattern = "/a/"\n',
+            encoding="utf-8",
+        )
+        db = f"sqlite:///{tmp_path / 'a.db'}"
+        for _ in range(2):
+            result = pairchive("crawl", "--sources", str(sources), "--db", db, *LOOPBACK)
+            assert result.returncode == 0, result.stderr[-2000:]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert hits.count("/a/old.html") == 1 and hits.count("/a/new.html") == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -144,7 +145,7 @@ def test_a_feed_date_newer_than_the_last_fetch_brings_a_changed_story_back_as_a_
         sample_web.edited(
             portal.name,
             "/education/feed.atom",
-            lambda xml: xml.replace(feed_date, "<published>2099-01-01T00:00:00+08:00</published>"),
+            lambda xml: xml.replace(feed_date, f"<published>{datetime.now(UTC).isoformat()}</published>"),
         ),
         sample_web.edited(
             portal.name,
@@ -168,4 +169,28 @@ def test_a_feed_date_newer_than_the_last_fetch_brings_a_changed_story_back_as_a_
             .order_by(ArticleRevision.revision)
         ).all()
         assert len(revisions) == 2 and "Update: two more schools joined." in revisions[1]
+    close_all()
+
+
+def test_a_feed_date_in_the_future_does_not_bring_a_story_back(sample_web: SampleWeb, tmp_path: Path) -> None:
+    portal = next(p for p in PORTALS if p.name == "fj-observer")
+    base = sample_web.base_urls[portal.name]
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        f'[[source]]\nname = "fj-observer"\nfeeds = ["{base}/education/feed.atom"]\n'
+        "article_pattern = '/education/\\\\d{4}/\\\\d{2}/\\\\d{2}/[a-z0-9-]+/$'\n",
+        encoding="utf-8",
+    )
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    args = [sys.executable, "-m", "crawler", "crawl", "--sources", str(sources), "--db", db, *LOOPBACK]
+    assert subprocess.run(args, capture_output=True, timeout=300, check=False).returncode == 0
+    story = STORIES["suining-lixian-school-union"]
+    feed_date = f"<published>{story.published.isoformat()}</published>"
+    future = "<published>2099-01-01T00:00:00+08:00</published>"  # a CMS stamping entries oddly
+    with sample_web.edited(portal.name, "/education/feed.atom", lambda xml: xml.replace(feed_date, future)):
+        assert subprocess.run(args, capture_output=True, timeout=300, check=False).returncode == 0
+    _, sessions = open_database(db)
+    with sessions() as s:
+        run = s.scalars(sa.select(CrawlRun).order_by(CrawlRun.id.desc())).first()
+        assert run is not None and run.counts["fetched"] == 1 and run.counts["known"] == len(portal.stories)
     close_all()

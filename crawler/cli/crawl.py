@@ -12,7 +12,7 @@ from crawler.crawl import RunSummary
 from crawler.crawl import crawl as run_crawl
 from crawler.sources import load_sources, select
 
-COUNT_COLUMNS = ("fetched", "stored", "revised", "duplicate", "not_pairing", "no_text", "failed")
+COUNT_COLUMNS = ("fetched", "stored", "revised", "unchanged", "duplicate", "not_pairing", "no_text", "failed")
 
 
 def summary_table(runs: list[RunSummary]) -> str:
