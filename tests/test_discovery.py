@@ -178,7 +178,7 @@ def test_a_feed_date_in_the_future_does_not_bring_a_story_back(sample_web: Sampl
     sources = tmp_path / "sources.toml"
     sources.write_text(
         f'[[source]]\nname = "fj-observer"\nfeeds = ["{base}/education/feed.atom"]\n'
-        "article_pattern = '/education/\\\\d{4}/\\\\d{2}/\\\\d{2}/[a-z0-9-]+/$'\n",
+        "article_pattern = '/education/\\d{4}/\\d{2}/\\d{2}/[a-z0-9-]+/$'\n",
         encoding="utf-8",
     )
     db = f"sqlite:///{tmp_path / 'a.db'}"
