@@ -35,9 +35,12 @@ class Decoded:
 def _codec(name: str) -> str | None:
     """The canonical Python codec name for a declared charset, None for an unknown one."""
     try:
-        name = codecs.lookup(name.strip().lower()).name
+        info = codecs.lookup(name.strip().lower())
     except LookupError:
         return None
+    if not info._is_text_encoding:  # base64, rot13...: not a charset, whatever a page declares
+        return None
+    name = info.name
     return SUPERSETS.get(name, name)
 
 

@@ -87,6 +87,9 @@ def _cron_days(field: str) -> str:
     out: list[str] = []
     for item in field.split(","):
         body, _, step = item.partition("/")
+        if body == "*" and step:
+            out.extend(DAY_NAMES[d] for d in range(0, 7, int(step)))  # cron counts */n from Sunday
+            continue
         if body == "*" or not any(ch.isdigit() for ch in body):
             out.append(item)
             continue
@@ -109,6 +112,9 @@ def cron_trigger(schedule: str, timezone: str) -> CronTrigger:
     if len(fields) != 5:
         raise ValueError(f"wrong number of fields; got {len(fields)}, expected 5")
     minute, hour, day, month, dow = fields
+    if day != "*" and dow != "*":
+        # cron fires when either matches; APScheduler only when both do. Refuse rather than differ.
+        raise ValueError("restrict the day of month or the day of week, not both")
     return CronTrigger(
         minute=minute, hour=hour, day=day, month=month, day_of_week=_cron_days(dow), timezone=timezone
     )
@@ -230,9 +236,11 @@ def _check_source(path: str, index: int, table: Any) -> Source:
     encoding = c.string("encoding")
     if encoding is not None:
         try:
-            codecs.lookup(encoding)
+            text_codec = codecs.lookup(encoding)._is_text_encoding
         except LookupError:
             raise c.fail("encoding", f"unknown encoding {encoding!r}") from None
+        if not text_codec:
+            raise c.fail("encoding", f"{encoding!r} is not a text encoding")
 
     max_pages = table.get("max_pages")
     if max_pages is not None and (

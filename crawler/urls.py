@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
-TRACKING_PARAMS = {"spm", "from", "fbclid", "gclid", "share_token", "share", "wfr", "isappinstalled"}
+# Share and campaign parameters that never select content ("from" does, on paging URLs: it stays).
+TRACKING_PARAMS = {"spm", "fbclid", "gclid", "share_token", "wfr", "isappinstalled", "scene", "srcid"}
+SESSION_ID_RE = re.compile(r";jsessionid=[^?#/]*", re.IGNORECASE)
 
 
 def canonical_url(url: str, same_hosts: tuple[str, ...] = ()) -> str:
@@ -15,10 +18,12 @@ def canonical_url(url: str, same_hosts: tuple[str, ...] = ()) -> str:
     `same_hosts` are host names one portal serves the same pages under (`www.`, `m.`, the bare domain):
     each becomes the first of them.
     """
-    parts = urlsplit(canonicalize_url(url, keep_fragments=False))
+    parts = urlsplit(SESSION_ID_RE.sub("", canonicalize_url(url, keep_fragments=False)))
+    # Query values are bytes in whatever charset the portal uses (GBK, often): latin-1 carries them through
+    # unchanged, where UTF-8 decoding would turn different values into the same replacement characters.
     query = [
         (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True, encoding="latin-1")
         if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS
     ]
     netloc = parts.netloc.lower()
@@ -27,7 +32,9 @@ def canonical_url(url: str, same_hosts: tuple[str, ...] = ()) -> str:
     for default in (":80", ":443"):
         if netloc.endswith(default) and parts.scheme == {":80": "http", ":443": "https"}[default]:
             netloc = netloc[: -len(default)]
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", urlencode(query), ""))
+    return urlunsplit(
+        (parts.scheme.lower(), netloc, parts.path or "/", urlencode(query, encoding="latin-1"), "")
+    )
 
 
 def in_domains(url: str, domains: tuple[str, ...] | list[str]) -> bool:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -67,12 +71,45 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+_MIGRATING = threading.Lock()
+PG_MIGRATION_LOCK = 0x70616972  # "pair": the advisory lock key all pairchive processes migrate under
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """One migration at a time: across threads (a lock), processes on one SQLite file (flock on a file
+    beside it) and processes on one PostgreSQL database (an advisory lock). The daemon's jobs all start at
+    02:00, and the first one to open a new database or a new release must not race the others."""
+    with _MIGRATING:
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PG_MIGRATION_LOCK})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PG_MIGRATION_LOCK})
+                    conn.commit()
+            return
+        database = engine.url.database
+        if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.migrate-lock", "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration; a no-op when it is already there."""
     try:
         if current_revision(engine) == head_revision():
             return
-        command.upgrade(alembic_config(engine), "head")
+        with _migration_lock(engine):
+            if current_revision(engine) != head_revision():  # another process may have done it meanwhile
+                command.upgrade(alembic_config(engine), "head")
     except OperationalError as exc:
         raise StorageError(f"{engine.url.render_as_string(hide_password=True)}: {exc.orig}") from None
 

@@ -65,3 +65,8 @@ def test_declarations_are_read_header_first_without_repeats() -> None:
 def test_a_utf8_byte_order_mark_wins() -> None:
     decoded = decode_page(b"\xef\xbb\xbf" + _page("gbk").encode("utf-8"), "text/html; charset=gbk")
     assert decoded.charset == "utf-8" and STORY in decoded.text
+
+
+def test_a_declared_non_text_codec_is_ignored() -> None:
+    decoded = decode_page(b'<meta charset="base64">' + _page(None).encode("gbk"), None)
+    assert decoded.charset == "gb18030" and STORY in decoded.text

@@ -57,3 +57,13 @@ def test_the_spider_asks_once_for_a_page_linked_under_several_hosts_of_one_site(
         Entry(f"http://{h}/edu/20221125/t1.html") for h in ("www.huli.gov.cn", "m.huli.gov.cn", "huli.gov.cn")
     ]
     assert [r.url for r in spider._articles(links)] == ["http://www.huli.gov.cn/edu/20221125/t1.html"]
+
+
+def test_gbk_query_values_stay_different_urls() -> None:
+    assert canonical_url("http://a.cn/s?kw=%B0%A1") != canonical_url("http://a.cn/s?kw=%B0%A2")
+    assert canonical_url("http://a.cn/s?kw=%B0%A1") == "http://a.cn/s?kw=%B0%A1"
+
+
+def test_paging_parameters_stay_and_session_ids_go() -> None:
+    assert canonical_url("http://a.cn/list.jsp?from=20") != canonical_url("http://a.cn/list.jsp?from=40")
+    assert canonical_url("http://a.cn/a/1.jsp;jsessionid=AB12?id=3") == "http://a.cn/a/1.jsp?id=3"

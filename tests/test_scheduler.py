@@ -53,7 +53,7 @@ def _jobs() -> dict[str, Any]:
         ("1-5", "mon,tue,wed,thu,fri"),
         ("0,6", "sun,sat"),
         ("*", "*"),
-        ("*/2", "*/2"),
+        ("*/2", "sun,tue,thu,sat"),
         ("mon-fri", "mon-fri"),
         ("1-5/2", "mon,wed,fri"),
     ],

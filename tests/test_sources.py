@@ -104,3 +104,15 @@ def test_selecting_an_unknown_source_lists_the_known_ones() -> None:
     sources = parse_sources(GOOD)
     with pytest.raises(SourceConfigError, match=r"no source named 'nope' \(known: huli-edu\)"):
         select(sources, ["nope"])
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (('encoding = "gbk"', 'encoding = "base64"'), "key 'encoding': 'base64' is not a text encoding"),
+        (('schedule = "0 2 * * *"', 'schedule = "0 2 1 * 1"'), "not both"),
+    ],
+)
+def test_settings_that_would_misbehave_later_are_refused_now(edit: tuple[str, str], message: str) -> None:
+    with pytest.raises(SourceConfigError, match=message):
+        parse_sources(GOOD.replace(*edit), "sources.toml")

@@ -132,3 +132,19 @@ def test_a_closed_run_is_not_reopened_by_the_parent(db_url: str) -> None:
         run = s.get(CrawlRun, run_id)
         assert run is not None and run.status == "ok" and run.counts == {"fetched": 3}
         assert rejection_counts(s, [run_id]) == {"not_pairing": 1}
+
+
+def test_processes_opening_a_new_database_at_once_migrate_it_once(db_url: str) -> None:
+    import subprocess
+    import sys
+
+    code = "import sys; from storage.db import open_database; open_database(sys.argv[1])"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, db_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, errors
+    engine, _ = open_database(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from alembic_version")).scalar() == 1
