@@ -7,9 +7,11 @@ of empty runs. Plain blocking HTTP (one page at a time, the crawl's User-Agent);
 from __future__ import annotations
 
 import urllib.request
+import urllib.robotparser
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.error import URLError
+from urllib.parse import urlsplit
 
 import lxml.html
 from scrapy.exceptions import DropItem
@@ -43,7 +45,35 @@ class CheckReport:
     article_error: str | None = None
 
 
+class RobotsDisallowed(ValueError):
+    """The portal's robots.txt does not let us fetch this URL."""
+
+
+_ROBOTS: dict[str, urllib.robotparser.RobotFileParser] = {}
+
+
+def _allowed(url: str, user_agent: str) -> bool:
+    """What the crawl's robots.txt middleware would decide (an unreachable robots.txt allows all)."""
+    parts = urlsplit(url)
+    root = f"{parts.scheme}://{parts.netloc}"
+    if root not in _ROBOTS:
+        parser = urllib.robotparser.RobotFileParser(root + "/robots.txt")
+        try:
+            body, _ = _get(root + "/robots.txt", user_agent)
+            parser.parse(body.decode("utf-8", "replace").splitlines())
+        except (URLError, OSError, ValueError):
+            parser.parse([])
+        _ROBOTS[root] = parser
+    return _ROBOTS[root].can_fetch(user_agent, url)
+
+
 def _fetch(url: str, user_agent: str) -> tuple[bytes, str]:
+    if not _allowed(url, user_agent):
+        raise RobotsDisallowed("disallowed by robots.txt")
+    return _get(url, user_agent)
+
+
+def _get(url: str, user_agent: str) -> tuple[bytes, str]:
     request = urllib.request.Request(url, headers={"User-Agent": user_agent})
     with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
         return response.read(8 * 1024 * 1024), response.headers.get("Content-Type", "")

@@ -78,3 +78,12 @@ def test_list_shows_each_source_with_its_last_run_and_stored_stories(
     assert by_name["huli-edu"]["last_run"] is None and by_name["huli-edu"]["stored"] == 0
     plain = pairchive("sources", "list", "--sources", str(sources), "--db", db).stdout
     assert "linxia-news" in plain and "never" in plain
+
+
+def test_check_obeys_robots_txt_like_the_crawl(sample_web: SampleWeb, tmp_path: Path) -> None:
+    base = sample_web.base_urls["huli-edu"]
+    text = f'[[source]]\nname = "admin"\nstart_urls = ["{base}/admin/"]\narticle_pattern = "/edu/"\n'
+    before = len(sample_web.hits["huli-edu"])
+    result = pairchive("sources", "check", "admin", "--sources", str(_sources(sample_web, tmp_path, text)))
+    assert result.returncode == 1 and "error: disallowed by robots.txt" in result.stdout
+    assert "/admin/" not in sample_web.hits["huli-edu"][before:]
