@@ -99,3 +99,10 @@ def test_every_subcommand_has_help_with_an_example_and_is_in_the_readme(path: st
     for param in command.params:
         if isinstance(param, click.Option):
             assert param.help, f"{path} {param.opts}"
+
+
+def test_pairchive_settings_cannot_be_overridden_as_scrapy_settings(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["crawl", "-s", "PAIRCHIVE_DB=sqlite:///other.db", "--db", str(tmp_path / "a.db")]
+    )
+    assert result.exit_code == 2 and "not a Scrapy setting" in result.output

@@ -75,6 +75,11 @@ def crawl(
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="-s/--set")
+        if key.strip().upper().startswith("PAIRCHIVE_"):
+            # These are pairchive's own (the database above all): set them with their flags or variables.
+            raise click.BadParameter(
+                f"{key.strip()} is not a Scrapy setting; use --db", param_hint="-s/--set"
+            )
         settings[key.strip()] = value
     chosen = select(load_sources(cfg.sources_path), names, cfg.sources_path)
     runs = run_crawl(cfg, chosen, settings=settings, since=since.date() if since else None, recrawl=recrawl)
