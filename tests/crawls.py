@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from crawler.sampleweb import SampleWeb
@@ -33,3 +37,23 @@ def crawl_sample(sample_web: SampleWeb, folder: Path, source: str, *args: str) -
     result = pairchive("crawl", "--sources", str(sources), "--db", db, "--source", source, *args, *LOOPBACK)
     assert result.returncode == 0, result.stderr[-2000:]
     return db
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler for a test's own one-off portal: it logs nothing."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve `handler` on 127.0.0.1 (port chosen by the OS) for the block; yields the root URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

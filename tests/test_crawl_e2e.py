@@ -16,7 +16,7 @@ from crawler.sources import KNOWN_KEYS
 from pipelines.clean import strip_pinyin
 from storage.db import close_all, open_database
 from storage.models import Article, CrawlRun, Rejection
-from tests.crawls import LOOPBACK, crawl_sample, demo_sources, pairchive
+from tests.crawls import LOOPBACK, QuietHandler, crawl_sample, demo_sources, pairchive, serve
 
 STORIES = load_stories()
 CST = timezone(timedelta(hours=8))
@@ -496,46 +496,28 @@ def test_after_a_capped_run_the_next_run_pages_past_known_articles(
     assert {STORIES[slug].title for slug in portal.stories} <= settled
 
 
-def test_a_portal_answering_errors_everywhere_is_a_failed_run() -> None:
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+def test_a_portal_answering_errors_everywhere_is_a_failed_run(tmp_path: Path) -> None:
+    from crawler.config import AppConfig
+    from crawler.crawl import crawl
+    from crawler.sources import parse_sources
 
-    class BadGateway(BaseHTTPRequestHandler):
+    class BadGateway(QuietHandler):
         def do_GET(self) -> None:
             self.send_response(502)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BadGateway)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        from crawler.config import AppConfig
-        from crawler.crawl import crawl
-        from crawler.sources import parse_sources
-
-        port = server.server_address[1]
+    with serve(BadGateway) as base:
         (source,) = parse_sources(
-            f'[[source]]\nname = "bad"\nstart_urls = ["http://127.0.0.1:{port}/edu/"]\narticle_pattern = "/a/"\n'
+            f'[[source]]\nname = "bad"\nstart_urls = ["{base}/edu/"]\narticle_pattern = "/a/"\n'
         )
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as tmp:
-            cfg = AppConfig(db_url=f"sqlite:///{tmp}/a.db")
-            (run,) = crawl(cfg, [source], settings={"RETRY_TIMES": 0, "ROBOTSTXT_OBEY": False}, log_sink=None)
-            close_all()
-    finally:
-        server.shutdown()
-        server.server_close()
+        cfg = AppConfig(db_url=f"sqlite:///{tmp_path / 'a.db'}")
+        (run,) = crawl(cfg, [source], settings={"RETRY_TIMES": 0, "ROBOTSTXT_OBEY": False}, log_sink=None)
+        close_all()
     assert run.status == "failed" and run.counts["fetched"] == 0 and "HTTP 502" in (run.error or "")
 
 
 def test_a_listed_link_that_redirects_is_settled_and_not_fetched_again(tmp_path: Path) -> None:
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     story = "两地学校结对帮扶，教师互派交流，学生手拉手结对，共建教育共同体，学校共同提高。" * 4
     pages = {
         "/list.html": '<html><body><a href="/a/old.html">story</a></body></html>',
@@ -543,7 +525,7 @@ def test_a_listed_link_that_redirects_is_settled_and_not_fetched_again(tmp_path:
     }
     hits: list[str] = []
 
-    class Portal(BaseHTTPRequestHandler):
+    class Moved(QuietHandler):
         def do_GET(self) -> None:
             hits.append(self.path)
             if self.path == "/a/old.html":
@@ -558,23 +540,14 @@ def test_a_listed_link_that_redirects_is_settled_and_not_fetched_again(tmp_path:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Portal)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        port = server.server_address[1]
+    with serve(Moved) as base:
         sources = tmp_path / "sources.toml"
         sources.write_text(
-            f'[[source]]\nname = "moved"\nstart_urls = ["http://127.0.0.1:{port}/list.html"]\narticle_pattern = "/a/"\n',
+            f'[[source]]\nname = "moved"\nstart_urls = ["{base}/list.html"]\narticle_pattern = "/a/"\n',
             encoding="utf-8",
         )
         db = f"sqlite:///{tmp_path / 'a.db'}"
         for _ in range(2):
             result = pairchive("crawl", "--sources", str(sources), "--db", db, *LOOPBACK)
             assert result.returncode == 0, result.stderr[-2000:]
-    finally:
-        server.shutdown()
-        server.server_close()
     assert hits.count("/a/old.html") == 1 and hits.count("/a/new.html") == 1

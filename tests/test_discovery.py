@@ -121,13 +121,9 @@ def test_a_portal_crawled_from_its_sitemap_index_alone(sample_web: SampleWeb, tm
     assert sorted(titles) == _expected("china-regional-en")
 
 
-def test_a_feed_date_newer_than_the_last_fetch_brings_a_changed_story_back_as_a_revision(
-    sample_web: SampleWeb, tmp_path: Path
-) -> None:
-    from storage.models import ArticleRevision
-
-    portal = next(p for p in PORTALS if p.name == "fj-observer")
-    base = sample_web.base_urls[portal.name]
+def _feed_crawl(sample_web: SampleWeb, tmp_path: Path) -> tuple[list[str], str]:
+    """Crawl fj-observer from its Atom feed alone, once; the command (to run again) and the database URL."""
+    base = sample_web.base_urls["fj-observer"]
     sources = tmp_path / "sources.toml"
     sources.write_text(
         f'[[source]]\nname = "fj-observer"\nfeeds = ["{base}/education/feed.atom"]\n'
@@ -137,6 +133,16 @@ def test_a_feed_date_newer_than_the_last_fetch_brings_a_changed_story_back_as_a_
     db = f"sqlite:///{tmp_path / 'a.db'}"
     args = [sys.executable, "-m", "crawler", "crawl", "--sources", str(sources), "--db", db, *LOOPBACK]
     assert subprocess.run(args, capture_output=True, timeout=300, check=False).returncode == 0
+    return args, db
+
+
+def test_a_feed_date_newer_than_the_last_fetch_brings_a_changed_story_back_as_a_revision(
+    sample_web: SampleWeb, tmp_path: Path
+) -> None:
+    from storage.models import ArticleRevision
+
+    portal = next(p for p in PORTALS if p.name == "fj-observer")
+    args, db = _feed_crawl(sample_web, tmp_path)
     slug = "suining-lixian-school-union"
     story = STORIES[slug]
     path = portal.article_path(story, portal.stories.index(slug))
@@ -174,16 +180,7 @@ def test_a_feed_date_newer_than_the_last_fetch_brings_a_changed_story_back_as_a_
 
 def test_a_feed_date_in_the_future_does_not_bring_a_story_back(sample_web: SampleWeb, tmp_path: Path) -> None:
     portal = next(p for p in PORTALS if p.name == "fj-observer")
-    base = sample_web.base_urls[portal.name]
-    sources = tmp_path / "sources.toml"
-    sources.write_text(
-        f'[[source]]\nname = "fj-observer"\nfeeds = ["{base}/education/feed.atom"]\n'
-        "article_pattern = '/education/\\d{4}/\\d{2}/\\d{2}/[a-z0-9-]+/$'\n",
-        encoding="utf-8",
-    )
-    db = f"sqlite:///{tmp_path / 'a.db'}"
-    args = [sys.executable, "-m", "crawler", "crawl", "--sources", str(sources), "--db", db, *LOOPBACK]
-    assert subprocess.run(args, capture_output=True, timeout=300, check=False).returncode == 0
+    args, db = _feed_crawl(sample_web, tmp_path)
     story = STORIES["suining-lixian-school-union"]
     feed_date = f"<published>{story.published.isoformat()}</published>"
     future = "<published>2099-01-01T00:00:00+08:00</published>"  # a CMS stamping entries oddly
