@@ -13,8 +13,6 @@ from scrapy.exceptions import DropItem
 
 from storage.db import open_database
 
-REASONS = ("no_text", "not_pairing", "duplicate")
-
 
 def rejected(reason: str, detail: str = "") -> DropItem:
     """A DropItem whose message is `reason: detail`, the form the run recorder counts by."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -148,11 +147,3 @@ def recrawl_targets(session: Session, source_id: int) -> list[tuple[int, str]]:
         select(Article.id, Article.fetched_url).where(Article.source_id == source_id).order_by(Article.id)
     )
     return [(article_id, url) for article_id, url in rows]
-
-
-def count_articles(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Article)) or 0
-
-
-def latest_published(session: Session) -> datetime | None:
-    return session.scalar(select(func.max(Article.published)))

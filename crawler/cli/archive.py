@@ -8,7 +8,7 @@ from typing import IO
 
 import click
 
-from crawler.cli.options import app_config, db_option, table
+from crawler.cli.options import app_config, db_option
 from storage.db import open_database
 from storage.queries import article_record, get_article, iter_articles
 from storage.queries import search as search_articles
@@ -102,6 +102,3 @@ def export(fmt: str, source: str | None, output: IO[str], db: str | None) -> Non
     with sessions() as session:
         for article in iter_articles(session, source=source):
             output.write(json.dumps(article_record(article), ensure_ascii=False) + "\n")
-
-
-__all__ = ["export", "search", "show", "table"]
