@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from urllib.error import URLError
 from urllib.parse import urlsplit
 
-import lxml.html
 from scrapy.exceptions import DropItem
 
 from crawler.charset import decode_page
@@ -21,7 +20,7 @@ from crawler.items import PageItem
 from crawler.sources import Source
 from crawler.urls import in_domains
 from pipelines.page import process_page
-from spiders.discovery import feed_entries, sitemap_entries
+from spiders.discovery import ListingLinks, feed_entries, listing_links, sitemap_entries
 
 SAMPLE = 5
 TIMEOUT = 30
@@ -79,13 +78,6 @@ def _get(url: str, user_agent: str) -> tuple[bytes, str]:
         return response.read(8 * 1024 * 1024), response.headers.get("Content-Type", "")
 
 
-def _links(url: str, body: bytes, content_type: str, source: Source) -> list[str]:
-    decoded = decode_page(body, content_type, source.encoding)
-    tree = lxml.html.document_fromstring(decoded.text or "<html></html>", base_url=url)
-    tree.make_links_absolute(url, handle_failures="discard")
-    return [href.split("#", 1)[0] for _, attr, href, _ in tree.iterlinks() if attr == "href"]
-
-
 def check_source(source: Source, user_agent: str) -> CheckReport:
     reports: list[EntryPointReport] = []
     kinds = [("listing", u) for u in source.start_urls] + [("feed", u) for u in source.feeds]
@@ -99,21 +91,19 @@ def check_source(source: Source, user_agent: str) -> CheckReport:
             report.error = str(getattr(exc, "reason", exc))
             continue
         if kind == "listing":
-            links = _links(url, body, content_type, source)
-        elif kind == "feed":
-            links = [e.url for e in feed_entries(body)]
+            text = decode_page(body, content_type, source.encoding).text
+            found = listing_links(text, url, source)
         else:
-            links = [e.url for e in sitemap_entries(body)[1]]
-        listing_re = source.listing_re
-        for link in dict.fromkeys(links):
-            if not in_domains(link, source.allowed_domains):
-                report.other_links += 1
-            elif source.article_re.search(link):
-                report.article_links.append(link)
-            elif listing_re is not None and listing_re.search(link):
-                report.listing_links.append(link)
-            else:
-                report.other_links += 1
+            entries = feed_entries(body) if kind == "feed" else sitemap_entries(body)[1]
+            found = ListingLinks([], [], 0)
+            for entry in entries:
+                if in_domains(entry.url, source.allowed_domains) and source.article_re.search(entry.url):
+                    found.articles.append(entry.url)
+                else:
+                    found.other += 1
+        report.article_links = list(dict.fromkeys(found.articles))
+        report.listing_links = list(dict.fromkeys(found.listings))
+        report.other_links = found.other
     result = CheckReport(source=source.name, entry_points=reports)
     first = next((link for r in reports for link in r.article_links), None)
     if first is None:

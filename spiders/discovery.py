@@ -12,10 +12,15 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin
 
 from lxml import etree
+from parsel import Selector
+from w3lib.html import get_base_url
 
 from crawler.charset import decode_page
+from crawler.sources import Source
+from crawler.urls import in_domains
 
 MAX_UNZIPPED = 50 * 1024 * 1024  # the sitemap protocol's own limit
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
@@ -119,3 +124,56 @@ def sitemap_entries(body: bytes) -> tuple[str, list[Entry]]:
         if url:
             entries.append(Entry(url, when))
     return kind, entries
+
+
+SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "#")
+# Pagination links by their label: followed as listing pages even where listing_pattern misses them.
+NEXT_PAGE_LABELS = {
+    "下一页",
+    "下页",
+    "下一頁",
+    "下頁",
+    "后页",
+    "後頁",
+    "next",
+    "next page",
+    "next »",
+    "›",
+    "»",
+    ">",
+}
+
+
+@dataclass
+class ListingLinks:
+    """A listing page's links, sorted as a crawl follows them (absolute, without fragments, in order)."""
+
+    articles: list[str]
+    listings: list[str]
+    other: int  # off the portal, or matching neither pattern
+
+
+def _is_next_page(link: Selector) -> bool:
+    label = " ".join(link.css("::text").getall()).strip().lower()
+    return label in NEXT_PAGE_LABELS or (link.attrib.get("rel") or "").lower() == "next"
+
+
+def listing_links(html: str, url: str, source: Source) -> ListingLinks:
+    """Article links (by `article_pattern`) and listing links (by `listing_pattern`, or labelled as the
+    next page) on the portal; the crawl and `sources check` both read listing pages with this."""
+    base = get_base_url(html, url)
+    found = ListingLinks([], [], 0)
+    for link in Selector(text=html or "<html></html>").css("a[href]"):
+        href = (link.attrib.get("href") or "").strip()
+        if not href or href.lower().startswith(SKIP_SCHEMES):
+            continue
+        absolute = urljoin(base, href).split("#", 1)[0]
+        if not in_domains(absolute, source.allowed_domains):
+            found.other += 1  # never followed (the offsite middleware would drop it too)
+        elif source.article_re.search(absolute):
+            found.articles.append(absolute)
+        elif (source.listing_re is not None and source.listing_re.search(absolute)) or _is_next_page(link):
+            found.listings.append(absolute)
+        else:
+            found.other += 1
+    return found

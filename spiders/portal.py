@@ -12,41 +12,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import scrapy
-from parsel import Selector
 from scrapy.exceptions import IgnoreRequest, StopDownload
-from scrapy.http import HtmlResponse, Response, TextResponse
+from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler.charset import decode_page
+from crawler.charset import Decoded, decode_page
 from crawler.incremental import KnownPage
 from crawler.items import PageItem
 from crawler.signals import page_not_fetched
 from crawler.sources import Source, source_from_dict
 from crawler.urls import canonical_url, in_domains
 from pipelines.dates import date_from_url
-from spiders.discovery import Entry, feed_entries, sitemap_entries
-
-SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "#")
-# Pagination links by their label: followed as listing pages even where listing_pattern misses them.
-NEXT_PAGE_LABELS = {
-    "下一页",
-    "下页",
-    "下一頁",
-    "下頁",
-    "后页",
-    "後頁",
-    "next",
-    "next page",
-    "next »",
-    "›",
-    "»",
-    ">",
-}
-
-
-def _is_next_page(link: Selector) -> bool:
-    label = " ".join(link.css("::text").getall()).strip().lower()
-    return label in NEXT_PAGE_LABELS or (link.attrib.get("rel") or "").lower() == "next"
+from spiders.discovery import Entry, feed_entries, listing_links, sitemap_entries
 
 
 class PortalSpider(scrapy.Spider):
@@ -129,8 +106,8 @@ class PortalSpider(scrapy.Spider):
             if request := self._request(url, callback):
                 yield request
 
-    def _text(self, response: Response) -> TextResponse | None:
-        """The page decoded by its real charset (crawler.charset), whatever it or its server declare."""
+    def _decode(self, response: Response) -> Decoded | None:
+        """The page decoded once, by its real charset (crawler.charset), whatever it or its server declare."""
         if not isinstance(response, TextResponse) and response.body.lstrip()[:1] != b"<":
             self.logger.warning("not an HTML page, skipped: %s", response.url)
             return None
@@ -138,17 +115,23 @@ class PortalSpider(scrapy.Spider):
         decoded = decode_page(response.body, content_type, self.source.encoding)
         if decoded.reason != "declared":
             self.logger.debug("%s read as %s: %s", response.url, decoded.charset, decoded.reason)
-        return response.replace(cls=HtmlResponse, encoding=decoded.charset)
+        return decoded
+
+    def _before_since(self, dated: datetime | None) -> bool:
+        """Whether `dated` falls on a day (in the portal's time zone) before --since."""
+        if self.since is None or dated is None:
+            return False
+        return dated.astimezone(ZoneInfo(self.source.timezone)).date() < self.since
 
     def _skip_article(self, url: str, dated: datetime | None = None) -> str | None:
         """Why a new article link need not be fetched this run (too old), or None.
 
         `dated` is what a feed or sitemap says of the link; else the date in the URL, if any.
         """
-        if self.since is not None:
-            dated = dated or date_from_url(url, ZoneInfo(self.source.timezone))
-            if dated is not None and dated.astimezone(ZoneInfo(self.source.timezone)).date() < self.since:
-                return "too_old"
+        if self.since is not None and self._before_since(
+            dated or date_from_url(url, ZoneInfo(self.source.timezone))
+        ):
+            return "too_old"
         return None
 
     def _articles(self, entries: Iterable[Entry]) -> Iterator[scrapy.Request]:
@@ -196,44 +179,31 @@ class PortalSpider(scrapy.Spider):
         for entry in entries:
             if not in_domains(entry.url, self.allowed_domains):
                 continue
-            # A child sitemap last changed before --since holds nothing newer.
-            if self.since and entry.date and entry.date.date() < self.since:
-                continue
+            if self._before_since(entry.date):
+                continue  # a child sitemap last changed before --since holds nothing newer
             if request := self._request(entry.url, self.parse_sitemap):
                 yield request
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
-        page = self._text(response)
-        if page is None:
+        decoded = self._decode(response)
+        if decoded is None:
             return
-        article_urls: list[str] = []
-        listing_urls: list[str] = []
-        for link in page.css("a[href]"):
-            href = (link.attrib.get("href") or "").strip()
-            if not href or href.lower().startswith(SKIP_SCHEMES):
-                continue
-            url = page.urljoin(href).split("#", 1)[0]
-            if not in_domains(url, self.allowed_domains):
-                continue  # never followed (the offsite middleware would drop it too); not counted as new
-            if self.article_re.search(url):
-                article_urls.append(url)
-            elif (self.listing_re is not None and self.listing_re.search(url)) or _is_next_page(link):
-                listing_urls.append(url)
+        links = listing_links(decoded.text, response.url, self.source)
         new = 0
-        for request in self._articles(Entry(url) for url in article_urls):
+        for request in self._articles(Entry(url) for url in links.articles):
             new += 1
             yield request
         self.logger.info(
             "listing %s: %d article links (%d new), %d listing links",
-            page.url,
-            len(article_urls),
+            response.url,
+            len(links.articles),
             new,
-            len(listing_urls),
+            len(links.listings),
         )
-        if article_urls and not new and self.source.stop_at_known and not self.resume:
-            self.logger.info("every article on %s is known or too old: not paging further", page.url)
+        if links.articles and not new and self.source.stop_at_known and not self.resume:
+            self.logger.info("every article on %s is known or too old: not paging further", response.url)
             return
-        for url in listing_urls:
+        for url in links.listings:
             if next_page := self._request(url, self.parse_listing):
                 yield next_page
 
@@ -247,15 +217,15 @@ class PortalSpider(scrapy.Spider):
                 detail=f"to {response.url}",
                 spider=self,
             )
-        page = self._text(response)
-        if page is None:
+        decoded = self._decode(response)
+        if decoded is None:
             return
         yield PageItem(
-            url=page.url,
+            url=response.url,
             source=self.source.name,
-            html=page.text,
-            http_status=page.status,
-            charset=page.encoding,
+            html=decoded.text,
+            http_status=response.status,
+            charset=decoded.charset,
             fetched_at=datetime.now(UTC),
             timezone=self.source.timezone,
             same_hosts=self.source.same_hosts,
