@@ -30,11 +30,16 @@ def demo_sources(sample_web: SampleWeb, folder: Path, text: str | None = None) -
     return path
 
 
+def crawl(sources: Path, db: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`pairchive crawl` of `sources` into `db` with loopback settings; `args` are further options."""
+    return pairchive("crawl", "--sources", str(sources), "--db", db, *args, *LOOPBACK)
+
+
 def crawl_sample(sample_web: SampleWeb, folder: Path, source: str, *args: str) -> str:
     """Crawl one sample portal into a fresh SQLite file in `folder`; returns the database URL."""
     sources = demo_sources(sample_web, folder)
     db = f"sqlite:///{folder / 'a.db'}"
-    result = pairchive("crawl", "--sources", str(sources), "--db", db, "--source", source, *args, *LOOPBACK)
+    result = crawl(sources, db, "--source", source, *args)
     assert result.returncode == 0, result.stderr[-2000:]
     return db
 

@@ -16,7 +16,7 @@ from crawler.sources import KNOWN_KEYS
 from pipelines.clean import strip_pinyin
 from storage.db import close_all, open_database
 from storage.models import Article, CrawlRun, Rejection
-from tests.crawls import LOOPBACK, QuietHandler, crawl_sample, demo_sources, pairchive, serve
+from tests.crawls import LOOPBACK, QuietHandler, crawl, crawl_sample, demo_sources, pairchive, serve
 
 STORIES = load_stories()
 CST = timezone(timedelta(hours=8))
@@ -28,7 +28,7 @@ def crawled(sample_web: SampleWeb, tmp_path_factory: pytest.TempPathFactory) -> 
     sources = demo_sources(sample_web, workdir)
     db = f"sqlite:///{workdir / 'archive.db'}"
     hits_before = {name: len(hits) for name, hits in sample_web.hits.items()}
-    result = pairchive("crawl", "--sources", str(sources), "--db", db, *LOOPBACK)
+    result = crawl(sources, db)
     hits = {name: sample_web.hits[name][hits_before[name] :] for name in hits_before}
     assert result.returncode == 0, result.stderr[-3000:]
     _, sessions = open_database(db)
@@ -171,16 +171,7 @@ def test_search_show_and_export_read_what_was_stored(crawled: dict[str, Any]) ->
 
 
 def test_recrawling_stores_nothing_new_and_loses_nothing(crawled: dict[str, Any]) -> None:
-    result = pairchive(
-        "crawl",
-        "--sources",
-        str(crawled["sources"]),
-        "--db",
-        crawled["db"],
-        "--source",
-        "huli-edu",
-        *LOOPBACK,
-    )
+    result = crawl(crawled["sources"], crawled["db"], "--source", "huli-edu")
     assert result.returncode == 0, result.stderr[-2000:]
     _, sessions = open_database(crawled["db"])
     with sessions() as s:
@@ -195,7 +186,7 @@ def test_a_dead_portal_is_a_failed_run_with_a_clear_error(tmp_path: Path) -> Non
         encoding="utf-8",
     )
     db = f"sqlite:///{tmp_path / 'a.db'}"
-    result = pairchive("crawl", "--sources", str(sources), "--db", db, "-s", "RETRY_TIMES=0", *LOOPBACK)
+    result = crawl(sources, db, "-s", "RETRY_TIMES=0")
     assert result.returncode == 1
     assert "run 1 (dead) failed: no page could be fetched" in result.stderr
     assert "Connection" in result.stderr.splitlines()[-1]
@@ -218,16 +209,7 @@ def test_max_pages_caps_what_one_run_fetches(sample_web: SampleWeb, tmp_path: Pa
     sources = tmp_path / "sources.toml"
     sources.write_text(text, encoding="utf-8")
     db = f"sqlite:///{tmp_path / 'a.db'}"
-    result = pairchive(
-        "crawl",
-        "--sources",
-        str(sources),
-        "--db",
-        db,
-        "--source",
-        "fj-observer",
-        *LOOPBACK,
-    )
+    result = crawl(sources, db, "--source", "fj-observer")
     assert result.returncode == 0, result.stderr[-2000:]
     _, sessions = open_database(db)
     with sessions() as s:
@@ -261,18 +243,7 @@ def test_a_crawl_stores_the_same_stories_on_sqlite_and_postgresql(
     db_url: str, sample_web: SampleWeb, tmp_path: Path
 ) -> None:
     sources = demo_sources(sample_web, tmp_path)
-    result = pairchive(
-        "crawl",
-        "--sources",
-        str(sources),
-        "--db",
-        db_url,
-        "--source",
-        "linxia-news",
-        "--source",
-        "huli-edu",
-        *LOOPBACK,
-    )
+    result = crawl(sources, db_url, "--source", "linxia-news", "--source", "huli-edu")
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     _, sessions = open_database(db_url)
     with sessions() as s:
@@ -298,16 +269,7 @@ def test_a_second_run_fetches_nothing_new_and_stops_paging(
 ) -> None:
     portal = next(p for p in PORTALS if p.name == "china-regional-en")
     before = len(sample_web.hits[portal.name])
-    result = pairchive(
-        "crawl",
-        "--sources",
-        str(crawled["sources"]),
-        "--db",
-        crawled["db"],
-        "--source",
-        portal.name,
-        *LOOPBACK,
-    )
+    result = crawl(crawled["sources"], crawled["db"], "--source", portal.name)
     assert result.returncode == 0, result.stderr[-2000:]
     requested = [path for path in sample_web.hits[portal.name][before:] if path != "/robots.txt"]
     assert requested == [portal.listing_paths(1)]  # page 1 only: all of it is known
@@ -440,7 +402,7 @@ def test_pagination_is_followed_by_its_next_page_label_without_a_listing_pattern
         encoding="utf-8",
     )
     db = f"sqlite:///{tmp_path / 'a.db'}"
-    result = pairchive("crawl", "--sources", str(sources), "--db", db, *LOOPBACK)
+    result = crawl(sources, db)
     assert result.returncode == 0, result.stderr[-2000:]
     _, sessions = open_database(db)
     with sessions() as s:
@@ -481,7 +443,7 @@ def test_after_a_capped_run_the_next_run_pages_past_known_articles(
     args = ("crawl", "--sources", str(sources), "--db", db, "--source", "fj-observer", *LOOPBACK)
     assert pairchive(*args).returncode == 0
     uncapped = demo_sources(sample_web, tmp_path)
-    result = pairchive("crawl", "--sources", str(uncapped), "--db", db, "--source", "fj-observer", *LOOPBACK)
+    result = crawl(uncapped, db, "--source", "fj-observer")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "paging past known articles this time" in result.stderr
     _, sessions = open_database(db)
@@ -548,6 +510,6 @@ def test_a_listed_link_that_redirects_is_settled_and_not_fetched_again(tmp_path:
         )
         db = f"sqlite:///{tmp_path / 'a.db'}"
         for _ in range(2):
-            result = pairchive("crawl", "--sources", str(sources), "--db", db, *LOOPBACK)
+            result = crawl(sources, db)
             assert result.returncode == 0, result.stderr[-2000:]
     assert hits.count("/a/old.html") == 1 and hits.count("/a/new.html") == 1

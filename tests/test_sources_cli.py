@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from crawler.sampleweb import PORTALS, SampleWeb, load_stories
-from tests.crawls import demo_sources, pairchive
+from tests.crawls import crawl, demo_sources, pairchive
 
 STORIES = load_stories()
 
@@ -50,20 +50,8 @@ def test_list_shows_each_source_with_its_last_run_and_stored_stories(
 ) -> None:
     sources = _sources(sample_web, tmp_path)
     db = str(tmp_path / "a.db")
-    crawl = pairchive(
-        "crawl",
-        "--sources",
-        str(sources),
-        "--db",
-        db,
-        "--source",
-        "linxia-news",
-        "-s",
-        "AUTOTHROTTLE_ENABLED=False",
-        "-s",
-        "DOWNLOAD_DELAY=0",
-    )
-    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    first = crawl(sources, db, "--source", "linxia-news")
+    assert first.returncode == 0, first.stderr[-2000:]
     listed = [
         json.loads(line)
         for line in pairchive(
