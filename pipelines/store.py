@@ -38,9 +38,9 @@ class StorePipeline(DatabaseStage):
             "http_status": item.http_status,
             "first_seen": item.fetched_at,
         }
-        _, sessions = open_database(self.db_url)
         if item.recrawl_of is not None:
             return self._revise(item, item.recrawl_of, values)
+        _, sessions = open_database(self.db_url)
         with sessions.begin() as session:
             article_id = insert_article(session, values)
         if article_id is None:
