@@ -31,9 +31,11 @@ class PageItem:
     published: datetime | None = None
     author: str | None = None
     source_name: str | None = None
+    declared_language: str | None = None  # <html lang> or Content-Language, for texts too short to tell
     # clean
     text: str = ""
     removed: list[str] = field(default_factory=list)
+    search_text: str = ""  # simplified script, widths and spaces folded (pipelines.normalize)
     # language
     language: str = ""
     # relevance

@@ -176,12 +176,17 @@ def clean_text(text: str, title: str = "") -> Cleaned:
 
 
 class CleanPipeline(Stage):
+    """Clean the extracted text; keep its search form (simplified script, folded widths) beside it."""
+
     def process(self, item: PageItem) -> PageItem:
+        from pipelines.normalize import search_form  # normalize builds on this module's pinyin rule
+
         item.title = strip_pinyin(item.title)
         cleaned = clean_text(item.raw_text, item.title)
         if len(cleaned.text) < 50:
             raise rejected("no_text", f"only {len(cleaned.text)} characters left after cleaning {item.url}")
         item.text = cleaned.text
+        item.search_text = search_form(cleaned.text)
         item.removed = cleaned.removed
         item.source_name = cleaned.source_name
         item.author = item.author or cleaned.author

@@ -1,36 +1,31 @@
 """Dedup stage: one story per canonical URL and per normalized text.
 
-Copies are recognised by a hash of the text with case, width, whitespace and punctuation folded, so the
-same story under different chrome (or re-posted by another portal) is stored once.
+Copies are recognised by a hash of the text's search form (simplified script, widths folded) with case,
+whitespace and punctuation removed, so the same story under different chrome, re-posted by another portal
+or converted to traditional characters is stored once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import re
-import unicodedata
 
 from scrapy.crawler import Crawler
 
 from crawler.items import PageItem
 from crawler.urls import canonical_url
 from pipelines import DatabaseStage, rejected
+from pipelines.normalize import folded
 from storage.archive import find_duplicate
 from storage.db import open_database
 
 logger = logging.getLogger(__name__)
 
-NON_WORD_RE = re.compile(r"[\W_]+")  # punctuation, symbols, whitespace, controls: all but letters and digits
-
-
-def normalized_text(text: str) -> str:
-    """Text folded for comparison: NFKC, lower case, no whitespace, punctuation or symbols."""
-    return NON_WORD_RE.sub("", unicodedata.normalize("NFKC", text).lower())
-
 
 def content_hash(text: str) -> str:
-    return hashlib.sha256(normalized_text(text).encode("utf-8")).hexdigest()
+    """SHA-256 of the folded text (pipelines.normalize.folded): equal for copies that differ only in
+    script, width, case, spacing or punctuation."""
+    return hashlib.sha256(folded(text).encode("utf-8")).hexdigest()
 
 
 def identify(item: PageItem) -> PageItem:

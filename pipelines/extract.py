@@ -33,6 +33,7 @@ class Extracted:
     text: str
     published: datetime | None
     author: str | None
+    declared_language: str | None = None
 
 
 def _title_and_author(tree: HtmlElement) -> tuple[str, str | None]:
@@ -41,6 +42,20 @@ def _title_and_author(tree: HtmlElement) -> tuple[str, str | None]:
     meta = examine_meta(tree)
     title = meta.title or extract_title(tree) or ""
     return SITE_SUFFIX_RE.sub("", title.strip()) if title == _html_title(tree) else title.strip(), meta.author
+
+
+LANGUAGE_META_KEYS = ("content-language", "language", "og:locale", "dc.language")
+
+
+def declared_language(tree: HtmlElement) -> str | None:
+    """The language the page says it is in: `<html lang>`, then Content-Language and similar meta tags."""
+    if value := (tree.get("lang") or tree.get("xml:lang") or "").strip():
+        return value
+    for meta in tree.iter("meta"):
+        key = (meta.get("http-equiv") or meta.get("name") or meta.get("property") or "").lower()
+        if key in LANGUAGE_META_KEYS and (value := (meta.get("content") or "").strip()):
+            return value.split(",")[0].strip()
+    return None
 
 
 def _html_title(tree: HtmlElement) -> str:
@@ -78,6 +93,7 @@ def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Ext
     tz = ZoneInfo(timezone)
     meta_date = date_from_meta(tree, tz)
     title, author = _title_and_author(tree)
+    language = declared_language(tree)
     unwrap_layout_tables(tree)
     doc = trafilatura.bare_extraction(
         tree, url=url, with_metadata=False, include_comments=False, include_tables=True
@@ -90,6 +106,7 @@ def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Ext
         text=text,
         published=most_trusted(meta_date, date_from_text(text, tz), date_from_url(url, tz)),
         author=author,
+        declared_language=language,
     )
 
 
@@ -102,5 +119,6 @@ class ExtractPipeline(Stage):
         item.raw_text = found.text
         item.published = found.published
         item.author = found.author
+        item.declared_language = found.declared_language
         logger.debug("extracted %d chars from %s", len(found.text), item.url)
         return item

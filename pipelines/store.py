@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crawler.items import PageItem
 from pipelines import DatabaseStage, rejected
+from pipelines.normalize import search_form
 from storage.archive import add_revision, insert_article
 from storage.db import open_database
 
@@ -30,6 +31,7 @@ class StorePipeline(DatabaseStage):
             "source_name": item.source_name,
             "language": item.language,
             "text": item.text,
+            "search_text": item.search_text or search_form(item.text),
             "relevance": item.relevance,
             "is_pairing": item.is_pairing,
             "relevance_terms": item.relevance_terms,

@@ -128,6 +128,7 @@ def add_revision(session: Session, article_id: int, values: Mapping[str, Any]) -
     for key in (
         "title",
         "text",
+        "search_text",
         "content_hash",
         "charset",
         "http_status",

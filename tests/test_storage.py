@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy.orm import Session
 
 from storage.archive import finish_run, insert_article, record_rejection, start_run, upsert_sources
 from storage.db import open_database
@@ -148,3 +149,53 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(db_url: str) -
     engine, _ = open_database(db_url)
     with engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from alembic_version")).scalar() == 1
+
+
+def test_upgrade_to_0003_adds_search_forms_and_rehashes_without_losing_rows(db_url: str) -> None:
+    from alembic import command
+
+    from pipelines.dedup import content_hash
+    from storage.db import alembic_config, close_all, make_engine
+
+    engine = make_engine(db_url)
+    command.upgrade(alembic_config(engine), "0002")
+    traditional = "廈門市湖里區學校結對共建，續寫新篇章。"
+    with Session(engine) as session, session.begin():
+        source_id = upsert_sources(session, [{"name": "p", "title": "Portal"}])["p"]
+    with engine.begin() as conn:
+        for n, (text, old_hash) in enumerate([(traditional, "a" * 64), ("Two schools pair up.", "b" * 64)]):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO articles (source_id, url, fetched_url, title, language, text, relevance,"
+                    " is_pairing, relevance_terms, content_hash, http_status, first_seen)"
+                    " VALUES (:s, :u, :u, 't', 'zh-Hant', :text, 1.0, :yes, '[]', :h, 200, :seen)"
+                ),
+                {
+                    "s": source_id,
+                    "u": f"http://p.example/{n}",
+                    "text": text,
+                    "yes": True,
+                    "h": old_hash,
+                    "seen": datetime(2022, 6, 17, tzinfo=UTC),
+                },
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO article_revisions (article_id, revision, title, text, content_hash,"
+                    " http_status, fetched_at) SELECT id, 1, title, text, content_hash, 200, first_seen"
+                    " FROM articles WHERE url = :u"
+                ),
+                {"u": f"http://p.example/{n}"},
+            )
+    engine.dispose()
+    close_all()
+    _, sessions = open_database(db_url)
+    with sessions() as s:
+        rows = {a.url: a for a in s.scalars(sa.select(Article))}
+        revisions = s.execute(sa.text("SELECT text, content_hash FROM article_revisions")).all()
+    assert len(rows) == 2 and len(revisions) == 2
+    first = rows["http://p.example/0"]
+    assert first.text == traditional  # the text as published is untouched
+    assert first.search_text == "厦门市湖里区学校结对共建,续写新篇章。"
+    assert first.content_hash == content_hash("厦门市湖里区学校结对共建，续写新篇章。")
+    assert {h for _, h in revisions} == {content_hash(t) for t, _ in revisions}

@@ -8,6 +8,7 @@ from crawler import __version__
 from crawler.cli.archive import export, search, show
 from crawler.cli.crawl import crawl
 from crawler.cli.demo import demo
+from crawler.cli.extract import extract
 from crawler.cli.options import PairchiveGroup
 from crawler.cli.sources import sources
 
@@ -27,6 +28,7 @@ def main() -> None:
       pairchive search 结对                  find stored stories
       pairchive show 12                     read one story with its provenance
       pairchive export --format jsonl       every stored story, one JSON object per line
+      pairchive extract page.html           what a crawl would store from one saved page
       pairchive demo                        the whole pipeline on the bundled sample portals
     """
 
@@ -36,4 +38,5 @@ main.add_command(search)
 main.add_command(show)
 main.add_command(export)
 main.add_command(demo)
+main.add_command(extract)
 main.add_command(sources)
