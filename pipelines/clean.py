@@ -34,15 +34,28 @@ END_MARKER_RE = re.compile(
 RELATED_HEADING_RE = re.compile(
     r"^[【\[]?\s*(?:相关阅读|相關閱讀|相关新闻|相關新聞|相关文章|相關文章|推荐阅读|推薦閱讀|相关推荐|相關推薦"
     r"|新闻推荐|新聞推薦|热点推荐|熱點推薦|热门推荐|熱門推薦|精彩推荐|精彩推薦|点击排行|點擊排行|相关链接|相關鏈接"
-    r"|猜你喜欢|猜你喜歡|更多新闻|更多新聞|往期回顾|往期回顧"
+    r"|猜你喜欢|猜你喜歡|更多新闻|更多新聞|往期回顾|往期回顧|热点新闻|熱點新聞|热门文章|熱門文章|相关热门文章"
+    r"|最新报道|最新報道|热门排行|熱門排行|跟贴排行|排行榜|精彩视频推荐|视频推荐|視頻推薦|相关资讯|相關資訊"
+    r"|相关专题|相關專題|今日推荐|今日推薦|编辑推荐|編輯推薦|为您推荐|為您推薦|大家都在看|热门评论|熱門評論"
     r"|related (?:news|articles|stories|reading|content)|recommended(?: reading| stories)?|read more"
     r"|more (?:news|stories)|you may also like)\s*[】\]]?\s*[:：]?$",
     re.IGNORECASE,
 )
-KEYWORDS_RE = re.compile(r"^(?:关键词|關鍵詞|关键字|關鍵字|标签|標籤|tags?|keywords?)\s*[:：]", re.IGNORECASE)
+KEYWORDS_RE = re.compile(
+    r"^(?:关键词|關鍵詞|关键字|關鍵字|标签|標籤|tags?|keywords?)\s*(?:[:：]|>>|》)", re.IGNORECASE
+)
+# The page's footer and rights notices: where one follows the story, the rest of the text is page chrome.
+FOOTER_RE = re.compile(
+    r"copyright|©|all rights reserved|版权所有|版權所有|未经授权[，,]?\s*不得转载|未經授權[，,]?\s*不得轉載"
+    r"|icp[备證证]|违法和不良信息举报|違法和不良信息舉報|举报电话|举报邮箱|^[【\[]?\s*(?:免责声明|免責聲明|特别声明"
+    r"|特別聲明|版权声明|版權聲明|声明|聲明)\s*[】\]]?\s*[:：]?",
+    re.IGNORECASE,
+)
+MAX_FOOTER_LEN = 150
 CREDIT_LABELS = (
     r"责任编辑|責任編輯|编辑|編輯|审核|審核|校对|校對|监制|監製|来源|來源|作者|author|editors?|source"
-    r"|本文来源|稿件来源|图片来源|圖片來源|供稿|撰稿|通讯员|通訊員"
+    r"|本文来源|稿件来源|图片来源|圖片來源|资料来源|資料來源|信息来源|信息來源|供稿|撰稿|通讯员|通訊員"
+    r"|采写|採寫|责编|責編|摄影|攝影|摄|攝|文|图|圖|文字|视频|視頻|出品|策划|策劃|统筹|統籌|制图|製圖"
 )
 CREDIT_LINE_RE = re.compile(rf"^[(（【\[]?\s*(?:{CREDIT_LABELS})\s*[:：]", re.IGNORECASE)
 # An editor credit inside a line: "(Editor: Huang Yan, Gongli)", "（责任编辑：王敏）".
@@ -58,6 +71,17 @@ SHARE_RE = re.compile(
     r"|^(?:打印本页|打印本頁|关闭窗口|關閉窗口|【打印】|【关闭】|【纠错】|上一篇|下一篇)(?:\s|[:：【]|$)[^。]{0,60}$",
     re.IGNORECASE,
 )
+# Whole lines asking the reader to follow an account, scan a code or tap a button: short, and about that only.
+PROMO_RE = re.compile(
+    r"(?:扫描|掃描|扫码|掃碼|长按|長按|识别|識別).{0,20}(?:二维码|二維碼|关注|關注)|关注.{0,15}(?:公众号|公眾號|微信|微博)"
+    r"|^微信公众号|^微信公眾號|点击.{0,10}阅读原文|點擊.{0,10}閱讀原文|【在看】|点个在看|點個在看|分享.{0,6}点赞"
+    r"|(?:【详细】|\[详细\]|【詳細】|>>\s*更多|更多>>)\s*$",
+)
+MAX_PROMO_LEN = 90
+HAS_WORD_RE = re.compile(r"[^\W_]")
+MIN_REPEAT = 30  # a line this long seen twice is the template repeating itself; short ones (an interview's questions) recur in stories
+# Short words left at the very end by buttons and widgets ("微信", "微博", "知道了", "EN").
+TRAILING_SCRAP_RE = re.compile(r"^[^，。；！？,.;!?]{1,8}$")
 # "- headline2022-11-25", "· headline (2022-11-25)", "headline 11-25": one line of a dated headline list.
 DATED_HEADLINE_RE = re.compile(
     r"^[-·•*]?\s*\S.{2,80}?\s*[\[(（]?(?:(?:19|20)\d{2}[-./年][01]?\d[-./月][0-3]?\d日?|[01]\d-[0-3]\d)[\])）]?$"
@@ -105,7 +129,11 @@ def _cut_point(lines: list[str]) -> int:
     """Index of the first end marker or related-reading heading that follows some story text."""
     seen = 0
     for i, line in enumerate(lines):
-        if seen >= 80 and (END_MARKER_RE.match(line) or RELATED_HEADING_RE.match(line)):
+        if seen >= 80 and (
+            END_MARKER_RE.match(line)
+            or RELATED_HEADING_RE.match(line)
+            or (len(line) <= MAX_FOOTER_LEN and FOOTER_RE.search(line))
+        ):
             return i
         seen += len(line)
     return len(lines)
@@ -150,10 +178,20 @@ def clean_text(text: str, title: str = "") -> Cleaned:
 
     dropped = _runs(lines, DATED_HEADLINE_RE, MIN_RUN) | _runs(lines, TEASER_RE, 2)
     kept: list[str] = []
+    seen_lines: set[str] = set()
     for i, line in enumerate(lines):
-        if i in dropped or BARE_DASH_RE.match(line) or KEYWORDS_RE.match(line):
+        if (
+            i in dropped
+            or BARE_DASH_RE.match(line)
+            or KEYWORDS_RE.match(line)
+            or not HAS_WORD_RE.search(line)
+            or (len(line) >= MIN_REPEAT and line in seen_lines)
+            or (len(line) <= MAX_PROMO_LEN and PROMO_RE.search(line))
+            or (len(line) <= MAX_FOOTER_LEN and FOOTER_RE.search(line))
+        ):
             result.removed.append(line)
             continue
+        seen_lines.add(line)
         if i == 0 and title and line == title.strip():
             continue  # the headline is stored as the title, not repeated in the body
         byline = parse_byline(line) if len(line) <= MAX_CREDIT_LEN else None
@@ -171,6 +209,8 @@ def clean_text(text: str, title: str = "") -> Cleaned:
             result.removed.append(line)
         if stripped:
             kept.append(stripped)
+    while len(kept) > 1 and TRAILING_SCRAP_RE.match(kept[-1]):
+        result.removed.append(kept.pop())
     result.text = "\n".join(kept)
     return result
 

@@ -24,6 +24,9 @@ from pipelines.dates import date_from_meta, date_from_text, date_from_url, most_
 logger = logging.getLogger(__name__)
 
 MIN_TEXT_CHARS = 50
+# Comments go at parse time: portals put `<!--keyword-->` markers inside paragraphs, and a comment node
+# in a paragraph makes the extractor lose the text around it.
+PARSER = lxml.html.HTMLParser(collect_ids=False, remove_comments=True, remove_pis=True)
 SITE_SUFFIX_RE = re.compile(r"\s*[-_|—–]+\s*[^-_|—–]{1,30}$")
 
 
@@ -82,10 +85,61 @@ def unwrap_layout_tables(tree: HtmlElement) -> None:
                     el.attrib.pop(attr, None)
 
 
+LINK_LIST_BLOCKS = {"ul", "ol", "dl", "div", "section", "aside", "nav", "table", "td", "tr", "p", "span"}
+MIN_LINKS = 3
+LINK_DENSITY = 0.6
+PROSE_CHARS = 40
+WS_RE = re.compile(r"\s+")
+
+
+def _chars(text: str | None) -> int:
+    return len(WS_RE.sub("", text)) if text else 0
+
+
+def prune_link_lists(tree: HtmlElement) -> int:
+    """Remove blocks that are mostly link text: navigation bars, related-headline lists, rankings.
+
+    A block goes when it holds at least three links, at least 60% of its visible characters are link
+    text, and none of its text outside links is a paragraph (a run of PROSE_CHARS or more). A story's
+    container always holds such paragraphs, so a sidebar goes and the story beside it stays, whatever the
+    site calls its classes. Returns how many blocks went.
+    """
+    # element -> (chars, link chars, links, longest text run outside links)
+    size: dict[HtmlElement, tuple[int, int, int, int]] = {}
+    for el in reversed(list(tree.iter())):
+        if not isinstance(el.tag, str):
+            continue
+        chars = _chars(el.text)
+        link_chars, links, prose = 0, 0, chars
+        for child in el:
+            c, lc, n, pr = size.get(child, (0, 0, 0, 0))
+            tail = _chars(child.tail)
+            chars += c + tail
+            link_chars += lc
+            links += n
+            prose = max(prose, pr, tail)
+        if el.tag == "a":
+            link_chars, links, prose = chars, links + 1, 0
+        size[el] = (chars, link_chars, links, prose)
+    removed = 0
+    for el in list(tree.iter(*LINK_LIST_BLOCKS)):
+        chars, link_chars, links, prose = size.get(el, (0, 0, 0, 0))
+        if (
+            links >= MIN_LINKS
+            and chars
+            and link_chars >= LINK_DENSITY * chars
+            and prose < PROSE_CHARS
+            and el.getparent() is not None
+        ):
+            el.drop_tree()  # its tail text (if any) stays
+            removed += 1
+    return removed
+
+
 def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Extracted | None:
     """Title, text (one paragraph per line), published date and author; None when there is no body."""
     try:
-        tree = lxml.html.document_fromstring(html)
+        tree = lxml.html.document_fromstring(html, parser=PARSER)
     except (ParserError, ValueError):
         return None
     # Metadata is read here, not by trafilatura: its metadata pass doubles the cost of extraction.
@@ -95,6 +149,7 @@ def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Ext
     title, author = _title_and_author(tree)
     language = declared_language(tree)
     unwrap_layout_tables(tree)
+    prune_link_lists(tree)
     doc = trafilatura.bare_extraction(
         tree, url=url, with_metadata=False, include_comments=False, include_tables=True
     )
