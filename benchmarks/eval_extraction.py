@@ -342,7 +342,7 @@ def main() -> int:
         html = decode_page(page.body).text
         visible = page_text(html)
         chinese = is_chinese(page.reference if page.reference else visible)
-        if args.lang == "zh" and not chinese or args.lang == "other" and chinese:
+        if (args.lang == "zh" and not chinese) or (args.lang == "other" and chinese):
             continue
         pages += 1
         page_trailers = trailer_lines(visible)
