@@ -18,6 +18,8 @@ Scores, per page and overall (mean over pages, and micro: summed over all pages)
   (a reference that is mostly Han characters) is scored by character with all whitespace removed; other
   languages by lower-cased word.
 - where the data set has snippets: the share of must-keep snippets kept and of must-drop snippets dropped.
+- where the data set gives a publication date: the share of pages whose day is right (the baseline's
+  date is trafilatura's own metadata pass, htmldate).
 - on every page: trailer lines, the lines of the page that look like boilerplate around a story (credit
   lines 责任编辑/来源/编辑, 上一篇/下一篇, related-reading headings, share and QR prompts, copyright and ICP
   footers, END markers, `【详细】` teasers), and the share of them each extractor drops.
@@ -89,6 +91,16 @@ class Page:
     keep: list[str] = field(default_factory=list)  # must-keep snippets
     drop: list[str] = field(default_factory=list)  # must-drop snippets
     prefix_only: bool = False
+    date: str | None = None  # the expected publication day, YYYY-MM-DD
+
+
+DAY_RE = re.compile(r"^((?:19|20)\d{2})-(\d{2})-(\d{2})")
+
+
+def _day(value: str | None) -> str | None:
+    """YYYY-MM-DD of an expected date, None when it has no full date (GNE's '09月07日')."""
+    m = DAY_RE.match(value or "")
+    return "-".join(m.groups()) if m else None
 
 
 def _gunzip(path: Path) -> bytes:
@@ -124,6 +136,7 @@ def load_wcxb(root: Path) -> Iterator[Page]:
             reference=truth.get("main_content"),
             keep=truth.get("with") or [],
             drop=truth.get("without") or [],
+            date=_day(truth.get("publish_date")),
         )
 
 
@@ -137,6 +150,7 @@ def load_trafilatura(root: Path) -> Iterator[Page]:
                 _gunzip(path),
                 keep=value.get("with") or [],
                 drop=value.get("without") or [],
+                date=_day(value.get("date")),
             )
 
 
@@ -147,7 +161,11 @@ def load_gne(root: Path) -> Iterator[Page]:
         rel = str(path.relative_to(root))
         truth = silver.get(rel)
         yield Page(
-            rel, f"http://gne.example/{rel}", path.read_bytes(), reference=truth["content"] if truth else None
+            rel,
+            f"http://gne.example/{rel}",
+            path.read_bytes(),
+            reference=truth["content"] if truth else None,
+            date=_day(truth["publish_time"]) if truth else None,
         )
 
 
@@ -157,8 +175,14 @@ def load_readability(root: Path) -> Iterator[Page]:
         if len(body) < 4096:
             continue  # synthetic test cases, not real pages
         expected = (case / "expected.html").read_text(encoding="utf-8")
+        meta_file = case / "expected-metadata.json"
+        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
         yield Page(
-            case.name, f"http://readability.example/{case.name}/", body, reference=html_to_text(expected)
+            case.name,
+            f"http://readability.example/{case.name}/",
+            body,
+            reference=html_to_text(expected),
+            date=_day(meta.get("publishedTime")),
         )
 
 
@@ -166,11 +190,14 @@ def load_newspaper(root: Path) -> Iterator[Page]:
     for txt in sorted((root / "txt").glob("*.txt")):
         html = root / "html" / f"{txt.stem}.html"
         if html.exists():
+            meta_file = root / "metadata" / f"{txt.stem}.json"
+            meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
             yield Page(
                 txt.stem,
-                f"http://newspaper.example/{txt.stem}",
+                meta.get("url") or f"http://newspaper.example/{txt.stem}",
                 html.read_bytes(),
                 reference=txt.read_text(encoding="utf-8"),
+                date=_day(meta.get("publish_date")),
             )
 
 
@@ -245,15 +272,23 @@ def page_text(html: str) -> str:
     return tree.text_content()
 
 
-def ours(page: Page) -> str:
+def ours(page: Page) -> tuple[str, str | None]:
+    """The stored text and publication day, as `pairchive extract` gives them."""
     try:
-        return process_page(page_item(page.body, page.url)).text
+        item = process_page(page_item(page.body, page.url))
     except DropItem:
-        return ""
+        return "", None
+    return item.text, item.published.date().isoformat() if item.published else None
 
 
-def bare(page: Page, html: str) -> str:
-    return trafilatura.extract(html, url=page.url) or ""
+def bare(page: Page, html: str) -> tuple[str, str | None]:
+    """trafilatura's defaults: `extract` for the text; its metadata pass (htmldate) for the date, only
+    when the page has an expected date (it costs as much as extraction)."""
+    text = trafilatura.extract(html, url=page.url) or ""
+    if not page.date:
+        return text, None
+    meta = trafilatura.extract_metadata(html, default_url=page.url)
+    return text, meta.date[:10] if meta and meta.date else None
 
 
 @dataclass
@@ -270,18 +305,24 @@ class Score:
     trailers: int = 0
     pages_with_trailers_left: int = 0
     empty: int = 0
+    dates: int = 0
+    dates_right: int = 0
 
     def add(
-        self, page: Page, output: str, chinese: bool, page_trailers: set[str]
+        self, page: Page, result: tuple[str, str | None], chinese: bool, page_trailers: set[str]
     ) -> tuple[float, float, float] | None:
+        output, day = result
+        if page.date:
+            self.dates += 1
+            self.dates_right += day == page.date
         if not output.strip():
             self.empty += 1
-        result = None
+        scores = None
         if page.reference is not None:
             counts = prf(output, page.reference, chinese)
             self.tp, self.fp, self.fn = self.tp + counts[0], self.fp + counts[1], self.fn + counts[2]
-            result = f1(*counts)
-            self.per_page.append(result)
+            scores = f1(*counts)
+            self.per_page.append(scores)
         flat = squash(output)
         self.keep += len(page.keep)
         self.kept += sum(squash(s) in flat for s in page.keep)
@@ -291,7 +332,7 @@ class Score:
         self.trailers += len(page_trailers)
         self.trailers_left += len(left)
         self.pages_with_trailers_left += bool(left)
-        return result
+        return scores
 
     def row(self, name: str, pages: int) -> str:
         cells = [name]
@@ -310,13 +351,16 @@ class Score:
             cells.append("-")
         cells.append(str(self.pages_with_trailers_left))
         cells.append(str(self.empty))
+        cells.append(
+            f"{self.dates_right}/{self.dates} ({self.dates_right / self.dates:.3f})" if self.dates else "-"
+        )
         return "| " + " | ".join(cells) + " |"
 
 
 HEADER = (
     "| extractor | P (mean) | R (mean) | F1 (mean) | F1 (micro) | must-keep kept | must-drop dropped "
-    "| trailer lines dropped | pages with a trailer line left | empty outputs |\n"
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    "| trailer lines dropped | pages with a trailer line left | empty outputs | date right (day) |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 )
 
 

@@ -228,7 +228,7 @@ class CleanPipeline(Stage):
         item.text = cleaned.text
         item.search_text = search_form(cleaned.text)
         item.removed = cleaned.removed
-        item.source_name = cleaned.source_name
+        item.source_name = item.source_name or cleaned.source_name
         item.author = item.author or cleaned.author
         logger.debug("cleaned %s: %d lines removed", item.url, len(cleaned.removed))
         return item

@@ -17,8 +17,10 @@ META_DATE_KEYS = (
     "publishtime",
     "dc.date.issued",
     "dc.date",
+    "datepublished",
     "date",
 )
+JSON_LD_DATE_RE = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
 
 # 2022-06-16, 2022.06.16, 2022/6/16, 2022年6月16日, optionally followed by a time of day.
 DATE_RE = re.compile(
@@ -32,7 +34,18 @@ DATE_LINE_RE = re.compile(
 URL_DATE_RE = re.compile(r"/(?P<y>(?:19|20)\d{2})[-/]?(?P<m>[01]\d)[-/]?(?P<d>[0-3]\d)/")
 
 
-def _from_match(m: re.Match[str], tz: ZoneInfo) -> datetime | None:
+LEAD_SENTENCE_RE = re.compile(r"[，。；！？]|[,.;!?]\s")
+LEAD_DATE_WITHIN = 30  # characters from the start of the paragraph
+LABEL_GAP = 12  # at most this many characters between a label ("发布时间：") and its date
+
+
+def labelled_date(line: str, label: re.Match[str]) -> re.Match[str] | None:
+    """The date that follows a date label on a line, if it starts right after it."""
+    m = DATE_RE.search(line, label.end())
+    return m if m and m.start() - label.end() <= LABEL_GAP else None
+
+
+def from_match(m: re.Match[str], tz: ZoneInfo) -> datetime | None:
     try:
         return datetime(
             int(m["y"]),
@@ -54,11 +67,12 @@ def parse_date(value: str, tz: ZoneInfo) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         m = DATE_RE.search(value)
-        return _from_match(m, tz) if m else None
+        return from_match(m, tz) if m else None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
 def date_from_meta(tree: HtmlElement, tz: ZoneInfo) -> datetime | None:
+    """The publication date the page states for machines: meta tags, schema.org, `<time datetime>`."""
     metas: dict[str, str] = {}
     for meta in tree.iter("meta"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
@@ -68,6 +82,16 @@ def date_from_meta(tree: HtmlElement, tz: ZoneInfo) -> datetime | None:
     for key in META_DATE_KEYS:
         if key in metas and (found := parse_date(metas[key], tz)):
             return found
+    # schema.org: JSON-LD blocks, then microdata on any element.
+    for script in tree.iter("script"):
+        if (script.get("type") or "").lower() == "application/ld+json" and script.text:
+            m = JSON_LD_DATE_RE.search(script.text)
+            if m and (found := parse_date(m[1], tz)):
+                return found
+    for node in tree.xpath('//*[@itemprop="datePublished"]'):
+        value = node.get("content") or node.get("datetime") or node.text_content()
+        if value and (found := parse_date(value, tz)):
+            return found
     for node in tree.iter("time"):
         if (value := node.get("datetime")) and (found := parse_date(value, tz)):
             return found
@@ -75,31 +99,40 @@ def date_from_meta(tree: HtmlElement, tz: ZoneInfo) -> datetime | None:
 
 
 def date_from_text(text: str, tz: ZoneInfo) -> datetime | None:
-    """The first labelled date line ("Time:2022.06.16") in the text, else the first date in its head."""
+    """The first labelled date line ("Time:2022.06.16", "发布时间：...") among the text's first lines."""
     for line in text.splitlines()[:15]:
         label = DATE_LINE_RE.search(line)
-        if label and (m := DATE_RE.search(line, label.end())):
-            return _from_match(m, tz)
-    m = DATE_RE.search(text[:400])
-    return _from_match(m, tz) if m else None
+        if label and (m := labelled_date(line, label)):
+            return from_match(m, tz)
+    return None
+
+
+def date_in_lead(text: str, tz: ZoneInfo) -> datetime | None:
+    """A full date opening one of the story's first paragraphs ("2022年6月10日，..."): the event's day,
+    which is most often the day it was reported. The least trusted source of a date; lines that are not
+    prose (a headline list with dates) are passed over."""
+    for line in text.splitlines()[:6]:
+        if LEAD_SENTENCE_RE.search(line) and (m := DATE_RE.search(line, 0, LEAD_DATE_WITHIN)):
+            return from_match(m, tz)
+    return None
 
 
 def date_from_url(url: str, tz: ZoneInfo) -> datetime | None:
     m = URL_DATE_RE.search(url)
-    return _from_match(m, tz) if m else None
+    return from_match(m, tz) if m else None
 
 
-def most_trusted(
-    meta: datetime | None, visible: datetime | None, from_url: datetime | None
-) -> datetime | None:
-    """Metadata first, then the visible date line, then the URL; but when the metadata gives only a day
-    and the page shows a time on that same day, the visible one is the more precise and wins."""
+def most_trusted(meta: datetime | None, *visible: datetime | None) -> datetime | None:
+    """Metadata first, then each visible date in the order given (most trusted first); but when the
+    metadata gives only a day and the best visible date has a time on that same day, the visible one is
+    the more precise and wins."""
+    shown = next((v for v in visible if v is not None), None)
     if (
         meta is not None
-        and visible is not None
+        and shown is not None
         and meta.timetz().replace(tzinfo=None) == time(0)
-        and visible.astimezone(meta.tzinfo).date() == meta.date()
-        and visible.timetz().replace(tzinfo=None) != time(0)
+        and shown.astimezone(meta.tzinfo).date() == meta.date()
+        and shown.timetz().replace(tzinfo=None) != time(0)
     ):
-        return visible
-    return meta or visible or from_url
+        return shown
+    return meta or shown

@@ -19,7 +19,8 @@ from trafilatura.metadata import examine_meta, extract_title
 
 from crawler.items import PageItem
 from pipelines import Stage, rejected
-from pipelines.dates import date_from_meta, date_from_text, date_from_url, most_trusted
+from pipelines.byline import read_byline
+from pipelines.dates import date_from_meta, date_from_text, date_from_url, date_in_lead, most_trusted
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Extracted:
     published: datetime | None
     author: str | None
     declared_language: str | None = None
+    source_name: str | None = None
 
 
 def _title_and_author(tree: HtmlElement) -> tuple[str, str | None]:
@@ -148,6 +150,7 @@ def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Ext
     meta_date = date_from_meta(tree, tz)
     title, author = _title_and_author(tree)
     language = declared_language(tree)
+    byline = read_byline(html, title, tz)
     unwrap_layout_tables(tree)
     prune_link_lists(tree)
     doc = trafilatura.bare_extraction(
@@ -159,8 +162,18 @@ def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Ext
     return Extracted(
         title=title,
         text=text,
-        published=most_trusted(meta_date, date_from_text(text, tz), date_from_url(url, tz)),
-        author=author,
+        # In order of trust: metadata, the byline under the headline, a labelled date line in the story,
+        # the page's first labelled date line, the URL, the first date in the story's opening.
+        published=most_trusted(
+            meta_date,
+            byline.published,
+            date_from_text(text, tz),
+            byline.labelled,
+            date_from_url(url, tz),
+            date_in_lead(text, tz),
+        ),
+        author=author or byline.author,
+        source_name=byline.source_name,
         declared_language=language,
     )
 
@@ -175,5 +188,6 @@ class ExtractPipeline(Stage):
         item.published = found.published
         item.author = found.author
         item.declared_language = found.declared_language
+        item.source_name = found.source_name
         logger.debug("extracted %d chars from %s", len(found.text), item.url)
         return item
