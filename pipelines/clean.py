@@ -80,6 +80,25 @@ PROMO_RE = re.compile(
 MAX_PROMO_LEN = 90
 HAS_WORD_RE = re.compile(r"[^\W_]")
 MIN_REPEAT = 30  # a line this long seen twice is the template repeating itself; short ones (an interview's questions) recur in stories
+# A credit closing the story: "(Bai Ping)", "（记者 张三 通讯员 李四）", "Pianshan Rong Media reporter Bu Kai",
+# "Supply of the Chuanshan District Education and Sports Bureau" (machine-translated 供稿).
+CLOSING_CREDIT_RE = re.compile(
+    r"^[(（][^()（）。，,.!?！？]{2,30}[)）]$"
+    r"|(?:记者|記者|通讯员|通訊員|供稿|撰稿|摄影|攝影|reporter|correspondent|photographer)[\s:：]*"
+    r"[^\s。，,.!?！？]{0,12}(?:\s+[^\s。，,.!?！？]{1,12}){0,3}$"
+    r"|^(?:supply of|supplied by|contributed by|provided by|photo by|photos by|by)\s",
+    re.IGNORECASE,
+)
+MAX_CLOSING_CREDIT = 70
+# The writer's name in a closing credit: "(Bai Ping)", "（记者 张晓）", "... reporter Bu Kai".
+CLOSING_NAME_RE = re.compile(
+    r"^[(（]\s*(?:记者|記者|文|reporter)?[\s/:：]*(?P<name>[^()（）\s][^()（）]{0,20}?)\s*[)）]$"
+    r"|^.*?(?:记者|記者|reporter)[\s:：]+(?P<name2>[^\s。，,.!?！？][^。，,.!?！？]{0,20})$",
+    re.IGNORECASE,
+)
+OTHER_ROLE_RE = re.compile(
+    r"\s*(?:通讯员|通訊員|摄影|攝影|编辑|編輯|correspondent|photographer|editor)", re.I
+)
 # Short words left at the very end by buttons and widgets ("微信", "微博", "知道了", "EN").
 TRAILING_SCRAP_RE = re.compile(r"^[^，。；！？,.;!?]{1,8}$")
 # "- headline2022-11-25", "· headline (2022-11-25)", "headline 11-25": one line of a dated headline list.
@@ -107,6 +126,7 @@ LEADING_DATE_RE = re.compile(
     r"^[(（\[]?(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?[)）\]]?"
 )
 BYLINE_VALUE_MAX = 40
+SENTENCE_END_RE = re.compile(r"[。！？!?]$|[a-z]\.$")
 SENTENCE_RE = re.compile(r"[，。；！？]|\.\s+[A-Z]")
 MIN_RUN = 3  # this many dated headlines or teaser lines in a row make a list, not a story
 MAX_CREDIT_LEN = 120
@@ -209,8 +229,18 @@ def clean_text(text: str, title: str = "") -> Cleaned:
             result.removed.append(line)
         if stripped:
             kept.append(stripped)
-    while len(kept) > 1 and TRAILING_SCRAP_RE.match(kept[-1]):
-        result.removed.append(kept.pop())
+    while len(kept) > 1 and (
+        TRAILING_SCRAP_RE.match(kept[-1])
+        or (
+            len(kept[-1]) <= MAX_CLOSING_CREDIT
+            and CLOSING_CREDIT_RE.search(kept[-1])
+            and not SENTENCE_END_RE.search(kept[-1])
+        )
+    ):
+        line = kept.pop()
+        result.removed.append(line)
+        if (name := CLOSING_NAME_RE.match(line)) and not result.author:
+            result.author = OTHER_ROLE_RE.split(name["name"] or name["name2"])[0].strip()
     result.text = "\n".join(kept)
     return result
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -17,6 +18,7 @@ from typing import Any
 
 from crawler.items import PageItem
 from pipelines import Stage, rejected
+from pipelines.normalize import search_form, simplified
 
 logger = logging.getLogger(__name__)
 
@@ -40,36 +42,46 @@ class Relevance:
 
 @dataclass(frozen=True)
 class TermModel:
+    """Weighted terms per category, matched in the text's simplified search form.
+
+    Within a category each stretch of text counts for one term only, the longest that matches there:
+    对口支援 counts as 对口支援, not also as 对口. Han terms match anywhere (Chinese has no word spaces);
+    English terms match whole words. Terms in traditional characters are read as their simplified form.
+    """
+
     max_count: int
     thresholds: Mapping[str, float]
-    patterns: Mapping[str, list[tuple[str, float, re.Pattern[str] | None]]]
+    weights: Mapping[str, Mapping[str, float]]  # category -> term (simplified, lower case) -> weight
+    patterns: Mapping[str, re.Pattern[str]]  # category -> one alternation, longest terms first
 
     @classmethod
     def from_toml(cls, path: Path) -> TermModel:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        patterns: dict[str, list[tuple[str, float, re.Pattern[str] | None]]] = {}
+        weights: dict[str, dict[str, float]] = {}
+        patterns: dict[str, re.Pattern[str]] = {}
         for category in CATEGORIES:
-            entries = []
+            terms: dict[str, float] = {}
             for term, weight in doc[category].items():
-                # Han terms are counted as substrings (str.count); English ones as whole words.
-                word = re.compile(rf"\b{re.escape(term.lower())}\b") if term.isascii() else None
-                entries.append((term, float(weight), word))
-            patterns[category] = entries
-        return cls(int(doc["max_count"]), dict(doc["thresholds"]), patterns)
+                key = simplified(term).lower()
+                terms[key] = max(float(weight), terms.get(key, 0.0))
+            weights[category] = terms
+            alternatives = [
+                re.escape(t) if not t.isascii() else rf"\b{re.escape(t)}\b"
+                for t in sorted(terms, key=lambda t: (-len(t), t))
+            ]
+            patterns[category] = re.compile("|".join(alternatives))
+        return cls(int(doc["max_count"]), dict(doc["thresholds"]), weights, patterns)
 
     def classify(self, text: str) -> Relevance:
-        norm = HYPHEN_SPACING_RE.sub("-", text.lower())
+        norm = HYPHEN_SPACING_RE.sub("-", search_form(text).lower())
         scores = dict.fromkeys(CATEGORIES, 0.0)
         terms: list[dict[str, Any]] = []
-        for category, entries in self.patterns.items():
-            for term, weight, word in entries:
-                key = term.lower()
-                # The substring test is cheap and rules out most English terms before their regex runs.
-                count = norm.count(key) if word is None else (len(word.findall(norm)) if key in norm else 0)
-                if count:
-                    contribution = weight * min(count, self.max_count)
-                    scores[category] += contribution
-                    terms.append({"term": term, "category": category, "count": count, "weight": weight})
+        for category, pattern in self.patterns.items():
+            counts = Counter(m.group(0) for m in pattern.finditer(norm))
+            for term, count in counts.items():
+                weight = self.weights[category][term]
+                scores[category] += weight * min(count, self.max_count)
+                terms.append({"term": term, "category": category, "count": count, "weight": weight})
         terms.sort(key=lambda t: (-t["weight"] * min(t["count"], self.max_count), t["term"]))
         p_min, e_min = self.thresholds["pairing"], self.thresholds["education"]
         pairing, education, other = scores["pairing"], scores["education"], scores["other_domain"]

@@ -37,10 +37,12 @@ SEEDS = (
         keep=(
             "At present, Chuanshan has 7 pairs of pairing schools with Lixian.",
             'Explore the "three major mechanisms" and consolidate the foundation of co -construction sharing',
-            "Pianshan Rong Media reporter Bu Kai",
         ),
         gone=(
             "- END -",
+            # closing credits: 供稿 (supplied by) and the reporter, machine-translated
+            "Supply of the Chuanshan District Education and Sports Bureau",
+            "Pianshan Rong Media reporter Bu Kai",
             "The first five -year planning and implementation of the first five years of medical security in "
             "Changchun",
             "Heze two communities were selected as the second batch of provincial red cultural characteristic "

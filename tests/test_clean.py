@@ -91,9 +91,11 @@ def test_credit_lines_are_removed_and_read_as_metadata() -> None:
     assert cleaned.author == "Fujian Daily"
 
 
-def test_reporter_credit_survives_when_editor_credit_is_cut_from_its_line() -> None:
+def test_reporter_credit_left_when_editor_credit_is_cut_goes_to_the_author() -> None:
     seed = next(s for s in SEEDS if s.file.startswith("003"))
-    assert clean_text(seed.raw).text.endswith("(Bai Ping)")
+    cleaned = clean_text(seed.raw)
+    assert cleaned.text.endswith("realize the cooperation of urban and rural schools.")
+    assert cleaned.author == "Bai Ping"
 
 
 def test_headline_repeated_as_first_line_is_not_kept_in_the_body() -> None:
@@ -196,3 +198,79 @@ def test_no_pinyin_syllable_is_left_in_seed_002() -> None:
     assert not re.search(r"[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ]", text), re.findall(
         r".{3}[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ].{3}", text
     )
+
+
+STORY_LINES = [
+    "6月15日，湖里区教育局与临夏县教育局举行学校结对帮扶签约仪式，两地十所中小学结成对子。",
+    "根据协议，湖里区每年选派骨干教师到结对学校支教，临夏县学校派出教师到湖里区跟岗学习。",
+]
+
+
+@pytest.mark.parametrize(
+    "trailer",
+    [
+        ["Copyright © 2022 湖里区教育局 版权所有", "闽ICP备12345678号", "地址：湖里区某路1号"],
+        ["违法和不良信息举报电话：0592-1234567", "举报邮箱：jubao@example.cn"],
+        ["【免责声明】本文仅代表作者观点，与本网无关。", "热门新闻"],
+        ["澎湃新闻报料：4009-20-4009 澎湃新闻，未经授权不得转载", "关键词 >> 结对帮扶"],
+    ],
+    ids=["copyright", "report-line", "disclaimer", "rights-notice"],
+)
+def test_footer_and_rights_notices_end_the_story(trailer: list[str]) -> None:
+    cleaned = clean_text("\n".join(STORY_LINES + trailer))
+    assert cleaned.text.splitlines() == STORY_LINES
+    assert cleaned.removed == trailer
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "更多猛料！欢迎扫描左方二维码关注本网官方微信（example-news）",
+        "长按识别二维码关注我们",
+        "看都看完了，点【在看】试试",
+        "+",
+        "×",
+        "|",
+        "文脉颂中华 本网走访六大书院，探讨书院文化的作用。【详细】",
+    ],
+)
+def test_follow_us_prompts_read_more_teasers_and_symbol_lines_go_anywhere(line: str) -> None:
+    cleaned = clean_text("\n".join([STORY_LINES[0], line, STORY_LINES[1]]))
+    assert cleaned.text.splitlines() == STORY_LINES
+
+
+def test_a_long_line_repeated_by_the_template_is_kept_once() -> None:
+    cleaned = clean_text("\n".join(STORY_LINES + STORY_LINES))
+    assert cleaned.text.splitlines() == STORY_LINES
+
+
+def test_short_lines_that_recur_in_a_story_are_kept() -> None:
+    interview = [
+        "债券市场存在泡沫吗？",
+        "估值确实过高，这可以被视为泡沫。",
+        "债券市场存在泡沫吗？",
+        "完全没有泡沫。",
+    ]
+    assert clean_text("\n".join(STORY_LINES + interview)).text.splitlines() == STORY_LINES + interview
+
+
+@pytest.mark.parametrize(
+    "credit",
+    [
+        "(Bai Ping)",
+        "（记者 张晓 通讯员 李明）",
+        "Pianshan Rong Media reporter Bu Kai",
+        "Supply of the Chuanshan District Education and Sports Bureau",
+        "扬子晚报记者 张楠",
+        "微信",
+    ],
+)
+def test_closing_credits_and_widget_words_at_the_end_go(credit: str) -> None:
+    cleaned = clean_text("\n".join([*STORY_LINES, credit]))
+    assert cleaned.text.splitlines() == STORY_LINES
+    assert cleaned.removed == [credit]
+
+
+def test_a_closing_sentence_is_not_a_credit() -> None:
+    closing = "The reporter learned that the two schools will exchange teachers by the end of the year."
+    assert clean_text("\n".join([*STORY_LINES, closing])).text.splitlines() == [*STORY_LINES, closing]

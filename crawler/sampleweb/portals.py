@@ -23,6 +23,8 @@ PAGE_SIZE = 2
 
 @dataclass(frozen=True)
 class Story:
+    """One story of the sample web, as its story file describes it."""
+
     slug: str
     lang: str
     pairing: bool
@@ -32,6 +34,9 @@ class Story:
     source_name: str
     paragraphs: tuple[str, ...]
     captions: tuple[str, ...] = ()
+    # Paragraphs of the body that are credits ("Pianshan Rong Media reporter Bu Kai"): shown in the body as
+    # the portal printed them, and not part of the story an archive keeps.
+    body_credits: tuple[str, ...] = ()
     trailer: dict[str, Any] = field(default_factory=dict)
     seed: str | None = None
 
@@ -102,6 +107,7 @@ def load_stories() -> dict[str, Story]:
             source_name=doc.get("source_name", ""),
             paragraphs=paragraphs,
             captions=tuple(doc.get("captions", ())),
+            body_credits=tuple(doc.get("body_credits", ())),
             trailer=doc.get("trailer", {}),
             seed=doc.get("seed"),
         )

@@ -1,0 +1,69 @@
+"""Precision and recall of the school-pairing classifier on the project's labelled cases.
+
+    python benchmarks/eval_relevance.py [--cases tests/fixtures/relevance_cases.toml] [--errors]
+
+The cases are short texts written for the project (pairing stories in many phrasings, and hard negatives:
+pairings of hospitals, villages, companies and Party branches, school news without a pairing), in
+simplified and traditional characters and machine-translated English. Cases marked `split = "tune"` may
+be looked at when the term weights change; `held_out` ones may not, so their figures say how the weights
+carry over to texts nobody tuned them on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from pipelines.relevance import classify
+
+DEFAULT_CASES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "relevance_cases.toml"
+
+
+def load_cases(path: Path) -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = tomllib.loads(path.read_text(encoding="utf-8"))["case"]
+    return cases
+
+
+def precision_recall(results: list[tuple[bool, bool]]) -> tuple[float, float, int, int, int]:
+    """(precision, recall, true positives, false positives, false negatives) of (label, predicted) pairs."""
+    tp = sum(label and pred for label, pred in results)
+    fp = sum(pred and not label for label, pred in results)
+    fn = sum(label and not pred for label, pred in results)
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    return precision, recall, tp, fp, fn
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=Path, default=DEFAULT_CASES)
+    parser.add_argument("--errors", action="store_true", help="list every wrong decision with its terms")
+    args = parser.parse_args()
+    cases = load_cases(args.cases)
+    groups: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+    errors = []
+    for case in cases:
+        found = classify(case["title"], case["text"])
+        pair = (bool(case["label"]), found.is_pairing)
+        for group in ("all", f"split={case['split']}", f"script={case['script']}"):
+            groups[group].append(pair)
+        if pair[0] != pair[1]:
+            errors.append((case, found))
+    print(f"{len(cases)} cases, {sum(c['label'] for c in cases)} pairing stories")
+    print("| cases | n | precision | recall | false positives | false negatives |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for group in sorted(groups, key=lambda g: (g != "all", g)):
+        p, r, _, fp, fn = precision_recall(groups[group])
+        print(f"| {group} | {len(groups[group])} | {p:.3f} | {r:.3f} | {fp} | {fn} |")
+    if args.errors:
+        for case, found in errors:
+            print(f"{case['id']} ({case['kind']}, label {case['label']}): {found.explain()}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
