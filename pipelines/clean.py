@@ -46,7 +46,9 @@ KEYWORDS_RE = re.compile(
 )
 # The page's footer and rights notices: where one follows the story, the rest of the text is page chrome.
 FOOTER_RE = re.compile(
-    r"copyright|©|all rights reserved|版权所有|版權所有|未经授权[，,]?\s*不得转载|未經授權[，,]?\s*不得轉載"
+    # "Copyright © 1996-2019 ...", "© 2022 湖里区教育局": a site's notice, not a picture credit ("© dpa").
+    r"^\W{0,3}(?:copyright\b|[©Ⓒ]\s*(?:19|20)\d{2}|\(c\)\s*(?:19|20)\d{2})|all rights reserved"
+    r"|版权所有|版權所有|未经授权[，,]?\s*不得转载|未經授權[，,]?\s*不得轉載"
     r"|icp[备證证]|违法和不良信息举报|違法和不良信息舉報|举报电话|举报邮箱|^[【\[]?\s*(?:免责声明|免責聲明|特别声明"
     r"|特別聲明|版权声明|版權聲明|声明|聲明)\s*[】\]]?\s*[:：]?",
     re.IGNORECASE,

@@ -5,12 +5,14 @@ When trafilatura finds no body we keep the reason (`no_text`) instead of storing
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import htmldate
 import lxml.html
 import trafilatura
 from lxml.etree import ParserError
@@ -87,7 +89,7 @@ def unwrap_layout_tables(tree: HtmlElement) -> None:
                     el.attrib.pop(attr, None)
 
 
-LINK_LIST_BLOCKS = {"ul", "ol", "dl", "div", "section", "aside", "nav", "table", "td", "tr", "p", "span"}
+LINK_LIST_BLOCKS = {"ul", "ol", "dl", "div", "section", "aside", "nav", "table", "td", "tr"}
 MIN_LINKS = 3
 LINK_DENSITY = 0.6
 PROSE_CHARS = 40
@@ -98,13 +100,24 @@ def _chars(text: str | None) -> int:
     return len(WS_RE.sub("", text)) if text else 0
 
 
+DATE_ONLY_RE = re.compile(
+    r"^[\s(（\[]*(?:(?:19|20)\d{2}[-./年])?\d{1,2}[-./月]\d{1,2}日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?[\s)）\]]*$"
+)
+
+
+def _date_chars(text: str | None) -> int:
+    """The length of a text that is only a date (a headline list's "2022-03-01", "(06-16)"), else 0."""
+    return _chars(text) if text and len(text) <= 30 and DATE_ONLY_RE.match(text) else 0
+
+
 def prune_link_lists(tree: HtmlElement) -> int:
     """Remove blocks that are mostly link text: navigation bars, related-headline lists, rankings.
 
     A block goes when it holds at least three links, at least 60% of its visible characters are link
-    text, and none of its text outside links is a paragraph (a run of PROSE_CHARS or more). A story's
-    container always holds such paragraphs, so a sidebar goes and the story beside it stays, whatever the
-    site calls its classes. Returns how many blocks went.
+    text (or bare dates beside the links: a dated headline list), and none of its text outside links is a paragraph (a run of PROSE_CHARS or more). A story's
+    container holds such paragraphs, so a sidebar goes and the story beside it stays, whatever the site
+    calls its classes. The price: a list of links inside a story (a reading list) goes too.
+    Returns how many blocks went.
     """
     # element -> (chars, link chars, links, longest text run outside links)
     size: dict[HtmlElement, tuple[int, int, int, int]] = {}
@@ -112,12 +125,12 @@ def prune_link_lists(tree: HtmlElement) -> int:
         if not isinstance(el.tag, str):
             continue
         chars = _chars(el.text)
-        link_chars, links, prose = 0, 0, chars
+        link_chars, links, prose = _date_chars(el.text), 0, chars
         for child in el:
             c, lc, n, pr = size.get(child, (0, 0, 0, 0))
             tail = _chars(child.tail)
             chars += c + tail
-            link_chars += lc
+            link_chars += lc + _date_chars(child.tail)
             links += n
             prose = max(prose, pr, tail)
         if el.tag == "a":
@@ -138,6 +151,19 @@ def prune_link_lists(tree: HtmlElement) -> int:
     return removed
 
 
+def _htmldate(tree: HtmlElement, url: str, tz: ZoneInfo) -> datetime | None:
+    try:
+        found = htmldate.find_date(tree, extensive_search=False, original_date=True, url=url)
+    except (ValueError, TypeError):
+        return None
+    if not found:
+        return None
+    try:
+        return datetime.fromisoformat(found).replace(tzinfo=tz)
+    except ValueError:
+        return None
+
+
 def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Extracted | None:
     """Title, text (one paragraph per line), published date and author; None when there is no body."""
     try:
@@ -153,6 +179,11 @@ def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Ext
     byline = read_byline(html, title, tz)
     unwrap_layout_tables(tree)
     prune_link_lists(tree)
+    # htmldate's own search, for pages that state no date our readers know (it costs as much as
+    # extraction, so only then), on the page without its link lists: a sidebar's dates are not the story's.
+    found_by_htmldate = None
+    if meta_date is None and byline.published is None and byline.labelled is None:
+        found_by_htmldate = _htmldate(copy.deepcopy(tree), url, tz)
     doc = trafilatura.bare_extraction(
         tree, url=url, with_metadata=False, include_comments=False, include_tables=True
     )
@@ -163,12 +194,14 @@ def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Ext
         title=title,
         text=text,
         # In order of trust: metadata, the byline under the headline, a labelled date line in the story,
-        # the page's first labelled date line, the URL, the first date in the story's opening.
+        # the page's first labelled date line, htmldate's guess, the URL, the first date in the story's
+        # opening.
         published=most_trusted(
             meta_date,
             byline.published,
             date_from_text(text, tz),
             byline.labelled,
+            found_by_htmldate,
             date_from_url(url, tz),
             date_in_lead(text, tz),
         ),

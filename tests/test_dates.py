@@ -71,7 +71,10 @@ def test_the_url_comes_after_the_visible_line_and_before_a_date_in_the_story() -
 
 
 def test_sidebar_dates_before_the_story_are_not_its_date() -> None:
-    sidebar = "<ul><li><a href='/1'>全市中小学开学</a> 2022-03-01</li><li><a href='/2'>教师培训</a> 2022-02-20</li></ul>"
+    sidebar = (
+        "<ul><li><a href='/1'>全市中小学开学</a> 2022-03-01</li><li><a href='/2'>教师培训</a> 2022-02-20</li>"
+        "<li><a href='/3'>教育局召开安全工作会议</a> 2022-02-18</li></ul>"
+    )
     assert published(page(byline="2022-06-16", sidebar=sidebar)) == "2022-06-16T00:00:00+08:00"
     assert published(page(sidebar=sidebar)) == "none"
 
