@@ -13,11 +13,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import htmldate
-import lxml.html
 import trafilatura
-from lxml.etree import ParserError
 from lxml.html import HtmlElement
 from trafilatura.metadata import examine_meta, extract_title
+from trafilatura.utils import load_html
 
 from crawler.items import PageItem
 from pipelines import Stage, rejected
@@ -27,9 +26,6 @@ from pipelines.dates import date_from_meta, date_from_text, date_from_url, date_
 logger = logging.getLogger(__name__)
 
 MIN_TEXT_CHARS = 50
-# Comments go at parse time: portals put `<!--keyword-->` markers inside paragraphs, and a comment node
-# in a paragraph makes the extractor lose the text around it.
-PARSER = lxml.html.HTMLParser(collect_ids=False, remove_comments=True, remove_pis=True)
 SITE_SUFFIX_RE = re.compile(r"\s*[-_|—–]+\s*[^-_|—–]{1,30}$")
 
 
@@ -166,9 +162,11 @@ def _htmldate(tree: HtmlElement, url: str, tz: ZoneInfo) -> datetime | None:
 
 def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Extracted | None:
     """Title, text (one paragraph per line), published date and author; None when there is no body."""
-    try:
-        tree = lxml.html.document_fromstring(html, parser=PARSER)
-    except (ParserError, ValueError):
+    # trafilatura's loader: it drops comments (a `<!--keyword-->` marker inside a paragraph makes the
+    # extractor lose the text around it), XML declarations and characters libxml2 cannot take, and works
+    # around libxml2's doctype bug, which otherwise leaves some pages without a body.
+    tree = load_html(html)
+    if tree is None:
         return None
     # Metadata is read here, not by trafilatura: its metadata pass doubles the cost of extraction.
     # Read before extraction: trafilatura prunes the tree it is given.

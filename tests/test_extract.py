@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import lxml.html
+from trafilatura.utils import load_html
 
-from pipelines.extract import PARSER, extract_article, prune_link_lists
+from pipelines.extract import extract_article, prune_link_lists
 
 STORY = (
     "<p>6月15日，湖里区教育局与临夏县教育局举行学校结对帮扶签约仪式，两地十所中小学结成对子，"
@@ -29,9 +29,8 @@ def _page(*blocks: str) -> str:
 
 
 def test_navigation_dated_headlines_and_rankings_are_pruned_and_the_story_stays() -> None:
-    tree = lxml.html.document_fromstring(
-        _page(NAV, f"<div class='main'>{STORY}</div>", DATED, RANKING), parser=PARSER
-    )
+    tree = load_html(_page(NAV, f"<div class='main'>{STORY}</div>", DATED, RANKING))
+    assert tree is not None
     assert prune_link_lists(tree) == 3
     text = tree.text_content()
     assert "栏目3" not in text and "运动会" not in text and "热门新闻" not in text
@@ -59,3 +58,15 @@ def test_declared_language_is_read_from_the_page() -> None:
         _page(f"<div>{STORY}</div>").replace("<html>", "<html lang='zh-TW'>"), "http://e.example/1"
     )
     assert found is not None and found.declared_language == "zh-TW"
+
+
+def test_xhtml_with_an_xml_declaration_and_a_doctype_is_read() -> None:
+    html = (
+        '<?xml version="1.0" encoding="gb2312"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
+        '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">\n'
+        + _page(f"<div class='main'>{STORY}</div>").replace(
+            "<html>", '<html xmlns="http://www.w3.org/1999/xhtml">'
+        )
+    )
+    found = extract_article(html, "http://e.example/1")
+    assert found is not None and found.text.startswith("6月15日")
