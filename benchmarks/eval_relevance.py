@@ -1,6 +1,6 @@
 """Precision and recall of the school-pairing classifier on the project's labelled cases.
 
-    python benchmarks/eval_relevance.py [--cases tests/fixtures/relevance_cases.toml] [--errors]
+    python benchmarks/eval_relevance.py [--cases tests/fixtures/relevance_labelled.toml] [--errors]
 
 The cases are short texts written for the project (pairing stories in many phrasings, and hard negatives:
 pairings of hospitals, villages, companies and Party branches, school news without a pairing), in
@@ -20,7 +20,7 @@ from typing import Any
 
 from pipelines.relevance import classify
 
-DEFAULT_CASES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "relevance_cases.toml"
+DEFAULT_CASES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "relevance_labelled.toml"
 
 
 def load_cases(path: Path) -> list[dict[str, Any]]:

@@ -50,6 +50,7 @@ class TermModel:
     """
 
     max_count: int
+    title_weight: int
     thresholds: Mapping[str, float]
     weights: Mapping[str, Mapping[str, float]]  # category -> term (simplified, lower case) -> weight
     patterns: Mapping[str, re.Pattern[str]]  # category -> one alternation, longest terms first
@@ -70,14 +71,20 @@ class TermModel:
                 for t in sorted(terms, key=lambda t: (-len(t), t))
             ]
             patterns[category] = re.compile("|".join(alternatives))
-        return cls(int(doc["max_count"]), dict(doc["thresholds"]), weights, patterns)
+        return cls(
+            int(doc["max_count"]), int(doc["title_weight"]), dict(doc["thresholds"]), weights, patterns
+        )
 
-    def classify(self, text: str) -> Relevance:
-        norm = HYPHEN_SPACING_RE.sub("-", search_form(text).lower())
+    def classify(self, text: str, title: str = "") -> Relevance:
+        """Score a text; a term in the title counts `title_weight` times (a headline names its subject)."""
+        body = HYPHEN_SPACING_RE.sub("-", search_form(text).lower())
+        head = HYPHEN_SPACING_RE.sub("-", search_form(title).lower())
         scores = dict.fromkeys(CATEGORIES, 0.0)
         terms: list[dict[str, Any]] = []
         for category, pattern in self.patterns.items():
-            counts = Counter(m.group(0) for m in pattern.finditer(norm))
+            counts = Counter(m.group(0) for m in pattern.finditer(body))
+            for m in pattern.finditer(head):
+                counts[m.group(0)] += self.title_weight
             for term, count in counts.items():
                 weight = self.weights[category][term]
                 scores[category] += weight * min(count, self.max_count)
@@ -98,7 +105,7 @@ def default_model() -> TermModel:
 
 def classify(title: str, text: str) -> Relevance:
     """Classify a story by its title and cleaned text with the shipped term model."""
-    return default_model().classify(f"{title}\n{text}")
+    return default_model().classify(text, title)
 
 
 def judge(item: PageItem) -> Relevance:

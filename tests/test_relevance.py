@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from pipelines.clean import clean_text
@@ -19,7 +23,8 @@ def test_every_seed_is_a_pairing_story(seed: SeedCase) -> None:
 def test_the_deciding_terms_are_reported_with_counts_and_weights() -> None:
     found = classify("湖里区16所学校与闽宁镇16所学校结对共建", "两地学校结对帮扶，教师交流。")
     terms = {t["term"]: t for t in found.terms}
-    assert terms["结对"]["count"] == 2 and terms["结对"]["category"] == "pairing"
+    # once in the text, and the headline's mention counts twice (title_weight)
+    assert terms["结对"]["count"] == 3 and terms["结对"]["category"] == "pairing"
     assert terms["学校"]["weight"] == 1.0
 
 
@@ -99,3 +104,48 @@ def test_near_misses_are_not_pairing(title: str, text: str) -> None:
 def test_other_ways_of_saying_pairing_are_recognised(text: str) -> None:
     found = classify("", text)
     assert found.is_pairing, found.explain()
+
+
+LABELLED = tomllib.loads((Path(__file__).parent / "fixtures" / "relevance_labelled.toml").read_text("utf-8"))[
+    "case"
+]
+
+
+def _precision_recall(cases: list[dict[str, Any]]) -> tuple[float, float, list[str]]:
+    results = [(c, classify(c["title"], c["text"])) for c in cases]
+    tp = sum(c["label"] and r.is_pairing for c, r in results)
+    fp = sum(r.is_pairing and not c["label"] for c, r in results)
+    fn = sum(c["label"] and not r.is_pairing for c, r in results)
+    wrong = [f"{c['id']}: {r.explain()}" for c, r in results if c["label"] != r.is_pairing]
+    return tp / (tp + fp), tp / (tp + fn), wrong
+
+
+def test_the_labelled_set_is_large_varied_and_well_formed() -> None:
+    assert len(LABELLED) >= 150 and len({c["id"] for c in LABELLED}) == len(LABELLED)
+    for script in ("hans", "hant", "en"):
+        for label in (True, False):
+            assert sum(c["script"] == script and c["label"] is label for c in LABELLED) >= 15
+    assert {c["split"] for c in LABELLED} == {"tune", "held_out"}
+
+
+@pytest.mark.parametrize("split", ["all", "held_out"])
+def test_precision_and_recall_on_the_labelled_set(split: str) -> None:
+    cases = [c for c in LABELLED if split == "all" or c["split"] == split]
+    precision, recall, wrong = _precision_recall(cases)
+    assert precision >= 0.95 and recall >= 0.95, wrong
+
+
+@pytest.mark.parametrize("script", ["hans", "hant", "en"])
+def test_each_script_is_recognised(script: str) -> None:
+    precision, recall, wrong = _precision_recall([c for c in LABELLED if c["script"] == script])
+    assert precision >= 0.9 and recall >= 0.9, wrong
+
+
+def test_a_longer_term_is_counted_instead_of_the_shorter_one_inside_it() -> None:
+    terms = {t["term"]: t["count"] for t in classify("", "两地学校开展对口支援，教师交流。").terms}
+    assert terms.get("对口支援") == 1 and "对口" not in terms
+
+
+def test_traditional_terms_are_matched_in_simplified_form() -> None:
+    terms = {t["term"] for t in classify("", "兩校結對幫扶，教師交流，學生手拉手。").terms}
+    assert {"结对", "帮扶", "手拉手", "两校", "教师"} <= terms
