@@ -58,6 +58,10 @@ EXTENSIONS = {
 # The database the store stage and the run recorder write to; set per crawl.
 PAIRCHIVE_DB = "sqlite:///pairchive.db"
 
+# A stored article whose text holds this share of a new text's 5-character shingles (or the other way
+# round) makes the new one a near copy of its story (pipelines.dedup). benchmarks/eval_dedup.py measures it.
+NEAR_COPY_THRESHOLD = 0.8
+
 LOG_FORMATTER = "crawler.logformatter.PageLogFormatter"
 LOG_INSTALL_ROOT_HANDLER = True
 LOG_LEVEL = "INFO"

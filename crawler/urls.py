@@ -12,8 +12,12 @@ TRACKING_PARAMS = {"spm", "fbclid", "gclid", "share_token", "wfr", "isappinstall
 SESSION_ID_RE = re.compile(r";jsessionid=[^?#/]*", re.IGNORECASE)
 
 
+INDEX_PAGE_RE = re.compile(r"/(?:index|default)\.(?:html?|shtml|php|asp|aspx|jsp)$", re.IGNORECASE)
+
+
 def canonical_url(url: str, same_hosts: tuple[str, ...] = ()) -> str:
-    """Lower-cased scheme and host, no fragment, no tracking parameters, sorted query.
+    """Lower-cased scheme and host, no fragment, no tracking parameters, sorted query, no `index.html`
+    and no trailing slash.
 
     `same_hosts` are host names one portal serves the same pages under (`www.`, `m.`, the bare domain):
     each becomes the first of them.
@@ -32,9 +36,12 @@ def canonical_url(url: str, same_hosts: tuple[str, ...] = ()) -> str:
     for default in (":80", ":443"):
         if netloc.endswith(default) and parts.scheme == {":80": "http", ":443": "https"}[default]:
             netloc = netloc[: -len(default)]
-    return urlunsplit(
-        (parts.scheme.lower(), netloc, parts.path or "/", urlencode(query, encoding="latin-1"), "")
-    )
+    # A directory's index page and the directory are one page; so are a path with and without its
+    # trailing slash.
+    path = INDEX_PAGE_RE.sub("/", parts.path or "/")
+    if len(path) > 1:
+        path = path.rstrip("/")
+    return urlunsplit((parts.scheme.lower(), netloc, path, urlencode(query, encoding="latin-1"), ""))
 
 
 def in_domains(url: str, domains: tuple[str, ...] | list[str]) -> bool:

@@ -1,25 +1,36 @@
-"""Dedup stage: one story per canonical URL and per normalized text.
+"""Dedup stage: one story, however many copies of it the portals carry.
 
-Copies are recognised by a hash of the text's search form (simplified script, widths folded) with case,
-whitespace and punctuation removed, so the same story under different chrome, re-posted by another portal
-or converted to traditional characters is stored once.
+- **The same page**: canonical URLs (crawler.urls: tracking parameters, fragments, `index.html`, trailing
+  slashes, a source's host names for one site) and the page's `<link rel="canonical">` when it stays on the
+  site. A page already stored is not stored again.
+- **An exact copy**: the SHA-256 of the folded search form (simplified script, case, width, whitespace and
+  punctuation folded; trailers already cut) matches a stored article. The copy is not stored again: its URL
+  becomes a sighting of that article's story, and the page is counted as a duplicate.
+- **A near copy** (a re-post cut short, with other credits, or paragraphs reordered): candidates come from
+  the MinHash band index (pipelines.minhash), and a candidate is a copy when the shorter text's shingles are
+  found in the longer one at `NEAR_COPY_THRESHOLD` (default 0.8) or more. A near copy is stored (its text
+  differs) in the story of the text it copies; if it copies several stories, the store stage merges them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from urllib.parse import urljoin, urlsplit
 
 from scrapy.crawler import Crawler
 
 from crawler.items import PageItem
 from crawler.urls import canonical_url
 from pipelines import DatabaseStage, rejected
+from pipelines.minhash import band_keys, shingles, signature, similarity
 from pipelines.normalize import folded
-from storage.archive import find_duplicate
+from storage.archive import find_duplicate, near_candidates, record_sighting
 from storage.db import open_database
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_NEAR_COPY_THRESHOLD = 0.8
 
 
 def content_hash(text: str) -> str:
@@ -28,10 +39,24 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(folded(text).encode("utf-8")).hexdigest()
 
 
+def page_url(item: PageItem) -> str:
+    """The canonical URL of the page: its `<link rel="canonical">` when that names a page on the same
+    host (or one of the source's host names), else the fetched URL's."""
+    if item.link_canonical:
+        link = urljoin(item.url, item.link_canonical)
+        here = (urlsplit(item.url).hostname or "").lower()
+        there = (urlsplit(link).hostname or "").lower()
+        if urlsplit(link).scheme in ("http", "https") and (there == here or there in item.same_hosts):
+            return canonical_url(link, item.same_hosts)
+    return canonical_url(item.url, item.same_hosts)
+
+
 def identify(item: PageItem) -> PageItem:
-    """Fill in the identities dedup compares: canonical URL and content hash."""
-    item.canonical_url = canonical_url(item.url, item.same_hosts)
+    """Fill in the identities dedup compares: canonical URL, content hash and near-copy band keys."""
+    item.canonical_url = page_url(item)
     item.content_hash = content_hash(item.text)
+    grams = shingles(item.search_text or item.text)
+    item.minhash_keys = band_keys(signature(grams)) if grams else []
     return item
 
 
@@ -39,20 +64,49 @@ class DedupPipeline(DatabaseStage):
     def __init__(self, crawler: Crawler | None = None) -> None:
         super().__init__(crawler)
         self.seen_urls: set[str] = set()
-        self.seen_hashes: set[str] = set()
+        assert crawler is not None
+        self.threshold = crawler.settings.getfloat("NEAR_COPY_THRESHOLD", DEFAULT_NEAR_COPY_THRESHOLD)
+        if not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"NEAR_COPY_THRESHOLD must be in (0, 1], not {self.threshold}")
 
     def process(self, item: PageItem) -> PageItem:
         identify(item)
         if item.recrawl_of is not None:
             return item  # a re-fetch of a stored article: the store stage compares it with its revisions
-        if item.canonical_url in self.seen_urls or item.content_hash in self.seen_hashes:
+        if item.canonical_url in self.seen_urls:
             raise rejected("duplicate", f"already seen in this run: {item.url}")
         _, sessions = open_database(self.db_url)
-        with sessions() as session:
+        copy_of = None
+        with sessions.begin() as session:
             existing = find_duplicate(session, item.canonical_url, item.content_hash)
             if existing is not None:
-                same = "URL" if existing.url == item.canonical_url else "text"
-                raise rejected("duplicate", f"same {same} as article {existing.id} ({existing.url})")
+                copy_of = (existing.id, existing.story_id, existing.url)
+                if existing.url != item.canonical_url and item.source_id is not None:
+                    record_sighting(
+                        session,
+                        story_id=existing.story_id,
+                        article_id=existing.id,
+                        source_id=item.source_id,
+                        url=item.canonical_url,
+                        fetched_url=item.url,
+                        seen_at=item.fetched_at,
+                        run_id=item.run_id,
+                        copy=True,
+                    )
+                candidates = []
+            else:
+                candidates = near_candidates(session, item.minhash_keys)
+        if copy_of is not None:
+            article_id, story_id, url = copy_of
+            same = "URL" if url == item.canonical_url else "text"
+            raise rejected("duplicate", f"same {same} as article {article_id} (story {story_id}, {url})")
+        if candidates:
+            grams = shingles(item.search_text or item.text)
+            best: dict[int, float] = {}
+            for _, story_id, text in candidates:
+                score = similarity(grams, shingles(text))
+                if score >= self.threshold and score > best.get(story_id, 0.0):
+                    best[story_id] = round(score, 4)
+            item.near = sorted(best.items(), key=lambda pair: (pair[0], -pair[1]))
         self.seen_urls.add(item.canonical_url)
-        self.seen_hashes.add(item.content_hash)
         return item

@@ -37,6 +37,7 @@ class Extracted:
     author: str | None
     declared_language: str | None = None
     source_name: str | None = None
+    link_canonical: str | None = None
 
 
 def _title_and_author(tree: HtmlElement) -> tuple[str, str | None]:
@@ -174,6 +175,8 @@ def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Ext
     meta_date = date_from_meta(tree, tz)
     title, author = _title_and_author(tree)
     language = declared_language(tree)
+    link = tree.find(".//head/link[@rel='canonical']")
+    link_canonical = (link.get("href") or "").strip() or None if link is not None else None
     byline = read_byline(html, title, tz)
     unwrap_layout_tables(tree)
     prune_link_lists(tree)
@@ -205,6 +208,7 @@ def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Ext
         ),
         author=author or byline.author,
         source_name=byline.source_name,
+        link_canonical=link_canonical,
         declared_language=language,
     )
 
@@ -220,5 +224,6 @@ class ExtractPipeline(Stage):
         item.author = found.author
         item.declared_language = found.declared_language
         item.source_name = found.source_name
+        item.link_canonical = found.link_canonical
         logger.debug("extracted %d chars from %s", len(found.text), item.url)
         return item

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from crawler.items import PageItem
 from pipelines import DatabaseStage, rejected
 from pipelines.normalize import search_form
-from storage.archive import add_revision, insert_article
+from storage.archive import add_revision, insert_article, touch_sighting
 from storage.db import open_database
 
 logger = logging.getLogger(__name__)
@@ -44,17 +44,28 @@ class StorePipeline(DatabaseStage):
             return self._revise(item, item.recrawl_of, values)
         _, sessions = open_database(self.db_url)
         with sessions.begin() as session:
-            article_id = insert_article(session, values)
+            article_id = insert_article(session, values, keys=item.minhash_keys, near=item.near)
         if article_id is None:
             raise rejected("duplicate", f"stored meanwhile by another crawl: {item.url}")
-        logger.info("stored article %d from %s", article_id, item.url)
+        if item.near:
+            story, similarity = item.near[0]
+            logger.info(
+                "stored article %d from %s in story %d (a near copy, similarity %.2f)",
+                article_id,
+                item.url,
+                story,
+                similarity,
+            )
+        else:
+            logger.info("stored article %d from %s", article_id, item.url)
         return item
 
     def _revise(self, item: PageItem, article_id: int, values: dict[str, Any]) -> PageItem:
         _, sessions = open_database(self.db_url)
         try:
             with sessions.begin() as session:
-                revision = add_revision(session, article_id, values)
+                touch_sighting(session, item.canonical_url, item.fetched_at)
+                revision = add_revision(session, article_id, values, item.minhash_keys)
         except IntegrityError:
             raise rejected(
                 "duplicate", f"new text of article {article_id} is another stored story's"

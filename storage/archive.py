@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import Article, ArticleRevision, CrawlRun, Rejection, Source, utcnow
+from storage.models import (
+    Article,
+    ArticleRevision,
+    CrawlRun,
+    MinhashBand,
+    Rejection,
+    Sighting,
+    Source,
+    Story,
+    StoryMerge,
+    utcnow,
+)
 
 
 def upsert_sources(session: Session, sources: Iterable[Mapping[str, Any]]) -> dict[str, int]:
@@ -79,23 +91,143 @@ def find_duplicate(session: Session, url: str, content_hash: str) -> Article | N
     ).first()
 
 
-def insert_article(session: Session, values: Mapping[str, Any]) -> int | None:
+def _insert(session: Session, model: type[Any]) -> sqlite.Insert | postgresql.Insert:
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    raise RuntimeError(f"unsupported database dialect {dialect!r}")
+
+
+def insert_article(
+    session: Session,
+    values: Mapping[str, Any],
+    *,
+    keys: Sequence[int] = (),
+    near: Sequence[tuple[int, float]] = (),
+) -> int | None:
     """Insert unless an article with the same URL or content hash exists; the new id, or None if it did.
 
+    The article joins the story of its nearest copy (`near`: story id and similarity, best first) or
+    starts a story of its own; when it is a near copy of several stories they are merged into the oldest.
+    Its URL becomes a sighting of the story and its band keys (`keys`) go into the near-copy index.
     The unique constraints decide, so two crawls racing on one story still store it once.
     """
-    dialect = session.get_bind().dialect.name
-    stmt: sqlite.Insert | postgresql.Insert
-    if dialect == "sqlite":
-        stmt = sqlite.insert(Article).values(**values).on_conflict_do_nothing()
-    elif dialect == "postgresql":
-        stmt = postgresql.insert(Article).values(**values).on_conflict_do_nothing()
+    stories = sorted({story_id for story_id, _ in near})
+    new_story: Story | None = None
+    if stories:
+        story_id = stories[0]
     else:
-        raise RuntimeError(f"unsupported database dialect {dialect!r}")
+        new_story = Story(first_seen=values["first_seen"])
+        session.add(new_story)
+        session.flush()
+        story_id = new_story.id
+    stmt = _insert(session, Article).values(**values, story_id=story_id).on_conflict_do_nothing()
     article_id = session.scalar(stmt.returning(Article.id))
-    if article_id is not None:
-        session.add(ArticleRevision(article_id=article_id, revision=1, **_revision_values(values)))
+    if article_id is None:
+        if new_story is not None:
+            session.delete(new_story)
+        return None
+    session.add(ArticleRevision(article_id=article_id, revision=1, **_revision_values(values)))
+    record_sighting(
+        session,
+        story_id=story_id,
+        article_id=article_id,
+        source_id=values["source_id"],
+        url=values["url"],
+        fetched_url=values["fetched_url"],
+        seen_at=values["first_seen"],
+        run_id=values.get("run_id"),
+    )
+    set_bands(session, article_id, keys)
+    similarity = dict(near)
+    for other in stories[1:]:
+        merge_story(
+            session, other, into=story_id, article_id=article_id, similarity=similarity.get(other, 0.0)
+        )
     return article_id
+
+
+def set_bands(session: Session, article_id: int, keys: Sequence[int]) -> None:
+    """Replace an article's near-copy band keys."""
+    session.execute(delete(MinhashBand).where(MinhashBand.article_id == article_id))
+    unique = sorted(set(keys))
+    if unique:
+        session.execute(_insert(session, MinhashBand), [{"article_id": article_id, "key": k} for k in unique])
+
+
+def near_candidates(session: Session, keys: Sequence[int], limit: int = 50) -> list[tuple[int, int, str]]:
+    """(article id, story id, search text) of the stored articles sharing most band keys with `keys`,
+    found through the band index (never by reading the archive)."""
+    if not keys:
+        return []
+    shared = (
+        select(MinhashBand.article_id)
+        .where(MinhashBand.key.in_(sorted(set(keys))))
+        .group_by(MinhashBand.article_id)
+        .order_by(func.count().desc(), MinhashBand.article_id)
+        .limit(limit)
+    )
+    rows = session.execute(
+        select(Article.id, Article.story_id, Article.search_text).where(
+            Article.id.in_(shared.scalar_subquery())
+        )
+    ).all()
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+def record_sighting(
+    session: Session,
+    *,
+    story_id: int,
+    article_id: int | None,
+    source_id: int,
+    url: str,
+    fetched_url: str,
+    seen_at: datetime,
+    run_id: int | None,
+    copy: bool = False,
+) -> None:
+    """A story seen at a (canonical) URL: a new sighting, or `last_seen` moved on for a known one."""
+    stmt = _insert(session, Sighting).values(
+        story_id=story_id,
+        article_id=article_id,
+        source_id=source_id,
+        url=url,
+        fetched_url=fetched_url,
+        copy=copy,
+        first_seen=seen_at,
+        last_seen=seen_at,
+        run_id=run_id,
+    )
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=["url"], set_={"last_seen": stmt.excluded.last_seen})
+    )
+
+
+def touch_sighting(session: Session, url: str, seen_at: datetime) -> None:
+    """A known URL met again (a re-fetch): its sighting's `last_seen` moves on."""
+    session.execute(update(Sighting).where(Sighting.url == url).values(last_seen=seen_at))
+
+
+def merge_story(
+    session: Session, story_id: int, *, into: int, article_id: int | None, similarity: float
+) -> None:
+    """Move a story's articles and sightings into another story and record why; the absorbed story's row
+    stays, pointing at the story it went into."""
+    absorbed = session.get(Story, story_id)
+    target = session.get(Story, into)
+    if absorbed is None or target is None or story_id == into:
+        return
+    session.execute(update(Article).where(Article.story_id == story_id).values(story_id=into))
+    session.execute(update(Sighting).where(Sighting.story_id == story_id).values(story_id=into))
+    session.execute(update(Story).where(Story.merged_into_id == story_id).values(merged_into_id=into))
+    absorbed.merged_into_id = into
+    target.first_seen = min(target.first_seen, absorbed.first_seen)
+    session.add(
+        StoryMerge(story_id=story_id, into_story_id=into, article_id=article_id, similarity=similarity)
+    )
 
 
 REVISED_FIELDS = ("title", "text", "content_hash", "charset", "http_status", "run_id")
@@ -107,7 +239,9 @@ def _revision_values(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def add_revision(session: Session, article_id: int, values: Mapping[str, Any]) -> int | None:
+def add_revision(
+    session: Session, article_id: int, values: Mapping[str, Any], keys: Sequence[int] = ()
+) -> int | None:
     """Keep a re-fetched text as the article's next revision, if its cleaned text changed.
 
     Returns the new revision number, or None when the text is the same as the newest one. Earlier
@@ -125,6 +259,8 @@ def add_revision(session: Session, article_id: int, values: Mapping[str, Any]) -
         or 0
     )
     session.add(ArticleRevision(article_id=article_id, revision=newest + 1, **_revision_values(values)))
+    if keys:  # the new text's band keys replace the old text's
+        set_bands(session, article_id, keys)
     for key in (
         "title",
         "text",

@@ -1,4 +1,4 @@
-"""The archive's tables: sources, crawl runs, stored articles and rejected pages."""
+"""The archive's tables: sources, crawl runs, stories, their articles and sightings, and rejected pages."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
@@ -96,12 +97,24 @@ class CrawlRun(Base):
     source: Mapped[Source] = relationship(back_populates="runs")
 
 
+class Story(Base):
+    """One reported event: the articles that tell it (copies, cut or converted re-posts) and every place
+    it was seen. A story absorbed by a merge keeps its row, pointing at the story it went into."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
+
+
 class Article(Base):
     """One stored pairing story: the cleaned text as published, and where and when it was fetched."""
 
     __tablename__ = "articles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
     url: Mapped[str] = mapped_column(String(2000), unique=True)  # canonical URL
@@ -156,3 +169,48 @@ class ArticleRevision(Base):
     charset: Mapped[str | None] = mapped_column(String(40))
     http_status: Mapped[int] = mapped_column(Integer)
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Sighting(Base):
+    """A URL where a story was seen: the article fetched there, or a copy of a stored article's text.
+    One row per canonical URL; `last_seen` moves on each time a crawl meets it again."""
+
+    __tablename__ = "sightings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)  # canonical URL
+    fetched_url: Mapped[str] = mapped_column(String(2000))
+    copy: Mapped[bool] = mapped_column(
+        default=False
+    )  # an exact copy of `article_id`'s text, not stored again
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+
+    source: Mapped[Source] = relationship()
+
+
+class StoryMerge(Base):
+    """A story absorbed into another, because an article was a near copy of both."""
+
+    __tablename__ = "story_merges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)  # the absorbed story
+    into_story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+    similarity: Mapped[float] = mapped_column(Float)
+    merged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MinhashBand(Base):
+    """The LSH band keys of an article's text (pipelines.minhash): near-copy candidates are found by
+    looking these up, never by scanning the archive."""
+
+    __tablename__ = "minhash_bands"
+
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)

@@ -151,7 +151,7 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(db_url: str) -
         assert conn.execute(sa.text("select count(*) from alembic_version")).scalar() == 1
 
 
-def test_upgrade_to_0003_adds_search_forms_and_rehashes_without_losing_rows(db_url: str) -> None:
+def test_upgrades_add_search_forms_rehash_and_make_stories_without_losing_rows(db_url: str) -> None:
     from alembic import command
 
     from pipelines.dedup import content_hash
@@ -199,3 +199,13 @@ def test_upgrade_to_0003_adds_search_forms_and_rehashes_without_losing_rows(db_u
     assert first.search_text == "厦门市湖里区学校结对共建,续写新篇章。"
     assert first.content_hash == content_hash("厦门市湖里区学校结对共建，续写新篇章。")
     assert {h for _, h in revisions} == {content_hash(t) for t, _ in revisions}
+    # 0004: every article is a story of its own, seen at its URL, with its band keys indexed; the table
+    # rebuilds of the upgrade cascade nothing away (the revisions above are still there).
+    with sessions() as s:
+        stories = s.execute(sa.text("SELECT COUNT(*) FROM stories")).scalar_one()
+        sightings = s.execute(sa.text("SELECT url, story_id, article_id FROM sightings ORDER BY url")).all()
+        bands = s.execute(sa.text("SELECT COUNT(DISTINCT article_id) FROM minhash_bands")).scalar_one()
+    assert stories == 2 and bands == 2
+    assert [(url, story, article) for url, story, article in sightings] == [
+        (a.url, a.story_id, a.id) for a in sorted(rows.values(), key=lambda a: a.url)
+    ]
