@@ -61,6 +61,9 @@ PAIRCHIVE_DB = "sqlite:///pairchive.db"
 # A stored article whose text holds this share of a new text's 5-character shingles (or the other way
 # round) makes the new one a near copy of its story (pipelines.dedup). benchmarks/eval_dedup.py measures it.
 NEAR_COPY_THRESHOLD = 0.8
+# ... and the two texts share at least this share of all their shingles (Jaccard): a page quoting a story in
+# full among others is not a copy of it.
+NEAR_COPY_MIN_JACCARD = 0.5
 
 LOG_FORMATTER = "crawler.logformatter.PageLogFormatter"
 LOG_INSTALL_ROOT_HANDLER = True

@@ -8,7 +8,9 @@
   becomes a sighting of that article's story, and the page is counted as a duplicate.
 - **A near copy** (a re-post cut short, with other credits, or paragraphs reordered): candidates come from
   the MinHash band index (pipelines.minhash), and a candidate is a copy when the shorter text's shingles are
-  found in the longer one at `NEAR_COPY_THRESHOLD` (default 0.8) or more. A near copy is stored (its text
+  found in the longer one at `NEAR_COPY_THRESHOLD` (default 0.8) or more, and the two share at least
+  `NEAR_COPY_MIN_JACCARD` (default 0.5) of all their shingles: a re-post cut by a third joins its story, a
+  round-up page quoting two stories in full does not join (or merge) either. A near copy is stored (its text
   differs) in the story of the text it copies; if it copies several stories, the store stage merges them.
 """
 
@@ -23,7 +25,7 @@ from scrapy.crawler import Crawler
 from crawler.items import PageItem
 from crawler.urls import canonical_url
 from pipelines import DatabaseStage, rejected
-from pipelines.minhash import band_keys, shingles, signature, similarity
+from pipelines.minhash import band_keys, jaccard, shingles, signature, similarity
 from pipelines.normalize import folded
 from storage.archive import find_duplicate, near_candidates, record_sighting
 from storage.db import open_database
@@ -31,6 +33,7 @@ from storage.db import open_database
 logger = logging.getLogger(__name__)
 
 DEFAULT_NEAR_COPY_THRESHOLD = 0.8
+DEFAULT_NEAR_COPY_MIN_JACCARD = 0.5
 
 
 def content_hash(text: str) -> str:
@@ -66,8 +69,13 @@ class DedupPipeline(DatabaseStage):
         self.seen_urls: set[str] = set()
         assert crawler is not None
         self.threshold = crawler.settings.getfloat("NEAR_COPY_THRESHOLD", DEFAULT_NEAR_COPY_THRESHOLD)
-        if not 0.0 < self.threshold <= 1.0:
-            raise ValueError(f"NEAR_COPY_THRESHOLD must be in (0, 1], not {self.threshold}")
+        self.min_jaccard = crawler.settings.getfloat("NEAR_COPY_MIN_JACCARD", DEFAULT_NEAR_COPY_MIN_JACCARD)
+        for name, value in (
+            ("NEAR_COPY_THRESHOLD", self.threshold),
+            ("NEAR_COPY_MIN_JACCARD", self.min_jaccard),
+        ):
+            if not 0.0 < value <= 1.0:
+                raise ValueError(f"{name} must be in (0, 1], not {value}")
 
     def process(self, item: PageItem) -> PageItem:
         identify(item)
@@ -104,9 +112,10 @@ class DedupPipeline(DatabaseStage):
             grams = shingles(item.search_text or item.text)
             best: dict[int, float] = {}
             for _, story_id, text in candidates:
-                score = similarity(grams, shingles(text))
-                if score >= self.threshold and score > best.get(story_id, 0.0):
-                    best[story_id] = round(score, 4)
+                other = shingles(text)
+                score = similarity(grams, other)
+                if score >= self.threshold and jaccard(grams, other) >= self.min_jaccard:
+                    best[story_id] = max(best.get(story_id, 0.0), round(score, 4))
             item.near = sorted(best.items(), key=lambda pair: (pair[0], -pair[1]))
         self.seen_urls.add(item.canonical_url)
         return item

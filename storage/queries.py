@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import Article, ArticleRevision, CrawlRun, Rejection, Source
+from storage.models import Article, ArticleRevision, CrawlRun, Rejection, Sighting, Source, Story, StoryMerge
 
 EXPORT_BATCH = 500
 
@@ -88,10 +88,11 @@ def local_published(article: Article) -> datetime | None:
     return article.published.astimezone(tz)
 
 
-def article_record(article: Article) -> dict[str, Any]:
-    """The export form of one article: one JSON object per story."""
+def article_record(article: Article, sightings: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The export form of one article, with its story and the story's sightings when given."""
     return {
         "id": article.id,
+        "story_id": article.story_id,
         "url": article.url,
         "fetched_url": article.fetched_url,
         "source": article.source.name,
@@ -108,15 +109,136 @@ def article_record(article: Article) -> dict[str, Any]:
         "http_status": article.http_status,
         "first_seen": article.first_seen.isoformat(),
         "run_id": article.run_id,
+        "sightings": sightings if sightings is not None else [],
         "text": article.text,
     }
+
+
+def sighting_record(sighting: Sighting, source_name: str) -> dict[str, Any]:
+    return {
+        "url": sighting.url,
+        "fetched_url": sighting.fetched_url,
+        "source": source_name,
+        "article_id": sighting.article_id,
+        "copy": sighting.copy,
+        "first_seen": sighting.first_seen.isoformat(),
+        "last_seen": sighting.last_seen.isoformat(),
+    }
+
+
+def sightings_of(session: Session, story_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """Every sighting of each story, first seen first."""
+    rows = session.execute(
+        select(Sighting, Source.name)
+        .join(Source, Sighting.source_id == Source.id)
+        .where(Sighting.story_id.in_(sorted(set(story_ids))))
+        .order_by(Sighting.story_id, Sighting.first_seen, Sighting.id)
+    ).all()
+    out: dict[int, list[dict[str, Any]]] = {story_id: [] for story_id in story_ids}
+    for sighting, name in rows:
+        out[sighting.story_id].append(sighting_record(sighting, name))
+    return out
+
+
+def iter_records(session: Session, *, source: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every stored article's export record (with its story's sightings), in id order, in batches."""
+    batch: list[Article] = []
+    for article in iter_articles(session, source=source, expunge=False):
+        batch.append(article)
+        if len(batch) == EXPORT_BATCH:
+            yield from _records(session, batch)
+            batch = []
+    yield from _records(session, batch)
+
+
+def _records(session: Session, batch: list[Article]) -> Iterator[dict[str, Any]]:
+    sightings = sightings_of(session, [a.story_id for a in batch])
+    for article in batch:
+        yield article_record(article, sightings[article.story_id])
+    session.expunge_all()
+
+
+@dataclass
+class StorySummary:
+    id: int
+    title: str
+    canonical_article_id: int
+    first_seen: str
+    articles: int
+    sightings: int
+    portals: list[str]
+
+
+def canonical_article(articles: Sequence[Article], portal_titles: dict[int, str]) -> Article:
+    """The story's canonical article: the one from the outlet the others name as their source, when one
+    of them comes from it; else the earliest published (then first seen)."""
+    named = {a.source_name.strip() for a in articles if a.source_name}
+    for article in articles:
+        if portal_titles.get(article.source_id, "") in named:
+            return article
+    return min(
+        articles,
+        key=lambda a: (a.published is None, a.published or a.first_seen, a.first_seen, a.id),
+    )
+
+
+def stories(
+    session: Session, *, multi: bool = False, source: str | None = None, limit: int = 50
+) -> list[StorySummary]:
+    """Stories newest first; `multi`: only those seen on more than one portal."""
+    portals = func.count(func.distinct(Sighting.source_id))
+    stmt = (
+        select(Sighting.story_id)
+        .join(Story, Story.id == Sighting.story_id)
+        .where(Story.merged_into_id.is_(None))
+        .group_by(Sighting.story_id)
+        .order_by(func.max(Story.first_seen).desc(), Sighting.story_id.desc())
+        .limit(limit)
+    )
+    if multi:
+        stmt = stmt.having(portals > 1)
+    if source:
+        stmt = stmt.where(
+            Sighting.story_id.in_(
+                select(Sighting.story_id)
+                .join(Source, Source.id == Sighting.source_id)
+                .where(Source.name == source)
+            )
+        )
+    story_ids = list(session.scalars(stmt))
+    titles = {row.id: row.title for row in session.execute(select(Source.id, Source.title))}
+    seen = sightings_of(session, story_ids)
+    out = []
+    for story_id in story_ids:
+        articles = list(session.scalars(select(Article).where(Article.story_id == story_id)))
+        story = session.get(Story, story_id)
+        if not articles or story is None:
+            continue
+        canonical = canonical_article(articles, titles)
+        out.append(
+            StorySummary(
+                id=story_id,
+                title=canonical.title,
+                canonical_article_id=canonical.id,
+                first_seen=story.first_seen.isoformat(),
+                articles=len(articles),
+                sightings=len(seen[story_id]),
+                portals=sorted({s["source"] for s in seen[story_id]}),
+            )
+        )
+    return out
+
+
+def story_merges(session: Session, story_id: int) -> list[StoryMerge]:
+    """The merges that brought other stories into this one."""
+    return list(session.scalars(select(StoryMerge).where(StoryMerge.into_story_id == story_id)))
 
 
 def get_article(session: Session, article_id: int) -> Article | None:
     return session.get(Article, article_id)
 
 
-def iter_articles(session: Session, *, source: str | None = None) -> Iterator[Article]:
+def iter_articles(session: Session, *, source: str | None = None, expunge: bool = True) -> Iterator[Article]:
     """Every stored article in id order, fetched in batches so memory stays flat on a large archive."""
     last_id = 0
     while True:
@@ -128,7 +250,8 @@ def iter_articles(session: Session, *, source: str | None = None) -> Iterator[Ar
             return
         yield from batch
         last_id = batch[-1].id
-        session.expunge_all()
+        if expunge:
+            session.expunge_all()
 
 
 def rejection_counts(session: Session, run_ids: Sequence[int]) -> dict[str, int]:

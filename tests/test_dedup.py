@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
+
+from crawler.items import PageItem
 from crawler.urls import canonical_url
-from pipelines.dedup import content_hash
+from pipelines.dedup import content_hash, page_url
 
 
 def test_tracking_parameters_and_fragments_do_not_make_a_new_url() -> None:
@@ -67,3 +72,43 @@ def test_gbk_query_values_stay_different_urls() -> None:
 def test_paging_parameters_stay_and_session_ids_go() -> None:
     assert canonical_url("http://a.cn/list.jsp?from=20") != canonical_url("http://a.cn/list.jsp?from=40")
     assert canonical_url("http://a.cn/a/1.jsp;jsessionid=AB12?id=3") == "http://a.cn/a/1.jsp?id=3"
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("http://a.cn/edu/index.html", "http://a.cn/edu/"),
+        ("http://a.cn/edu/", "http://a.cn/edu"),
+        ("http://a.cn/index.shtml", "http://a.cn/"),
+        ("http://a.cn/edu/Default.aspx", "http://a.cn/edu"),
+    ],
+)
+def test_index_pages_and_trailing_slashes_are_one_url(a: str, b: str) -> None:
+    assert canonical_url(a) == canonical_url(b)
+
+
+def test_an_index_page_deeper_in_the_name_is_a_page_of_its_own() -> None:
+    assert canonical_url("http://a.cn/edu/index_2.html") != canonical_url("http://a.cn/edu/")
+
+
+def _item(url: str, link: str | None, same_hosts: tuple[str, ...] = ()) -> PageItem:
+    item = PageItem(
+        url=url, source="s", html="", http_status=200, charset="utf-8", fetched_at=datetime.now(UTC),
+        same_hosts=same_hosts,
+    )  # fmt: skip
+    item.link_canonical = link
+    return item
+
+
+def test_rel_canonical_on_the_same_site_names_the_page() -> None:
+    item = _item("http://edu.a.cn/2022/1116/print.html?from=share", "/2022/1116/t1.html")
+    assert page_url(item) == "http://edu.a.cn/2022/1116/t1.html"
+    www = _item("http://m.a.cn/t1.html", "http://www.a.cn/t1.html", ("www.a.cn", "m.a.cn"))
+    assert page_url(www) == "http://www.a.cn/t1.html"
+
+
+@pytest.mark.parametrize(
+    "link", ["http://aggregator.example/copy/1.html", "javascript:void(0)", "mailto:x@a.cn"]
+)
+def test_rel_canonical_off_the_site_is_ignored(link: str) -> None:
+    assert page_url(_item("http://edu.a.cn/t1.html", link)) == "http://edu.a.cn/t1.html"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from crawler import __version__
-from crawler.cli.archive import export, search, show
+from crawler.cli.archive import export, search, show, stories_command
 from crawler.cli.crawl import crawl
 from crawler.cli.demo import demo
 from crawler.cli.extract import extract
@@ -26,7 +26,8 @@ def main() -> None:
       pairchive sources check huli-edu      a dry run of one portal's patterns
       pairchive crawl --source huli-edu     crawl one portal now
       pairchive search 结对                  find stored stories
-      pairchive show 12                     read one story with its provenance
+      pairchive show 12                     read one story with its provenance and sightings
+      pairchive stories --multi             stories seen on more than one portal
       pairchive export --format jsonl       every stored story, one JSON object per line
       pairchive extract page.html           what a crawl would store from one saved page
       pairchive demo                        the whole pipeline on the bundled sample portals
@@ -36,6 +37,7 @@ def main() -> None:
 main.add_command(crawl)
 main.add_command(search)
 main.add_command(show)
+main.add_command(stories_command)
 main.add_command(export)
 main.add_command(demo)
 main.add_command(extract)

@@ -1,4 +1,4 @@
-"""The archivist's commands: `search`, `show` and `export`."""
+"""The archivist's commands: `search`, `show`, `stories` and `export`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import IO
 
 import click
 
-from crawler.cli.options import app_config, db_option
+from crawler.cli.options import app_config, db_option, table
 from storage.db import open_database
-from storage.queries import article_record, get_article, iter_articles
+from storage.queries import article_record, get_article, iter_records, sightings_of, stories, story_merges
 from storage.queries import search as search_articles
 
 
@@ -57,7 +57,11 @@ def show(article_id: int, as_json: bool, db: str | None) -> None:
         article = get_article(session, article_id)
         if article is None:
             raise click.ClickException(f"no stored story with id {article_id}")
-        record = article_record(article)
+        record = article_record(article, sightings_of(session, [article.story_id])[article.story_id])
+        merges = [
+            f"story {m.story_id} merged in {m.merged_at:%Y-%m-%d} (article {m.article_id}, similarity {m.similarity:.2f})"
+            for m in story_merges(session, article.story_id)
+        ]
     if as_json:
         click.echo(json.dumps(record, ensure_ascii=False, indent=2))
         return
@@ -74,14 +78,58 @@ def show(article_id: int, as_json: bool, db: str | None) -> None:
         ("first seen", record["first_seen"]),
         ("run", record["run_id"]),
         ("content hash", record["content_hash"]),
+        ("story", record["story_id"]),
     ]
     click.echo(record["title"])
     click.echo("=" * min(80, len(record["title"]) * 2))
     for name, value in fields:
         if value not in (None, ""):
             click.echo(f"{name:>12}: {value}")
+    for merge in merges:
+        click.echo(f"{'':>12}  {merge}")
+    click.echo(f"\nSeen at {len(record['sightings'])} URL(s):")
+    for seen in record["sightings"]:
+        kind = f"{'copy of ' if seen['copy'] else ''}article {seen['article_id']}"
+        click.echo(
+            f"  {seen['source']:<18} {seen['first_seen'][:10]} .. {seen['last_seen'][:10]}  {kind:<18} {seen['url']}"
+        )
     click.echo()
     click.echo(record["text"])
+
+
+@click.command("stories")
+@click.option("--multi", is_flag=True, help="Only stories seen on more than one portal.")
+@click.option("--source", metavar="NAME", help="Only stories seen on this source.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000), help="Most stories.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per story, one per line.")
+@db_option
+def stories_command(multi: bool, source: str | None, limit: int, as_json: bool, db: str | None) -> None:
+    """List stories (an event with all its copies), newest first, with where each was seen.
+
+    Example: pairchive stories --multi
+    """
+    _, sessions = open_database(app_config(db).db_url)
+    with sessions() as session:
+        found = stories(session, multi=multi, source=source, limit=limit)
+    if as_json:
+        for story in found:
+            click.echo(json.dumps(dataclasses.asdict(story), ensure_ascii=False))
+        return
+    if not found:
+        click.echo("no stories" + (" seen on more than one portal" if multi else ""), err=True)
+        return
+    rows = [
+        (
+            s.id,
+            s.first_seen[:10],
+            s.articles,
+            s.sightings,
+            ", ".join(s.portals),
+            f"[{s.canonical_article_id}] {s.title}",
+        )
+        for s in found
+    ]
+    click.echo(table(["story", "first seen", "articles", "sightings", "portals", "canonical article"], rows))
 
 
 @click.command()
@@ -100,5 +148,5 @@ def export(fmt: str, source: str | None, output: IO[str], db: str | None) -> Non
     """
     _, sessions = open_database(app_config(db).db_url)
     with sessions() as session:
-        for article in iter_articles(session, source=source):
-            output.write(json.dumps(article_record(article), ensure_ascii=False) + "\n")
+        for record in iter_records(session, source=source):
+            output.write(json.dumps(record, ensure_ascii=False) + "\n")
