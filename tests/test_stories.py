@@ -241,3 +241,23 @@ def test_merges_are_recorded_when_an_article_copies_two_stories(tmp_path: Path) 
         assert s.get(Story, story_b).merged_into_id == story_a  # type: ignore[union-attr]
         assert {seen.story_id for seen in s.scalars(sa.select(Sighting))} == {story_a}
     close_all()
+
+
+def test_near_copy_thresholds_are_settings(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'strict.db'}"
+    with serve(Portals) as base:
+        sources = tmp_path / "sources.toml"
+        sources.write_text(
+            "".join(
+                f'[[source]]\nname = "{name}"\nstart_urls = ["{base}/{name}/list.html"]\n'
+                f'article_pattern = "/{name}/a/"\n'
+                for name in ("bureau", "agg")
+            ),
+            encoding="utf-8",
+        )
+        for name in ("bureau", "agg"):
+            result = crawl(sources, db, "--source", name, "-s", "NEAR_COPY_MIN_JACCARD=0.99")
+            assert result.returncode == 0, result.stderr[-3000:]
+    # with a Jaccard floor of 0.99 the cut re-post is no longer a copy: a story of its own
+    assert _story_of(db, "/agg/a/3.html") != _story_of(db, "/bureau/a/1.html")
+    close_all()
