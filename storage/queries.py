@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from pipelines.normalize import search_form
 from storage.models import Article, ArticleRevision, CrawlRun, Rejection, Sighting, Source, Story, StoryMerge
 
 EXPORT_BATCH = 500
@@ -50,13 +51,22 @@ def snippet(text: str, term: str, width: int = 40) -> str:
 def search(session: Session, term: str, *, source: str | None = None, limit: int = 20) -> list[Hit]:
     """Articles whose title or text contains `term` as a substring (works for Chinese), newest first.
 
-    The term is bound as a parameter and its LIKE wildcards are escaped: any text is searched as text.
+    The text is also searched in its search form (simplified script, folded widths), with the term in the
+    same form: 结对 finds a story published as 結對, and 結對 one published as 结对. The term is bound as a
+    parameter and its LIKE wildcards are escaped: any text is searched as text.
     """
     pattern = f"%{_escape_like(term)}%"
+    folded = f"%{_escape_like(search_form(term))}%"
     stmt = (
         select(Article, Source.name)
         .join(Source, Article.source_id == Source.id)
-        .where(or_(Article.title.ilike(pattern, escape="\\"), Article.text.ilike(pattern, escape="\\")))
+        .where(
+            or_(
+                Article.title.ilike(pattern, escape="\\"),
+                Article.text.ilike(pattern, escape="\\"),
+                Article.search_text.ilike(folded, escape="\\"),
+            )
+        )
         .order_by(Article.published.desc().nulls_last(), Article.id.desc())
         .limit(limit)
     )
@@ -71,7 +81,9 @@ def search(session: Session, term: str, *, source: str | None = None, limit: int
             language=a.language,
             relevance=a.relevance,
             url=a.url,
-            snippet=snippet(a.text, term),
+            snippet=snippet(a.text, term)
+            if term.lower() in a.text.lower()
+            else snippet(a.search_text, search_form(term)),
         )
         for a, name in session.execute(stmt)
     ]

@@ -106,3 +106,25 @@ def test_pairchive_settings_cannot_be_overridden_as_scrapy_settings(tmp_path: Pa
         main, ["crawl", "-s", "PAIRCHIVE_DB=sqlite:///other.db", "--db", str(tmp_path / "a.db")]
     )
     assert result.exit_code == 2 and "not a Scrapy setting" in result.output
+
+
+def test_db_upgrade_and_status(tmp_path: Path) -> None:
+    from storage.db import head_revision
+
+    db = f"sqlite:///{tmp_path / 'new.db'}"
+    runner = CliRunner()
+    first = runner.invoke(main, ["db", "upgrade", "--db", db])
+    assert (
+        first.exit_code == 0
+        and first.output.strip() == f"upgraded from revision none (empty database) to {head_revision()}"
+    )
+    again = runner.invoke(main, ["db", "upgrade", "--db", db])
+    assert again.output.strip() == f"already at revision {head_revision()} (the newest)"
+    status = runner.invoke(main, ["db", "status", "--db", db])
+    assert status.exit_code == 0 and status.output.strip().endswith("up to date")
+    bad = runner.invoke(main, ["db", "status", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"])
+    assert (
+        bad.exit_code == 1
+        and bad.output.startswith("Error: database error:")
+        and len(bad.output.splitlines()) == 1
+    )

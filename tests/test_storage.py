@@ -101,6 +101,26 @@ def test_chinese_substring_search_finds_the_story(db_url: str) -> None:
         assert hit.source == "p" and "[结对]" in hit.snippet
 
 
+def test_search_is_script_insensitive(db_url: str) -> None:
+    from pipelines.normalize import search_form
+
+    sessions, source_id, run_id = _setup(db_url)
+    traditional = "湖里區16所學校與閩寧鎮學校結對共建，教師交流。"
+    simplified = "思明区学校与临夏县学校结对帮扶，教师交流。"
+    with sessions.begin() as s:
+        insert_article(
+            s, _article(source_id, run_id, 1, text=traditional, search_text=search_form(traditional))
+        )
+        insert_article(
+            s, _article(source_id, run_id, 2, text=simplified, search_text=search_form(simplified))
+        )
+    with sessions() as s:
+        assert sorted(h.id for h in search(s, "结对")) == [1, 2]
+        assert sorted(h.id for h in search(s, "結對")) == [1, 2]
+        (hit,) = search(s, "闽宁镇")
+        assert hit.id == 1 and "[闽宁镇]" in hit.snippet
+
+
 @pytest.mark.parametrize("query", ["100%", "_", "'; DROP TABLE articles; --", '"结对" OR 1=1', "\\"])
 def test_hostile_or_wildcard_queries_are_searched_as_text(db_url: str, query: str) -> None:
     sessions, source_id, run_id = _setup(db_url)

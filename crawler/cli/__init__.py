@@ -7,6 +7,7 @@ import click
 from crawler import __version__
 from crawler.cli.archive import export, search, show, stories_command
 from crawler.cli.crawl import crawl
+from crawler.cli.db import db_group
 from crawler.cli.demo import demo
 from crawler.cli.extract import extract
 from crawler.cli.options import PairchiveGroup
@@ -42,3 +43,4 @@ main.add_command(export)
 main.add_command(demo)
 main.add_command(extract)
 main.add_command(sources)
+main.add_command(db_group)

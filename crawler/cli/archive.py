@@ -21,7 +21,7 @@ from storage.queries import search as search_articles
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit, one per line.")
 @db_option
 def search(text: str, source: str | None, limit: int, as_json: bool, db: str | None) -> None:
-    """Find stored stories whose title or text contains TEXT (a substring: 结对 finds 结对帮扶).
+    """Find stored stories whose title or text contains TEXT (a substring: 结对 finds 结对帮扶, and 結對 too).
 
     Example: pairchive search 结对 --source huli-edu
     """
