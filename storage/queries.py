@@ -152,10 +152,12 @@ def sightings_of(session: Session, story_ids: Sequence[int]) -> dict[int, list[d
     return out
 
 
-def iter_records(session: Session, *, source: str | None = None) -> Iterator[dict[str, Any]]:
+def iter_records(
+    session: Session, *, source: str | None = None, since: datetime | None = None
+) -> Iterator[dict[str, Any]]:
     """Every stored article's export record (with its story's sightings), in id order, in batches."""
     batch: list[Article] = []
-    for article in iter_articles(session, source=source, expunge=False):
+    for article in iter_articles(session, source=source, since=since, expunge=False):
         batch.append(article)
         if len(batch) == EXPORT_BATCH:
             yield from _records(session, batch)
@@ -250,13 +252,17 @@ def get_article(session: Session, article_id: int) -> Article | None:
     return session.get(Article, article_id)
 
 
-def iter_articles(session: Session, *, source: str | None = None, expunge: bool = True) -> Iterator[Article]:
+def iter_articles(
+    session: Session, *, source: str | None = None, since: datetime | None = None, expunge: bool = True
+) -> Iterator[Article]:
     """Every stored article in id order, fetched in batches so memory stays flat on a large archive."""
     last_id = 0
     while True:
         stmt = select(Article).where(Article.id > last_id).order_by(Article.id).limit(EXPORT_BATCH)
         if source:
             stmt = stmt.join(Source, Article.source_id == Source.id).where(Source.name == source)
+        if since:
+            stmt = stmt.where(Article.first_seen >= since)
         batch = session.scalars(stmt).all()
         if not batch:
             return

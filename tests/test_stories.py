@@ -261,3 +261,25 @@ def test_near_copy_thresholds_are_settings(tmp_path: Path) -> None:
     # with a Jaccard floor of 0.99 the cut re-post is no longer a copy: a story of its own
     assert _story_of(db, "/agg/a/3.html") != _story_of(db, "/bureau/a/1.html")
     close_all()
+
+
+def test_csv_export_round_trips_and_since_filters(archive: tuple[str, Path]) -> None:
+    import csv
+    from datetime import UTC, datetime, timedelta
+
+    db, folder = archive
+    jsonl, table = folder / "all.jsonl", folder / "all.csv"
+    assert pairchive("export", "--db", db, "-o", str(jsonl)).returncode == 0
+    assert pairchive("export", "--db", db, "--format", "csv", "-o", str(table)).returncode == 0
+    records = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
+    with table.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["id"]) for r in rows] == [r["id"] for r in records]
+    assert [r["text"] for r in rows] == [r["text"] for r in records]  # newlines and quotes survive
+    assert all(r["content_hash"] == rec["content_hash"] for r, rec in zip(rows, records, strict=True))
+    assert max(len(r["sightings"].split()) for r in rows) == 4
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d")
+    later = pairchive("export", "--db", db, "--format", "csv", "--since", tomorrow)
+    assert later.returncode == 0 and len(later.stdout.splitlines()) == 1  # the header only
+    bad = pairchive("export", "--db", db, "--since", "16/11/2022")
+    assert bad.returncode == 2 and "16/11/2022" in bad.stderr

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
-from typing import IO
+from datetime import UTC, datetime
+from typing import IO, Any
 
 import click
 
@@ -132,21 +134,58 @@ def stories_command(multi: bool, source: str | None, limit: int, as_json: bool, 
     click.echo(table(["story", "first seen", "articles", "sightings", "portals", "canonical article"], rows))
 
 
+CSV_COLUMNS = (
+    "id", "story_id", "url", "fetched_url", "source", "title", "published", "author", "source_name",
+    "language", "relevance", "is_pairing", "content_hash", "charset", "http_status", "first_seen", "run_id",
+    "sightings", "text",
+)  # fmt: skip
+
+
+def _csv_row(record: dict[str, Any]) -> list[Any]:
+    row = dict(record)
+    # one cell: every URL the story was seen at, first seen first
+    row["sightings"] = " ".join(seen["url"] for seen in record["sightings"])
+    return [row[column] for column in CSV_COLUMNS]
+
+
 @click.command()
 @click.option(
-    "--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True, help="Output format."
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: one JSON object per story with every field; csv: one row per story, a header first.",
 )
 @click.option("--source", metavar="NAME", help="Only stories from this source.")
 @click.option(
-    "--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout)."
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only stories archived (first seen) on or after this day (YYYY-MM-DD, UTC).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    help="File (default stdout).",
 )
 @db_option
-def export(fmt: str, source: str | None, output: IO[str], db: str | None) -> None:
-    """Write every stored story, one JSON object per line, streaming (constant memory).
+def export(fmt: str, source: str | None, since: datetime | None, output: IO[str], db: str | None) -> None:
+    """Write every stored story with its provenance, streaming (constant memory): URL, source, fetched at,
+    HTTP status, charset, content hash, story and sightings.
 
-    Example: pairchive export --format jsonl -o stories.jsonl
+    Example: pairchive export --format csv --since 2022-06-01 -o stories.csv
     """
     _, sessions = open_database(app_config(db).db_url)
+    after = since.replace(tzinfo=UTC) if since else None
     with sessions() as session:
-        for record in iter_records(session, source=source):
+        records = iter_records(session, source=source, since=after)
+        if fmt == "csv":
+            writer = csv.writer(output)
+            writer.writerow(CSV_COLUMNS)
+            for record in records:
+                writer.writerow(_csv_row(record))
+            return
+        for record in records:
             output.write(json.dumps(record, ensure_ascii=False) + "\n")
