@@ -7,9 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.fulltext import index_text
 from storage.models import (
     Article,
     ArticleRevision,
@@ -141,12 +143,32 @@ def insert_article(
         run_id=values.get("run_id"),
     )
     set_bands(session, article_id, keys)
+    index_article(session, article_id, values["title"], values["text"])
     similarity = dict(near)
     for other in stories[1:]:
         merge_story(
             session, other, into=story_id, article_id=article_id, similarity=similarity.get(other, 0.0)
         )
     return article_id
+
+
+def index_article(session: Session, article_id: int, title: str, text: str) -> None:
+    """Put an article's title and text into the full-text index (storage.fulltext), replacing what was there."""
+    tokens = index_text(title, text)
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(sql_text("DELETE FROM articles_fts WHERE rowid = :id"), {"id": article_id})
+        session.execute(
+            sql_text("INSERT INTO articles_fts (rowid, tokens) VALUES (:id, :tokens)"),
+            {"id": article_id, "tokens": tokens},
+        )
+    else:
+        session.execute(
+            sql_text(
+                "INSERT INTO article_search (article_id, tokens) VALUES (:id, to_tsvector('simple', :tokens))"
+                " ON CONFLICT (article_id) DO UPDATE SET tokens = EXCLUDED.tokens"
+            ),
+            {"id": article_id, "tokens": tokens},
+        )
 
 
 def set_bands(session: Session, article_id: int, keys: Sequence[int]) -> None:
@@ -275,6 +297,7 @@ def add_revision(
     ):
         if key in values:
             setattr(article, key, values[key])
+    index_article(session, article_id, article.title, article.text)
     return newest + 1
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import column, func, literal_column, or_, select, table
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from pipelines.normalize import search_form
+from storage.fulltext import fts5_match, highlight_terms, parse, tsquery
 from storage.models import Article, ArticleRevision, CrawlRun, Rejection, Sighting, Source, Story, StoryMerge
 
 EXPORT_BATCH = 500
@@ -48,45 +50,99 @@ def snippet(text: str, term: str, width: int = 40) -> str:
     return ("…" if start else "") + out + ("…" if end < len(text) else "")
 
 
-def search(session: Session, term: str, *, source: str | None = None, limit: int = 20) -> list[Hit]:
-    """Articles whose title or text contains `term` as a substring (works for Chinese), newest first.
+def search(
+    session: Session,
+    query: str,
+    *,
+    source: str | None = None,
+    language: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    pairing_only: bool = False,
+    sort: str = "relevance",
+    limit: int = 20,
+) -> list[Hit]:
+    """Stories matching `query` (storage.fulltext: words, "phrases", AND/OR/NOT, either script), best
+    first or newest first (`sort="date"`). A one-character Han term cannot be looked up in a bigram index,
+    so such a query is a substring scan of the search form instead (slower, same answers).
 
-    The text is also searched in its search form (simplified script, folded widths), with the term in the
-    same form: 结对 finds a story published as 結對, and 結對 one published as 结对. The term is bound as a
-    parameter and its LIKE wildcards are escaped: any text is searched as text.
+    Raises QueryError (one line) for a query with nothing to search for.
     """
-    pattern = f"%{_escape_like(term)}%"
-    folded = f"%{_escape_like(search_form(term))}%"
-    stmt = (
-        select(Article, Source.name)
-        .join(Source, Article.source_id == Source.id)
-        .where(
-            or_(
-                Article.title.ilike(pattern, escape="\\"),
-                Article.text.ilike(pattern, escape="\\"),
-                Article.search_text.ilike(folded, escape="\\"),
-            )
-        )
-        .order_by(Article.published.desc().nulls_last(), Article.id.desc())
-        .limit(limit)
+    parsed = parse(query)
+    single_char = any(
+        len(t.tokens) == 1 and len(t.tokens[0]) == 1 and not t.tokens[0].isascii()
+        for group in parsed.groups
+        for t in group
+        if not t.negated
     )
+    dialect = session.get_bind().dialect.name
+    stmt = select(Article, Source.name).join(Source, Article.source_id == Source.id)
+    rank: Any = None
+    if single_char:
+        bare = search_form(query.strip().strip('"'))
+        pattern = f"%{_escape_like(bare)}%"
+        stmt = stmt.where(
+            or_(Article.search_text.ilike(pattern, escape="\\"), Article.title.ilike(pattern, escape="\\"))
+        )
+    elif dialect == "sqlite":
+        fts = table("articles_fts", column("rowid"))
+        stmt = stmt.join(fts, fts.c.rowid == Article.id).where(
+            sql_text("articles_fts MATCH :match").bindparams(match=fts5_match(parsed))
+        )
+        rank = literal_column("bm25(articles_fts)").asc()
+    else:
+        index = table("article_search", column("article_id"), column("tokens"))
+        tsq = func.to_tsquery("simple", tsquery(parsed))
+        stmt = stmt.join(index, index.c.article_id == Article.id).where(index.c.tokens.op("@@")(tsq))
+        rank = func.ts_rank(index.c.tokens, tsq).desc()
     if source:
         stmt = stmt.where(Source.name == source)
-    return [
-        Hit(
-            id=a.id,
-            title=a.title,
-            source=name,
-            published=_iso(local_published(a)),
-            language=a.language,
-            relevance=a.relevance,
-            url=a.url,
-            snippet=snippet(a.text, term)
-            if term.lower() in a.text.lower()
-            else snippet(a.search_text, search_form(term)),
+    if language:
+        stmt = stmt.where(
+            or_(
+                Article.language == language,
+                Article.language.like(f"{_escape_like(language)}-%", escape="\\"),
+            )
         )
-        for a, name in session.execute(stmt)
-    ]
+    if since:
+        stmt = stmt.where(Article.published >= datetime.combine(since, time(0), UTC) - timedelta(hours=14))
+    if until:
+        stmt = stmt.where(
+            Article.published < datetime.combine(until, time(0), UTC) + timedelta(days=1, hours=14)
+        )
+    if pairing_only:
+        stmt = stmt.where(Article.is_pairing.is_(True))
+    newest = (Article.published.desc().nulls_last(), Article.id.desc())
+    stmt = stmt.order_by(*newest) if sort == "date" or rank is None else stmt.order_by(rank, *newest)
+    marks = highlight_terms(parsed)
+    hits = []
+    for a, name in session.execute(stmt.limit(limit * 2 if since or until else limit)):
+        day = local_published(a)
+        if (since and (day is None or day.date() < since)) or (until and (day is None or day.date() > until)):
+            continue  # the day in the portal's own zone decides
+        hits.append(
+            Hit(
+                id=a.id,
+                title=a.title,
+                source=name,
+                published=_iso(day),
+                language=a.language,
+                relevance=a.relevance,
+                url=a.url,
+                snippet=_snippet(a, marks),
+            )
+        )
+    return hits[:limit]
+
+
+def _snippet(article: Article, marks: list[str]) -> str:
+    for mark in marks:
+        if mark.lower() in article.text.lower():
+            return snippet(article.text, mark)
+    for mark in marks:
+        if mark.lower() in article.search_text.lower():
+            return snippet(article.search_text, mark)
+    return snippet(article.text, marks[0] if marks else "")
 
 
 def local_published(article: Article) -> datetime | None:

@@ -62,7 +62,13 @@ def test_a_database_in_a_missing_directory_is_one_line(tmp_path: Path) -> None:
 def test_search_of_an_empty_archive_says_so_on_stderr(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["search", "结对", "--db", str(tmp_path / "a.db")])
     assert result.exit_code == 0 and result.stdout == ""
-    assert "no stored story contains '结对'" in result.stderr
+    assert "no stored story matches '结对'" in result.stderr
+
+
+def test_a_query_with_nothing_to_search_is_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["search", "AND OR", "--db", str(tmp_path / "a.db")])
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: cannot search 'AND OR': the query has no word to search for"
 
 
 def test_bad_setting_override_is_a_usage_error(tmp_path: Path) -> None:

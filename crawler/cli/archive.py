@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -12,30 +13,92 @@ import click
 
 from crawler.cli.options import app_config, db_option, table
 from storage.db import open_database
-from storage.queries import article_record, get_article, iter_records, sightings_of, stories, story_merges
+from storage.fulltext import QueryError
+from storage.queries import (
+    Hit,
+    article_record,
+    get_article,
+    iter_records,
+    sightings_of,
+    stories,
+    story_merges,
+)
 from storage.queries import search as search_articles
 
 
 @click.command()
-@click.argument("text")
+@click.argument("query")
 @click.option("--source", metavar="NAME", help="Only stories from this source.")
+@click.option(
+    "--lang", metavar="CODE", help="Only stories in this language (zh matches zh-Hans and zh-Hant)."
+)
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Published on or after this day.")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Published on or before this day.")
+@click.option(
+    "--pairing-only/--all",
+    default=True,
+    show_default=True,
+    help="Only stories judged school pairings (a re-fetched story may no longer be), or every stored one.",
+)
+@click.option(
+    "--sort",
+    type=click.Choice(["relevance", "date"]),
+    default="relevance",
+    show_default=True,
+    help="Hit order.",
+)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000), help="Most hits.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit, one per line.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
 @db_option
-def search(text: str, source: str | None, limit: int, as_json: bool, db: str | None) -> None:
-    """Find stored stories whose title or text contains TEXT (a substring: 结对 finds 结对帮扶, and 結對 too).
+def search(
+    query: str,
+    source: str | None,
+    lang: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    pairing_only: bool,
+    sort: str,
+    limit: int,
+    as_json: bool,
+    as_csv: bool,
+    db: str | None,
+) -> None:
+    """Find stored stories. Words and "quoted phrases", AND (the default), OR, NOT or -word, parentheses.
+    Chinese works without spaces (结对 finds 结对帮扶) and in either script (結對 finds 结对).
 
-    Example: pairchive search 结对 --source huli-edu
+    Example: pairchive search '结对 OR 手拉手' --lang zh --since 2022-01-01 --sort date
     """
     _, sessions = open_database(app_config(db).db_url)
-    with sessions() as session:
-        hits = search_articles(session, text, source=source, limit=limit)
+    try:
+        with sessions() as session:
+            hits = search_articles(
+                session,
+                query,
+                source=source,
+                language=lang,
+                since=since.date() if since else None,
+                until=until.date() if until else None,
+                pairing_only=pairing_only,
+                sort=sort,
+                limit=limit,
+            )
+    except QueryError as exc:
+        raise click.ClickException(f"cannot search {query!r}: {exc}") from None
     if as_json:
         for hit in hits:
             click.echo(json.dumps(dataclasses.asdict(hit), ensure_ascii=False))
         return
+    if as_csv:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow([f.name for f in dataclasses.fields(Hit)])
+        for hit in hits:
+            writer.writerow(dataclasses.astuple(hit))
+        click.echo(out.getvalue(), nl=False)
+        return
     if not hits:
-        click.echo(f"no stored story contains {text!r}", err=True)
+        click.echo(f"no stored story matches {query!r}", err=True)
         return
     for hit in hits:
         date = (hit.published or "")[:10]
