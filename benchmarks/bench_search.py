@@ -1,0 +1,228 @@
+"""Search and export at scale: ingest rate, size on disk, search latency against an unindexed LIKE scan.
+
+    python benchmarks/bench_search.py --data DIR --sizes 100000 [--pg URL] [--queries 40]
+
+A generator fills a fresh database (SQLite file, or a fresh schema of the PostgreSQL database at URL) with N
+articles through pairchive's own insert path (article, revision, sighting, band keys, full-text index): 6-12
+sentences drawn from the real stories in DIR (saved Chinese news pages), numbers redrawn, with one article in
+four written in English from a word pool. Then, in the same run:
+
+- search latency p50/p95 of `storage.queries.search` (20 best hits) for 2-character and 4-character
+  Chinese terms and English words, each against the same question asked without the index: the 20 newest
+  articles whose search text is `LIKE '%term%'`;
+- export: `storage.queries.iter_records` over the whole archive, in articles per second;
+- size on disk (SQLite) or of the schema's tables and indexes (PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from eval_dedup import Generator, load_texts
+
+from pipelines.dedup import content_hash
+from pipelines.minhash import sketch
+from pipelines.normalize import search_form
+from storage.archive import insert_article, start_run, upsert_sources
+from storage.db import close_all, open_database
+from storage.models import Article
+from storage.queries import iter_records, search
+
+ENGLISH = [
+    "school",
+    "schools",
+    "pairing",
+    "twinning",
+    "teachers",
+    "students",
+    "education",
+    "bureau",
+    "county",
+    "district",
+    "signed",
+    "agreement",
+    "exchange",
+    "training",
+    "classroom",
+    "lessons",
+    "rural",
+    "urban",
+    "hospital",
+    "company",
+    "village",
+    "program",
+    "support",
+    "assistance",
+    "counterpart",
+    "cooperation",
+    "alliance",
+    "community",
+    "group",
+    "principal",
+    "kindergarten",
+    "university",
+    "teaching",
+    "research",
+]
+TERMS = {
+    "zh 2 chars": ["结对", "学校", "帮扶", "教师", "发展", "工作", "学生", "教育"],
+    "zh 4 chars": [
+        "结对帮扶",
+        "教育教学",
+        "乡村振兴",
+        "高质量发",
+        "人民群众",
+        "疫情防控",
+        "社会各界",
+        "交流学习",
+    ],
+    "en word": ["pairing", "teachers", "hospital", "twinning", "rural", "alliance", "principal", "exchange"],
+}
+
+
+def english(rng: random.Random) -> str:
+    return "\n".join(
+        " ".join(rng.choice(ENGLISH) for _ in range(rng.randint(10, 25))).capitalize() + "."
+        for _ in range(rng.randint(4, 9))
+    )
+
+
+def fill(url: str, gen: Generator, size: int) -> float:
+    _, sessions = open_database(url)
+    now = datetime(2022, 11, 16, tzinfo=UTC)
+    with sessions.begin() as s:
+        source_id = upsert_sources(s, [{"name": "bench", "title": "Bench"}])["bench"]
+        run_id = start_run(s, source_id, "cli")
+    started = time.perf_counter()
+    batch = 1000
+    for start in range(0, size, batch):
+        with sessions.begin() as s:
+            for i in range(start + 1, min(start + batch, size) + 1):
+                rng = random.Random(i)
+                text = english(rng) if i % 4 == 0 else gen.text(i)
+                values = {
+                    "source_id": source_id, "run_id": run_id, "url": f"http://b.example/{i}",
+                    "fetched_url": f"http://b.example/{i}", "title": text.splitlines()[0][:40],
+                    "published": datetime(2020 + i % 5, 1 + i % 12, 1 + i % 28, tzinfo=UTC), "author": None,
+                    "source_name": None, "language": "en" if i % 4 == 0 else "zh-Hans", "text": text,
+                    "search_text": search_form(text), "relevance": 1.0, "is_pairing": True,
+                    "relevance_terms": [], "content_hash": content_hash(text), "charset": "utf-8",
+                    "http_status": 200, "first_seen": now,
+                }  # fmt: skip
+                insert_article(s, values, keys=sketch(text))
+    return time.perf_counter() - started
+
+
+def timed(fn: object, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()  # type: ignore[operator]
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def measure(url: str, label: str, size: int, queries: int) -> None:
+    _, sessions = open_database(url)
+    rows = []
+    for kind, terms in TERMS.items():
+        indexed, scanned, hits = [], [], []
+        for term in (terms * queries)[:queries]:
+            with sessions() as s:
+                found: list[object] = []
+                indexed += timed(
+                    lambda s=s, term=term, found=found: found.extend(search(s, term, limit=20)), 1
+                )
+                hits.append(len(found))
+                pattern = f"%{search_form(term)}%"
+                # the same question without the index: the 20 newest stories containing the term
+                stmt = (
+                    sa.select(Article.id)
+                    .where(Article.search_text.like(pattern))
+                    .order_by(Article.published.desc())
+                    .limit(20)
+                )
+                scanned += timed(lambda s=s, stmt=stmt: s.execute(stmt).all(), 1)
+        q = statistics.quantiles
+        rows.append(
+            f"| {label} | {size:,} | {kind} | {statistics.median(indexed):.1f} | {q(indexed, n=20)[18]:.1f} "
+            f"| {statistics.median(scanned):.1f} | {q(scanned, n=20)[18]:.1f} | {statistics.fmean(hits):.1f} |"
+        )
+    for row in rows:
+        print(row, flush=True)
+    with sessions() as s:
+        t = time.perf_counter()
+        n = sum(1 for _ in iter_records(s))
+        rate = n / (time.perf_counter() - t)
+    print(f"export: {n:,} articles, {rate:,.0f} articles/s", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data", type=Path, required=True, help="saved Chinese news pages to draw sentences from"
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
+    parser.add_argument(
+        "--pg", metavar="URL", help="also measure PostgreSQL (a fresh schema is made and dropped)"
+    )
+    parser.add_argument("--queries", type=int, default=40, help="queries per term kind")
+    args = parser.parse_args()
+    gen = Generator(load_texts(args.data))
+    print(
+        "| database | articles | query | indexed p50 ms | indexed p95 ms | LIKE p50 ms | LIKE p95 ms | hits |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for size in args.sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "bench.db"
+            url = f"sqlite:///{path}"
+            seconds = fill(url, gen, size)
+            close_all()
+            disk = sum(p.stat().st_size for p in Path(folder).iterdir()) / 2**20
+            print(f"sqlite ingest: {size / seconds:,.0f} articles/s; {disk:,.0f} MB on disk", flush=True)
+            measure(url, "SQLite", size, args.queries)
+            close_all()
+        if args.pg:
+            schema = f"bench_{uuid.uuid4().hex[:8]}"
+            admin = sa.create_engine(args.pg)
+            with admin.begin() as c:
+                c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            url = sa.engine.make_url(args.pg).update_query_dict({"options": f"-csearch_path={schema}"})
+            pg_url = url.render_as_string(hide_password=False)
+            try:
+                seconds = fill(pg_url, gen, size)
+                with admin.connect() as c:
+                    mb = c.execute(
+                        sa.text(
+                            "SELECT sum(pg_total_relation_size(c.oid)) / 1048576.0 FROM pg_class c"
+                            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :s AND c.relkind = 'r'"
+                        ),
+                        {"s": schema},
+                    ).scalar_one()
+                print(f"postgresql ingest: {size / seconds:,.0f} articles/s; {mb:,.0f} MB", flush=True)
+                measure(pg_url, "PostgreSQL", size, args.queries)
+            finally:
+                close_all()
+                with admin.begin() as c:
+                    c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())
