@@ -31,5 +31,6 @@ def test_demo_prints_stored_stories_and_dropped_counts_from_a_fresh_database_eac
     assert "Pages not stored (11): not_pairing 6, " in out
     for reason in ("duplicate 1", "no_text 1", "failed 1", "robots_disallowed 1", "not_html 1"):
         assert reason in out
-    assert f"pairchive search 结对 --db {tmp_path / 'demo.db'}" in out
+    assert f"pairchive search 結對 --db {tmp_path / 'demo.db'}" in out
+    assert f"pairchive stories --multi --db {tmp_path / 'demo.db'}" in out
     assert (tmp_path / "demo.db").exists() and (tmp_path / "sources.toml").exists()

@@ -97,8 +97,9 @@ def demo(workdir: str) -> None:
     cmd = _command_name()
     click.echo(
         f"\nDatabase: {db_path}\nTry:\n"
-        f"  {cmd} search 结对 --db {db_path}\n"
-        f"  {cmd} search pairing --db {db_path}\n"
+        f"  {cmd} search 結對 --db {db_path}          (either script finds both)\n"
+        f"  {cmd} search '\"sister school\" OR pairing' --db {db_path}\n"
+        f"  {cmd} stories --multi --db {db_path}     (a story seen on two portals)\n"
         f"  {cmd} show {stored[0].id if stored else 1} --db {db_path}\n"
         f"  {cmd} export --format jsonl --db {db_path}"
     )
