@@ -12,7 +12,7 @@ from sqlalchemy import column, func, literal_column, or_, select, table
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
-from pipelines.normalize import search_form
+from pipelines.normalize import search_form, simplified
 from storage.fulltext import fts5_match, highlight_terms, parse, tsquery
 from storage.models import Article, ArticleRevision, CrawlRun, Rejection, Sighting, Source, Story, StoryMerge
 
@@ -136,9 +136,18 @@ def search(
 
 
 def _snippet(article: Article, marks: list[str]) -> str:
+    """The text around the first searched phrase, in the script it was published in."""
     for mark in marks:
         if mark.lower() in article.text.lower():
             return snippet(article.text, mark)
+    # A simplified-script mark in a traditional text: find it in the text converted character by
+    # character (same length, same places) and mark the published characters there.
+    converted = simplified(article.text)
+    if len(converted) == len(article.text):
+        for mark in marks:
+            pos = converted.lower().find(mark.lower())
+            if pos >= 0:
+                return snippet(article.text, article.text[pos : pos + len(mark)])
     for mark in marks:
         if mark.lower() in article.search_text.lower():
             return snippet(article.search_text, mark)
