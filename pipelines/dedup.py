@@ -54,13 +54,14 @@ def page_url(item: PageItem) -> str:
     return canonical_url(item.url, item.same_hosts)
 
 
-def identify(item: PageItem) -> PageItem:
-    """Fill in the identities dedup compares: canonical URL, content hash and near-copy band keys."""
+def identify(item: PageItem) -> set[str]:
+    """Fill in the identities dedup compares: canonical URL, content hash and near-copy band keys.
+    Returns the text's shingles, for verifying near-copy candidates."""
     item.canonical_url = page_url(item)
     item.content_hash = content_hash(item.text)
     grams = shingles(item.search_text or item.text)
     item.minhash_keys = band_keys(signature(grams)) if grams else []
-    return item
+    return grams
 
 
 class DedupPipeline(DatabaseStage):
@@ -78,7 +79,7 @@ class DedupPipeline(DatabaseStage):
                 raise ValueError(f"{name} must be in (0, 1], not {value}")
 
     def process(self, item: PageItem) -> PageItem:
-        identify(item)
+        grams = identify(item)
         if item.recrawl_of is not None:
             return item  # a re-fetch of a stored article: the store stage compares it with its revisions
         if item.canonical_url in self.seen_urls:
@@ -109,7 +110,6 @@ class DedupPipeline(DatabaseStage):
             same = "URL" if url == item.canonical_url else "text"
             raise rejected("duplicate", f"same {same} as article {article_id} (story {story_id}, {url})")
         if candidates:
-            grams = shingles(item.search_text or item.text)
             best: dict[int, float] = {}
             for _, story_id, text in candidates:
                 other = shingles(text)

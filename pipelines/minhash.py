@@ -18,7 +18,6 @@ have Jaccard similarity 0.7 (a re-post missing 30% of the story) become candidat
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -81,9 +80,3 @@ def similarity(a: set[str], b: set[str]) -> float:
 
 def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
-
-
-def best_match(grams: set[str], candidates: Sequence[tuple[int, str]]) -> list[tuple[int, float]]:
-    """(id, similarity) of each candidate text, most similar first."""
-    scored = [(cid, similarity(grams, shingles(text))) for cid, text in candidates]
-    return sorted(scored, key=lambda pair: (-pair[1], pair[0]))

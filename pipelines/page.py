@@ -37,7 +37,8 @@ def process_page(item: PageItem) -> PageItem:
     """Extract, clean, detect language, judge relevance and compute identities; DropItem for no text."""
     item = LanguagePipeline().process(CleanPipeline().process(ExtractPipeline().process(item)))
     judge(item)
-    return identify(item)
+    identify(item)
+    return item
 
 
 def page_item(
