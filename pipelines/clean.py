@@ -15,18 +15,9 @@ from dataclasses import dataclass, field
 
 from crawler.items import PageItem
 from pipelines import Stage, rejected
+from pipelines.normalize import search_form, strip_pinyin
 
 logger = logging.getLogger(__name__)
-
-CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
-# A Han character followed by a parenthesised pinyin syllable carrying a tone mark: 續(xù), 當（dāng）.
-# Pages that went through a bad transcoding show `?` or U+FFFD where the character was.
-PINYIN_RE = re.compile(
-    rf"(?<=[{CJK}?\ufffd])[(（]\s*[a-z]*[{TONED}][a-z{TONED}]*(?:\s+[a-z{TONED}]+)*\s*[)）]"
-    # where the transcoding also ate the opening parenthesis: 當?shù)
-    rf"|\?[a-z]*[{TONED}][a-z{TONED}]*\)"
-)
 
 END_MARKER_RE = re.compile(
     r"^[-—–_=*·\s(（【\[]*(?:END|THE END|完|全文完|本文完)[-—–_=*·\s)）】\]]*$", re.IGNORECASE
@@ -142,11 +133,6 @@ class Cleaned:
     author: str | None = None
 
 
-def strip_pinyin(text: str) -> str:
-    """Remove inline pinyin annotations after Han characters: `續(xù)寫(xiě)` -> `續寫`."""
-    return PINYIN_RE.sub("", text)
-
-
 def _cut_point(lines: list[str]) -> int:
     """Index of the first end marker or related-reading heading that follows some story text."""
     seen = 0
@@ -251,8 +237,6 @@ class CleanPipeline(Stage):
     """Clean the extracted text; keep its search form (simplified script, folded widths) beside it."""
 
     def process(self, item: PageItem) -> PageItem:
-        from pipelines.normalize import search_form  # normalize builds on this module's pinyin rule
-
         item.title = strip_pinyin(item.title)
         cleaned = clean_text(item.raw_text, item.title)
         if len(cleaned.text) < 50:

@@ -15,11 +15,24 @@ from functools import cache
 
 import opencc
 
-from pipelines.clean import strip_pinyin
+CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
+# A Han character followed by a parenthesised pinyin syllable carrying a tone mark: 續(xù), 當（dāng）.
+# Pages that went through a bad transcoding show `?` or U+FFFD where the character was.
+PINYIN_RE = re.compile(
+    rf"(?<=[{CJK}?\ufffd])[(（]\s*[a-z]*[{TONED}][a-z{TONED}]*(?:\s+[a-z{TONED}]+)*\s*[)）]"
+    # where the transcoding also ate the opening parenthesis: 當?shù)
+    rf"|\?[a-z]*[{TONED}][a-z{TONED}]*\)"
+)
 
 SPACE_RE = re.compile(r"[^\S\n]+")
 NON_WORD_RE = re.compile(r"[\W_]+")  # punctuation, symbols, whitespace, controls: all but letters and digits
 HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def strip_pinyin(text: str) -> str:
+    """Remove inline pinyin annotations after Han characters: `續(xù)寫(xiě)` -> `續寫`."""
+    return PINYIN_RE.sub("", text)
 
 
 @cache
