@@ -48,4 +48,3 @@ class PageItem:
     link_canonical: str | None = None  # the page's <link rel="canonical">, used when it stays on the site
     minhash_keys: list[int] = field(default_factory=list)  # near-copy band keys (pipelines.minhash)
     near: list[tuple[int, float]] = field(default_factory=list)  # (story id, similarity) of near copies
-    story_id: int | None = None  # the story the store stage put the article in
