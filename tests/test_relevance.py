@@ -106,9 +106,14 @@ def test_other_ways_of_saying_pairing_are_recognised(text: str) -> None:
     assert found.is_pairing, found.explain()
 
 
-LABELLED = tomllib.loads((Path(__file__).parent / "fixtures" / "relevance_labelled.toml").read_text("utf-8"))[
-    "case"
-]
+FIXTURES = Path(__file__).parent / "fixtures"
+# relevance_labelled.toml was written with the term list; relevance_cases.toml was written apart from it,
+# without sight of the terms, as an independent check (weights were later tuned on its "tune" part only).
+SETS = {
+    name: tomllib.loads((FIXTURES / f"{name}.toml").read_text("utf-8"))["case"]
+    for name in ("relevance_labelled", "relevance_cases")
+}
+LABELLED = SETS["relevance_labelled"]
 
 
 def _precision_recall(cases: list[dict[str, Any]]) -> tuple[float, float, list[str]]:
@@ -120,19 +125,30 @@ def _precision_recall(cases: list[dict[str, Any]]) -> tuple[float, float, list[s
     return tp / (tp + fp), tp / (tp + fn), wrong
 
 
-def test_the_labelled_set_is_large_varied_and_well_formed() -> None:
-    assert len(LABELLED) >= 150 and len({c["id"] for c in LABELLED}) == len(LABELLED)
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_the_labelled_sets_are_large_varied_and_well_formed(name: str) -> None:
+    cases = SETS[name]
+    assert len(cases) >= 150 and len({c["id"] for c in cases}) == len(cases)
     for script in ("hans", "hant", "en"):
         for label in (True, False):
-            assert sum(c["script"] == script and c["label"] is label for c in LABELLED) >= 15
-    assert {c["split"] for c in LABELLED} == {"tune", "held_out"}
+            assert sum(c["script"] == script and c["label"] is label for c in cases) >= 15
+    assert {c["split"] for c in cases} == {"tune", "held_out"}
 
 
-@pytest.mark.parametrize("split", ["all", "held_out"])
-def test_precision_and_recall_on_the_labelled_set(split: str) -> None:
-    cases = [c for c in LABELLED if split == "all" or c["split"] == split]
+@pytest.mark.parametrize(
+    "name, split, least",
+    [
+        ("relevance_labelled", "all", 0.95),
+        ("relevance_labelled", "held_out", 0.95),
+        ("relevance_cases", "all", 0.95),
+        # the independent set's held-out part: where the term list stands on texts it was not tuned on
+        ("relevance_cases", "held_out", 0.9),
+    ],
+)
+def test_precision_and_recall_on_the_labelled_sets(name: str, split: str, least: float) -> None:
+    cases = [c for c in SETS[name] if split == "all" or c["split"] == split]
     precision, recall, wrong = _precision_recall(cases)
-    assert precision >= 0.95 and recall >= 0.95, wrong
+    assert precision >= least and recall >= least, wrong
 
 
 @pytest.mark.parametrize("script", ["hans", "hant", "en"])
