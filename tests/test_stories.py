@@ -96,20 +96,25 @@ class Portals(QuietHandler):
         self.wfile.write(data)
 
 
+def _sources(folder: Path, base: str, names: list[str]) -> Path:
+    """A sources file with one source per portal of the test's server."""
+    path = folder / "sources.toml"
+    path.write_text(
+        "".join(
+            f'[[source]]\nname = "{name}"\nstart_urls = ["{base}/{name}/list.html"]\narticle_pattern = "/{name}/a/"\n'
+            for name in names
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     folder = tmp_path_factory.mktemp("stories")
     db = f"sqlite:///{folder / 'a.db'}"
     with serve(Portals) as base:
-        sources = folder / "sources.toml"
-        sources.write_text(
-            "".join(
-                f'[[source]]\nname = "{name}"\nstart_urls = ["{base}/{name}/list.html"]\n'
-                f'article_pattern = "/{name}/a/"\n'
-                for name in PORTALS
-            ),
-            encoding="utf-8",
-        )
+        sources = _sources(folder, base, list(PORTALS))
         for name in ("bureau", "daily", "agg", "tw"):  # the bureau publishes first
             result = crawl(sources, db, "--source", name)
             assert result.returncode == 0, result.stderr[-3000:]
@@ -246,15 +251,7 @@ def test_merges_are_recorded_when_an_article_copies_two_stories(tmp_path: Path) 
 def test_near_copy_thresholds_are_settings(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'strict.db'}"
     with serve(Portals) as base:
-        sources = tmp_path / "sources.toml"
-        sources.write_text(
-            "".join(
-                f'[[source]]\nname = "{name}"\nstart_urls = ["{base}/{name}/list.html"]\n'
-                f'article_pattern = "/{name}/a/"\n'
-                for name in ("bureau", "agg")
-            ),
-            encoding="utf-8",
-        )
+        sources = _sources(tmp_path, base, ["bureau", "agg"])
         for name in ("bureau", "agg"):
             result = crawl(sources, db, "--source", name, "-s", "NEAR_COPY_MIN_JACCARD=0.99")
             assert result.returncode == 0, result.stderr[-3000:]
