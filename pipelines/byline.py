@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pipelines.clean import AUTHOR_LABELS, SOURCE_LABELS, parse_byline
-from pipelines.dates import DATE_LINE_RE, DATE_RE, from_match, labelled_date
+from pipelines.dates import DATE_RE, from_match, labelled_date
 
 INVISIBLE_RE = re.compile(
     r"<(script|style|noscript|template|textarea|select)\b.*?</\1\s*>|<!--.*?-->|<head\b.*?</head\s*>",
@@ -64,11 +64,8 @@ def _plausible(found: datetime | None, now: datetime) -> datetime | None:
 
 
 def _date_in(line: str, tz: ZoneInfo, labelled_only: bool) -> datetime | None:
-    label = DATE_LINE_RE.search(line)
-    if label and (m := labelled_date(line, label)):
-        return from_match(m, tz)
-    if labelled_only:
-        return None
+    if (found := labelled_date(line, tz)) or labelled_only:
+        return found
     # An unlabelled date counts when the line is a byline ("2022-06-16 10:30 来源：...", "原创 南方都市报
     # 2019-09-09 16:01"): short and not a sentence, unlike a story line that mentions a date.
     if (parse_byline(line) is not None or (len(line) <= BYLINE_MAX and not SENTENCE_RE.search(line))) and (

@@ -39,10 +39,14 @@ LEAD_DATE_WITHIN = 30  # characters from the start of the paragraph
 LABEL_GAP = 12  # at most this many characters between a label ("发布时间：") and its date
 
 
-def labelled_date(line: str, label: re.Match[str]) -> re.Match[str] | None:
-    """The date that follows a date label on a line, if it starts right after it."""
+def labelled_date(line: str, tz: ZoneInfo) -> datetime | None:
+    """The date a line gives after a date label ("Time:2022.06.16", "发布时间：2022-06-16 10:30"), when
+    it starts right after the label."""
+    label = DATE_LINE_RE.search(line)
+    if label is None:
+        return None
     m = DATE_RE.search(line, label.end())
-    return m if m and m.start() - label.end() <= LABEL_GAP else None
+    return from_match(m, tz) if m and m.start() - label.end() <= LABEL_GAP else None
 
 
 def from_match(m: re.Match[str], tz: ZoneInfo) -> datetime | None:
@@ -101,9 +105,8 @@ def date_from_meta(tree: HtmlElement, tz: ZoneInfo) -> datetime | None:
 def date_from_text(text: str, tz: ZoneInfo) -> datetime | None:
     """The first labelled date line ("Time:2022.06.16", "发布时间：...") among the text's first lines."""
     for line in text.splitlines()[:15]:
-        label = DATE_LINE_RE.search(line)
-        if label and (m := labelled_date(line, label)):
-            return from_match(m, tz)
+        if found := labelled_date(line, tz):
+            return found
     return None
 
 
