@@ -11,7 +11,7 @@ from typing import IO, Any
 
 import click
 
-from crawler.cli.options import app_config, db_option, table
+from crawler.cli.options import app_config, db_option, echo_record, table, terms_text
 from storage.db import open_database
 from storage.fulltext import QueryError
 from storage.queries import (
@@ -130,7 +130,7 @@ def show(article_id: int, as_json: bool, db: str | None) -> None:
     if as_json:
         click.echo(json.dumps(record, ensure_ascii=False, indent=2))
         return
-    terms = ", ".join(f"{t['term']}x{t['count']}" for t in record["relevance_terms"][:8])
+    terms = terms_text(record["relevance_terms"])
     fields = [
         ("url", record["url"]),
         ("source", record["source"]),
@@ -145,11 +145,7 @@ def show(article_id: int, as_json: bool, db: str | None) -> None:
         ("content hash", record["content_hash"]),
         ("story", record["story_id"]),
     ]
-    click.echo(record["title"])
-    click.echo("=" * min(80, len(record["title"]) * 2))
-    for name, value in fields:
-        if value not in (None, ""):
-            click.echo(f"{name:>12}: {value}")
+    echo_record(record["title"], fields)
     for merge in merges:
         click.echo(f"{'':>12}  {merge}")
     click.echo(f"\nSeen at {len(record['sightings'])} URL(s):")

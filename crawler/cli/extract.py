@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from scrapy.exceptions import DropItem
 
+from crawler.cli.options import echo_record, terms_text
 from pipelines import reason_of
 from pipelines.page import extraction_record, page_item, process_page
 
@@ -62,11 +63,9 @@ def extract(path: Path, url: str | None, charset: str | None, timezone: str, as_
         click.echo(json.dumps(record, ensure_ascii=False, indent=2))
         return
     relevance = record["relevance"]
-    terms = ", ".join(f"{t['term']}x{t['count']}" for t in relevance["terms"][:8]) or "no terms"
+    terms = terms_text(relevance["terms"]) or "no terms"
     verdict = "pairing story" if relevance["is_pairing"] else "not a pairing story"
-    click.echo(record["title"] or "(no title)")
-    click.echo("=" * min(80, max(10, len(record["title"]) * 2)))
-    for name, value in (
+    fields = [
         ("published", record["published"]),
         ("author", record["author"]),
         ("outlet", record["source_name"]),
@@ -74,9 +73,8 @@ def extract(path: Path, url: str | None, charset: str | None, timezone: str, as_
         ("charset", record["charset"]),
         ("relevance", f"{relevance['score']:.2f}, {verdict} ({terms})"),
         ("content hash", record["content_hash"]),
-    ):
-        if value not in (None, ""):
-            click.echo(f"{name:>12}: {value}")
+    ]
+    echo_record(record["title"], fields, min_rule=10, untitled="(no title)")
     click.echo()
     click.echo(record["text"])
     if record["removed"]:

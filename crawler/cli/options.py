@@ -74,3 +74,17 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_width: int 
         return "  ".join(v + " " * (widths[i] - width(v)) for i, v in enumerate(values)).rstrip()
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
+
+
+def terms_text(terms: Sequence[dict[str, Any]], most: int = 8) -> str:
+    """The deciding relevance terms as `termxcount, ...`."""
+    return ", ".join(f"{t['term']}x{t['count']}" for t in terms[:most])
+
+
+def echo_record(title: str, fields: Sequence[tuple[str, Any]], min_rule: int = 0, untitled: str = "") -> None:
+    """A record for reading: its title over a rule, then `name: value` lines for the values it has."""
+    click.echo(title or untitled)
+    click.echo("=" * min(80, max(min_rule, len(title) * 2)))
+    for name, value in fields:
+        if value not in (None, ""):
+            click.echo(f"{name:>12}: {value}")
