@@ -142,7 +142,7 @@ def insert_article(
         seen_at=values["first_seen"],
         run_id=values.get("run_id"),
     )
-    set_bands(session, article_id, keys)
+    add_bands(session, article_id, keys)  # a new article: nothing to replace
     index_article(session, article_id, values["title"], values["text"])
     similarity = dict(near)
     for other in stories[1:]:
@@ -174,6 +174,11 @@ def index_article(session: Session, article_id: int, title: str, text: str) -> N
 def set_bands(session: Session, article_id: int, keys: Sequence[int]) -> None:
     """Replace an article's near-copy band keys."""
     session.execute(delete(MinhashBand).where(MinhashBand.article_id == article_id))
+    add_bands(session, article_id, keys)
+
+
+def add_bands(session: Session, article_id: int, keys: Sequence[int]) -> None:
+    """Index a new article's near-copy band keys."""
     unique = sorted(set(keys))
     if unique:
         session.execute(_insert(session, MinhashBand), [{"article_id": article_id, "key": k} for k in unique])
