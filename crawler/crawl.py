@@ -78,6 +78,7 @@ def crawl(
     run_ids: list[int] = [e["run_id"] for e in entries]
     job = {
         "db_url": cfg.db_url,
+        "warc_dir": str(cfg.warc_dir.resolve()),
         "contact_url": cfg.contact_url,
         "sources": entries,
         "settings": settings or {},

@@ -22,6 +22,7 @@ class PageItem:
     same_hosts: tuple[str, ...] = ()  # the source's host names for one site (crawler.urls.canonical_url)
     source_id: int | None = None
     run_id: int | None = None
+    capture_id: int | None = None  # the page's raw capture (crawler.capture), if one was written
     recrawl_of: int | None = None  # the stored article this page is a re-fetch of (`crawl --recrawl`)
     outcome: str = "stored"  # what the store stage did: stored, revised
 

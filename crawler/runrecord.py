@@ -60,13 +60,15 @@ class RunRecorder:
             self.first_error = f"{url}: {detail}"
         self._record(url, reason, detail, None)
 
-    def _record(self, url: str, reason: str, detail: str, title: str | None) -> None:
+    def _record(
+        self, url: str, reason: str, detail: str, title: str | None, capture_id: int | None = None
+    ) -> None:
         run_id = self._run_id()
         if run_id is None:
             return
         _, sessions = open_database(self.db_url)
         with sessions.begin() as session:
-            record_rejection(session, run_id, url, reason, detail, title)
+            record_rejection(session, run_id, url, reason, detail, title, capture_id)
 
     def item_dropped(self, item: Any, response: Response, exception: BaseException, spider: Spider) -> None:
         reason, detail = reason_of(exception)
@@ -74,7 +76,8 @@ class RunRecorder:
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value(f"pairchive/dropped/{reason}")
         title = item.title if isinstance(item, PageItem) else None
-        self._record(response.url, reason, detail, title or None)
+        capture_id = item.capture_id if isinstance(item, PageItem) else None
+        self._record(response.url, reason, detail, title or None, capture_id)
 
     def item_error(self, item: Any, response: Response, spider: Spider, failure: Any) -> None:
         """An unexpected error in a stage (a bug, a database gone): the page is counted as failed."""
@@ -102,7 +105,11 @@ class RunRecorder:
         first_error = self.first_error
         error: str | None
         if reason not in OK_FINISH:
-            status, error = "failed", f"crawl ended early: {reason}"
+            # what ended it (a stage that cannot go on, e.g. raw captures on a full disk), else the first error
+            cause = stats.get_value("pairchive/stopped_by") or (
+                f"first error: {first_error}" if first_error else ""
+            )
+            status, error = "failed", f"crawl ended early: {reason}" + (f": {cause}" if cause else "")
         elif counts["fetched"] == 0 and counts["failed"]:
             status, error = "failed", f"no page could be fetched; first error: {first_error}"
         else:

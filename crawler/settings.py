@@ -43,7 +43,12 @@ ITEM_PIPELINES = {
 DOWNLOADER_MIDDLEWARES = {
     # Sees 429/503 before the stock retry middleware (550): waits as long as Retry-After asks.
     "crawler.politeness.RetryAfterMiddleware": 560,
+    # Writes each article response, as received, and its request into the run's WARC file. Just outside
+    # decompression (590) and inside redirects (600): the bytes as sent, final responses only.
+    "crawler.capture.WarcCapture": 595,
 }
+# Where the WARC files go (set per crawl from the data directory); empty: raw captures are not kept.
+PAIRCHIVE_WARC_DIR = ""
 PAIRCHIVE_RETRY_AFTER_MAX = 600  # seconds; a longer Retry-After gives up on the page for this run
 
 EXTENSIONS = {

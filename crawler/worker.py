@@ -24,6 +24,8 @@ def build_settings(job: dict[str, Any]) -> Settings:
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.set("PAIRCHIVE_DB", job["db_url"], priority="cmdline")
+    if job.get("warc_dir"):
+        settings.set("PAIRCHIVE_WARC_DIR", job["warc_dir"], priority="cmdline")
     contact = job.get("contact_url")
     if contact:
         version = settings.get("USER_AGENT").split(" ", 1)[0]

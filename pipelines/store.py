@@ -39,6 +39,7 @@ class StorePipeline(DatabaseStage):
             "charset": item.charset,
             "http_status": item.http_status,
             "first_seen": item.fetched_at,
+            "capture_id": item.capture_id,
         }
         if item.recrawl_of is not None:
             return self._revise(item, item.recrawl_of, values)

@@ -16,6 +16,7 @@ from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
+from crawler.capture import ARTICLE_META, CAPTURE_META
 from crawler.charset import Decoded, decode_page
 from crawler.incremental import KnownPage
 from crawler.items import PageItem
@@ -83,7 +84,9 @@ class PortalSpider(scrapy.Spider):
                     self.cap_reached = True
                 return None
             self.requested.add(url)
-        return scrapy.Request(url, callback=callback, errback=self.on_error)
+        # Article pages are kept byte for byte in the run's WARC file (crawler.capture).
+        meta = {ARTICLE_META: True} if callback == self.parse_article else None
+        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta)
 
     def _capped(self) -> None:
         if self.crawler.stats is not None:
@@ -232,6 +235,7 @@ class PortalSpider(scrapy.Spider):
             source_id=self.source_id,
             run_id=self.run_id,
             recrawl_of=response.meta.get("recrawl_of"),
+            capture_id=response.meta.get(CAPTURE_META),
         )
 
     def on_error(self, failure: Failure) -> None:

@@ -81,9 +81,19 @@ def set_exit_code(session: Session, run_ids: Iterable[int], exit_code: int) -> N
 
 
 def record_rejection(
-    session: Session, run_id: int, url: str, reason: str, detail: str, title: str | None
+    session: Session,
+    run_id: int,
+    url: str,
+    reason: str,
+    detail: str,
+    title: str | None,
+    capture_id: int | None = None,
 ) -> None:
-    session.add(Rejection(run_id=run_id, url=url, reason=reason, detail=detail[:2000], title=title))
+    session.add(
+        Rejection(
+            run_id=run_id, url=url, reason=reason, detail=detail[:2000], title=title, capture_id=capture_id
+        )
+    )
 
 
 def find_duplicate(session: Session, url: str, content_hash: str) -> Article | None:
@@ -263,6 +273,7 @@ REVISED_FIELDS = ("title", "text", "content_hash", "charset", "http_status", "ru
 def _revision_values(values: Mapping[str, Any]) -> dict[str, Any]:
     out = {key: values[key] for key in REVISED_FIELDS}
     out["fetched_at"] = values.get("fetched_at") or values["first_seen"]
+    out["capture_id"] = values.get("capture_id")
     return out
 
 
@@ -299,6 +310,7 @@ def add_revision(
         "relevance",
         "relevance_terms",
         "is_pairing",
+        "capture_id",
     ):
         if key in values:
             setattr(article, key, values[key])

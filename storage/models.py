@@ -97,6 +97,29 @@ class CrawlRun(Base):
     source: Mapped[Source] = relationship(back_populates="runs")
 
 
+class Capture(Base):
+    """The exact HTTP request and response of one fetched article page, kept in a WARC file (ISO 28500).
+
+    `warc_file` is relative to the archive's WARC directory; `offset` and `length` delimit the response
+    record's gzip member, `request_offset` and `request_length` the request's. `payload_digest` is the
+    record's WARC-Payload-Digest (sha1, base32) of the body as received."""
+
+    __tablename__ = "captures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))  # the URL fetched (after redirects)
+    http_status: Mapped[int] = mapped_column(Integer)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    warc_file: Mapped[str] = mapped_column(String(500))
+    offset: Mapped[int] = mapped_column(BigInteger)
+    length: Mapped[int] = mapped_column(BigInteger)
+    request_offset: Mapped[int] = mapped_column(BigInteger)
+    request_length: Mapped[int] = mapped_column(BigInteger)
+    record_id: Mapped[str] = mapped_column(String(100))  # the response record's WARC-Record-ID
+    payload_digest: Mapped[str] = mapped_column(String(100))
+
+
 class Story(Base):
     """One reported event: the articles that tell it (copies, cut or converted re-posts) and every place
     it was seen. A story absorbed by a merge keeps its row, pointing at the story it went into."""
@@ -134,8 +157,10 @@ class Article(Base):
     charset: Mapped[str | None] = mapped_column(String(40))
     http_status: Mapped[int] = mapped_column(Integer)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))  # the newest revision's bytes
 
     source: Mapped[Source] = relationship()
+    capture: Mapped[Capture | None] = relationship(lazy="joined")
 
 
 class Rejection(Base):
@@ -150,6 +175,7 @@ class Rejection(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     title: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))  # a fetched page's bytes
 
 
 class ArticleRevision(Base):
@@ -169,6 +195,7 @@ class ArticleRevision(Base):
     charset: Mapped[str | None] = mapped_column(String(40))
     http_status: Mapped[int] = mapped_column(Integer)
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
 
 
 class Sighting(Base):

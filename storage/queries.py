@@ -14,7 +14,17 @@ from sqlalchemy.orm import Session
 
 from pipelines.normalize import search_form, simplified
 from storage.fulltext import fts5_match, highlight_terms, parse, tsquery
-from storage.models import Article, ArticleRevision, CrawlRun, Rejection, Sighting, Source, Story, StoryMerge
+from storage.models import (
+    Article,
+    ArticleRevision,
+    Capture,
+    CrawlRun,
+    Rejection,
+    Sighting,
+    Source,
+    Story,
+    StoryMerge,
+)
 
 EXPORT_BATCH = 500
 
@@ -187,7 +197,20 @@ def article_record(article: Article, sightings: list[dict[str, Any]] | None = No
         "first_seen": article.first_seen.isoformat(),
         "run_id": article.run_id,
         "sightings": sightings if sightings is not None else [],
+        "capture": capture_record(article.capture) if article.capture else None,
         "text": article.text,
+    }
+
+
+def capture_record(capture: Capture) -> dict[str, Any]:
+    """Where the bytes an article was read from are kept: its response record in a WARC file."""
+    return {
+        "warc_file": capture.warc_file,
+        "offset": capture.offset,
+        "length": capture.length,
+        "record_id": capture.record_id,
+        "payload_digest": capture.payload_digest,
+        "fetched_at": capture.fetched_at.isoformat(),
     }
 
 

@@ -12,6 +12,7 @@ from crawler.cli.demo import demo
 from crawler.cli.extract import extract
 from crawler.cli.options import PairchiveGroup
 from crawler.cli.sources import sources
+from crawler.cli.warc import warc_group
 
 
 @click.group(
@@ -30,6 +31,8 @@ def main() -> None:
       pairchive show 12                     read one story with its provenance and sightings
       pairchive stories --multi             stories seen on more than one portal
       pairchive export --format jsonl       every stored story, one JSON object per line
+      pairchive show 12 --raw               the page's bytes as fetched (from its WARC record)
+      pairchive warc verify                 check every raw capture's pointer and digest
       pairchive extract page.html           what a crawl would store from one saved page
       pairchive demo                        the whole pipeline on the bundled sample portals
     """
@@ -44,3 +47,4 @@ main.add_command(demo)
 main.add_command(extract)
 main.add_command(sources)
 main.add_command(db_group)
+main.add_command(warc_group)

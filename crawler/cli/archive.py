@@ -6,14 +6,18 @@ import csv
 import dataclasses
 import io
 import json
+import sys
+import zlib
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import IO, Any
 
 import click
 
-from crawler.cli.options import app_config, db_option, echo_record, table, terms_text
+from crawler.cli.options import app_config, data_dir_option, db_option, echo_record, table, terms_text
 from storage.db import open_database
 from storage.fulltext import QueryError
+from storage.models import Capture
 from storage.queries import (
     Hit,
     article_record,
@@ -24,6 +28,7 @@ from storage.queries import (
     story_merges,
 )
 from storage.queries import search as search_articles
+from storage.warc import read_exchange, read_member
 
 
 @click.command()
@@ -111,17 +116,35 @@ def search(
 @click.command()
 @click.argument("article_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="The stored record as JSON.")
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Print the page's bytes exactly as fetched (from its WARC record; a gzip transfer undone).",
+)
+@click.option(
+    "--record",
+    "whole_record",
+    is_flag=True,
+    help="Print the whole WARC response record: WARC and HTTP headers, then the body.",
+)
 @db_option
-def show(article_id: int, as_json: bool, db: str | None) -> None:
+@data_dir_option
+def show(
+    article_id: int, as_json: bool, raw: bool, whole_record: bool, db: str | None, data_dir: str | None
+) -> None:
     """Print one stored story with where and when it was fetched.
 
-    Example: pairchive show 3
+    Example: pairchive show 3    (pairchive show 3 --raw > page.html: the page as fetched)
     """
-    _, sessions = open_database(app_config(db).db_url)
+    cfg = app_config(db, data_dir=data_dir)
+    _, sessions = open_database(cfg.db_url)
     with sessions() as session:
         article = get_article(session, article_id)
         if article is None:
             raise click.ClickException(f"no stored story with id {article_id}")
+        if raw or whole_record:
+            _print_capture(cfg.warc_dir, article.id, article.capture, whole=whole_record)
+            return
         record = article_record(article, sightings_of(session, [article.story_id])[article.story_id])
         merges = [
             f"story {m.story_id} merged in {m.merged_at:%Y-%m-%d} (article {m.article_id}, similarity {m.similarity:.2f})"
@@ -144,6 +167,13 @@ def show(article_id: int, as_json: bool, db: str | None) -> None:
         ("run", record["run_id"]),
         ("content hash", record["content_hash"]),
         ("story", record["story_id"]),
+        (
+            "raw capture",
+            f"{record['capture']['warc_file']} at {record['capture']['offset']} "
+            f"({record['capture']['length']} bytes, {record['capture']['payload_digest']})"
+            if record["capture"]
+            else "none (fetched before raw captures were kept)",
+        ),
     ]
     echo_record(record["title"], fields)
     for merge in merges:
@@ -156,6 +186,20 @@ def show(article_id: int, as_json: bool, db: str | None) -> None:
         )
     click.echo()
     click.echo(record["text"])
+
+
+def _print_capture(root: Path, article_id: int, capture: Capture | None, whole: bool) -> None:
+    if capture is None:
+        raise click.ClickException(
+            f"article {article_id} has no raw capture (it was fetched before raw captures were kept)"
+        )
+    if whole:
+        data = zlib.decompress(read_member(root, capture.warc_file, capture.offset, capture.length), wbits=31)
+    else:
+        data = read_exchange(root, capture.warc_file, capture.offset, capture.length).content
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
 
 
 @click.command("stories")
@@ -196,7 +240,7 @@ def stories_command(multi: bool, source: str | None, limit: int, as_json: bool, 
 CSV_COLUMNS = (
     "id", "story_id", "url", "fetched_url", "source", "title", "published", "author", "source_name",
     "language", "relevance", "is_pairing", "content_hash", "charset", "http_status", "first_seen", "run_id",
-    "sightings", "text",
+    "sightings", "warc_file", "warc_offset", "warc_length", "payload_digest", "text",
 )  # fmt: skip
 
 
@@ -204,6 +248,9 @@ def _csv_row(record: dict[str, Any]) -> list[Any]:
     row = dict(record)
     # one cell: every URL the story was seen at, first seen first
     row["sightings"] = " ".join(seen["url"] for seen in record["sightings"])
+    capture = record["capture"] or {}
+    row["warc_file"], row["warc_offset"] = capture.get("warc_file"), capture.get("offset")
+    row["warc_length"], row["payload_digest"] = capture.get("length"), capture.get("payload_digest")
     return [row[column] for column in CSV_COLUMNS]
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import click
 
-from crawler.cli.options import app_config, db_option, sources_option, table
+from crawler.cli.options import app_config, data_dir_option, db_option, sources_option, table
 from crawler.crawl import RunSummary
 from crawler.crawl import crawl as run_crawl
 from crawler.sources import load_sources, select
@@ -33,6 +33,7 @@ def summary_table(runs: list[RunSummary]) -> str:
 @click.option("--source", "names", multiple=True, metavar="NAME", help="Crawl only this source (repeatable).")
 @sources_option
 @db_option
+@data_dir_option
 @click.option("--quiet", "-q", is_flag=True, help="Log warnings and errors only (for cron).")
 @click.option(
     "--recrawl",
@@ -57,6 +58,7 @@ def crawl(
     names: tuple[str, ...],
     sources: str | None,
     db: str | None,
+    data_dir: str | None,
     quiet: bool,
     recrawl: bool,
     since: datetime | None,
@@ -69,7 +71,7 @@ def crawl(
 
     Example: pairchive crawl --source huli-edu --db archive.db
     """
-    cfg = app_config(db, sources)
+    cfg = app_config(db, sources, data_dir)
     settings: dict[str, str] = {"LOG_LEVEL": "WARNING" if quiet else "INFO"}
     for pair in overrides:
         key, sep, value = pair.partition("=")

@@ -33,8 +33,19 @@ def sources_option(f: F) -> F:
     )(f)
 
 
-def app_config(db: str | None = None, sources: str | None = None) -> AppConfig:
-    return AppConfig.from_env().with_flags(db=db, sources=sources)
+def data_dir_option(f: F) -> F:
+    return click.option(
+        "--data-dir",
+        "data_dir",
+        metavar="DIR",
+        type=click.Path(file_okay=False),
+        help="Where raw captures (WARC files, in DIR/warc) are kept (default: $PAIRCHIVE_DATA_DIR, else "
+        "the SQLite file's directory, else ./pairchive-data).",
+    )(f)
+
+
+def app_config(db: str | None = None, sources: str | None = None, data_dir: str | None = None) -> AppConfig:
+    return AppConfig.from_env().with_flags(db=db, sources=sources, data_dir=data_dir)
 
 
 class PairchiveGroup(click.Group):

@@ -1,0 +1,64 @@
+"""`pairchive warc`: the raw captures (WARC files) behind the stored stories."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from sqlalchemy import func, select
+
+from crawler.cli.options import app_config, data_dir_option, db_option
+from storage.db import open_database
+from storage.models import Article, Capture
+from storage.warc import verify_capture
+
+BATCH = 500
+
+
+@click.group("warc")
+def warc_group() -> None:
+    """The raw captures: every fetched article page's request and response, in WARC files."""
+
+
+@warc_group.command("verify")
+@db_option
+@data_dir_option
+@click.option("--run", "run_id", type=int, metavar="ID", help="Only the captures of this crawl run.")
+def verify(db: str | None, data_dir: str | None, run_id: int | None) -> None:
+    """Check every stored capture: its WARC file is there, its offset and length delimit its record, the
+    record is its URL's response with the recorded id, and the bytes still have the recorded digest.
+
+    Prints one line per problem and exits 1 if there is any.
+
+    Example: pairchive warc verify --db archive.db
+    """
+    cfg = app_config(db, data_dir=data_dir)
+    root = cfg.warc_dir
+    _, sessions = open_database(cfg.db_url)
+    checked = bad = 0
+    files: set[str] = set()
+    last_id = 0
+    with sessions() as session:
+        while True:
+            stmt = select(Capture).where(Capture.id > last_id).order_by(Capture.id).limit(BATCH)
+            if run_id is not None:
+                stmt = stmt.where(Capture.run_id == run_id)
+            batch = session.scalars(stmt).all()
+            if not batch:
+                break
+            for capture in batch:
+                checked += 1
+                files.add(capture.warc_file)
+                for problem in verify_capture(root, capture):
+                    bad += 1
+                    click.echo(f"capture {capture.id} ({capture.url}): {problem}")
+            last_id = batch[-1].id
+            session.expunge_all()
+        uncaptured = session.scalar(select(func.count()).where(Article.capture_id.is_(None)))
+    summary = f"checked {checked} capture(s) in {len(files)} WARC file(s) under {root}: "
+    summary += f"{bad} problem(s)" if bad else "every pointer and digest matches"
+    click.echo(summary)
+    if uncaptured:
+        click.echo(f"{uncaptured} stored article(s) have no capture (fetched before raw captures were kept)")
+    if bad:
+        sys.exit(1)

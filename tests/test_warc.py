@@ -1,0 +1,227 @@
+"""Raw captures: every fetched article page's request and response in the run's WARC file, read back byte
+for byte through the stored pointers, checked by `pairchive warc verify` and by warcio's own tools."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from crawler.sampleweb import SampleWeb
+from storage.db import close_all, open_database
+from storage.models import Article, Capture, Rejection
+from tests.crawls import QuietHandler, crawl, demo_sources, pairchive, serve
+
+WARCIO = [sys.executable, "-m", "warcio.cli"]
+
+
+@pytest.fixture(scope="module")
+def archive(sample_web: SampleWeb, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The whole sample web crawled into a SQLite file; its WARC files sit beside it in warc/."""
+    folder = tmp_path_factory.mktemp("warc")
+    sources = demo_sources(sample_web, folder)
+    db = f"sqlite:///{folder / 'archive.db'}"
+    result = crawl(sources, db)
+    assert result.returncode == 0, result.stderr[-3000:]
+    _, sessions = open_database(db)
+    with sessions() as s:
+        data = {
+            "folder": folder,
+            "db": db,
+            "articles": [(a.id, a.fetched_url, a.capture_id) for a in s.scalars(sa.select(Article))],
+            "rejections": [
+                (r.reason, r.url, r.capture_id)
+                for r in s.scalars(sa.select(Rejection).order_by(Rejection.id))
+            ],
+            "captures": {
+                c.id: (c.url, c.warc_file, c.offset, c.length, c.payload_digest)
+                for c in s.scalars(sa.select(Capture))
+            },
+        }
+    close_all()
+    return data
+
+
+def _fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return bytes(response.read())
+
+
+def test_every_stored_article_prints_the_exact_bytes_that_were_fetched(archive: dict[str, Any]) -> None:
+    assert archive["articles"]
+    for article_id, url, capture_id in archive["articles"]:
+        assert capture_id is not None
+        shown = subprocess.run(
+            [sys.executable, "-m", "crawler", "show", str(article_id), "--raw", "--db", archive["db"]],
+            capture_output=True,
+            check=True,
+        )
+        assert shown.stdout == _fetch(url)
+
+
+def test_rejected_article_pages_keep_their_capture_too(archive: dict[str, Any]) -> None:
+    article_pages = [r for r in archive["rejections"] if r[0] in ("not_pairing", "no_text", "duplicate")]
+    assert {r[0] for r in article_pages} == {"not_pairing", "no_text", "duplicate"}
+    for _reason, url, capture_id in article_pages:
+        assert capture_id is not None and archive["captures"][capture_id][0] == url
+    # pages never read (robots.txt, not HTML, failed) have nothing to capture
+    assert all(
+        r[2] is None for r in archive["rejections"] if r[0] in ("robots_disallowed", "not_html", "failed")
+    )
+
+
+def test_warc_verify_passes_and_warcio_checks_and_indexes_every_record(archive: dict[str, Any]) -> None:
+    result = pairchive("warc", "verify", "--db", archive["db"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"checked {len(archive['captures'])} capture(s)" in result.stdout
+    assert "every pointer and digest matches" in result.stdout
+
+    files = sorted((archive["folder"] / "warc").rglob("*.warc.gz"))
+    assert len(files) == len({c[1] for c in archive["captures"].values()})
+    checked = subprocess.run([*WARCIO, "check", *map(str, files)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    indexed = subprocess.run(
+        [*WARCIO, "index", "-f", "warc-type,warc-target-uri,offset,warc-payload-digest", *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    entries = [json.loads(line) for line in indexed.stdout.splitlines()]
+    responses = {(e["warc-target-uri"], int(e["offset"])): e for e in entries if e["warc-type"] == "response"}
+    for url, _file, offset, _length, digest in archive["captures"].values():
+        assert responses[(url, offset)]["warc-payload-digest"] == digest
+    # each response has its request, and each file opens with a warcinfo record
+    assert sum(e["warc-type"] == "request" for e in entries) == len(responses)
+    assert sum(e["warc-type"] == "warcinfo" for e in entries) == len(files)
+
+
+def _copy(archive: dict[str, Any], tmp_path: Path) -> tuple[str, Path]:
+    shutil.copytree(archive["folder"], tmp_path / "copy")
+    return f"sqlite:///{tmp_path / 'copy' / 'archive.db'}", tmp_path / "copy" / "warc"
+
+
+def test_warc_verify_reports_a_changed_byte_a_cut_file_and_a_missing_file(
+    archive: dict[str, Any], tmp_path: Path
+) -> None:
+    db, root = _copy(archive, tmp_path)
+    captures = sorted(archive["captures"].items())
+    files = sorted({c[1] for _, c in captures})
+    assert len(files) >= 3
+
+    # one byte changed inside a stored page: the gzip member no longer reads or the digest no longer matches
+    first_id, (_, name, offset, length, _) = next((i, c) for i, c in captures if c[1] == files[0])
+    page = root / name
+    data = bytearray(page.read_bytes())
+    data[offset + length // 2] ^= 0xFF
+    page.write_bytes(bytes(data))
+    # a file cut short: its last capture's record is no longer whole
+    cut_id, (_, cut_name, cut_offset, _, _) = [(i, c) for i, c in captures if c[1] == files[1]][-1]
+    with (root / cut_name).open("r+b") as f:
+        f.truncate(cut_offset + 10)
+    # a file gone
+    (root / files[2]).unlink()
+    gone = [i for i, c in captures if c[1] == files[2]]
+
+    result = pairchive("warc", "verify", "--db", db)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert any(line.startswith(f"capture {first_id} ") for line in lines)
+    assert any(line.startswith(f"capture {cut_id} ") and "file ends" in line for line in lines)
+    for capture_id in gone:
+        assert any(line.startswith(f"capture {capture_id} ") and "No such file" in line for line in lines)
+    assert "problem(s)" in lines[-1]
+
+
+def test_show_raw_of_an_article_without_capture_is_one_line(archive: dict[str, Any], tmp_path: Path) -> None:
+    db, _ = _copy(archive, tmp_path)
+    article_id = archive["articles"][0][0]
+    engine = sa.create_engine(db)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE articles SET capture_id = NULL WHERE id = :id"), {"id": article_id})
+    engine.dispose()
+    result = pairchive("show", str(article_id), "--raw", "--db", db)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: article {article_id} has no raw capture (it was fetched before raw captures were kept)"
+    ]
+
+
+STORY = "两地学校结对帮扶，教师互派交流，学生手拉手结对，共建教育共同体，学校共同提高。" * 4
+PAGE = f"<html><head><title>两校结对</title></head><body><h1>两校结对</h1><p>{STORY}</p></body></html>"
+
+
+class GzipPortal(QuietHandler):
+    """A portal that sends its pages gzip-encoded and chunked, as many real servers do."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        if self.path == "/list.html":
+            body = b'<html><body><a href="/a/1.html">story</a></body></html>'
+        elif self.path == "/a/1.html":
+            body = PAGE.encode("gb18030")
+        else:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        packed = gzip.compress(body, mtime=0)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=gb18030")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for start in range(0, len(packed), 100):
+            chunk = packed[start : start + 100]
+            self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        self.wfile.write(b"0\r\n\r\n")
+
+
+def test_a_gzip_page_is_kept_as_sent_and_shown_as_the_page(db_url: str, tmp_path: Path) -> None:
+    """The record holds the body as the server sent it (gzip, digest over those bytes); `show --raw` gives
+    the page itself; the record claims no chunking it no longer has. Both databases."""
+    with serve(GzipPortal) as base:
+        sources = tmp_path / "sources.toml"
+        sources.write_text(
+            f'[[source]]\nname = "gz"\nstart_urls = ["{base}/list.html"]\narticle_pattern = "/a/"\n',
+            encoding="utf-8",
+        )
+        data_dir = tmp_path / "data"
+        result = crawl(sources, db_url, "--data-dir", str(data_dir))
+        assert result.returncode == 0, result.stderr[-2000:]
+    _, sessions = open_database(db_url)
+    with sessions() as s:
+        article = s.scalars(sa.select(Article)).one()
+        article_id, capture = article.id, article.capture
+        assert capture is not None
+        name, offset, length = capture.warc_file, capture.offset, capture.length
+    close_all()
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "crawler", "show", str(article_id), "--raw", "--db", db_url],
+        capture_output=True,
+        check=True,
+        env={**os.environ, "PAIRCHIVE_DATA_DIR": str(data_dir)},
+    )
+    assert shown.stdout == PAGE.encode("gb18030")
+
+    with (data_dir / "warc" / name).open("rb") as f:
+        f.seek(offset)
+        record = gzip.decompress(f.read(length))
+    head, _, body = record.partition(b"\r\n\r\n")[2].partition(b"\r\n\r\n")
+    assert b"Content-Encoding: gzip" in head
+    assert b"\r\nTransfer-Encoding" not in head  # the chunks were joined: nothing for a replay to undo
+    assert body.endswith(b"\r\n\r\n")  # the record's end
+    assert gzip.decompress(body[:-4]) == PAGE.encode("gb18030")
+
+    verified = pairchive("warc", "verify", "--db", db_url, "--data-dir", str(data_dir))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
