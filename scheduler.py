@@ -1,51 +1,138 @@
 """The nightly daemon: one APScheduler cron job per source, each running one crawl in a subprocess.
 
-Jobs are module-level functions with picklable arguments (a config and a source name), so the same job
-runs from any job store. Each crawl is a fresh subprocess (crawler.crawl), so a crash dies with it.
+    pairchive daemon [--sources FILE] [--db URL] [--max-concurrent 2] [--time-limit 180] [--grace 60] [--now]
+    python scheduler.py                       (the same, configured by PAIRCHIVE_* variables)
+
+- Jobs: explicit ids (`crawl:NAME`), the source's cron `schedule` in its `timezone` (default 0 2 * * * in
+  Asia/Shanghai), `coalesce=True` (a backlog of missed runs is one run), `max_instances=1`, and
+  `misfire_grace_time` MISFIRE_GRACE_SECONDS (a run delayed by a restart or a busy machine still runs
+  within the hour; later it waits for its next time).
+- Each job is one crawl subprocess (crawler.crawl) holding the source's lease, with a time limit; at most
+  `max_concurrent` crawls run at once (the executor's thread pool), the rest wait their turn.
+- SIGTERM or SIGINT: no new runs start; running crawls get `grace` seconds to finish, then are asked to
+  stop, closed and marked `interrupted`; the daemon exits 0.
+- SIGHUP, or a change to the sources file: the sources are read again and the jobs added, replaced or
+  removed to match, without a restart. A file that does not load keeps the old schedule; the error is
+  logged in one line.
+- Logs go to stderr, one line per event.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 
 from crawler.config import AppConfig
 from crawler.crawl import crawl
 from crawler.errors import PairchiveError
-from crawler.sources import Source, cron_trigger, load_sources, select
+from crawler.sources import Source, cron_trigger, load_sources, select, source_from_dict
+from storage.leases import SourceBusy
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("pairchive.daemon")
 
 MISFIRE_GRACE_SECONDS = 3600  # a run delayed by up to an hour (daemon restart, busy machine) still runs
+MAX_CONCURRENT = 2  # crawls at once, across all sources
+TIME_LIMIT_MINUTES = 180.0  # a crawl running longer is ended and recorded as `timeout`
+GRACE_SECONDS = 60.0  # at shutdown, how long running crawls may go on before they are stopped
+WATCH_SECONDS = 5.0  # how often the daemon looks at the sources file for changes
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+# Set when the daemon shuts down past its grace period: running crawls are stopped and marked interrupted.
+STOPPING = threading.Event()
+_running: dict[str, int] = {}  # source name -> crawls of it in progress in this process
+_running_changed = threading.Condition()
 
 
-def run_source(config: dict[str, str], name: str, settings: dict[str, Any] | None = None) -> str:
-    """The job: crawl one source now (with optional Scrapy setting overrides); returns the run's status.
+def run_source(
+    config: dict[str, str],
+    source: dict[str, Any] | str,
+    settings: dict[str, Any] | None = None,
+    time_limit: float | None = TIME_LIMIT_MINUTES,
+) -> str:
+    """The job: crawl one source now; returns the run's status (`busy` when another crawl holds it).
 
-    The sources file is read again at each run, so an edited pattern takes effect at the next run.
+    `source` is the source's table as the daemon loaded it (or, for a one-off call, its name, looked up in
+    the sources file). The job's arguments are plain data, so it runs from any job store.
     """
     cfg = AppConfig(**config)
-    (source,) = select(load_sources(cfg.sources_path), [name], cfg.sources_path)
-    (run,) = crawl(cfg, [source], trigger="schedule", settings=settings, log_sink=None)
+    if isinstance(source, str):
+        (chosen,) = select(load_sources(cfg.sources_path), [source], cfg.sources_path)
+    else:
+        chosen = source_from_dict(source)
+    with _running_changed:
+        _running[chosen.name] = _running.get(chosen.name, 0) + 1
+    try:
+        (run,) = crawl(
+            cfg,
+            [chosen],
+            trigger="schedule",
+            settings=settings,
+            log_sink=None,
+            timeout=time_limit * 60 if time_limit else None,
+            cancel=STOPPING,
+        )
+    except SourceBusy as exc:
+        logger.warning("run of %s skipped: %s", chosen.name, exc)
+        return "busy"
+    except Exception as exc:  # the database gone, a full disk: one line, and the daemon goes on
+        logger.error(
+            "run of %s could not start: %s", chosen.name, str(exc).splitlines()[0] if str(exc) else exc
+        )
+        return "failed"
+    finally:
+        with _running_changed:
+            _running[chosen.name] -= 1
+            if not _running[chosen.name]:
+                del _running[chosen.name]
+            _running_changed.notify_all()
+    counts = " ".join(f"{k}={v}" for k, v in sorted(run.counts.items()))
     log = logger.info if run.status == "ok" else logger.error
-    log("run %s of %s: %s %s %s", run.run_id, name, run.status, run.counts, run.error or "")
+    log(
+        "run %s of %s: %s %s%s",
+        run.run_id,
+        chosen.name,
+        run.status,
+        counts,
+        f" {run.error}" if run.error else "",
+    )
     return run.status
 
 
-def add_jobs(scheduler: BaseScheduler, cfg: AppConfig, sources: Sequence[Source]) -> None:
+def running() -> dict[str, int]:
+    with _running_changed:
+        return dict(_running)
+
+
+def job_id(name: str) -> str:
+    return f"crawl:{name}"
+
+
+def add_jobs(
+    scheduler: BaseScheduler,
+    cfg: AppConfig,
+    sources: Sequence[Source],
+    settings: dict[str, Any] | None = None,
+    time_limit: float | None = TIME_LIMIT_MINUTES,
+) -> None:
     """One cron job per source, in the source's own time zone; re-adding replaces the old job."""
     for source in sources:
         scheduler.add_job(
             run_source,
             cron_trigger(source.schedule, source.timezone),
-            args=[asdict(cfg), source.name],
-            id=f"crawl:{source.name}",
+            args=[asdict(cfg), source.to_dict(), settings, time_limit],
+            id=job_id(source.name),
             name=f"crawl {source.name}",
             replace_existing=True,
             coalesce=True,
@@ -54,21 +141,160 @@ def add_jobs(scheduler: BaseScheduler, cfg: AppConfig, sources: Sequence[Source]
         )
 
 
-def main(cfg: AppConfig | None = None) -> int:
-    cfg = cfg or AppConfig.from_env()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        sources = load_sources(cfg.sources_path)
-    except PairchiveError as exc:
-        logger.error("%s", exc)
+class Daemon:
+    """The scheduler, the sources it was given, and what reloading and stopping do to them."""
+
+    def __init__(
+        self,
+        cfg: AppConfig,
+        *,
+        max_concurrent: int = MAX_CONCURRENT,
+        time_limit: float | None = TIME_LIMIT_MINUTES,
+        grace: float = GRACE_SECONDS,
+        settings: dict[str, Any] | None = None,
+        scheduler: BaseScheduler | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.time_limit = time_limit
+        self.grace = grace
+        self.settings = settings
+        self.scheduler = scheduler or BackgroundScheduler(
+            timezone="UTC", executors={"default": ThreadPoolExecutor(max_concurrent)}
+        )
+        self.sources: dict[str, dict[str, Any]] = {}
+        self.loaded_mtime: float | None = None
+        self.wake = threading.Event()  # set by a signal: look at the flags below now
+        self.stop_requested = False
+        self.reload_requested = False
+
+    def _mtime(self) -> float | None:
+        try:
+            return Path(self.cfg.sources_path).stat().st_mtime
+        except OSError:
+            return None
+
+    def load(self) -> bool:
+        """Read the sources file and make the jobs match it. On a bad file keep everything as it was."""
+        mtime = self._mtime()
+        try:
+            sources = load_sources(self.cfg.sources_path)
+        except PairchiveError as exc:
+            self.loaded_mtime = mtime  # report a bad file once, not at every look
+            if self.sources:
+                logger.error("sources not reloaded, keeping the old schedule: %s", exc)
+            else:
+                logger.error("%s", exc)
+            return False
+        self.loaded_mtime = mtime
+        new = {s.name: s.to_dict() for s in sources}
+        changed = [s for s in sources if self.sources.get(s.name) != new[s.name]]
+        removed = sorted(set(self.sources) - set(new))
+        add_jobs(self.scheduler, self.cfg, changed, self.settings, self.time_limit)
+        for name in removed:
+            self.scheduler.remove_job(job_id(name))
+        if self.sources and (changed or removed):
+            added = sorted(s.name for s in changed if s.name not in self.sources)
+            updated = sorted(s.name for s in changed if s.name in self.sources)
+            logger.info(
+                "sources reloaded: added %s, changed %s, removed %s",
+                ",".join(added) or "-",
+                ",".join(updated) or "-",
+                ",".join(removed) or "-",
+            )
+        self.sources = new
+        return True
+
+    def next_runs(self) -> dict[str, datetime | None]:
+        return {job.id.removeprefix("crawl:"): job.next_run_time for job in self.scheduler.get_jobs()}
+
+    def start(self, run_now: bool = False) -> None:
+        self.scheduler.start()
+        for name, when in sorted(self.next_runs().items()):
+            logger.info("scheduled %s: next run %s", name, when.astimezone(UTC).isoformat() if when else "-")
+        if run_now:
+            now = datetime.now(UTC)
+            for job in self.scheduler.get_jobs():
+                job.modify(next_run_time=now)
+
+    def watch(self) -> None:
+        """Until asked to stop: reload on SIGHUP or when the sources file changes."""
+        while True:
+            self.wake.wait(WATCH_SECONDS)
+            self.wake.clear()
+            if self.stop_requested:
+                return
+            if self.reload_requested or self._mtime() != self.loaded_mtime:
+                self.reload_requested = False
+                self.load()
+
+    def stop(self) -> None:
+        """No new runs; running crawls get the grace period, then are stopped and marked interrupted."""
+        self.scheduler.pause()
+        busy = running()
+        if busy:
+            logger.info("stopping: waiting up to %gs for %s", self.grace, ",".join(sorted(busy)))
+            with _running_changed:
+                _running_changed.wait_for(lambda: not _running, timeout=self.grace)
+            if running():
+                logger.warning("stopping: ending %s (marked interrupted)", ",".join(sorted(running())))
+        STOPPING.set()
+        self.scheduler.shutdown(wait=True)
+        STOPPING.clear()
+        logger.info("stopped")
+
+    def install_signal_handlers(self) -> None:
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            logger.info("%s received: stopping", signal.Signals(signum).name)
+            self.stop_requested = True
+            self.wake.set()
+
+        def reload(_signum: int, _frame: FrameType | None) -> None:
+            logger.info("SIGHUP received: reloading sources")
+            self.reload_requested = True
+            self.wake.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, reload)
+
+
+def serve(
+    cfg: AppConfig,
+    *,
+    max_concurrent: int = MAX_CONCURRENT,
+    time_limit: float | None = TIME_LIMIT_MINUTES,
+    grace: float = GRACE_SECONDS,
+    run_now: bool = False,
+    settings: dict[str, Any] | None = None,
+) -> int:
+    """Run the daemon in this process until SIGTERM or SIGINT; the exit status."""
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # misfires and errors only
+    daemon = Daemon(cfg, max_concurrent=max_concurrent, time_limit=time_limit, grace=grace, settings=settings)
+    if not daemon.load():
         return 2
-    scheduler = BlockingScheduler(timezone="UTC")
-    add_jobs(scheduler, cfg, sources)
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        scheduler.shutdown(wait=False)
+    daemon.install_signal_handlers()
+    logger.info(
+        "daemon started: %d source(s) from %s, database %s, at most %d crawl(s) at once",
+        len(daemon.sources),
+        cfg.sources_path,
+        _safe_url(cfg.db_url),
+        max_concurrent,
+    )
+    daemon.start(run_now=run_now)
+    daemon.watch()
+    daemon.stop()
     return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main(cfg: AppConfig | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
+    return serve(cfg or AppConfig.from_env())
 
 
 if __name__ == "__main__":

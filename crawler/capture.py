@@ -75,7 +75,11 @@ class WarcCapture:
             )
         return self.file
 
-    def process_response(self, request: Request, response: Response, spider: Spider) -> Response:
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        spider = spider or self.crawler.spider
+        assert spider is not None
         if not request.meta.get(ARTICLE_META) or not 200 <= response.status < 300:
             return response
         fetched_at = datetime.now(UTC)

@@ -1,18 +1,24 @@
 """One crawl, as the CLI and the daemon run it: run records first, then a crawl subprocess, then the books closed.
 
-The parent creates a `running` record per source before starting the subprocess, so a crawl that dies
+The parent first takes each source's lease (storage.leases: one crawl per source at a time, across
+processes), then creates a `running` record per source before starting the subprocess, so a crawl that dies
 (killed, out of memory, a bug) still leaves a record: the parent marks what the child left open as failed,
-with the exit code and the last lines the child logged.
+with the exit code and the last lines the child logged. While the child runs, the parent renews the leases,
+enforces the time limit (`timeout`) and honours a stop request (`interrupted`). The child dies with its
+parent (crawler.worker), so a killed parent leaves no crawl running behind an expiring lease.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any
@@ -23,9 +29,23 @@ from crawler.config import AppConfig
 from crawler.sources import Source
 from storage.archive import finish_run, set_exit_code, start_run, upsert_sources
 from storage.db import open_database
+from storage.leases import (
+    HEARTBEAT_SECONDS,
+    LEASE_SECONDS,
+    Holder,
+    acquire,
+    attach_run,
+    heartbeat,
+    new_owner,
+    release,
+)
 from storage.models import CrawlRun
 
 TAIL_LINES = 20
+POLL_SECONDS = 0.5  # how often a waiting parent looks at the time limit, the stop request and the heartbeat
+GRACE_SECONDS = 30.0  # how long a crawl asked to stop may take to close its runs before it is ended
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -52,6 +72,78 @@ def _pump(stream: IO[str], sink: IO[str] | None, tail: deque[str]) -> None:
             sink.flush()
 
 
+def _pump_progress(stream: IO[str], progress: Callable[[int, dict[str, int]], None] | None) -> None:
+    """The worker's progress events (one JSON object per line on its stdout: run id and counts so far)."""
+    for line in stream:
+        if progress is None:
+            continue
+        try:
+            event = json.loads(line)
+            progress(int(event["run_id"]), {str(k): int(v) for k, v in event["counts"].items()})
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+
+
+@dataclass
+class _Leases:
+    """The leases one crawl holds: taken before it starts, renewed while it runs, released at its end."""
+
+    db_url: str
+    owner: str
+    seconds: float
+    source_ids: list[int] = field(default_factory=list)
+
+    def take(self, source_ids: Sequence[int]) -> list[Holder]:
+        _, sessions = open_database(self.db_url)
+        taken_over: list[Holder] = []
+        try:
+            for source_id in source_ids:
+                with sessions.begin() as session:
+                    previous = acquire(session, source_id, self.owner, seconds=self.seconds)
+                self.source_ids.append(source_id)
+                if previous is not None:
+                    taken_over.append(previous)
+        except BaseException:
+            self.release()
+            raise
+        return taken_over
+
+    def renew(self) -> None:
+        _, sessions = open_database(self.db_url)
+        with sessions.begin() as session:
+            for source_id in self.source_ids:
+                if not heartbeat(session, source_id, self.owner, seconds=self.seconds):
+                    logger.error("lost the lease of source %d: another crawl took it over", source_id)
+
+    def release(self) -> None:
+        if not self.source_ids:
+            return
+        _, sessions = open_database(self.db_url)
+        with sessions.begin() as session:
+            for source_id in self.source_ids:
+                release(session, source_id, self.owner)
+        self.source_ids = []
+
+
+def _close_abandoned(db_url: str, taken_over: Sequence[Holder]) -> None:
+    """A lease taken over was left by a crawl that died without closing its run: close it as interrupted."""
+    _, sessions = open_database(db_url)
+    with sessions.begin() as session:
+        for holder in taken_over:
+            logger.warning("took over the expired lease of %s held by %s", holder.source, holder.owner)
+            if holder.run_id is not None:
+                finish_run(
+                    session,
+                    holder.run_id,
+                    status="interrupted",
+                    error=(
+                        f"the crawl ({holder.owner}) stopped without closing this run; its lease expired at "
+                        f"{holder.expires_at:%Y-%m-%d %H:%M:%S}Z and was taken over"
+                    ),
+                    only_if_running=True,
+                )
+
+
 def crawl(
     cfg: AppConfig,
     sources: Sequence[Source],
@@ -62,74 +154,148 @@ def crawl(
     timeout: float | None = None,
     since: date | None = None,
     recrawl: bool = False,
+    cancel: threading.Event | None = None,
+    grace: float = GRACE_SECONDS,
+    progress: Callable[[int, dict[str, int]], None] | None = None,
+    lease_seconds: float = LEASE_SECONDS,
 ) -> list[RunSummary]:
-    """Crawl `sources` in one subprocess into `cfg.db_url`; returns one summary per source."""
+    """Crawl `sources` in one subprocess into `cfg.db_url`; returns one summary per source.
+
+    Takes each source's lease first (SourceBusy names the holder when one is held) and renews it while
+    the crawl runs. `timeout` (seconds) ends the crawl and marks its runs `timeout`; setting `cancel` (or
+    Ctrl-C) asks it to stop, waits `grace` seconds, then ends it, and marks its runs `interrupted`.
+    `progress` is called with a run id and its counts so far as pages are settled.
+    """
     _, sessions = open_database(cfg.db_url)
     with sessions.begin() as session:
         source_ids = upsert_sources(session, [s.to_dict() for s in sources])
-        entries: list[dict[str, Any]] = [
-            {
-                "source": s.to_dict(),
-                "source_id": source_ids[s.name],
-                "run_id": start_run(session, source_ids[s.name], trigger),
-            }
-            for s in sources
-        ]
-    run_ids: list[int] = [e["run_id"] for e in entries]
-    job = {
-        "db_url": cfg.db_url,
-        "warc_dir": str(cfg.warc_dir.resolve()),
-        "contact_url": cfg.contact_url,
-        "sources": entries,
-        "settings": settings or {},
-        "since": since.isoformat() if since else None,
-        "recrawl": recrawl,
-    }
+    leases = _Leases(cfg.db_url, new_owner(trigger), lease_seconds)
+    _close_abandoned(cfg.db_url, leases.take([source_ids[s.name] for s in sources]))
+    try:
+        with sessions.begin() as session:
+            entries: list[dict[str, Any]] = []
+            for s in sources:
+                run_id = start_run(session, source_ids[s.name], trigger)
+                attach_run(session, source_ids[s.name], leases.owner, run_id)
+                entries.append({"source": s.to_dict(), "source_id": source_ids[s.name], "run_id": run_id})
+        run_ids: list[int] = [e["run_id"] for e in entries]
+        job = {
+            "db_url": cfg.db_url,
+            "warc_dir": str(cfg.warc_dir.resolve()),
+            "contact_url": cfg.contact_url,
+            "sources": entries,
+            "settings": settings or {},
+            "since": since.isoformat() if since else None,
+            "recrawl": recrawl,
+            "parent_pid": os.getpid(),
+        }
+        return _run_worker(cfg.db_url, job, run_ids, leases, log_sink, timeout, cancel, grace, progress)
+    finally:
+        leases.release()
+
+
+def _run_worker(
+    db_url: str,
+    job: dict[str, Any],
+    run_ids: list[int],
+    leases: _Leases,
+    log_sink: IO[str] | None,
+    timeout: float | None,
+    cancel: threading.Event | None,
+    grace: float,
+    progress: Callable[[int, dict[str, int]], None] | None,
+) -> list[RunSummary]:
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     try:
         # The job goes on stdin: a few hundred sources would not fit in a command line.
         proc = subprocess.Popen(
             [sys.executable, "-m", "crawler.worker", "-"],
             stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             encoding="utf-8",
             errors="replace",
         )
-        assert proc.stdin is not None and proc.stderr is not None
+        assert proc.stdin is not None and proc.stderr is not None and proc.stdout is not None
         proc.stdin.write(json.dumps(job))
         proc.stdin.close()
     except OSError as exc:
-        _close_books(cfg.db_url, run_ids, -1, "failed", deque([f"cannot start the crawl process: {exc}"]))
+        _close_books(db_url, run_ids, -1, "failed", deque([f"cannot start the crawl process: {exc}"]))
         raise
-    # The log is pumped on a thread so that the time limit applies even to a child that logs nothing.
-    pump = threading.Thread(target=_pump, args=(proc.stderr, log_sink, tail), daemon=True)
-    pump.start()
-    status_if_open, exit_code = "failed", -1
+    # Log and progress are pumped on threads, so the time limit applies even to a child that says nothing.
+    pumps = [
+        threading.Thread(target=_pump, args=(proc.stderr, log_sink, tail), daemon=True),
+        threading.Thread(target=_pump_progress, args=(proc.stdout, progress), daemon=True),
+    ]
+    for pump in pumps:
+        pump.start()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    next_beat = time.monotonic() + HEARTBEAT_SECONDS
+    status_if_open, forced, exit_code = "failed", None, -1
     try:
-        exit_code = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        exit_code = proc.wait()
-        status_if_open = "timeout"
+        while True:
+            try:
+                exit_code = proc.wait(timeout=POLL_SECONDS)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.monotonic()
+            if now >= next_beat:
+                leases.renew()
+                next_beat = now + HEARTBEAT_SECONDS
+            if deadline is not None and now >= deadline:
+                forced = "timeout"
+                exit_code = _stop(proc, grace)
+                break
+            if cancel is not None and cancel.is_set():
+                forced = "interrupted"
+                exit_code = _stop(proc, grace)
+                break
     except KeyboardInterrupt:
-        proc.terminate()
-        exit_code = proc.wait()
-        status_if_open = "interrupted"
+        # The terminal sent SIGINT to the child too: Scrapy closes the run; give it the grace period.
+        forced = "interrupted"
+        exit_code = _stop(proc, grace, already_asked=True)
         raise
     finally:
-        pump.join(timeout=10)
+        for pump in pumps:
+            pump.join(timeout=10)
         proc.stderr.close()
-        _close_books(cfg.db_url, run_ids, exit_code, status_if_open, tail)
-    return run_summaries(cfg.db_url, run_ids)
+        proc.stdout.close()
+        _close_books(db_url, run_ids, exit_code, forced or status_if_open, tail, force=forced is not None)
+    return run_summaries(db_url, run_ids)
 
 
-def _close_books(db_url: str, run_ids: list[int], exit_code: int, status: str, tail: deque[str]) -> None:
+def _stop(proc: subprocess.Popen[str], grace: float, already_asked: bool = False) -> int:
+    """Ask the crawl to stop (SIGTERM: Scrapy closes the spider and its run), then end it after `grace`."""
+    if not already_asked:
+        proc.terminate()
+    try:
+        return proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+def _close_books(
+    db_url: str, run_ids: list[int], exit_code: int, status: str, tail: deque[str], force: bool = False
+) -> None:
+    """Close what the child left open; with `force` (a timeout or an interruption the parent caused), set
+    that status on every run of this crawl, keeping the counts the child recorded."""
     _, sessions = open_database(db_url)
     last = next((line for line in reversed(tail) if line.strip()), "")
     with sessions.begin() as session:
         for run_id in run_ids:
+            if force:
+                reason = "the time limit was reached" if status == "timeout" else "the crawl was stopped"
+                finish_run(
+                    session,
+                    run_id,
+                    status=status,
+                    error=f"{reason}; crawl process exit code {exit_code}",
+                    exit_code=exit_code,
+                )
+                continue
             finish_run(
                 session,
                 run_id,

@@ -47,7 +47,9 @@ class RetryAfterMiddleware:
     def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
         return cls(crawler)
 
-    def process_response(self, request: Request, response: Response, spider: Spider) -> Request | Response:
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
         if response.status not in (429, 503) or b"Retry-After" not in response.headers:
             return response
         wait = retry_after_seconds((response.headers.get(b"Retry-After") or b"").decode("latin-1"))
@@ -63,8 +65,12 @@ class RetryAfterMiddleware:
             slot = engine.downloader.slots.get(engine.downloader.get_slot_key(request))
             if slot is not None and slot.delay < wait:
                 slot.delay = wait
+        spider = spider or self.crawler.spider
+        assert spider is not None
         retry = get_retry_request(
-            request, spider=spider, reason=f"HTTP {response.status}, Retry-After {wait:g}s"
+            request,
+            spider=spider,
+            reason=f"HTTP {response.status}, Retry-After {wait:g}s",
         )
         logger.info(
             "%s: HTTP %d, waiting %.0f s before asking this portal again", request.url, response.status, wait

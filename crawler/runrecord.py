@@ -7,7 +7,9 @@ that is closed by the parent process (see crawler.crawl).
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from collections import Counter
 from typing import Any
 
@@ -24,6 +26,8 @@ from storage.db import open_database
 
 logger = logging.getLogger(__name__)
 
+PROGRESS_INTERVAL = 0.2  # seconds between progress lines
+
 # Finish reasons under which a run counts as completed (a page cap reached is a normal end).
 OK_FINISH = {"finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout"}
 
@@ -35,6 +39,7 @@ class RunRecorder:
         self.counts: Counter[str] = Counter()
         self.first_error: str | None = None
         self.error_responses = 0
+        self.last_progress = 0.0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
@@ -49,11 +54,26 @@ class RunRecorder:
     def _run_id(self) -> int | None:
         return getattr(self.crawler.spider, "run_id", None)
 
+    def _progress(self) -> None:
+        """Counts so far as one JSON line on stdout, for the parent's live display (at most 5 a second)."""
+        now = time.monotonic()
+        if now - self.last_progress < PROGRESS_INTERVAL:
+            return
+        self.last_progress = now
+        run_id = self._run_id()
+        if run_id is None or self.crawler.stats is None:
+            return
+        counts = dict(self.counts)
+        counts["fetched"] = int(self.crawler.stats.get_value("response_received_count", 0) or 0)
+        print(json.dumps({"run_id": run_id, "counts": counts}), flush=True)
+
     def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
         self.counts[getattr(item, "outcome", "stored")] += 1
+        self._progress()
 
     def page_not_fetched(self, url: str, reason: str, detail: str, spider: Spider) -> None:
         self.counts[reason] += 1
+        self._progress()
         if detail.startswith("HTTP "):
             self.error_responses += 1  # a response, but not a page: not counted as fetched
         if reason == "failed" and not self.first_error:
@@ -73,6 +93,7 @@ class RunRecorder:
     def item_dropped(self, item: Any, response: Response, exception: BaseException, spider: Spider) -> None:
         reason, detail = reason_of(exception)
         self.counts[reason] += 1
+        self._progress()
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value(f"pairchive/dropped/{reason}")
         title = item.title if isinstance(item, PageItem) else None
@@ -104,7 +125,9 @@ class RunRecorder:
             counts["offsite"] = offsite  # links and redirects leading off the portal, never followed
         first_error = self.first_error
         error: str | None
-        if reason not in OK_FINISH:
+        if reason == "shutdown":  # asked to stop (SIGTERM, SIGINT): the parent says why
+            status, error = "interrupted", "the crawl was stopped before it finished"
+        elif reason not in OK_FINISH:
             # what ended it (a stage that cannot go on, e.g. raw captures on a full disk), else the first error
             cause = stats.get_value("pairchive/stopped_by") or (
                 f"first error: {first_error}" if first_error else ""
@@ -119,6 +142,8 @@ class RunRecorder:
             )
         run_id = self._run_id()
         logger.info("run %s of %s: %s %s", run_id, spider.name, status, counts)
+        if run_id is not None:
+            print(json.dumps({"run_id": run_id, "counts": counts}), flush=True)
         if run_id is None:
             return
         _, sessions = open_database(self.db_url)

@@ -6,9 +6,13 @@ names the database, the sources (with their source and run ids) and single-key s
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import json
 import logging
+import os
+import signal
 import sys
 from datetime import date
 from typing import Any
@@ -18,6 +22,8 @@ from scrapy.settings import Settings
 
 from crawler.sources import source_from_dict
 from spiders.portal import PortalSpider
+
+PR_SET_PDEATHSIG = 1
 
 
 def build_settings(job: dict[str, Any]) -> Settings:
@@ -59,12 +65,24 @@ def run(job: dict[str, Any]) -> int:
     return 0
 
 
+def die_with_parent(parent_pid: int | None) -> None:
+    """Be asked to stop (SIGTERM, a graceful close of the run) when the parent dies, so a killed
+    `pairchive crawl` or daemon leaves no crawl running on (Linux; elsewhere the parent's lease expires)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if parent_pid is not None and os.getppid() != parent_pid:
+        sys.exit("the process that started this crawl is gone")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m crawler.worker JOB_JSON|-  (- reads the job from stdin)", file=sys.stderr)
         return 2
-    return run(json.loads(sys.stdin.read() if args[0] == "-" else args[0]))
+    job = json.loads(sys.stdin.read() if args[0] == "-" else args[0])
+    die_with_parent(job.get("parent_pid"))
+    return run(job)
 
 
 if __name__ == "__main__":

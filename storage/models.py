@@ -97,6 +97,21 @@ class CrawlRun(Base):
     source: Mapped[Source] = relationship(back_populates="runs")
 
 
+class Lease(Base):
+    """Who is crawling a source right now. One row per source at most: taken before a crawl starts (by the
+    daemon's jobs and by `pairchive crawl` alike), renewed by a heartbeat while it runs, deleted when it
+    ends. A lease whose holder died stops being renewed and, once `expires_at` has passed, is taken over."""
+
+    __tablename__ = "leases"
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))  # host, process id and trigger of the holder
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
 class Capture(Base):
     """The exact HTTP request and response of one fetched article page, kept in a WARC file (ISO 28500).
 

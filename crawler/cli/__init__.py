@@ -11,6 +11,7 @@ from crawler.cli.db import db_group
 from crawler.cli.demo import demo
 from crawler.cli.extract import extract
 from crawler.cli.options import PairchiveGroup
+from crawler.cli.runs import daemon, runs_group, status
 from crawler.cli.sources import sources
 from crawler.cli.warc import warc_group
 
@@ -26,7 +27,10 @@ def main() -> None:
     Everyday commands:
       pairchive sources list                the configured portals and their last runs
       pairchive sources check huli-edu      a dry run of one portal's patterns
-      pairchive crawl --source huli-edu     crawl one portal now
+      pairchive crawl --source huli-edu     crawl one portal now (--all: every portal in turn)
+      pairchive status                      each portal: next run, last run, failures in a row
+      pairchive runs --failed               what the crawl runs did, newest first
+      pairchive daemon                      run every portal on its schedule
       pairchive search 结对                  find stored stories
       pairchive show 12                     read one story with its provenance and sightings
       pairchive stories --multi             stories seen on more than one portal
@@ -48,3 +52,6 @@ main.add_command(extract)
 main.add_command(sources)
 main.add_command(db_group)
 main.add_command(warc_group)
+main.add_command(runs_group)
+main.add_command(status)
+main.add_command(daemon)

@@ -1,9 +1,12 @@
-"""`pairchive crawl`: one crawl, in a subprocess, with a summary table at the end."""
+"""`pairchive crawl`: crawls now, one source after the other, each in a subprocess, with live counts and a
+summary table at the end."""
 
 from __future__ import annotations
 
 import sys
+import time
 from datetime import datetime
+from typing import IO
 
 import click
 
@@ -11,6 +14,10 @@ from crawler.cli.options import app_config, data_dir_option, db_option, sources_
 from crawler.crawl import RunSummary
 from crawler.crawl import crawl as run_crawl
 from crawler.sources import load_sources, select
+from storage.leases import SourceBusy
+
+EXIT_BUSY = 3  # another crawl holds a chosen source's lease
+PROGRESS_COUNTS = ("fetched", "stored", "revised", "duplicate", "not_pairing", "failed")
 
 COUNT_COLUMNS = ("fetched", "stored", "revised", "unchanged", "duplicate", "not_pairing", "no_text", "failed")
 
@@ -29,12 +36,59 @@ def summary_table(runs: list[RunSummary]) -> str:
     return table(["run", "source", "status", *COUNT_COLUMNS, "time"], rows)
 
 
+class Progress:
+    """One live line on stderr per run: counts so far and the time taken, redrawn in place on a terminal,
+    printed every few seconds elsewhere (a log file keeps them as lines)."""
+
+    def __init__(self, stream: IO[str], source: str, live: bool) -> None:
+        self.stream, self.source, self.live = stream, source, live
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.counts: dict[str, int] = {}
+
+    def line(self) -> str:
+        c = self.counts
+        spinner = "|/-\\"[int(time.monotonic() - self.started) % 4] if self.live else "-"
+        parts = [f"{c.get(k, 0)} {k}" for k in PROGRESS_COUNTS]
+        return f"{spinner} {self.source}: {' · '.join(parts)} · {time.monotonic() - self.started:.0f}s"
+
+    def update(self, _run_id: int, counts: dict[str, int]) -> None:
+        self.counts = counts
+        now = time.monotonic()
+        if self.live:
+            self.stream.write("\r\x1b[K" + self.line())
+            self.stream.flush()
+        elif now - self.last >= 5:
+            self.last = now
+            self.stream.write(self.line() + "\n")
+            self.stream.flush()
+
+    def done(self) -> None:
+        if self.live:
+            self.stream.write("\r\x1b[K")
+        self.stream.write(self.line() + "\n")
+        self.stream.flush()
+
+
 @click.command()
 @click.option("--source", "names", multiple=True, metavar="NAME", help="Crawl only this source (repeatable).")
+@click.option("--all", "all_sources", is_flag=True, help="Crawl every source in the sources file, in turn.")
 @sources_option
 @db_option
 @data_dir_option
-@click.option("--quiet", "-q", is_flag=True, help="Log warnings and errors only (for cron).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress and no log below warnings (for cron).")
+@click.option(
+    "--progress/--log",
+    "show_progress",
+    default=None,
+    help="A live line of counts per run instead of the crawl's log (default: --progress on a terminal).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="MINUTES",
+    help="End a run that takes longer than this; it is recorded as `timeout`.",
+)
 @click.option(
     "--recrawl",
     is_flag=True,
@@ -56,23 +110,32 @@ def summary_table(runs: list[RunSummary]) -> str:
 )
 def crawl(
     names: tuple[str, ...],
+    all_sources: bool,
     sources: str | None,
     db: str | None,
     data_dir: str | None,
     quiet: bool,
+    show_progress: bool | None,
+    timeout: float | None,
     recrawl: bool,
     since: datetime | None,
     overrides: tuple[str, ...],
 ) -> None:
-    """Crawl the configured portals once and store the pairing stories found.
+    """Crawl portals now, one after the other, and store the pairing stories found.
 
-    The crawl runs in a subprocess; its log goes to stderr, the summary to stdout. Exits non-zero when a
-    run failed.
+    Each run is a subprocess holding its source's lease: a source another crawl (the daemon, another
+    operator) is crawling is skipped with who holds it. Progress and log go to stderr, the summary table
+    to stdout. Exit status: 0 every run ok, 1 a run failed, timed out or was interrupted, 3 a source was
+    busy (and no run failed).
 
     Example: pairchive crawl --source huli-edu --db archive.db
     """
+    if names and all_sources:
+        raise click.UsageError("give --source NAME or --all, not both")
     cfg = app_config(db, sources, data_dir)
-    settings: dict[str, str] = {"LOG_LEVEL": "WARNING" if quiet else "INFO"}
+    live = show_progress if show_progress is not None else sys.stderr.isatty()
+    live = live and not quiet
+    settings: dict[str, str] = {"LOG_LEVEL": "WARNING" if quiet or live else "INFO"}
     for pair in overrides:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
@@ -84,10 +147,34 @@ def crawl(
             )
         settings[key.strip()] = value
     chosen = select(load_sources(cfg.sources_path), names, cfg.sources_path)
-    runs = run_crawl(cfg, chosen, settings=settings, since=since.date() if since else None, recrawl=recrawl)
-    click.echo(summary_table(runs))
+    runs: list[RunSummary] = []
+    busy: list[str] = []
+    for source in chosen:
+        bar = Progress(sys.stderr, source.name, sys.stderr.isatty()) if live else None
+        try:
+            runs += run_crawl(
+                cfg,
+                [source],
+                settings=settings,
+                since=since.date() if since else None,
+                recrawl=recrawl,
+                timeout=timeout * 60 if timeout else None,
+                progress=bar.update if bar else None,
+            )
+        except SourceBusy as exc:
+            bar = None
+            busy.append(str(exc))
+            click.echo(f"skipped: {exc}", err=True)
+            continue
+        finally:
+            if bar is not None:
+                bar.done()
+    if runs:
+        click.echo(summary_table(runs))
     failed = [r for r in runs if r.status != "ok"]
     for r in failed:
         click.echo(f"run {r.run_id} ({r.source}) {r.status}: {r.error}", err=True)
     if failed:
         sys.exit(1)
+    if busy:
+        sys.exit(EXIT_BUSY)

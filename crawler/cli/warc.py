@@ -17,7 +17,10 @@ BATCH = 500
 
 @click.group("warc")
 def warc_group() -> None:
-    """The raw captures: every fetched article page's request and response, in WARC files."""
+    """The raw captures: every fetched article page's request and response, in WARC files.
+
+    Example: pairchive warc verify --db archive.db
+    """
 
 
 @warc_group.command("verify")

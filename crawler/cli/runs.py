@@ -1,0 +1,275 @@
+"""`pairchive runs`, `pairchive status` and `pairchive daemon`: what the crawls did, and the daemon itself."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from crawler.cli.crawl import COUNT_COLUMNS
+from crawler.cli.options import app_config, data_dir_option, db_option, echo_record, sources_option, table
+from crawler.sources import cron_trigger, load_sources
+from storage.db import open_database
+from storage.leases import holders
+from storage.models import CrawlRun
+from storage.runs import list_runs, rejections_of, standing
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
+
+
+def _duration(run: CrawlRun) -> str:
+    if run.finished_at is None:
+        return "running"
+    seconds = (run.finished_at - run.started_at).total_seconds()
+    return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}m"
+
+
+def _run_dict(run: CrawlRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "source": run.source.name,
+        "trigger": run.trigger,
+        "status": run.status,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "exit_code": run.exit_code,
+        "counts": dict(run.counts or {}),
+        "error": run.error,
+    }
+
+
+@click.group("runs", invoke_without_command=True)
+@click.option("--source", metavar="NAME", help="Only this source's runs.")
+@click.option("--failed", is_flag=True, help="Only runs that did not end ok (failed, timeout, interrupted).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100_000), help="Most runs.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run, one per line.")
+@db_option
+@click.pass_context
+def runs_group(
+    ctx: click.Context, source: str | None, failed: bool, limit: int, as_json: bool, db: str | None
+) -> None:
+    """Crawl runs, newest first: trigger, status, start, duration, counts by outcome, error.
+
+    `pairchive runs show ID` prints one run whole, with its rejected pages.
+
+    Example: pairchive runs --failed --limit 10
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    _, sessions = open_database(app_config(db).db_url)
+    with sessions() as session:
+        found = list_runs(session, source=source, failed=failed, limit=limit)
+        if as_json:
+            for run in found:
+                click.echo(json.dumps(_run_dict(run), ensure_ascii=False))
+            return
+        if not found:
+            click.echo("no runs recorded", err=True)
+            return
+        rows = [
+            [
+                r.id,
+                r.source.name,
+                r.trigger,
+                r.status,
+                _when(r.started_at),
+                _duration(r),
+                *((r.counts or {}).get(c, 0) for c in COUNT_COLUMNS),
+                (r.error or "").splitlines()[0] if r.error else "",
+            ]
+            for r in found
+        ]
+    click.echo(
+        table(["run", "source", "trigger", "status", "started", "took", *COUNT_COLUMNS, "error"], rows)
+    )
+
+
+@runs_group.command("show")
+@click.argument("run_id", type=int)
+@click.option(
+    "--limit", default=50, show_default=True, type=click.IntRange(0, 100_000), help="Most rejections."
+)
+@click.option("--json", "as_json", is_flag=True, help="The run and its rejections as JSON.")
+@db_option
+def runs_show(run_id: int, limit: int, as_json: bool, db: str | None) -> None:
+    """One run: when, why, how it ended, counts by outcome, and the pages it did not store with why.
+
+    Example: pairchive runs show 12
+    """
+    _, sessions = open_database(app_config(db).db_url)
+    with sessions() as session:
+        run = session.get(CrawlRun, run_id)
+        if run is None:
+            raise click.ClickException(f"no run with id {run_id}")
+        by_reason, first = rejections_of(session, run_id, limit)
+        record = _run_dict(run)
+        rejected = [
+            {
+                "reason": r.reason,
+                "url": r.url,
+                "detail": r.detail,
+                "title": r.title,
+                "capture_id": r.capture_id,
+            }
+            for r in first
+        ]
+    if as_json:
+        click.echo(json.dumps({**record, "rejections": rejected}, ensure_ascii=False, indent=2))
+        return
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(record["counts"].items())) or "-"
+    echo_record(
+        f"run {run_id} of {record['source']}",
+        [
+            ("trigger", record["trigger"]),
+            ("status", record["status"]),
+            ("started", record["started_at"]),
+            ("finished", record["finished_at"] or "still running"),
+            ("exit code", record["exit_code"]),
+            ("counts", counts),
+            ("error", record["error"]),
+        ],
+    )
+    if by_reason:
+        click.echo(f"\nRejected pages ({', '.join(f'{k} {v}' for k, v in sorted(by_reason.items()))}):")
+        for r in rejected:
+            click.echo(f"  {r['reason']:<18} {r['url']}  {r['detail']}")
+        shown, total = len(rejected), sum(by_reason.values())
+        if shown < total:
+            click.echo(f"  ... {total - shown} more (--limit)")
+
+
+@click.command("status")
+@sources_option
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per source, one per line.")
+def status(sources: str | None, db: str | None, as_json: bool) -> None:
+    """Each configured source at a glance: its next scheduled run, its last run and how it ended, the runs in
+    a row that did not end ok, and who is crawling it now.
+
+    Example: pairchive status --sources prod.toml
+    """
+    cfg = app_config(db, sources)
+    configured = load_sources(cfg.sources_path)
+    now = datetime.now(UTC)
+    _, sessions = open_database(cfg.db_url)
+    with sessions() as session:
+        stand = standing(session, [s.name for s in configured])
+        held = holders(session)
+        rows, records = [], []
+        for source in configured:
+            s = stand[source.name]
+            nxt = cron_trigger(source.schedule, source.timezone).get_next_fire_time(None, now)
+            last = s.last_run
+            lease = held.get(source.name)
+            crawling = ""
+            if lease is not None:
+                crawling = (
+                    f"{lease.owner} (run {lease.run_id})" if lease.expires_at > now else "expired lease"
+                )
+            records.append(
+                {
+                    "source": source.name,
+                    "schedule": f"{source.schedule} {source.timezone}",
+                    "next_run": nxt.astimezone(UTC).isoformat() if nxt else None,
+                    "last_run": _run_dict(last) if last else None,
+                    "last_ok": s.last_ok.isoformat() if s.last_ok else None,
+                    "consecutive_failures": s.consecutive_failures,
+                    "crawling_now": crawling or None,
+                }
+            )
+            rows.append(
+                [
+                    source.name,
+                    _when(nxt),
+                    f"{last.id} {last.status} {_when(last.started_at)}" if last else "never",
+                    (last.counts or {}).get("stored", 0) if last else "-",
+                    s.consecutive_failures,
+                    crawling or "-",
+                ]
+            )
+    if as_json:
+        for record in records:
+            click.echo(json.dumps(record, ensure_ascii=False))
+        return
+    click.echo(table(["source", "next run", "last run", "stored", "failures in a row", "crawling now"], rows))
+
+
+@click.command("daemon")
+@sources_option
+@db_option
+@data_dir_option
+@click.option(
+    "--max-concurrent",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Crawls running at once, across all sources.",
+)
+@click.option(
+    "--time-limit",
+    default=180.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="MINUTES",
+    help="End a crawl running longer than this (recorded as timeout).",
+)
+@click.option(
+    "--grace",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="At SIGTERM or SIGINT, how long running crawls may go on before they are stopped.",
+)
+@click.option("--now", "run_now", is_flag=True, help="Also run every source once at start.")
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override one Scrapy setting for every crawl, e.g. -s DOWNLOAD_DELAY=2 (repeatable).",
+)
+def daemon(
+    sources: str | None,
+    db: str | None,
+    data_dir: str | None,
+    max_concurrent: int,
+    time_limit: float,
+    grace: float,
+    run_now: bool,
+    overrides: tuple[str, ...],
+) -> None:
+    """Run every source on its schedule until stopped (SIGTERM or SIGINT; SIGHUP reloads the sources).
+
+    One cron job per source (its `schedule`, in its `timezone`), each crawl a subprocess holding the
+    source's lease, at most --max-concurrent at once. Logs go to stderr, one line per event; every run is a
+    record (`pairchive runs`, `pairchive status`). See docs/deploy.md for a systemd unit.
+
+    Example: pairchive daemon --sources /etc/pairchive/sources.toml --db postgresql+psycopg://pairchive@db/pairchive
+    """
+    import scheduler
+
+    settings: dict[str, str] = {}
+    for pair in overrides:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or key.strip().upper().startswith("PAIRCHIVE_"):
+            raise click.BadParameter(f"{pair!r} is not a Scrapy KEY=VALUE", param_hint="-s/--set")
+        settings[key.strip()] = value
+    logging.basicConfig(level=logging.INFO, format=scheduler.LOG_FORMAT, stream=sys.stderr, force=True)
+    sys.exit(
+        scheduler.serve(
+            app_config(db, sources, data_dir),
+            max_concurrent=max_concurrent,
+            time_limit=time_limit,
+            grace=grace,
+            run_now=run_now,
+            settings=settings or None,
+        )
+    )
