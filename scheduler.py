@@ -73,6 +73,7 @@ def run_source(
         chosen = source_from_dict(source)
     with _running_changed:
         _running[chosen.name] = _running.get(chosen.name, 0) + 1
+    logger.info("run of %s starting", chosen.name)
     try:
         (run,) = crawl(
             cfg,

@@ -54,6 +54,16 @@ class RunRecorder:
     def _run_id(self) -> int | None:
         return getattr(self.crawler.spider, "run_id", None)
 
+    def _fetched(self) -> int:
+        """Pages fetched so far: responses, less robots.txt files and error statuses."""
+        stats = self.crawler.stats
+        assert stats is not None
+        return (
+            int(stats.get_value("response_received_count", 0) or 0)
+            - int(stats.get_value("robotstxt/response_count", 0) or 0)
+            - self.error_responses
+        )
+
     def _progress(self) -> None:
         """Counts so far as one JSON line on stdout, for the parent's live display (at most 5 a second)."""
         now = time.monotonic()
@@ -64,7 +74,7 @@ class RunRecorder:
         if run_id is None or self.crawler.stats is None:
             return
         counts = dict(self.counts)
-        counts["fetched"] = int(self.crawler.stats.get_value("response_received_count", 0) or 0)
+        counts["fetched"] = self._fetched()
         print(json.dumps({"run_id": run_id, "counts": counts}), flush=True)
 
     def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
@@ -109,12 +119,7 @@ class RunRecorder:
         stats = self.crawler.stats
         assert stats is not None
         counts = dict(self.counts)
-        # Pages, not robots.txt files.
-        counts["fetched"] = (
-            int(stats.get_value("response_received_count", 0) or 0)
-            - int(stats.get_value("robotstxt/response_count", 0) or 0)
-            - self.error_responses
-        )
+        counts["fetched"] = self._fetched()
         if stats.get_value("pairchive/capped"):
             counts["capped"] = 1  # the next run pages past known articles to finish what this one left
         counts.setdefault("failed", 0)
