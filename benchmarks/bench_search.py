@@ -224,6 +224,12 @@ def main() -> int:
     )
     parser.add_argument("--no-sqlite", action="store_true", help="measure PostgreSQL only")
     parser.add_argument("--tmp", type=Path, help="where the SQLite file is made (default: the system's)")
+    parser.add_argument(
+        "--measure",
+        type=Path,
+        metavar="FILE",
+        help="only measure this SQLite file, filled by an earlier run (its size is --sizes' first)",
+    )
     args = parser.parse_args()
     gen = Generator(load_texts(args.data))
     print(
@@ -231,6 +237,9 @@ def main() -> int:
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     fill_with = bulk_fill if args.bulk else fill
+    if args.measure:
+        measure(f"sqlite:///{args.measure}", "SQLite", args.sizes[0], args.queries)
+        return 0
     for size in args.sizes:
         if not args.no_sqlite:
             with tempfile.TemporaryDirectory(dir=args.tmp) as folder:

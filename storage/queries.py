@@ -27,6 +27,11 @@ from storage.models import (
 )
 
 EXPORT_BATCH = 500
+# Ranking by relevance weighs every match, so a word found in half a million stories would cost a second.
+# Relevance is therefore decided among the RANK_WINDOW most recently stored matches (all of them when there
+# are fewer); when filters leave fewer hits than asked for there, the window widens until they are found or
+# every match has been looked at. Date order is exact.
+RANK_WINDOW = 2000
 
 
 @dataclass
@@ -88,6 +93,7 @@ def search(
     dialect = session.get_bind().dialect.name
     stmt = select(Article, Source.name).join(Source, Article.source_id == Source.id)
     rank: Any = None
+    floor: Any = None  # the indexed article-id column to bound to the ranking window
     if single_char:
         bare = search_form(query.strip().strip('"'))
         pattern = f"%{_escape_like(bare)}%"
@@ -100,11 +106,13 @@ def search(
             sql_text("articles_fts MATCH :match").bindparams(match=fts5_match(parsed))
         )
         rank = literal_column("bm25(articles_fts)").asc()
+        floor = fts.c.rowid
     else:
         index = table("article_search", column("article_id"), column("tokens"))
         tsq = func.to_tsquery("simple", tsquery(parsed))
         stmt = stmt.join(index, index.c.article_id == Article.id).where(index.c.tokens.op("@@")(tsq))
         rank = func.ts_rank(index.c.tokens, tsq).desc()
+        floor = index.c.article_id
     if source:
         stmt = stmt.where(Source.name == source)
     if language:
@@ -123,8 +131,46 @@ def search(
     if pairing_only:
         stmt = stmt.where(Article.is_pairing.is_(True))
     newest = (Article.published.desc().nulls_last(), Article.id.desc())
-    stmt = stmt.order_by(*newest) if sort == "date" or rank is None else stmt.order_by(rank, *newest)
     marks = highlight_terms(parsed)
+    if sort == "date" or rank is None:
+        return _hits(session, stmt.order_by(*newest), marks, limit, since, until)
+    stmt = stmt.order_by(rank, *newest)
+    window = RANK_WINDOW
+    while True:
+        lowest = _window_floor(session, parsed, dialect, window)
+        hits = _hits(
+            session, stmt if lowest is None else stmt.where(floor >= lowest), marks, limit, since, until
+        )
+        if lowest is None or len(hits) >= limit:
+            return hits
+        window *= 8
+
+
+def _window_floor(session: Session, parsed: Any, dialect: str, window: int) -> int | None:
+    """The lowest article id among the `window` most recently stored matches, or None when there are no
+    more matches than that (then all are ranked). The index hands out matches newest first cheaply."""
+    if dialect == "sqlite":
+        found = session.execute(
+            sql_text(
+                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match ORDER BY rowid DESC"
+                " LIMIT 1 OFFSET :skip"
+            ),
+            {"match": fts5_match(parsed), "skip": window - 1},
+        ).first()
+    else:
+        found = session.execute(
+            sql_text(
+                "SELECT article_id FROM article_search WHERE tokens @@ to_tsquery('simple', :query)"
+                " ORDER BY article_id DESC LIMIT 1 OFFSET :skip"
+            ),
+            {"query": tsquery(parsed), "skip": window - 1},
+        ).first()
+    return None if found is None else int(found[0])
+
+
+def _hits(
+    session: Session, stmt: Any, marks: list[str], limit: int, since: date | None, until: date | None
+) -> list[Hit]:
     hits = []
     for a, name in session.execute(stmt.limit(limit * 2 if since or until else limit)):
         day = local_published(a)

@@ -187,6 +187,28 @@ def test_search_flags_filter_and_sort(db_url: str) -> None:
         assert [h.id for h in search(s, "校")] == [1, 2] or [h.id for h in search(s, "校")] == [2, 1]
 
 
+def test_relevance_is_ranked_among_the_newest_matches_and_filters_widen_the_window(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A word found in very many stories is ranked among the RANK_WINDOW most recently stored matches (here
+    3), so the cost does not grow with the archive; a filter that leaves too few hits there widens it."""
+    monkeypatch.setattr("storage.queries.RANK_WINDOW", 3)
+    sessions, source_id, run_id = _setup(db_url)
+    with sessions.begin() as s:
+        other = upsert_sources(s, [{"name": "q", "title": "Other"}])["q"]
+        insert_article(
+            s, _article(other, run_id, 1, text="结对结对结对结对，两地学校结对帮扶。")
+        )  # the best, oldest
+        for n in range(2, 7):
+            insert_article(s, _article(source_id, run_id, n))
+    with sessions() as s:
+        hits = [h.id for h in search(s, "结对", limit=3)]
+        assert len(hits) == 3 and set(hits) <= {4, 5, 6}  # the three newest; the best (oldest) is outside
+        assert [h.id for h in search(s, "结对", limit=10)][0] == 1  # asking for more ranks them all
+        assert [h.id for h in search(s, "结对", source="q", limit=3)] == [1]  # found past the window
+        assert [h.id for h in search(s, "结对", sort="date", limit=3)] == [6, 5, 4]
+
+
 def test_export_streams_every_article_in_id_order(db_url: str) -> None:
     sessions, source_id, run_id = _setup(db_url)
     with sessions.begin() as s:
