@@ -3,6 +3,7 @@ signals, a crawl killed mid-run whose lease expires and is taken over, busy sour
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -260,6 +261,9 @@ def test_the_daemon_runs_a_source_reloads_on_sighup_and_stops_cleanly_on_sigterm
         err.wait_for(r"daemon started: 1 source\(s\)")
         line = err.wait_for(r"run \d+ of linxia-news: ")
         assert re.search(r"run \d+ of linxia-news: ok .*stored=1", line), line
+        # an edited file is noticed without a signal (the daemon looks every few seconds)
+        sources.write_text(one_source(sample_web, "linxia-news", schedule="45 3 * * *"), encoding="utf-8")
+        err.wait_for(r"INFO .*sources reloaded: added -, changed linxia-news, removed -$")
         sources.write_text("[[source]]\nname = 'linxia-news'\nbogus = 1\n", encoding="utf-8")
         proc.send_signal(signal.SIGHUP)
         bad = err.wait_for(r"ERROR .*sources not reloaded, keeping the old schedule")
@@ -373,3 +377,41 @@ def test_crawl_all_runs_every_source_in_turn_with_live_counts(sample_web: Sample
     run_ids = [int(line.split()[0]) for line in table[2:]]
     assert run_ids == sorted(run_ids)
     assert pairchive("crawl", "--all", "--source", "huli-edu", "--db", db).returncode == 2
+
+    # what the operator reads afterwards
+    runs = pairchive("runs", "--db", db).stdout.splitlines()
+    assert [line.split()[:4] for line in runs[2:]] == [
+        [str(run_id), name, "cli", "ok"] for run_id, name in reversed(list(zip(run_ids, names, strict=True)))
+    ]
+    assert len(pairchive("runs", "--source", "linxia-news", "--db", db).stdout.splitlines()) == 3
+    assert pairchive("runs", "--failed", "--db", db).stderr.strip() == "no runs recorded"
+    shown = pairchive("runs", "show", str(run_ids[0]), "--db", db).stdout
+    assert f"run {run_ids[0]} of huli-edu" in shown and "status: ok" in shown
+    assert re.search(r"^  not_pairing +http://127\.0\.0\.1:\d+/edu/\S+  pairing ", shown, re.M)
+    assert "exit code: 0" in shown
+    status = pairchive("status", "--sources", str(sources), "--db", db).stdout.splitlines()
+    for line, (run_id, name) in zip(status[2:], zip(run_ids, names, strict=True), strict=True):
+        assert re.match(rf"{name} +\d{{4}}-\d\d-\d\d \d\d:\d\d:00Z +{run_id} ok .* 0 +-$", line), line
+    assert pairchive("runs", "show", "999", "--db", db).stderr.strip() == "Error: no run with id 999"
+
+
+def test_failed_runs_are_listed_and_counted_in_a_row(tmp_path: Path) -> None:
+    """A dead portal: each run fails with why, `runs --failed` lists them, `status` counts them."""
+    with serve(QuietHandler) as base:  # answers nothing but errors
+        dead = base
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        f'[[source]]\nname = "dead"\nstart_urls = ["{dead}/list.html"]\narticle_pattern = "/a/"\n',
+        encoding="utf-8",
+    )
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    for _ in range(2):
+        result = pairchive("crawl", "--sources", str(sources), "--db", db, "-s", "RETRY_TIMES=0", *LOOPBACK)
+        assert result.returncode == 1
+    failed = pairchive("runs", "--failed", "--json", "--db", db).stdout.splitlines()
+    assert len(failed) == 2
+    assert all("no page could be fetched" in json.loads(line)["error"] for line in failed)
+    (line,) = pairchive("status", "--sources", str(sources), "--db", db, "--json").stdout.splitlines()
+    record = json.loads(line)
+    assert record["consecutive_failures"] == 2 and record["last_run"]["status"] == "failed"
+    assert record["last_ok"] is None and record["crawling_now"] is None
