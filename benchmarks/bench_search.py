@@ -179,6 +179,11 @@ def measure(url: str, label: str, size: int, queries: int, like: bool = True) ->
     kinds.append(("zh 2 chars, newest first", TERMS["zh 2 chars"], "date"))
     for kind, terms, sort in kinds:
         indexed, scanned, hits = [], [], []
+        # each term once, untimed in the table: the first asking of a term reads its index pages
+        first = []
+        for term in terms:
+            with sessions() as s:
+                first += timed(lambda s=s, term=term, sort=sort: search(s, term, limit=20, sort=sort), 1)
         for term in (terms * queries)[:queries]:
             with sessions() as s:
                 found: list[object] = []
@@ -204,7 +209,8 @@ def measure(url: str, label: str, size: int, queries: int, like: bool = True) ->
         q = statistics.quantiles
         rows.append(
             f"| {label} | {size:,} | {kind} | {statistics.median(indexed):.1f} | {q(indexed, n=20)[18]:.1f} "
-            f"| {statistics.median(scanned):.1f} | {q(scanned, n=20)[18]:.1f} | {statistics.fmean(hits):.1f} |"
+            f"| {statistics.median(scanned):.1f} | {q(scanned, n=20)[18]:.1f} | {statistics.fmean(hits):.1f} "
+            f"| {max(first):.1f} |"
         )
     for row in rows:
         print(row, flush=True)
@@ -244,9 +250,10 @@ def main() -> int:
     args = parser.parse_args()
     gen = Generator(load_texts(args.data))
     print(
-        "| database | articles | query | indexed p50 ms | indexed p95 ms | LIKE p50 ms | LIKE p95 ms | hits |"
+        "| database | articles | query | indexed p50 ms | indexed p95 ms | LIKE p50 ms | LIKE p95 ms | hits "
+        "| first asking, max ms |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     fill_with = bulk_fill if args.bulk else fill
     if args.measure:
         measure(f"sqlite:///{args.measure}", "SQLite", args.sizes[0], args.queries, like=not args.skip_like)
