@@ -10,7 +10,14 @@ from typing import IO
 
 import click
 
-from crawler.cli.options import app_config, data_dir_option, db_option, sources_option, table
+from crawler.cli.options import (
+    app_config,
+    data_dir_option,
+    db_option,
+    scrapy_overrides,
+    sources_option,
+    table,
+)
 from crawler.crawl import RunSummary
 from crawler.crawl import crawl as run_crawl
 from crawler.sources import load_sources, select
@@ -135,17 +142,7 @@ def crawl(
     cfg = app_config(db, sources, data_dir)
     live = show_progress if show_progress is not None else sys.stderr.isatty()
     live = live and not quiet
-    settings: dict[str, str] = {"LOG_LEVEL": "WARNING" if quiet or live else "INFO"}
-    for pair in overrides:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="-s/--set")
-        if key.strip().upper().startswith("PAIRCHIVE_"):
-            # These are pairchive's own (the database above all): set them with their flags or variables.
-            raise click.BadParameter(
-                f"{key.strip()} is not a Scrapy setting; use --db", param_hint="-s/--set"
-            )
-        settings[key.strip()] = value
+    settings = {"LOG_LEVEL": "WARNING" if quiet or live else "INFO", **scrapy_overrides(overrides)}
     chosen = select(load_sources(cfg.sources_path), names, cfg.sources_path)
     runs: list[RunSummary] = []
     busy: list[str] = []

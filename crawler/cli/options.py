@@ -44,6 +44,22 @@ def data_dir_option(f: F) -> F:
     )(f)
 
 
+def scrapy_overrides(pairs: Sequence[str]) -> dict[str, str]:
+    """`-s KEY=VALUE` options as Scrapy settings; pairchive's own settings are refused (they have flags)."""
+    settings: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="-s/--set")
+        if key.strip().upper().startswith("PAIRCHIVE_"):
+            # These are pairchive's own (the database above all): set them with their flags or variables.
+            raise click.BadParameter(
+                f"{key.strip()} is not a Scrapy setting; use --db", param_hint="-s/--set"
+            )
+        settings[key.strip()] = value
+    return settings
+
+
 def app_config(db: str | None = None, sources: str | None = None, data_dir: str | None = None) -> AppConfig:
     return AppConfig.from_env().with_flags(db=db, sources=sources, data_dir=data_dir)
 

@@ -11,7 +11,15 @@ from typing import Any
 import click
 
 from crawler.cli.crawl import COUNT_COLUMNS
-from crawler.cli.options import app_config, data_dir_option, db_option, echo_record, sources_option, table
+from crawler.cli.options import (
+    app_config,
+    data_dir_option,
+    db_option,
+    echo_record,
+    scrapy_overrides,
+    sources_option,
+    table,
+)
 from crawler.sources import cron_trigger, load_sources
 from storage.db import open_database
 from storage.leases import holders
@@ -256,12 +264,7 @@ def daemon(
     """
     import scheduler
 
-    settings: dict[str, str] = {}
-    for pair in overrides:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip() or key.strip().upper().startswith("PAIRCHIVE_"):
-            raise click.BadParameter(f"{pair!r} is not a Scrapy KEY=VALUE", param_hint="-s/--set")
-        settings[key.strip()] = value
+    settings = scrapy_overrides(overrides)
     logging.basicConfig(level=logging.INFO, format=scheduler.LOG_FORMAT, stream=sys.stderr, force=True)
     sys.exit(
         scheduler.serve(
