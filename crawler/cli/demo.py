@@ -101,6 +101,9 @@ def demo(workdir: str) -> None:
         f"  {cmd} search '\"sister school\" OR pairing' --db {db_path}\n"
         f"  {cmd} stories --multi --db {db_path}     (a story seen on two portals)\n"
         f"  {cmd} show {stored[0].id if stored else 1} --db {db_path}\n"
+        f"  {cmd} show {stored[0].id if stored else 1} --raw --db {db_path}   (the page as fetched, from its WARC record)\n"
+        f"  {cmd} warc verify --db {db_path}\n"
+        f"  {cmd} runs --db {db_path}                (what each crawl run did)\n"
         f"  {cmd} export --format jsonl --db {db_path}"
     )
     if any(r.status != "ok" for r in runs):
