@@ -7,7 +7,7 @@ articles through pairchive's own insert path (article, revision, sighting, band 
 sentences drawn from the real stories in DIR (saved Chinese news pages), numbers redrawn, with one article in
 four written in English from a word pool. Then, in the same run:
 
-- search latency p50/p95 of `storage.queries.search` (20 best hits) for 2-character and 4-character
+- search latency p50/p95 of `storage.search.search` (20 best hits) for 2-character and 4-character
   Chinese terms and English words, each against the same question asked without the index: the 20 newest
   articles whose search text is `LIKE '%term%'`;
 - export: `storage.queries.iter_records` over the whole archive, in articles per second;
@@ -40,7 +40,8 @@ from storage.archive import insert_article, start_run, upsert_sources
 from storage.db import close_all, open_database
 from storage.fulltext import index_text
 from storage.models import Article, Story
-from storage.queries import iter_records, search
+from storage.queries import iter_records
+from storage.search import search
 
 ENGLISH = [
     "school",

@@ -36,6 +36,14 @@ class QueryError(ValueError):
     """A query that cannot be searched: said in one line."""
 
 
+# Bounds on what one query may ask: a search box is open to anyone, and parentheses multiply out (16 pairs
+# of `(a OR b)` are 65,536 alternatives). Real questions stay far below these.
+MAX_QUERY_CHARS = 1000
+MAX_DEPTH = 8  # parentheses inside parentheses
+MAX_ALTERNATIVES = 64  # the OR-of-ANDs the query multiplies out to
+MAX_TERMS = 64  # words and phrases in all the alternatives together
+
+
 def tokens(text: str) -> list[str]:
     """The index tokens of a text: Han bigrams and lower-cased words, in order."""
     out: list[str] = []
@@ -70,6 +78,8 @@ LEX_RE = re.compile(r'\s*(?:(?P<quote>"[^"]*"?)|(?P<lpar>\()|(?P<rpar>\))|(?P<wo
 
 def parse(query: str) -> Query:
     """Words and phrases with AND / OR / NOT (or -word) and parentheses, as an OR of ANDs."""
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(f"the query is longer than {MAX_QUERY_CHARS:,} characters")
     items: list[str | Term] = []
     pos = 0
     while pos < len(query):
@@ -94,17 +104,23 @@ def parse(query: str) -> Query:
             found = tuple(tokens(word[1:] if negated else word))
             if found:
                 items.append(Term(found, negated))
-    groups, rest = _expr(items, 0)
+    groups, rest = _expr(items, 0, 0)
     if rest != len(items):
         raise QueryError("unbalanced parentheses in the query")
-    groups = tuple(g for g in groups if any(not t.negated for t in g))
-    if not groups:
+    searched = tuple(g for g in groups if any(not t.negated for t in g))
+    if not searched:
         raise QueryError("the query has no word to search for")
-    return Query(groups)
+    if len(searched) < len(groups):
+        raise QueryError("an alternative of the query only excludes words: give it a word to search for")
+    if sum(len(g) for g in groups) > MAX_TERMS:
+        raise QueryError(f"the query has more than {MAX_TERMS} words and phrases in all")
+    return Query(searched)
 
 
-def _expr(items: list[str | Term], i: int) -> tuple[tuple[tuple[Term, ...], ...], int]:
+def _expr(items: list[str | Term], i: int, depth: int) -> tuple[tuple[tuple[Term, ...], ...], int]:
     """OR of AND-sequences, down to a closing parenthesis or the end."""
+    if depth > MAX_DEPTH:
+        raise QueryError(f"the query nests parentheses more than {MAX_DEPTH} deep")
     alternatives: list[tuple[Term, ...]] = []
     current: list[tuple[tuple[Term, ...], ...]] = [((),)]  # AND of sub-expressions, each in DNF
     negate_next = False
@@ -121,7 +137,7 @@ def _expr(items: list[str | Term], i: int) -> tuple[tuple[tuple[Term, ...], ...]
         elif item == "NOT":
             negate_next = True
         elif item == "(":
-            sub, i = _expr(items, i)
+            sub, i = _expr(items, i, depth + 1)
             if i >= len(items) or items[i] != ")":
                 raise QueryError("unbalanced parentheses in the query")
             i += 1
@@ -134,12 +150,16 @@ def _expr(items: list[str | Term], i: int) -> tuple[tuple[tuple[Term, ...], ...]
             negate_next = False
             current.append(((term,),))
     alternatives.extend(_and(current))
+    if len(alternatives) > MAX_ALTERNATIVES:
+        raise QueryError(f"the query multiplies out to more than {MAX_ALTERNATIVES} alternatives")
     return tuple(alternatives), i
 
 
 def _and(parts: list[tuple[tuple[Term, ...], ...]]) -> list[tuple[Term, ...]]:
     groups: list[tuple[Term, ...]] = [()]
     for part in parts:
+        if len(groups) * len(part) > MAX_ALTERNATIVES:  # checked before multiplying, not after
+            raise QueryError(f"the query multiplies out to more than {MAX_ALTERNATIVES} alternatives")
         groups = [g + alt for g in groups for alt in part]
     return [g for g in groups if g]
 
@@ -155,8 +175,8 @@ def fts5_match(query: Query) -> str:
         positive = [phrase(t) for t in group if not t.negated]
         negative = [phrase(t) for t in group if t.negated]
         expr = " AND ".join(positive)
-        for n in negative:
-            expr = f"({expr}) NOT {n}"
+        if negative:  # one NOT of an OR: FTS5's parser overflows on a long chain of nested NOTs
+            expr = f"({expr}) NOT ({' OR '.join(negative)})"
         parts.append(f"({expr})")
     return " OR ".join(parts)
 

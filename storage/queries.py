@@ -1,19 +1,17 @@
-"""Reads from the archive: search, one article, streaming export, and what runs rejected."""
+"""Reads from the archive: one article, streaming export, stories, and what runs rejected (search is
+storage.search)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import column, func, literal_column, or_, select, table
-from sqlalchemy import text as sql_text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pipelines.normalize import search_form, simplified
-from storage.fulltext import fts5_match, highlight_terms, parse, tsquery
 from storage.models import (
     Article,
     ArticleRevision,
@@ -27,195 +25,14 @@ from storage.models import (
 )
 
 EXPORT_BATCH = 500
-# Ranking by relevance weighs every match, so a word found in half a million stories would cost a second.
-# Relevance is therefore decided among the RANK_WINDOW most recently stored matches (all of them when there
-# are fewer); when filters leave fewer hits than asked for there, the window widens until they are found or
-# every match has been looked at. Date order is exact.
-RANK_WINDOW = 2000
 
 
-@dataclass
-class Hit:
-    id: int
-    title: str
-    source: str
-    published: str | None
-    language: str
-    relevance: float
-    url: str
-    snippet: str
+def escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def snippet(text: str, term: str, width: int = 40) -> str:
-    """The text around the first occurrence of `term` (case-insensitive), marked with [ ]."""
-    pos = text.lower().find(term.lower())
-    if pos < 0:
-        return text[: 2 * width].replace("\n", " ")
-    start, end = max(0, pos - width), pos + len(term) + width
-    found = text[pos : pos + len(term)]
-    out = f"{text[start:pos]}[{found}]{text[pos + len(term) : end]}".replace("\n", " ")
-    return ("…" if start else "") + out + ("…" if end < len(text) else "")
-
-
-def search(
-    session: Session,
-    query: str,
-    *,
-    source: str | None = None,
-    language: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
-    pairing_only: bool = False,
-    sort: str = "relevance",
-    limit: int = 20,
-) -> list[Hit]:
-    """Stories matching `query` (storage.fulltext: words, "phrases", AND/OR/NOT, either script), best
-    first or newest first (`sort="date"`). A one-character Han term cannot be looked up in a bigram index,
-    so such a query is a substring scan of the search form instead (slower, same answers).
-
-    Raises QueryError (one line) for a query with nothing to search for.
-    """
-    parsed = parse(query)
-    single_char = any(
-        len(t.tokens) == 1 and len(t.tokens[0]) == 1 and not t.tokens[0].isascii()
-        for group in parsed.groups
-        for t in group
-        if not t.negated
-    )
-    dialect = session.get_bind().dialect.name
-    stmt = select(Article, Source.name).join(Source, Article.source_id == Source.id)
-    filtered = stmt  # the filters below, without the text match (for the newest-first plan on SQLite)
-    rank: Any = None
-    floor: Any = None  # the indexed article-id column to bound to the ranking window
-    match: Any = None  # the matching article ids, as a subquery
-    if single_char:
-        bare = search_form(query.strip().strip('"'))
-        pattern = f"%{_escape_like(bare)}%"
-        stmt = stmt.where(
-            or_(Article.search_text.ilike(pattern, escape="\\"), Article.title.ilike(pattern, escape="\\"))
-        )
-    elif dialect == "sqlite":
-        fts = table("articles_fts", column("rowid"))
-        matches = sql_text("articles_fts MATCH :match").bindparams(match=fts5_match(parsed))
-        stmt = stmt.join(fts, fts.c.rowid == Article.id).where(matches)
-        match = select(fts.c.rowid).where(matches)
-        rank = literal_column("bm25(articles_fts)").asc()
-        floor = fts.c.rowid
-    else:
-        index = table("article_search", column("article_id"), column("tokens"))
-        tsq = func.to_tsquery("simple", tsquery(parsed))
-        stmt = stmt.join(index, index.c.article_id == Article.id).where(index.c.tokens.op("@@")(tsq))
-        rank = func.ts_rank(index.c.tokens, tsq).desc()
-        floor = index.c.article_id
-    conditions: list[Any] = []
-    if source:
-        conditions.append(Source.name == source)
-    if language:
-        conditions.append(
-            or_(
-                Article.language == language,
-                Article.language.like(f"{_escape_like(language)}-%", escape="\\"),
-            )
-        )
-    if since:
-        conditions.append(Article.published >= datetime.combine(since, time(0), UTC) - timedelta(hours=14))
-    if until:
-        conditions.append(
-            Article.published < datetime.combine(until, time(0), UTC) + timedelta(days=1, hours=14)
-        )
-    if pairing_only:
-        conditions.append(Article.is_pairing.is_(True))
-    stmt, filtered = stmt.where(*conditions), filtered.where(*conditions)
-    newest = (Article.published.desc().nulls_last(), Article.id.desc())
-    marks = highlight_terms(parsed)
-    if sort == "date" or rank is None:
-        if match is not None and _window_floor(session, parsed, dialect, RANK_WINDOW) is not None:
-            # Many matches: walk the articles newest first (the published index) and keep those in the
-            # match set, rather than sorting every match. `+ 0` keeps the planner off the id lookup.
-            stmt = filtered.where((Article.id + 0).in_(match))
-        return _hits(session, stmt.order_by(*newest), marks, limit, since, until)
-    stmt = stmt.order_by(rank, *newest)
-    window = RANK_WINDOW
-    while True:
-        lowest = _window_floor(session, parsed, dialect, window)
-        hits = _hits(
-            session, stmt if lowest is None else stmt.where(floor >= lowest), marks, limit, since, until
-        )
-        if lowest is None or len(hits) >= limit:
-            return hits
-        window *= 8
-
-
-def _window_floor(session: Session, parsed: Any, dialect: str, window: int) -> int | None:
-    """The lowest article id among the `window` most recently stored matches, or None when there are no
-    more matches than that (then all are ranked). The index hands out matches newest first cheaply."""
-    if dialect == "sqlite":
-        found = session.execute(
-            sql_text(
-                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match ORDER BY rowid DESC"
-                " LIMIT 1 OFFSET :skip"
-            ),
-            {"match": fts5_match(parsed), "skip": window - 1},
-        ).first()
-    else:
-        found = session.execute(
-            sql_text(
-                "SELECT article_id FROM article_search WHERE tokens @@ to_tsquery('simple', :query)"
-                " ORDER BY article_id DESC LIMIT 1 OFFSET :skip"
-            ),
-            {"query": tsquery(parsed), "skip": window - 1},
-        ).first()
-    return None if found is None else int(found[0])
-
-
-def _hits(
-    session: Session, stmt: Any, marks: list[str], limit: int, since: date | None, until: date | None
-) -> list[Hit]:
-    hits = []
-    for a, name in session.execute(stmt.limit(limit * 2 if since or until else limit)):
-        day = local_published(a)
-        if (since and (day is None or day.date() < since)) or (until and (day is None or day.date() > until)):
-            continue  # the day in the portal's own zone decides
-        hits.append(
-            Hit(
-                id=a.id,
-                title=a.title,
-                source=name,
-                published=_iso(day),
-                language=a.language,
-                relevance=a.relevance,
-                url=a.url,
-                snippet=_snippet(a, marks),
-            )
-        )
-    return hits[:limit]
-
-
-def _snippet(article: Article, marks: list[str]) -> str:
-    """The text around the first searched phrase, in the script it was published in."""
-    for mark in marks:
-        if mark.lower() in article.text.lower():
-            return snippet(article.text, mark)
-    # A simplified-script mark in a traditional text: find it in the text converted character by
-    # character (same length, same places) and mark the published characters there.
-    converted = simplified(article.text)
-    if len(converted) == len(article.text):
-        for mark in marks:
-            pos = converted.lower().find(mark.lower())
-            if pos >= 0:
-                return snippet(article.text, article.text[pos : pos + len(mark)])
-    for mark in marks:
-        if mark.lower() in article.search_text.lower():
-            return snippet(article.search_text, mark)
-    return snippet(article.text, marks[0] if marks else "")
 
 
 def local_published(article: Article) -> datetime | None:
@@ -229,8 +46,17 @@ def local_published(article: Article) -> datetime | None:
     return article.published.astimezone(tz)
 
 
-def article_record(article: Article, sightings: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The export form of one article, with its story and the story's sightings when given."""
+def article_record(
+    article: Article,
+    sightings: list[dict[str, Any]] | None = None,
+    fetched_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The export form of one article, with its story and the story's sightings when given.
+
+    `fetched_at` is when the stored text was fetched: its capture's time, else its newest revision's
+    (`fetched_at`, when given), else when it was first stored."""
+    if article.capture is not None:
+        fetched_at = article.capture.fetched_at
     return {
         "id": article.id,
         "story_id": article.story_id,
@@ -248,6 +74,7 @@ def article_record(article: Article, sightings: list[dict[str, Any]] | None = No
         "content_hash": article.content_hash,
         "charset": article.charset,
         "http_status": article.http_status,
+        "fetched_at": (fetched_at or article.first_seen).isoformat(),
         "first_seen": article.first_seen.isoformat(),
         "run_id": article.run_id,
         "sightings": sightings if sightings is not None else [],
@@ -294,6 +121,16 @@ def sightings_of(session: Session, story_ids: Sequence[int]) -> dict[int, list[d
     return out
 
 
+def fetch_times(session: Session, article_ids: Sequence[int]) -> dict[int, datetime]:
+    """When each article's newest revision was fetched."""
+    rows = session.execute(
+        select(ArticleRevision.article_id, func.max(ArticleRevision.fetched_at))
+        .where(ArticleRevision.article_id.in_(sorted(set(article_ids))))
+        .group_by(ArticleRevision.article_id)
+    )
+    return {article_id: fetched_at for article_id, fetched_at in rows}
+
+
 def iter_records(
     session: Session, *, source: str | None = None, since: datetime | None = None
 ) -> Iterator[dict[str, Any]]:
@@ -309,8 +146,9 @@ def iter_records(
 
 def _records(session: Session, batch: list[Article]) -> Iterator[dict[str, Any]]:
     sightings = sightings_of(session, [a.story_id for a in batch])
+    fetched = fetch_times(session, [a.id for a in batch])
     for article in batch:
-        yield article_record(article, sightings[article.story_id])
+        yield article_record(article, sightings[article.story_id], fetched.get(article.id))
     session.expunge_all()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from storage.archive import finish_run, insert_article, record_rejection, start_run, upsert_sources
 from storage.db import open_database
-from storage.fulltext import is_index_table
+from storage.fulltext import QueryError, is_index_table
 from storage.models import Article, Base, CrawlRun
-from storage.queries import iter_articles, rejection_counts, search
+from storage.queries import iter_articles, rejection_counts
+from storage.search import search
 
 SHANGHAI = timezone(timedelta(hours=8))
 
@@ -192,7 +193,7 @@ def test_relevance_is_ranked_among_the_newest_matches_and_filters_widen_the_wind
 ) -> None:
     """A word found in very many stories is ranked among the RANK_WINDOW most recently stored matches (here
     3), so the cost does not grow with the archive; a filter that leaves too few hits there widens it."""
-    monkeypatch.setattr("storage.queries.RANK_WINDOW", 3)
+    monkeypatch.setattr("storage.search.RANK_WINDOW", 3)
     sessions, source_id, run_id = _setup(db_url)
     with sessions.begin() as s:
         other = upsert_sources(s, [{"name": "q", "title": "Other"}])["q"]
@@ -207,6 +208,127 @@ def test_relevance_is_ranked_among_the_newest_matches_and_filters_widen_the_wind
         assert search(s, "结对", limit=10)[0].id == 1  # asking for more ranks them all
         assert [h.id for h in search(s, "结对", source="q", limit=3)] == [1]  # found past the window
         assert [h.id for h in search(s, "结对", sort="date", limit=3)] == [6, 5, 4]
+
+
+def _insert_texts(db_url: str, texts: list[str]) -> Any:
+    from pipelines.normalize import search_form
+
+    sessions, source_id, run_id = _setup(db_url)
+    with sessions.begin() as s:
+        for n, text in enumerate(texts, 1):
+            insert_article(
+                s, _article(source_id, run_id, n, title=f"报道 {n}", text=text, search_text=search_form(text))
+            )
+    return sessions
+
+
+@pytest.mark.parametrize(
+    "query, found",
+    [
+        ("校", [1, 2]),
+        ("校 结对", [1]),
+        ("结对 校", [1]),
+        ("校 OR 手拉手", [1, 2, 3]),
+        ("手拉手 OR 校", [1, 2, 3]),
+        ("结对 -校", [3]),
+        ("校 -结对", [2]),
+        ("校 -园", [1]),
+        ("(校 OR 园) 两地", [1]),
+        ('"结对" 校', [1]),
+    ],
+)
+def test_one_character_terms_keep_the_rest_of_the_query(db_url: str, query: str, found: list[int]) -> None:
+    sessions = _insert_texts(
+        db_url,
+        ["两地学校结对帮扶，教师交流。", "幼儿园与小学校长座谈。", "手拉手结对活动在社区举行。"],
+    )
+    with sessions() as s:
+        assert sorted(h.id for h in search(s, query, limit=10)) == found
+        assert sorted(h.id for h in search(s, query, sort="date", limit=10)) == found
+
+
+def test_a_day_filter_finds_hits_behind_many_stories_just_outside_the_portal_day(db_url: str) -> None:
+    """Stored times are UTC and the day is the portal's (UTC+8 here): stories early on 17 June in
+    Shanghai are 16 June in UTC, so the database cannot drop them; they must not crowd out the one hit."""
+    sessions, source_id, run_id = _setup(db_url)
+    with sessions.begin() as s:
+        upsert_sources(s, [{"name": "p", "title": "Portal", "timezone": "Asia/Shanghai"}])
+        insert_article(
+            s, _article(source_id, run_id, 1, published=datetime(2022, 6, 16, 9, tzinfo=SHANGHAI))
+        )
+        for n in range(2, 60):
+            published = datetime(2022, 6, 17, 6, tzinfo=SHANGHAI) + timedelta(minutes=n)
+            insert_article(s, _article(source_id, run_id, n, published=published))
+    with sessions() as s:
+        for sort in ("relevance", "date"):
+            hits = search(s, "结对", until=date(2022, 6, 16), sort=sort, limit=5)
+            assert [h.id for h in hits] == [1], sort
+            assert hits[0].published == "2022-06-16T09:00:00+08:00"
+        assert len(search(s, "结对", since=date(2022, 6, 17), limit=100)) == 58
+
+
+@pytest.mark.parametrize(
+    "query, reason",
+    [
+        ("(" * 3000, "longer than"),
+        ("(" * 20 + "结对" + ")" * 20, "nests parentheses"),
+        (" ".join(f"(甲{n} OR 乙{n})" for n in range(16)), "alternatives"),
+        ("结对 " + " ".join(f"-词{n:03d}" for n in range(100)), "more than 64 words"),
+        ("结对 OR -帮扶", "only excludes"),
+        ("NOT (结对 帮扶)", "NOT before parentheses"),
+        ("结对 帮扶)", "unbalanced"),
+    ],
+)
+def test_queries_too_large_or_malformed_are_refused_in_one_line(db_url: str, query: str, reason: str) -> None:
+    sessions, _, _ = _setup(db_url)
+    with sessions() as s, pytest.raises(QueryError, match=reason) as caught:
+        search(s, query)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "query, found",
+    [
+        ("title:结对", []),  # an FTS5 column filter is two words here, and no story says "title"
+        ("结对*", [1]),
+        ("* 结对", [1]),
+        ("结对 ^帮扶", [1]),
+        ("结对 " + " ".join(f"-词{n:02d}" for n in range(60)), [1]),  # many exclusions, no parser overflow
+        ("结对 -帮扶 -交流", []),
+    ],
+)
+def test_fts_syntax_and_long_exclusion_lists_are_searched_as_text(
+    db_url: str, query: str, found: list[int]
+) -> None:
+    sessions = _insert_texts(db_url, ["两地学校结对帮扶，教师交流。"])
+    with sessions() as s:
+        assert [h.id for h in search(s, query)] == found
+
+
+def test_export_records_carry_full_provenance(db_url: str) -> None:
+    import json
+
+    from storage.queries import iter_records
+
+    sessions, source_id, run_id = _setup(db_url)
+    with sessions.begin() as s:
+        for n in range(1, 4):
+            insert_article(s, _article(source_id, run_id, n, charset="gb18030", http_status=200))
+    with sessions() as s:
+        records = [json.loads(json.dumps(r, ensure_ascii=False)) for r in iter_records(s)]
+    assert [r["id"] for r in records] == [1, 2, 3]
+    first = records[0]
+    assert first["url"] == "http://portal.example/edu/1.html"
+    assert first["fetched_url"] == "http://portal.example/edu/1.html?utm_source=feed"
+    assert first["source"] == "p" and first["source_name"] == "厦门网"
+    assert first["http_status"] == 200 and first["charset"] == "gb18030"
+    assert first["content_hash"] == f"{1:064d}"
+    assert first["published"] == "2022-06-16T02:30:00+00:00"  # 10:30 in Shanghai, shown in UTC: no zone set
+    assert datetime.fromisoformat(first["fetched_at"]).tzinfo is not None
+    assert first["story_id"] is not None and first["run_id"] == run_id
+    (seen,) = first["sightings"]
+    assert seen["url"] == first["url"] and seen["source"] == "p" and seen["copy"] is False
+    assert first["text"] == "两地学校结对帮扶，100% 的学校参与 (第1篇)。"
 
 
 def test_export_streams_every_article_in_id_order(db_url: str) -> None:

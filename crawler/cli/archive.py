@@ -19,15 +19,16 @@ from storage.db import open_database
 from storage.fulltext import QueryError
 from storage.models import Capture
 from storage.queries import (
-    Hit,
     article_record,
+    fetch_times,
     get_article,
     iter_records,
     sightings_of,
     stories,
     story_merges,
 )
-from storage.queries import search as search_articles
+from storage.search import Hit
+from storage.search import search as search_articles
 from storage.warc import read_exchange, read_member
 
 
@@ -145,7 +146,11 @@ def show(
         if raw or whole_record:
             _print_capture(cfg.warc_dir, article.id, article.capture, whole=whole_record)
             return
-        record = article_record(article, sightings_of(session, [article.story_id])[article.story_id])
+        record = article_record(
+            article,
+            sightings_of(session, [article.story_id])[article.story_id],
+            fetch_times(session, [article.id]).get(article.id),
+        )
         merges = [
             f"story {m.story_id} merged in {m.merged_at:%Y-%m-%d} (article {m.article_id}, similarity {m.similarity:.2f})"
             for m in story_merges(session, article.story_id)
@@ -239,7 +244,8 @@ def stories_command(multi: bool, source: str | None, limit: int, as_json: bool, 
 
 CSV_COLUMNS = (
     "id", "story_id", "url", "fetched_url", "source", "title", "published", "author", "source_name",
-    "language", "relevance", "is_pairing", "content_hash", "charset", "http_status", "first_seen", "run_id",
+    "language", "relevance", "is_pairing", "content_hash", "charset", "http_status", "fetched_at", "first_seen",
+    "run_id",
     "sightings", "warc_file", "warc_offset", "warc_length", "payload_digest", "text",
 )  # fmt: skip
 

@@ -1,0 +1,277 @@
+"""Search of the archive: the one query function behind `pairchive search`, for SQLite and PostgreSQL.
+
+The query is parsed by storage.fulltext into an OR of ANDs of terms and looked up in the dialect's index
+(FTS5 on SQLite, a tsvector GIN index on PostgreSQL). A one-character Han term (校) is not in a bigram
+index: it is matched as a substring of the search form, and the rest of the query still uses the index
+to find candidates, so a query mixing both gives the same answers as an exhaustive scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, column, func, literal_column, not_, or_, select, table
+from sqlalchemy import text as sql_text
+from sqlalchemy.orm import Session
+
+from pipelines.normalize import simplified
+from storage.fulltext import Query, Term, fts5_match, highlight_terms, parse, tsquery
+from storage.models import Article, Source
+from storage.queries import escape_like, local_published
+
+# Ranking by relevance weighs every match, so a word found in half a million stories would cost a second.
+# Relevance is therefore decided among the RANK_WINDOW most recently stored matches (all of them when there
+# are fewer); when filters leave fewer hits than asked for there, the window widens until they are found or
+# every match has been looked at. Date order is exact.
+RANK_WINDOW = 2000
+# A stored time is UTC; the day asked for is the portal's own. No zone is further than this from UTC, so
+# the database narrows by UTC with this margin and the portal's day decides each row.
+ZONE_MARGIN = timedelta(hours=14)
+
+FTS = table("articles_fts", column("rowid"))
+PG_INDEX = table("article_search", column("article_id"), column("tokens"))
+
+
+@dataclass
+class Hit:
+    id: int
+    title: str
+    source: str
+    published: str | None
+    language: str
+    relevance: float
+    url: str
+    snippet: str
+
+
+def search(
+    session: Session,
+    query: str,
+    *,
+    source: str | None = None,
+    language: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    pairing_only: bool = False,
+    sort: str = "relevance",
+    limit: int = 20,
+) -> list[Hit]:
+    """Stories matching `query` (storage.fulltext: words, "phrases", AND/OR/NOT, either script), best
+    first or newest first (`sort="date"`).
+
+    Raises QueryError (one line) for a query with nothing to search for, or one too large to search.
+    """
+    parsed = parse(query)
+    dialect = session.get_bind().dialect.name
+    indexed = _indexed_part(parsed)
+    filtered = select(Article, Source.name).join(Source, Article.source_id == Source.id)
+    conditions = _filters(source, language, since, until, pairing_only)
+    if indexed is not parsed:
+        conditions.append(_exact(parsed, dialect))  # the one-character terms, and the query around them
+    filtered = filtered.where(*conditions)
+    marks = highlight_terms(parsed)
+    newest = (Article.published.desc().nulls_last(), Article.id.desc())
+    if indexed is None:  # an alternative with no indexed word: a scan of every story, newest first
+        return _hits(session, filtered.order_by(*newest), marks, limit, since, until)
+    if dialect == "sqlite":
+        match_sql = _matches(indexed, dialect)
+        stmt = filtered.join(FTS, FTS.c.rowid == Article.id).where(match_sql)
+        rank: Any = literal_column("bm25(articles_fts)").asc()
+        floor: Any = FTS.c.rowid
+    else:
+        tsq = func.to_tsquery("simple", tsquery(indexed))
+        stmt = filtered.join(PG_INDEX, PG_INDEX.c.article_id == Article.id).where(
+            PG_INDEX.c.tokens.op("@@")(tsq)
+        )
+        rank = func.ts_rank(PG_INDEX.c.tokens, tsq).desc()
+        floor = PG_INDEX.c.article_id
+    if sort == "date":
+        if _window_floor(session, indexed, dialect, RANK_WINDOW) is not None:
+            # Many matches: walk the articles newest first (the published index) and keep those in the
+            # match set, rather than sorting every match. `+ 0` keeps the planner off the id lookup.
+            stmt = filtered.where((Article.id + 0).in_(_matching_ids(indexed, dialect)))
+        return _hits(session, stmt.order_by(*newest), marks, limit, since, until)
+    stmt = stmt.order_by(rank, *newest)
+    window = RANK_WINDOW
+    while True:
+        lowest = _window_floor(session, indexed, dialect, window)
+        hits = _hits(
+            session, stmt if lowest is None else stmt.where(floor >= lowest), marks, limit, since, until
+        )
+        if lowest is None or len(hits) >= limit:
+            return hits
+        window *= 8
+
+
+def _filters(
+    source: str | None, language: str | None, since: date | None, until: date | None, pairing_only: bool
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if source:
+        conditions.append(Source.name == source)
+    if language:
+        conditions.append(
+            or_(
+                Article.language == language,
+                Article.language.like(f"{escape_like(language)}-%", escape="\\"),
+            )
+        )
+    if since:
+        conditions.append(Article.published >= datetime.combine(since, time(0), UTC) - ZONE_MARGIN)
+    if until:
+        conditions.append(
+            Article.published < datetime.combine(until, time(0), UTC) + timedelta(days=1) + ZONE_MARGIN
+        )
+    if pairing_only:
+        conditions.append(Article.is_pairing.is_(True))
+    return conditions
+
+
+def _single_han(term: Term) -> bool:
+    """A one-character Han term: the bigram index cannot look it up."""
+    return len(term.tokens) == 1 and len(term.tokens[0]) == 1 and not term.tokens[0].isascii()
+
+
+def _indexed_part(parsed: Query) -> Query | None:
+    """What the index can answer: the query itself when it has no one-character term; else each
+    alternative without those terms (a superset of the answers, narrowed by `_exact`); None when some
+    alternative has no indexed word left, so only a scan can answer it."""
+    if not any(_single_han(t) for group in parsed.groups for t in group):
+        return parsed
+    groups = []
+    for group in parsed.groups:
+        kept = tuple(t for t in group if not _single_han(t))
+        if not any(not t.negated for t in kept):
+            return None
+        groups.append(kept)
+    return Query(tuple(groups))
+
+
+def _exact(parsed: Query, dialect: str) -> ColumnElement[bool]:
+    """The whole query as a condition on each story: one-character terms as substrings of the search form
+    (or title), the rest of each alternative through the index."""
+    alternatives = []
+    for group in parsed.groups:
+        conditions: list[ColumnElement[bool]] = []
+        for term in group:
+            if _single_han(term):
+                conditions.append(not_(_contains(term)) if term.negated else _contains(term))
+        indexed = tuple(t for t in group if not _single_han(t))
+        if any(not t.negated for t in indexed):
+            conditions.append(Article.id.in_(_matching_ids(Query((indexed,)), dialect)))
+        else:
+            for term in indexed:  # only exclusions left beside the one-character terms
+                alone = Query(((Term(term.tokens),),))
+                conditions.append(Article.id.not_in(_matching_ids(alone, dialect)))
+        alternatives.append(and_(*conditions))
+    return or_(*alternatives)
+
+
+def _contains(term: Term) -> ColumnElement[bool]:
+    pattern = f"%{escape_like(term.tokens[0])}%"
+    return or_(Article.search_text.ilike(pattern, escape="\\"), Article.title.ilike(pattern, escape="\\"))
+
+
+def _matches(query: Query, dialect: str) -> ColumnElement[bool]:
+    """The index condition for `query`, with its own bound parameter (one statement may hold several)."""
+    if dialect == "sqlite":
+        return literal_column("articles_fts").op("MATCH")(fts5_match(query))
+    return PG_INDEX.c.tokens.op("@@")(func.to_tsquery("simple", tsquery(query)))
+
+
+def _matching_ids(query: Query, dialect: str) -> Any:
+    # Never correlated: the outer statement may join the same index table for ranking.
+    if dialect == "sqlite":
+        return select(FTS.c.rowid).where(_matches(query, dialect)).correlate(None)
+    return select(PG_INDEX.c.article_id).where(_matches(query, dialect)).correlate(None)
+
+
+def _window_floor(session: Session, parsed: Query, dialect: str, window: int) -> int | None:
+    """The lowest article id among the `window` most recently stored matches, or None when there are no
+    more matches than that (then all are ranked). The index hands out matches newest first cheaply."""
+    if dialect == "sqlite":
+        found = session.execute(
+            sql_text(
+                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match ORDER BY rowid DESC"
+                " LIMIT 1 OFFSET :skip"
+            ),
+            {"match": fts5_match(parsed), "skip": window - 1},
+        ).first()
+    else:
+        found = session.execute(
+            sql_text(
+                "SELECT article_id FROM article_search WHERE tokens @@ to_tsquery('simple', :query)"
+                " ORDER BY article_id DESC LIMIT 1 OFFSET :skip"
+            ),
+            {"query": tsquery(parsed), "skip": window - 1},
+        ).first()
+    return None if found is None else int(found[0])
+
+
+def _hits(
+    session: Session, stmt: Any, marks: list[str], limit: int, since: date | None, until: date | None
+) -> list[Hit]:
+    """The first `limit` rows of `stmt` published within [since, until] in their portal's own zone.
+
+    The database narrowed by UTC with a margin; rows in the margin but outside the portal's day are
+    skipped, and further pages are read until `limit` hits are found or the rows run out."""
+    page = limit * 2 if since or until else limit
+    hits: list[Hit] = []
+    offset = 0
+    while True:
+        rows = session.execute(stmt.limit(page).offset(offset)).all()
+        for a, name in rows:
+            day = local_published(a)
+            if (since and (day is None or day.date() < since)) or (
+                until and (day is None or day.date() > until)
+            ):
+                continue
+            hits.append(
+                Hit(
+                    id=a.id,
+                    title=a.title,
+                    source=name,
+                    published=day.isoformat() if day else None,
+                    language=a.language,
+                    relevance=a.relevance,
+                    url=a.url,
+                    snippet=_snippet(a, marks),
+                )
+            )
+            if len(hits) == limit:
+                return hits
+        if len(rows) < page:
+            return hits
+        offset += page
+
+
+def snippet(text: str, term: str, width: int = 40) -> str:
+    """The text around the first occurrence of `term` (case-insensitive), marked with [ ]."""
+    pos = text.lower().find(term.lower())
+    if pos < 0:
+        return text[: 2 * width].replace("\n", " ")
+    start, end = max(0, pos - width), pos + len(term) + width
+    found = text[pos : pos + len(term)]
+    out = f"{text[start:pos]}[{found}]{text[pos + len(term) : end]}".replace("\n", " ")
+    return ("…" if start else "") + out + ("…" if end < len(text) else "")
+
+
+def _snippet(article: Article, marks: list[str]) -> str:
+    """The text around the first searched phrase, in the script it was published in."""
+    for mark in marks:
+        if mark.lower() in article.text.lower():
+            return snippet(article.text, mark)
+    # A simplified-script mark in a traditional text: find it in the text converted character by
+    # character (same length, same places) and mark the published characters there.
+    converted = simplified(article.text)
+    if len(converted) == len(article.text):
+        for mark in marks:
+            pos = converted.lower().find(mark.lower())
+            if pos >= 0:
+                return snippet(article.text, article.text[pos : pos + len(mark)])
+    for mark in marks:
+        if mark.lower() in article.search_text.lower():
+            return snippet(article.search_text, mark)
+    return snippet(article.text, marks[0] if marks else "")
