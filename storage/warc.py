@@ -21,6 +21,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+import brotli
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
@@ -211,17 +212,34 @@ def _record(data: bytes, warc_file: str, offset: int) -> tuple[Any, bytes, bytes
     """The record in `data` with its raw payload and its decoded content."""
     for record in ArchiveIterator(io.BytesIO(data)):
         raw = record.raw_stream.read()
-        content = raw
-        encoding = (
-            (record.http_headers.get_header("Content-Encoding") or "").lower() if record.http_headers else ""
-        )
-        if encoding in ("gzip", "x-gzip", "deflate"):
-            try:
-                content = zlib.decompress(raw, wbits=47)  # gzip or zlib, told by the header
-            except zlib.error:
-                content = raw
-        return record, raw, content
+        encoding = record.http_headers.get_header("Content-Encoding") if record.http_headers else None
+        return record, raw, decode_content(raw, encoding or "")
+
     raise WarcError(f"{warc_file}: no WARC record at offset {offset}")
+
+
+def decode_content(payload: bytes, content_encoding: str) -> bytes:
+    """The page's bytes from a body as sent: the Content-Encoding codings (gzip, deflate, br, in the order
+    the header lists them) undone. A coding this cannot undo, or a body that is not what its header says,
+    leaves the payload as received."""
+    content = payload
+    codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+    try:
+        for coding in reversed(codings):  # the last coding applied is listed last
+            if coding in ("gzip", "x-gzip"):
+                content = zlib.decompress(content, wbits=47)  # gzip, or zlib from a server mislabelling it
+            elif coding == "deflate":  # zlib-wrapped as the standard says, or raw as some servers send it
+                try:
+                    content = zlib.decompress(content, wbits=47)
+                except zlib.error:
+                    content = zlib.decompress(content, wbits=-15)
+            elif coding == "br":
+                content = brotli.decompress(content)
+            elif coding != "identity":
+                return payload
+    except (zlib.error, brotli.error):
+        return payload
+    return content
 
 
 def read_exchange(root: Path, warc_file: str, offset: int, length: int) -> Exchange:

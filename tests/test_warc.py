@@ -10,15 +10,18 @@ import shutil
 import subprocess
 import sys
 import urllib.request
+import zlib
 from pathlib import Path
 from typing import Any
 
+import brotli
 import pytest
 import sqlalchemy as sa
 
 from crawler.sampleweb import SampleWeb
 from storage.db import close_all, open_database
 from storage.models import Article, Capture, Rejection
+from storage.warc import decode_content
 from tests.crawls import QuietHandler, crawl, demo_sources, pairchive, serve
 
 WARCIO = [sys.executable, "-m", "warcio.cli"]
@@ -163,6 +166,10 @@ class GzipPortal(QuietHandler):
     """A portal that sends its pages gzip-encoded and chunked, as many real servers do."""
 
     protocol_version = "HTTP/1.1"
+    coding = "gzip"
+
+    def pack(self, body: bytes) -> bytes:
+        return gzip.compress(body, mtime=0)
 
     def do_GET(self) -> None:
         if self.path == "/list.html":
@@ -174,10 +181,10 @@ class GzipPortal(QuietHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        packed = gzip.compress(body, mtime=0)
+        packed = self.pack(body)
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=gb18030")
-        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Encoding", self.coding)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         for start in range(0, len(packed), 100):
@@ -225,3 +232,56 @@ def test_a_gzip_page_is_kept_as_sent_and_shown_as_the_page(db_url: str, tmp_path
 
     verified = pairchive("warc", "verify", "--db", db_url, "--data-dir", str(data_dir))
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+class BrotliPortal(GzipPortal):
+    """A portal answering Scrapy's `Accept-Encoding: br` with brotli."""
+
+    coding = "br"
+
+    def pack(self, body: bytes) -> bytes:
+        return brotli.compress(body)
+
+
+def test_a_brotli_page_is_kept_as_sent_and_shown_as_the_page(tmp_path: Path) -> None:
+    with serve(BrotliPortal) as base:
+        sources = tmp_path / "sources.toml"
+        sources.write_text(
+            f'[[source]]\nname = "br"\nstart_urls = ["{base}/list.html"]\narticle_pattern = "/a/"\n',
+            encoding="utf-8",
+        )
+        db_url = f"sqlite:///{tmp_path / 'a.db'}"
+        data_dir = tmp_path / "data"
+        result = crawl(sources, db_url, "--data-dir", str(data_dir))
+        assert result.returncode == 0, result.stderr[-2000:]
+    _, sessions = open_database(db_url)
+    with sessions() as s:
+        article = s.scalars(sa.select(Article)).one()
+        article_id, text = article.id, article.text
+    close_all()
+    assert STORY[:20] in text
+    shown = subprocess.run(
+        [sys.executable, "-m", "crawler", "show", str(article_id), "--raw", "--db", db_url],
+        capture_output=True,
+        check=True,
+        env={**os.environ, "PAIRCHIVE_DATA_DIR": str(data_dir)},
+    )
+    assert shown.stdout == PAGE.encode("gb18030")
+
+
+@pytest.mark.parametrize(
+    "payload, header, page",
+    [
+        (gzip.compress(b"<p>x</p>", mtime=0), "gzip", b"<p>x</p>"),
+        (zlib.compress(b"<p>x</p>"), "deflate", b"<p>x</p>"),
+        (zlib.compress(b"<p>x</p>")[2:-4], "deflate", b"<p>x</p>"),  # raw deflate, as some servers send it
+        (brotli.compress(gzip.compress(b"<p>x</p>", mtime=0)), "gzip, br", b"<p>x</p>"),
+        (b"<p>x</p>", "identity", b"<p>x</p>"),
+        (b"\x28\xb5\x2f\xfd", "zstd", b"\x28\xb5\x2f\xfd"),  # a coding not undone: kept as received
+        (b"not gzip at all", "gzip", b"not gzip at all"),  # a body that is not what its header says
+    ],
+)
+def test_content_codings_are_undone_in_order_or_the_body_is_kept_as_received(
+    payload: bytes, header: str, page: bytes
+) -> None:
+    assert decode_content(payload, header) == page
