@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +13,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.orm import Session
 
 from storage.archive import finish_run, insert_article, record_rejection, start_run, upsert_sources
-from storage.db import open_database
-from storage.fulltext import QueryError, is_index_table
+from storage.db import close_all, open_database
+from storage.fulltext import INDEX_TABLES, QueryError, is_index_table
 from storage.models import Article, Base, CrawlRun
 from storage.queries import iter_articles, rejection_counts
 from storage.search import search
@@ -253,9 +254,7 @@ def test_a_day_filter_finds_hits_behind_many_stories_just_outside_the_portal_day
     sessions, source_id, run_id = _setup(db_url)
     with sessions.begin() as s:
         upsert_sources(s, [{"name": "p", "title": "Portal", "timezone": "Asia/Shanghai"}])
-        insert_article(
-            s, _article(source_id, run_id, 1, published=datetime(2022, 6, 16, 9, tzinfo=SHANGHAI))
-        )
+        insert_article(s, _article(source_id, run_id, 1, published=datetime(2022, 6, 16, 9, tzinfo=SHANGHAI)))
         for n in range(2, 60):
             published = datetime(2022, 6, 17, 6, tzinfo=SHANGHAI) + timedelta(minutes=n)
             insert_article(s, _article(source_id, run_id, n, published=published))
@@ -431,7 +430,6 @@ def test_upgrades_add_search_forms_rehash_and_make_stories_without_losing_rows(d
 
 
 def test_the_schema_document_describes_every_table_and_column() -> None:
-    from pathlib import Path
 
     doc = (Path(__file__).parent.parent / "docs" / "schema.md").read_text(encoding="utf-8")
     for table in Base.metadata.sorted_tables:
@@ -439,3 +437,28 @@ def test_the_schema_document_describes_every_table_and_column() -> None:
         section = doc.split(f"## `{table.name}`", 1)[1].split("\n## ", 1)[0]
         for column in table.columns:
             assert f"`{column.name}`" in section, f"{table.name}.{column.name}"
+
+
+def test_every_sqlite_connection_is_in_wal_mode_with_foreign_keys_on(tmp_path: Path) -> None:
+    engine, _ = open_database(f"sqlite:///{tmp_path / 'a.db'}")
+    with engine.connect() as first, engine.connect() as second:  # two pooled connections, each set up
+        for conn in (first, second):
+            assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+    close_all()
+
+
+def test_the_schema_document_describes_the_full_text_index_of_both_databases(tmp_path: Path) -> None:
+    """The index tables are made by a migration, not the models: the document names each, with its
+    columns, and every table a fresh SQLite archive holds is described."""
+    doc = (Path(__file__).parent.parent / "docs" / "schema.md").read_text(encoding="utf-8")
+    for name in INDEX_TABLES:
+        assert f"`{name}`" in doc.split("## `articles_fts`", 1)[1].split("\n## ", 1)[0], name
+    engine, _ = open_database(f"sqlite:///{tmp_path / 'a.db'}")
+    with engine.connect() as conn:
+        names = conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'table'")).scalars().all()
+        columns = [row[1] for row in conn.execute(sa.text("PRAGMA table_info(articles_fts)"))]
+    close_all()
+    assert columns == ["tokens"]
+    for name in names:
+        assert f"`{name}`" in doc, name
