@@ -75,6 +75,8 @@ def search(
 
     Example: pairchive search '结对 OR 手拉手' --lang zh --since 2022-01-01 --sort date
     """
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv cannot be used together")
     _, sessions = open_database(app_config(db).db_url)
     try:
         with sessions() as session:
