@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo test lint bench pywb clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,16 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# pywb, the standard WARC replay tool, in an environment of its own (it pins its own gevent and
+# friends): `PAIRCHIVE_TEST_PYWB=.venv-pywb/bin make test` then replays the archive's WARC files in it.
+pywb: .venv-pywb/bin/wayback
+
+.venv-pywb/bin/wayback:
+	$(PYTHON) -m venv .venv-pywb
+	.venv-pywb/bin/pip install --quiet 'pywb>=2.8,<3'
+
 bench: venv
 	$(BIN)/python benchmarks/bench_pipeline.py
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-pywb demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -7,10 +7,15 @@ import gzip
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
+import urllib.parse
 import urllib.request
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -285,3 +290,68 @@ def test_content_codings_are_undone_in_order_or_the_body_is_kept_as_received(
     payload: bytes, header: str, page: bytes
 ) -> None:
     assert decode_content(payload, header) == page
+
+
+PYWB_ENV = "PAIRCHIVE_TEST_PYWB"
+
+
+@contextmanager
+def wayback(bin_dir: Path, root: Path) -> Iterator[str]:
+    """pywb's replay server over the collections in `root`, on a loopback port; its base URL."""
+    with socket.socket() as probe:  # a free port: pywb takes a number, not 0
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [str(bin_dir / "wayback"), "-b", "127.0.0.1", "-p", str(port), "-d", str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    drain: threading.Thread | None = None
+    try:
+        for line in proc.stderr:  # pywb says when it listens; no polling
+            if "Starting" in line and str(port) in line:
+                break
+        else:
+            pytest.fail(f"pywb did not start (exit code {proc.wait()})")
+        # keep reading its log, so a full pipe never stalls it
+        drain = threading.Thread(target=proc.stderr.read, daemon=True)
+        drain.start()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if drain is not None:
+            drain.join(timeout=10)
+        proc.stderr.close()
+
+
+def test_pywb_indexes_and_replays_every_capture_as_fetched(archive: dict[str, Any], tmp_path: Path) -> None:
+    """The standard replay tool reads the WARC files: its index points where the database points, with
+    the same digest, and replay gives each page's bytes as the portal served them."""
+    bin_dir = os.environ.get(PYWB_ENV)
+    if not bin_dir:
+        pytest.skip(f"the pywb replay test needs {PYWB_ENV}: the bin directory of an environment with pywb")
+    bin_path = Path(bin_dir)
+    root = tmp_path / "pywb"
+    root.mkdir()
+    files = sorted((archive["folder"] / "warc").rglob("*.warc.gz"))
+    subprocess.run(
+        [str(bin_path / "wb-manager"), "init", "pairchive"], cwd=root, check=True, capture_output=True
+    )
+    subprocess.run(
+        [str(bin_path / "wb-manager"), "add", "pairchive", *map(str, files)],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+    assert archive["captures"]
+    with wayback(bin_path, root) as base:
+        for url, warc_file, offset, length, digest in archive["captures"].values():
+            query = urllib.parse.urlencode({"url": url, "output": "json"})
+            (entry,) = [json.loads(line) for line in _fetch(f"{base}/pairchive/cdx?{query}").splitlines()]
+            assert entry["filename"] == Path(warc_file).name
+            assert (int(entry["offset"]), int(entry["length"])) == (offset, length)
+            assert f"sha1:{entry['digest']}" == digest
+            assert _fetch(f"{base}/pairchive/{entry['timestamp']}id_/{url}") == _fetch(url)
