@@ -163,11 +163,14 @@ def show(
     terms = terms_text(record["relevance_terms"])
     fields = [
         ("url", record["url"]),
+        ("fetched url", record["fetched_url"] if record["fetched_url"] != record["url"] else None),
         ("source", record["source"]),
         ("published", record["published"]),
         ("author", record["author"]),
         ("outlet", record["source_name"]),
         ("language", record["language"]),
+        ("fetched at", record["fetched_at"]),
+        ("http status", record["http_status"]),
         ("charset", record["charset"]),
         ("relevance", f"{record['relevance']:.2f} ({terms})"),
         ("first seen", record["first_seen"]),

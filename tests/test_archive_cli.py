@@ -1,4 +1,5 @@
-"""`pairchive search` as an archivist runs it: every flag through the command line, output that pipes."""
+"""`pairchive search` and `show` as an archivist runs them: every flag through the command line, output that
+pipes, and where each story came from."""
 
 from __future__ import annotations
 
@@ -138,3 +139,17 @@ def test_a_query_that_cannot_be_searched_is_one_line_and_exit_1(db: str, query: 
     assert result.exit_code == 1
     (line,) = result.output.strip().splitlines()
     assert line.startswith("Error: cannot search ")
+
+
+def test_show_tells_where_and_when_the_story_was_fetched(db: str) -> None:
+    result = CliRunner().invoke(main, ["show", "2", "--db", db])
+    assert result.exit_code == 0, result.output
+    fields = dict(line.strip().split(": ", 1) for line in result.stdout.splitlines()[2:] if ": " in line[:16])
+    assert fields["url"] == "http://portal.example/2.html"
+    assert fields["published"] == "2022-09-01T08:00:00+08:00"
+    assert fields["fetched at"] == "2022-10-01T00:00:00+00:00"  # its revision's fetch
+    assert fields["http status"] == "200" and fields["charset"] == "utf-8"
+    assert fields["content hash"] == f"{2:064d}"
+    assert "fetched url" not in fields  # the same as the URL
+    record = json.loads(CliRunner().invoke(main, ["show", "2", "--json", "--db", db]).stdout)
+    assert record["fetched_at"] == fields["fetched at"] and record["sightings"][0]["url"] == fields["url"]
