@@ -273,7 +273,18 @@ def test_csv_export_round_trips_and_since_filters(archive: tuple[str, Path]) -> 
         rows = list(csv.DictReader(f))
     assert [int(r["id"]) for r in rows] == [r["id"] for r in records]
     assert [r["text"] for r in rows] == [r["text"] for r in records]  # newlines and quotes survive
-    assert all(r["content_hash"] == rec["content_hash"] for r, rec in zip(rows, records, strict=True))
+    provenance = ("url", "fetched_url", "source", "http_status", "charset", "content_hash", "fetched_at")
+    for row, record in zip(rows, records, strict=True):
+        assert all(row[k] == str(record[k]) for k in provenance), row["id"]
+        assert int(row["story_id"]) == record["story_id"]
+        assert row["sightings"].split() == [seen["url"] for seen in record["sightings"]]
+        capture = record["capture"]
+        assert capture is not None and row["warc_file"] == capture["warc_file"]
+        assert (int(row["warc_offset"]), row["payload_digest"]) == (
+            capture["offset"],
+            capture["payload_digest"],
+        )
+        assert record["fetched_at"] == capture["fetched_at"]  # when its bytes were fetched
     assert max(len(r["sightings"].split()) for r in rows) == 4
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d")
     later = pairchive("export", "--db", db, "--format", "csv", "--since", tomorrow)
