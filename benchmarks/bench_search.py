@@ -216,10 +216,28 @@ def measure(url: str, label: str, size: int, queries: int, like: bool = True) ->
     for row in rows:
         print(row, flush=True)
     with sessions() as s:
+        # resident memory sampled as the export goes: constant memory means no growth with the archive
+        start_rss = peak_rss = rss_mib()
         t = time.perf_counter()
-        n = sum(1 for _ in iter_records(s))
+        n = 0
+        for _ in iter_records(s):
+            n += 1
+            if n % 10_000 == 0:
+                peak_rss = max(peak_rss, rss_mib())
         rate = n / (time.perf_counter() - t)
-    print(f"export: {n:,} articles, {rate:,.0f} articles/s", flush=True)
+    print(
+        f"export: {n:,} articles, {rate:,.0f} articles/s; resident memory {start_rss:,.0f} MiB before, "
+        f"{peak_rss:,.0f} MiB at most during it",
+        flush=True,
+    )
+
+
+def rss_mib() -> float:
+    """This process's resident memory (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def main() -> int:
