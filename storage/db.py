@@ -21,11 +21,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.errors import StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_PAGE_SIZE = 16384
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
+    # Articles are a few KB of text each: 16 KB pages keep an archive near half the size of 4 KB ones.
+    # It takes effect only on a new file, before its first table (and before WAL); elsewhere it is a no-op.
+    cur.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
     cur.execute("PRAGMA journal_mode=WAL")
     # With WAL, NORMAL cannot corrupt the file; a power cut may lose the last commits, which the next
     # nightly run fetches again. FULL would fsync once per stored article.

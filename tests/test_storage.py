@@ -445,6 +445,23 @@ def test_every_sqlite_connection_is_in_wal_mode_with_foreign_keys_on(tmp_path: P
         for conn in (first, second):
             assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
             assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+            assert conn.execute(sa.text("PRAGMA page_size")).scalar() == 16384  # a new file's pages
+    close_all()
+
+
+def test_an_existing_sqlite_file_keeps_its_page_size_and_its_rows(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.execute("PRAGMA page_size=4096")
+        old.execute("CREATE TABLE notes (body TEXT)")
+        old.execute("INSERT INTO notes VALUES ('kept')")
+    engine, _ = open_database(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("PRAGMA page_size")).scalar() == 4096
+        assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(sa.text("SELECT body FROM notes")).scalars().all() == ["kept"]
     close_all()
 
 
