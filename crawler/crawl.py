@@ -4,8 +4,10 @@ The parent first takes each source's lease (storage.leases: one crawl per source
 processes), then creates a `running` record per source before starting the subprocess, so a crawl that dies
 (killed, out of memory, a bug) still leaves a record: the parent marks what the child left open as failed,
 with the exit code and the last lines the child logged. While the child runs, the parent renews the leases,
-enforces the time limit (`timeout`) and honours a stop request (`interrupted`). The child dies with its
-parent (crawler.worker), so a killed parent leaves no crawl running behind an expiring lease.
+enforces the time limit (`timeout`) and honours a stop request (`interrupted`); a lease another crawl took
+over (it expired unrenewed) ends the crawl too (`interrupted`). The child dies with its parent
+(crawler.worker), and the parent stops the child before it lets go of the leases, whatever went wrong, so
+no crawl runs on behind a released or expiring lease.
 """
 
 from __future__ import annotations
@@ -18,14 +20,16 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from crawler.config import AppConfig
+from crawler.errors import StorageError
 from crawler.sources import Source
 from storage.archive import finish_run, set_exit_code, start_run, upsert_sources
 from storage.db import open_database
@@ -67,9 +71,15 @@ class RunSummary:
 def _pump(stream: IO[str], sink: IO[str] | None, tail: deque[str]) -> None:
     for line in stream:
         tail.append(line.rstrip("\n"))
-        if sink is not None:
+        if sink is None:
+            continue
+        try:
             sink.write(line)
             sink.flush()
+        except (OSError, ValueError):
+            # The operator's end is gone (a closed pipe, a closed terminal). Keep draining the child's
+            # stderr all the same: a full pipe would block the crawl until its time limit.
+            sink = None
 
 
 def _pump_progress(stream: IO[str], progress: Callable[[int, dict[str, int]], None] | None) -> None:
@@ -91,16 +101,16 @@ class _Leases:
     db_url: str
     owner: str
     seconds: float
-    source_ids: list[int] = field(default_factory=list)
+    held: dict[int, str] = field(default_factory=dict)  # source id -> name
 
-    def take(self, source_ids: Sequence[int]) -> list[Holder]:
+    def take(self, sources: Mapping[int, str]) -> list[Holder]:
         _, sessions = open_database(self.db_url)
         taken_over: list[Holder] = []
         try:
-            for source_id in source_ids:
+            for source_id, name in sources.items():
                 with sessions.begin() as session:
                     previous = acquire(session, source_id, self.owner, seconds=self.seconds)
-                self.source_ids.append(source_id)
+                self.held[source_id] = name
                 if previous is not None:
                     taken_over.append(previous)
         except BaseException:
@@ -108,21 +118,42 @@ class _Leases:
             raise
         return taken_over
 
-    def renew(self) -> None:
-        _, sessions = open_database(self.db_url)
-        with sessions.begin() as session:
-            for source_id in self.source_ids:
-                if not heartbeat(session, source_id, self.owner, seconds=self.seconds):
-                    logger.error("lost the lease of source %d: another crawl took it over", source_id)
+    @property
+    def beat_seconds(self) -> float:
+        """How often to renew: the lease outlasts several missed beats (30 s against 120 s by default)."""
+        return self.seconds * HEARTBEAT_SECONDS / LEASE_SECONDS
+
+    def renew(self) -> list[str]:
+        """Renew every lease; the sources whose lease another crawl has taken over (it expired unrenewed).
+
+        A database error (SQLite busy past its timeout, a dropped connection) is logged and the next beat
+        tries again: the lease lasts several beats, and a crawl is not thrown away for one missed renewal.
+        """
+        lost: list[str] = []
+        try:
+            _, sessions = open_database(self.db_url)
+            with sessions.begin() as session:
+                for source_id, name in self.held.items():
+                    if not heartbeat(session, source_id, self.owner, seconds=self.seconds):
+                        lost.append(name)
+        except (OperationalError, StorageError) as exc:
+            logger.warning("could not renew the leases, trying again at the next beat: %s", _first_line(exc))
+            return []
+        return lost
 
     def release(self) -> None:
-        if not self.source_ids:
+        if not self.held:
             return
         _, sessions = open_database(self.db_url)
         with sessions.begin() as session:
-            for source_id in self.source_ids:
+            for source_id in self.held:
                 release(session, source_id, self.owner)
-        self.source_ids = []
+        self.held = {}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 def _close_abandoned(db_url: str, taken_over: Sequence[Holder]) -> None:
@@ -170,8 +201,9 @@ def crawl(
     with sessions.begin() as session:
         source_ids = upsert_sources(session, [s.to_dict() for s in sources])
     leases = _Leases(cfg.db_url, new_owner(trigger), lease_seconds)
-    _close_abandoned(cfg.db_url, leases.take([source_ids[s.name] for s in sources]))
+    taken_over = leases.take({source_ids[s.name]: s.name for s in sources})
     try:
+        _close_abandoned(cfg.db_url, taken_over)
         with sessions.begin() as session:
             entries: list[dict[str, Any]] = []
             for s in sources:
@@ -221,7 +253,7 @@ def _run_worker(
         proc.stdin.write(json.dumps(job))
         proc.stdin.close()
     except OSError as exc:
-        _close_books(db_url, run_ids, -1, "failed", deque([f"cannot start the crawl process: {exc}"]))
+        _close_books(db_url, run_ids, -1, deque([f"cannot start the crawl process: {exc}"]), None)
         raise
     # Log and progress are pumped on threads, so the time limit applies even to a child that says nothing.
     pumps = [
@@ -230,40 +262,73 @@ def _run_worker(
     ]
     for pump in pumps:
         pump.start()
-    deadline = None if timeout is None else time.monotonic() + timeout
-    next_beat = time.monotonic() + HEARTBEAT_SECONDS
-    status_if_open, forced, exit_code = "failed", None, -1
+    ending: _Ending | None = None
     try:
-        while True:
-            try:
-                exit_code = proc.wait(timeout=POLL_SECONDS)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            now = time.monotonic()
-            if now >= next_beat:
-                leases.renew()
-                next_beat = now + HEARTBEAT_SECONDS
-            if deadline is not None and now >= deadline:
-                forced = "timeout"
-                exit_code = _stop(proc, grace)
-                break
-            if cancel is not None and cancel.is_set():
-                forced = "interrupted"
-                exit_code = _stop(proc, grace)
-                break
+        ending = _wait(proc, leases, timeout, cancel, grace)
     except KeyboardInterrupt:
         # The terminal sent SIGINT to the child too: Scrapy closes the run; give it the grace period.
-        forced = "interrupted"
-        exit_code = _stop(proc, grace, already_asked=True)
+        ending = _Ending("interrupted", "the crawl was stopped")
+        _stop(proc, grace, already_asked=True)
+        raise
+    except BaseException as exc:
+        ending = _Ending("failed", f"the crawl was stopped after an error in its parent: {_first_line(exc)}")
         raise
     finally:
+        if proc.poll() is None:
+            # Whatever went wrong here, the lease is released next: a crawl left running would be a second
+            # crawl of its source as soon as another one starts.
+            _stop(proc, grace)
         for pump in pumps:
             pump.join(timeout=10)
         proc.stderr.close()
         proc.stdout.close()
-        _close_books(db_url, run_ids, exit_code, forced or status_if_open, tail, force=forced is not None)
+        _close_books(db_url, run_ids, proc.returncode, tail, ending)
     return run_summaries(db_url, run_ids)
+
+
+@dataclass(frozen=True)
+class _Ending:
+    """Why the parent ended a crawl: the status every run of it gets, and the reason."""
+
+    status: str
+    reason: str
+
+
+def _wait(
+    proc: subprocess.Popen[str],
+    leases: _Leases,
+    timeout: float | None,
+    cancel: threading.Event | None,
+    grace: float,
+) -> _Ending | None:
+    """Wait for the crawl to end, renewing its leases; end it on its time limit, a stop request or a lost
+    lease, and say why (None: it ended by itself)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    next_beat = time.monotonic() + leases.beat_seconds
+    while True:
+        try:
+            proc.wait(timeout=POLL_SECONDS)
+            return None
+        except subprocess.TimeoutExpired:
+            pass
+        now = time.monotonic()
+        ending = None
+        if now >= next_beat:
+            next_beat = now + leases.beat_seconds
+            if lost := leases.renew():
+                # Another crawl took the lease over after it expired: it is crawling the source now, and
+                # this one must neither go on nor close its run over the new holder's record.
+                logger.error("lost the lease of %s: another crawl took it over; stopping", ", ".join(lost))
+                ending = _Ending(
+                    "interrupted", f"the lease of {', '.join(lost)} was taken over by another crawl"
+                )
+        if ending is None and deadline is not None and now >= deadline:
+            ending = _Ending("timeout", "the time limit was reached")
+        if ending is None and cancel is not None and cancel.is_set():
+            ending = _Ending("interrupted", "the crawl was stopped")
+        if ending is not None:
+            _stop(proc, grace)
+            return ending
 
 
 def _stop(proc: subprocess.Popen[str], grace: float, already_asked: bool = False) -> int:
@@ -278,28 +343,27 @@ def _stop(proc: subprocess.Popen[str], grace: float, already_asked: bool = False
 
 
 def _close_books(
-    db_url: str, run_ids: list[int], exit_code: int, status: str, tail: deque[str], force: bool = False
+    db_url: str, run_ids: list[int], exit_code: int, tail: deque[str], ending: _Ending | None
 ) -> None:
-    """Close what the child left open; with `force` (a timeout or an interruption the parent caused), set
-    that status on every run of this crawl, keeping the counts the child recorded."""
+    """Close what the child left open as failed; with an `ending` (a timeout, a stop, a lost lease: the
+    parent's doing), set its status on every run of this crawl, keeping the counts the child recorded."""
     _, sessions = open_database(db_url)
     last = next((line for line in reversed(tail) if line.strip()), "")
     with sessions.begin() as session:
         for run_id in run_ids:
-            if force:
-                reason = "the time limit was reached" if status == "timeout" else "the crawl was stopped"
+            if ending is not None:
                 finish_run(
                     session,
                     run_id,
-                    status=status,
-                    error=f"{reason}; crawl process exit code {exit_code}",
+                    status=ending.status,
+                    error=f"{ending.reason}; crawl process exit code {exit_code}",
                     exit_code=exit_code,
                 )
                 continue
             finish_run(
                 session,
                 run_id,
-                status=status,
+                status="failed",
                 error=f"crawl process exited with code {exit_code} before closing this run: {last}",
                 exit_code=exit_code,
                 only_if_running=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 from crawler.sampleweb import SampleWeb
 from storage.db import close_all
+from tests.crawls import slow_portal as _slow_portal
 
 PG_ENV = "PAIRCHIVE_TEST_PG_URL"
 
@@ -53,3 +55,11 @@ def sample_web() -> Iterator[SampleWeb]:
     """The sample portals, served on 127.0.0.1 for the whole session."""
     with SampleWeb() as web:
         yield web
+
+
+@pytest.fixture
+def slow_portal() -> Iterator[tuple[str, threading.Event, threading.Event]]:
+    """A portal whose second article waits for the test (tests.crawls.slow_portal): its root URL, the event
+    set when the second article is asked for, and the event that releases it."""
+    with _slow_portal() as portal:
+        yield portal

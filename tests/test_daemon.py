@@ -1,25 +1,19 @@
 """The daemon and the operator's crawls: schedules driven with frozen time, a real daemon process taking
-signals, a crawl killed mid-run whose lease expires and is taken over, busy sources, time limits."""
+signals, crawl --all, runs and status."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import queue
 import re
 import signal
 import subprocess
-import sys
 import threading
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
 
 import pytest
-import sqlalchemy as sa
 import time_machine
 from apscheduler.executors.debug import DebugExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -27,16 +21,21 @@ from apscheduler.schedulers.base import BaseScheduler
 
 import scheduler
 from crawler.config import AppConfig
-from crawler.crawl import crawl
 from crawler.sampleweb import SampleWeb
-from crawler.sources import load_sources
 from storage.db import close_all, open_database
-from storage.leases import LEASE_SECONDS, SourceBusy, holders
-from storage.models import Article, CrawlRun
-from tests.crawls import LOOPBACK, QuietHandler, pairchive, serve
-
-LOOPBACK_SETTINGS = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0}
-WAIT = 120  # seconds a test waits for a line from a process before it fails (never a sleep)
+from storage.leases import holders
+from tests.crawls import (
+    LOOPBACK,
+    LOOPBACK_SETTINGS,
+    WAIT,
+    Lines,
+    QuietHandler,
+    pairchive,
+    run_rows,
+    serve,
+    slow_sources,
+    started,
+)
 
 
 def one_source(sample_web: SampleWeb, name: str, schedule: str | None = None) -> str:
@@ -46,87 +45,6 @@ def one_source(sample_web: SampleWeb, name: str, schedule: str | None = None) ->
     if schedule:
         block = re.sub(r'schedule = "[^"]*"', f'schedule = "{schedule}"', block)
     return "[[source]]" + block
-
-
-class Lines:
-    """A process's stderr read on a thread, so a test can wait for a line with a time limit."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
-
-    def _read(self, stream: IO[str]) -> None:
-        for line in stream:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put("")  # end of stream
-
-    def wait_for(self, pattern: str) -> str:
-        while True:
-            try:
-                line = self.lines.get(timeout=WAIT)
-            except queue.Empty:
-                raise AssertionError(f"no line matching {pattern!r}; got:\n" + "\n".join(self.seen)) from None
-            self.seen.append(line)
-            if re.search(pattern, line):
-                return line
-            if line == "" and self.lines.empty():
-                raise AssertionError(f"stream ended before {pattern!r}:\n" + "\n".join(self.seen))
-
-
-@pytest.fixture
-def slow_portal() -> Iterator[tuple[str, threading.Event, threading.Event]]:
-    """A portal whose first article answers at once and whose second waits until the test releases it;
-    yields its root URL, the event set when the second is asked for, and the release event."""
-    story = "两地学校结对帮扶，教师互派交流，学生手拉手结对，共建教育共同体，学校共同提高。" * 4
-    asked, release = threading.Event(), threading.Event()
-
-    class Slow(QuietHandler):
-        def do_GET(self) -> None:
-            if self.path == "/list.html":
-                body = b'<html><body><a href="/a/1.html">one</a> <a href="/a/2.html">two</a></body></html>'
-            elif self.path in ("/a/1.html", "/a/2.html"):
-                if self.path == "/a/2.html":
-                    asked.set()
-                    release.wait(WAIT)
-                n = self.path[3]
-                body = (
-                    f"<html><head><title>第{n}批学校结对</title></head><body><h1>第{n}批学校结对</h1>"
-                    f"<p>第{n}批：{story}</p></body></html>"
-                ).encode()
-            else:
-                body = b""
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    with serve(Slow) as base:
-        try:
-            yield base, asked, release
-        finally:
-            release.set()
-
-
-def _slow_sources(folder: Path, base: str) -> Path:
-    path = folder / "sources.toml"
-    path.write_text(
-        f'[[source]]\nname = "slow"\nstart_urls = ["{base}/list.html"]\narticle_pattern = "/a/"\n'
-        'schedule = "0 2 * * *"\n',
-        encoding="utf-8",
-    )
-    return path
-
-
-def _runs(db: str) -> list[tuple[int, str, str, str | None]]:
-    _, sessions = open_database(db)
-    with sessions() as s:
-        out = [
-            (r.id, r.trigger, r.status, r.error) for r in s.scalars(sa.select(CrawlRun).order_by(CrawlRun.id))
-        ]
-    close_all()
-    return out
 
 
 # --- the schedule, driven with frozen time -------------------------------------------------------------
@@ -158,16 +76,16 @@ def test_a_job_fires_at_its_local_time_runs_one_real_crawl_and_then_waits_a_day(
             fire = datetime(2026, 11, 24, 18, 30, tzinfo=UTC)  # 02:30 in Shanghai
             assert daemon.next_runs()["linxia-news"] == fire
             sched._process_jobs()  # one second early: nothing runs
-            assert _runs(cfg.db_url) == []
+            assert run_rows(cfg.db_url) == []
             clock.move_to(fire + timedelta(seconds=20))
             sched._process_jobs()  # due: the crawl runs (the debug executor runs it here and now)
-            ((_, trigger, status, _),) = _runs(cfg.db_url)
+            ((_, trigger, status, _),) = run_rows(cfg.db_url)
             assert (trigger, status) == ("schedule", "ok")
             assert daemon.next_runs()["linxia-news"] == fire + timedelta(days=1)
             # a day later but past the misfire grace: skipped, not run late
             clock.move_to(fire + timedelta(days=1, seconds=scheduler.MISFIRE_GRACE_SECONDS + 60))
             sched._process_jobs()
-            assert len(_runs(cfg.db_url)) == 1
+            assert len(run_rows(cfg.db_url)) == 1
             assert daemon.next_runs()["linxia-news"] == fire + timedelta(days=2)
         finally:
             sched.shutdown(wait=False)
@@ -224,27 +142,6 @@ def test_the_daemon_caps_concurrent_crawls(tmp_path: Path) -> None:
 # --- a real daemon process -----------------------------------------------------------------------------
 
 
-@contextmanager
-def started(*args: str) -> Iterator[tuple[subprocess.Popen[str], Lines]]:
-    """`pairchive ARGS` as a process of its own (its own process group), its stderr read line by line;
-    killed with its children if still alive at the end of the block."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "crawler", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    assert proc.stderr is not None
-    try:
-        yield proc, Lines(proc.stderr)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=WAIT)
-        proc.stderr.close()
-
-
 def _daemon(
     sources: Path, db: str, *args: str
 ) -> AbstractContextManager[tuple[subprocess.Popen[str], Lines]]:
@@ -271,7 +168,7 @@ def test_the_daemon_runs_a_source_reloads_on_sighup_and_stops_cleanly_on_sigterm
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=WAIT) == 0
         err.wait_for(r"INFO .*stopped$")
-    ((_, trigger, status, _),) = _runs(db)
+    ((_, trigger, status, _),) = run_rows(db)
     assert (trigger, status) == ("schedule", "ok")
     # every log line is one event: a time, a level, a logger, a message
     assert all(
@@ -283,7 +180,7 @@ def test_sigterm_ends_a_running_crawl_after_the_grace_period_and_marks_it_interr
     slow_portal: tuple[str, threading.Event, threading.Event], tmp_path: Path
 ) -> None:
     base, asked, release = slow_portal
-    sources = _slow_sources(tmp_path, base)
+    sources = slow_sources(tmp_path, base)
     db = f"sqlite:///{tmp_path / 'a.db'}"
     with _daemon(sources, db, "--now", "--grace", "0") as (proc, err):
         err.wait_for(r"run of slow starting")
@@ -292,7 +189,7 @@ def test_sigterm_ends_a_running_crawl_after_the_grace_period_and_marks_it_interr
         err.wait_for(r"stopping: ending slow \(marked interrupted\)")
         assert proc.wait(timeout=WAIT) == 0  # page 2 never came: the crawl was ended, not finished
         release.set()
-    ((_, trigger, status, error),) = _runs(db)
+    ((_, trigger, status, error),) = run_rows(db)
     assert (trigger, status) == ("schedule", "interrupted")
     assert error is not None and error.startswith("the crawl was stopped")
     _, sessions = open_database(db)
@@ -302,65 +199,6 @@ def test_sigterm_ends_a_running_crawl_after_the_grace_period_and_marks_it_interr
 
 
 # --- leases between operators' crawls --------------------------------------------------------------------
-
-
-def test_a_crawl_killed_mid_run_leaves_a_lease_that_expires_and_loses_nothing(
-    slow_portal: tuple[str, threading.Event, threading.Event], tmp_path: Path
-) -> None:
-    base, _asked, release = slow_portal
-    sources = _slow_sources(tmp_path, base)
-    db = f"sqlite:///{tmp_path / 'a.db'}"
-    with started("crawl", "--sources", str(sources), "--db", db, "--log", *LOOPBACK) as (proc, err):
-        err.wait_for(r"stored article \d+ from .*/a/1\.html")
-        os.killpg(proc.pid, signal.SIGKILL)  # the crawl and its worker, mid-run (page 2 in flight)
-        proc.wait(timeout=WAIT)
-    ((old_run, _, status, _),) = _runs(db)
-    assert status == "running"
-    _, sessions = open_database(db)
-    with sessions() as s:
-        (lease,) = holders(s).values()
-        assert lease.run_id == old_run
-        stored = [(a.id, a.text) for a in s.scalars(sa.select(Article))]
-    assert len(stored) == 1
-    close_all()
-
-    cfg = AppConfig(db_url=db, sources_path=str(sources))
-    (source,) = load_sources(sources)
-    # within the lease: another crawl is refused, naming the dead holder's run
-    with pytest.raises(SourceBusy, match=rf"slow is being crawled by cli@.*\(run {old_run}\)"):
-        crawl(cfg, [source], settings=LOOPBACK_SETTINGS, log_sink=None)
-    result = pairchive("crawl", "--sources", str(sources), "--db", db)
-    assert result.returncode == 3 and "skipped: slow is being crawled by" in result.stderr
-
-    # past its expiry nobody renewed it: the next crawl takes it over and closes the dead run
-    release.set()
-    later = datetime.now(UTC) + timedelta(seconds=LEASE_SECONDS + 5)
-    with time_machine.travel(later, tick=True):
-        (run,) = crawl(cfg, [source], settings=LOOPBACK_SETTINGS, log_sink=None)
-    assert run.status == "ok" and run.counts["stored"] == 1
-    runs = {run_id: (status, error) for run_id, _, status, error in _runs(db)}
-    assert runs[old_run][0] == "interrupted"
-    assert "stopped without closing this run; its lease expired" in (runs[old_run][1] or "")
-    _, sessions = open_database(db)
-    with sessions() as s:
-        kept = [(a.id, a.text) for a in s.scalars(sa.select(Article).order_by(Article.id))]
-        assert holders(s) == {}
-    close_all()
-    assert kept[0] == stored[0] and len(kept) == 2
-
-
-def test_a_crawl_over_its_time_limit_is_ended_and_recorded_as_timeout(
-    slow_portal: tuple[str, threading.Event, threading.Event], tmp_path: Path
-) -> None:
-    base, _asked, _release = slow_portal
-    sources = _slow_sources(tmp_path, base)
-    db = f"sqlite:///{tmp_path / 'a.db'}"
-    cfg = AppConfig(db_url=db, sources_path=str(sources))
-    (source,) = load_sources(sources)
-    (run,) = crawl(cfg, [source], settings=LOOPBACK_SETTINGS, log_sink=None, timeout=3, grace=1)
-    assert run.status == "timeout" and run.counts.get("stored", 0) <= 1
-    assert run.error is not None and run.error.startswith("the time limit was reached")
-    assert run.exit_code is not None
 
 
 def test_crawl_all_runs_every_source_in_turn_with_live_counts(sample_web: SampleWeb, tmp_path: Path) -> None:
