@@ -68,6 +68,14 @@ class RunSummary:
         return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None
 
 
+class CrawlInterrupted(KeyboardInterrupt):
+    """Ctrl-C ended the crawl; its runs are closed (`interrupted`) and summarised in `runs`."""
+
+    def __init__(self, runs: list[RunSummary]) -> None:
+        super().__init__()
+        self.runs = runs
+
+
 def _pump(stream: IO[str], sink: IO[str] | None, tail: deque[str]) -> None:
     for line in stream:
         tail.append(line.rstrip("\n"))
@@ -194,7 +202,8 @@ def crawl(
 
     Takes each source's lease first (SourceBusy names the holder when one is held) and renews it while
     the crawl runs. `timeout` (seconds) ends the crawl and marks its runs `timeout`; setting `cancel` (or
-    Ctrl-C) asks it to stop, waits `grace` seconds, then ends it, and marks its runs `interrupted`.
+    Ctrl-C: CrawlInterrupted, with the runs) asks it to stop, waits `grace` seconds, then ends it, and
+    marks its runs `interrupted`.
     `progress` is called with a run id and its counts so far as pages are settled.
     """
     _, sessions = open_database(cfg.db_url)
@@ -221,7 +230,10 @@ def crawl(
             "recrawl": recrawl,
             "parent_pid": os.getpid(),
         }
-        return _run_worker(cfg.db_url, job, run_ids, leases, log_sink, timeout, cancel, grace, progress)
+        try:
+            return _run_worker(cfg.db_url, job, run_ids, leases, log_sink, timeout, cancel, grace, progress)
+        except KeyboardInterrupt:
+            raise CrawlInterrupted(run_summaries(cfg.db_url, run_ids)) from None
     finally:
         leases.release()
 

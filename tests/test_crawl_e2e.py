@@ -198,7 +198,7 @@ def test_a_bad_sources_file_is_one_line_and_touches_no_database(tmp_path: Path) 
     sources = tmp_path / "sources.toml"
     sources.write_text('[[source]]\nname = "x"\ncolour = 1\n', encoding="utf-8")
     result = pairchive("crawl", "--sources", str(sources), "--db", f"sqlite:///{tmp_path / 'a.db'}")
-    assert result.returncode == 1
+    assert result.returncode == 2  # a configuration error
     known = ", ".join(sorted(KNOWN_KEYS))
     assert result.stderr.strip().splitlines() == [
         f"Error: {sources}: source 'x': key 'colour': unknown key (known keys: {known})"

@@ -1,9 +1,8 @@
 """The daemon and the operator's crawls: schedules driven with frozen time, a real daemon process taking
-signals, crawl --all, runs and status."""
+signals."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import signal
@@ -29,10 +28,7 @@ from tests.crawls import (
     LOOPBACK_SETTINGS,
     WAIT,
     Lines,
-    QuietHandler,
-    pairchive,
     run_rows,
-    serve,
     slow_sources,
     started,
 )
@@ -196,60 +192,3 @@ def test_sigterm_ends_a_running_crawl_after_the_grace_period_and_marks_it_interr
     with sessions() as s:
         assert holders(s) == {}  # the lease went with it
     close_all()
-
-
-# --- leases between operators' crawls --------------------------------------------------------------------
-
-
-def test_crawl_all_runs_every_source_in_turn_with_live_counts(sample_web: SampleWeb, tmp_path: Path) -> None:
-    sources = tmp_path / "sources.toml"
-    sources.write_text(sample_web.sources_toml(), encoding="utf-8")
-    db = f"sqlite:///{tmp_path / 'a.db'}"
-    result = pairchive("crawl", "--all", "--progress", "--sources", str(sources), "--db", db, *LOOPBACK)
-    assert result.returncode == 0, result.stderr
-    names = ["huli-edu", "linxia-news", "fj-observer", "china-regional-en"]
-    table = result.stdout.splitlines()
-    assert [line.split()[1] for line in table[2:]] == names  # one run each, in the file's order
-    for name in names:  # a final counts line per source on stderr
-        assert re.search(rf"^- {name}: \d+ fetched · \d+ stored · .* · \d+s$", result.stderr, re.M)
-    run_ids = [int(line.split()[0]) for line in table[2:]]
-    assert run_ids == sorted(run_ids)
-    assert pairchive("crawl", "--all", "--source", "huli-edu", "--db", db).returncode == 2
-
-    # what the operator reads afterwards
-    runs = pairchive("runs", "--db", db).stdout.splitlines()
-    assert [line.split()[:4] for line in runs[2:]] == [
-        [str(run_id), name, "cli", "ok"] for run_id, name in reversed(list(zip(run_ids, names, strict=True)))
-    ]
-    assert len(pairchive("runs", "--source", "linxia-news", "--db", db).stdout.splitlines()) == 3
-    assert pairchive("runs", "--failed", "--db", db).stderr.strip() == "no runs recorded"
-    shown = pairchive("runs", "show", str(run_ids[0]), "--db", db).stdout
-    assert f"run {run_ids[0]} of huli-edu" in shown and "status: ok" in shown
-    assert re.search(r"^  not_pairing +http://127\.0\.0\.1:\d+/edu/\S+  pairing ", shown, re.M)
-    assert "exit code: 0" in shown
-    status = pairchive("status", "--sources", str(sources), "--db", db).stdout.splitlines()
-    for line, (run_id, name) in zip(status[2:], zip(run_ids, names, strict=True), strict=True):
-        assert re.match(rf"{name} +\d{{4}}-\d\d-\d\d \d\d:\d\d:00Z +{run_id} ok .* 0 +-$", line), line
-    assert pairchive("runs", "show", "999", "--db", db).stderr.strip() == "Error: no run with id 999"
-
-
-def test_failed_runs_are_listed_and_counted_in_a_row(tmp_path: Path) -> None:
-    """A dead portal: each run fails with why, `runs --failed` lists them, `status` counts them."""
-    with serve(QuietHandler) as base:  # answers nothing but errors
-        dead = base
-    sources = tmp_path / "sources.toml"
-    sources.write_text(
-        f'[[source]]\nname = "dead"\nstart_urls = ["{dead}/list.html"]\narticle_pattern = "/a/"\n',
-        encoding="utf-8",
-    )
-    db = f"sqlite:///{tmp_path / 'a.db'}"
-    for _ in range(2):
-        result = pairchive("crawl", "--sources", str(sources), "--db", db, "-s", "RETRY_TIMES=0", *LOOPBACK)
-        assert result.returncode == 1
-    failed = pairchive("runs", "--failed", "--json", "--db", db).stdout.splitlines()
-    assert len(failed) == 2
-    assert all("no page could be fetched" in json.loads(line)["error"] for line in failed)
-    (line,) = pairchive("status", "--sources", str(sources), "--db", db, "--json").stdout.splitlines()
-    record = json.loads(line)
-    assert record["consecutive_failures"] == 2 and record["last_run"]["status"] == "failed"
-    assert record["last_ok"] is None and record["crawling_now"] is None

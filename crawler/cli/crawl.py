@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import time
 from datetime import datetime
-from typing import IO
+from typing import IO, Any
 
 import click
 
@@ -18,9 +18,10 @@ from crawler.cli.options import (
     sources_option,
     table,
 )
-from crawler.crawl import RunSummary
+from crawler.config import AppConfig
+from crawler.crawl import CrawlInterrupted, RunSummary
 from crawler.crawl import crawl as run_crawl
-from crawler.sources import load_sources, select
+from crawler.sources import Source, load_sources, select
 from storage.leases import SourceBusy
 
 EXIT_BUSY = 3  # another crawl holds a chosen source's lease
@@ -132,7 +133,8 @@ def crawl(
 
     Each run is a subprocess holding its source's lease: a source another crawl (the daemon, another
     operator) is crawling is skipped with who holds it. Progress and log go to stderr, the summary table
-    to stdout. Exit status: 0 every run ok, 1 a run failed, timed out or was interrupted, 3 a source was
+    to stdout (Ctrl-C: the runs so far). Exit status: 0 every run ok, 1 a run failed, timed out or was
+    interrupted, 2 a usage or configuration error (a bad sources file, an unknown source), 3 a source was
     busy (and no run failed).
 
     Example: pairchive crawl --source huli-edu --db archive.db
@@ -144,34 +146,49 @@ def crawl(
     live = live and not quiet
     settings = {"LOG_LEVEL": "WARNING" if quiet or live else "INFO", **scrapy_overrides(overrides)}
     chosen = select(load_sources(cfg.sources_path), names, cfg.sources_path)
-    runs: list[RunSummary] = []
-    busy: list[str] = []
-    for source in chosen:
-        bar = Progress(sys.stderr, source.name, sys.stderr.isatty()) if live else None
-        try:
-            runs += run_crawl(
-                cfg,
-                [source],
-                settings=settings,
-                since=since.date() if since else None,
-                recrawl=recrawl,
-                timeout=timeout * 60 if timeout else None,
-                progress=bar.update if bar else None,
-            )
-        except SourceBusy as exc:
-            bar = None
-            busy.append(str(exc))
-            click.echo(f"skipped: {exc}", err=True)
-            continue
-        finally:
-            if bar is not None:
-                bar.done()
+    runs, busy, interrupted = _crawl_each(
+        cfg,
+        chosen,
+        live,
+        settings=settings,
+        since=since.date() if since else None,
+        recrawl=recrawl,
+        timeout=timeout * 60 if timeout else None,
+    )
     if runs:
         click.echo(summary_table(runs))
     failed = [r for r in runs if r.status != "ok"]
     for r in failed:
         click.echo(f"run {r.run_id} ({r.source}) {r.status}: {r.error}", err=True)
-    if failed:
+    if interrupted:
+        click.echo(f"interrupted: {len(runs)} of {len(chosen)} source(s) crawled", err=True)
+    if failed or interrupted:
         sys.exit(1)
     if busy:
         sys.exit(EXIT_BUSY)
+
+
+def _crawl_each(
+    cfg: AppConfig, chosen: list[Source], live: bool, **options: Any
+) -> tuple[list[RunSummary], list[str], bool]:
+    """Crawl the sources in turn: the runs, the sources found busy, and whether Ctrl-C ended it early
+    (the runs so far are kept, so the operator still gets their summary)."""
+    runs: list[RunSummary] = []
+    busy: list[str] = []
+    for source in chosen:
+        bar = Progress(sys.stderr, source.name, sys.stderr.isatty()) if live else None
+        try:
+            runs += run_crawl(cfg, [source], progress=bar.update if bar else None, **options)
+        except SourceBusy as exc:
+            bar = None
+            busy.append(str(exc))
+            click.echo(f"skipped: {exc}", err=True)
+        except CrawlInterrupted as exc:
+            runs += exc.runs
+            return runs, busy, True
+        except KeyboardInterrupt:  # between two runs, or before this one had a record
+            return runs, busy, True
+        finally:
+            if bar is not None:
+                bar.done()
+    return runs, busy, False

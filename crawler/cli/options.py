@@ -9,7 +9,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.config import AppConfig
-from crawler.errors import PairchiveError
+from crawler.errors import PairchiveError, SourceConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,12 +64,21 @@ def app_config(db: str | None = None, sources: str | None = None, data_dir: str 
     return AppConfig.from_env().with_flags(db=db, sources=sources, data_dir=data_dir)
 
 
+class ConfigError(click.ClickException):
+    """A configuration error (a bad sources file, an unknown source): exit status 2, as for a usage
+    error, so that cron or systemd can tell it from a failed run and a restart does not repeat it."""
+
+    exit_code = 2
+
+
 class PairchiveGroup(click.Group):
     """Turns the errors an operator can act on into one-line messages instead of tracebacks."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except SourceConfigError as exc:
+            raise ConfigError(str(exc)) from None
         except PairchiveError as exc:
             raise click.ClickException(str(exc)) from None
         except SQLAlchemyError as exc:
