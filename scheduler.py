@@ -9,8 +9,10 @@
   within the hour; later it waits for its next time).
 - Each job is one crawl subprocess (crawler.crawl) holding the source's lease, with a time limit; at most
   `max_concurrent` crawls run at once (the executor's thread pool), the rest wait their turn.
-- SIGTERM or SIGINT: no new runs start; running crawls get `grace` seconds to finish, then are asked to
-  stop, closed and marked `interrupted`; the daemon exits 0.
+- At start, the sources file and the database (migrated to the newest schema) must open; if either does
+  not, one error line and exit status 2 (a configuration error: not worth a restart).
+- SIGTERM or SIGINT: no new runs start (jobs waiting for a free slot are skipped); running crawls get
+  `grace` seconds to finish, then are asked to stop, closed and marked `interrupted`; the daemon exits 0.
 - SIGHUP, or a change to the sources file: the sources are read again and the jobs added, replaced or
   removed to match, without a restart. A file that does not load keeps the old schedule; the error is
   logged in one line.
@@ -33,11 +35,14 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from crawler.config import AppConfig
-from crawler.crawl import crawl
-from crawler.errors import PairchiveError
+from crawler.crawl import RunSummary, crawl
+from crawler.errors import PairchiveError, StorageError
 from crawler.sources import Source, cron_trigger, load_sources, select, source_from_dict
+from storage.db import open_database
 from storage.leases import SourceBusy
 
 logger = logging.getLogger("pairchive.daemon")
@@ -49,6 +54,8 @@ GRACE_SECONDS = 60.0  # at shutdown, how long running crawls may go on before th
 WATCH_SECONDS = 5.0  # how often the daemon looks at the sources file for changes
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
+# Set as soon as the daemon starts to stop: jobs still waiting for the pool are skipped.
+SHUTTING_DOWN = threading.Event()
 # Set when the daemon shuts down past its grace period: running crawls are stopped and marked interrupted.
 STOPPING = threading.Event()
 _running: dict[str, int] = {}  # source name -> crawls of it in progress in this process
@@ -61,54 +68,76 @@ def run_source(
     settings: dict[str, Any] | None = None,
     time_limit: float | None = TIME_LIMIT_MINUTES,
 ) -> str:
-    """The job: crawl one source now; returns the run's status (`busy` when another crawl holds it).
+    """The job: crawl one source now; returns the run's status (`busy` when another crawl holds it,
+    `skipped` when the daemon is stopping, `failed` when no run could be made).
 
     `source` is the source's table as the daemon loaded it (or, for a one-off call, its name, looked up in
     the sources file). The job's arguments are plain data, so it runs from any job store.
     """
-    cfg = AppConfig(**config)
-    if isinstance(source, str):
-        (chosen,) = select(load_sources(cfg.sources_path), [source], cfg.sources_path)
-    else:
-        chosen = source_from_dict(source)
+    name = source if isinstance(source, str) else str(source.get("name", "?"))
+    if SHUTTING_DOWN.is_set():
+        # A job queued behind the concurrency cap is still handed to the pool while it shuts down: it must
+        # not take a lease and start a crawl only to be stopped at once and marked interrupted.
+        logger.info("run of %s skipped: the daemon is stopping", name)
+        return "skipped"
     with _running_changed:
-        _running[chosen.name] = _running.get(chosen.name, 0) + 1
-    logger.info("run of %s starting", chosen.name)
+        _running[name] = _running.get(name, 0) + 1
     try:
-        (run,) = crawl(
-            cfg,
-            [chosen],
-            trigger="schedule",
-            settings=settings,
-            log_sink=None,
-            timeout=time_limit * 60 if time_limit else None,
-            cancel=STOPPING,
-        )
+        run = _crawl_one(AppConfig(**config), source, settings, time_limit)
     except SourceBusy as exc:
-        logger.warning("run of %s skipped: %s", chosen.name, exc)
+        logger.warning("run of %s skipped: %s", name, exc)
         return "busy"
-    except Exception as exc:  # the database gone, a full disk: one line, and the daemon goes on
-        logger.error(
-            "run of %s could not start: %s", chosen.name, str(exc).splitlines()[0] if str(exc) else exc
-        )
+    except Exception as exc:  # a bad file, the database gone, a full disk: one line, and the daemon goes on
+        logger.error("run of %s failed: %s", name, _first_line(exc))
+        logger.debug("run of %s failed", name, exc_info=True)
         return "failed"
     finally:
         with _running_changed:
-            _running[chosen.name] -= 1
-            if not _running[chosen.name]:
-                del _running[chosen.name]
+            _running[name] -= 1
+            if not _running[name]:
+                del _running[name]
             _running_changed.notify_all()
     counts = " ".join(f"{k}={v}" for k, v in sorted(run.counts.items()))
     log = logger.info if run.status == "ok" else logger.error
     log(
         "run %s of %s: %s %s%s",
         run.run_id,
-        chosen.name,
+        name,
         run.status,
         counts,
-        f" {run.error}" if run.error else "",
+        f" {_one_line(run.error)}" if run.error else "",
     )
     return run.status
+
+
+def _crawl_one(
+    cfg: AppConfig, source: dict[str, Any] | str, settings: dict[str, Any] | None, time_limit: float | None
+) -> RunSummary:
+    if isinstance(source, str):
+        (chosen,) = select(load_sources(cfg.sources_path), [source], cfg.sources_path)
+    else:
+        chosen = source_from_dict(source)
+    logger.info("run of %s starting", chosen.name)
+    (run,) = crawl(
+        cfg,
+        [chosen],
+        trigger="schedule",
+        settings=settings,
+        log_sink=None,
+        timeout=time_limit * 60 if time_limit else None,
+        cancel=STOPPING,
+    )
+    return run
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _one_line(text: str) -> str:
+    """A message as one log line: the daemon's log is one line per event."""
+    return " | ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def running() -> dict[str, int]:
@@ -230,6 +259,7 @@ class Daemon:
 
     def stop(self) -> None:
         """No new runs; running crawls get the grace period, then are stopped and marked interrupted."""
+        SHUTTING_DOWN.set()
         self.scheduler.pause()
         busy = running()
         if busy:
@@ -241,6 +271,7 @@ class Daemon:
         STOPPING.set()
         self.scheduler.shutdown(wait=True)
         STOPPING.clear()
+        SHUTTING_DOWN.clear()
         logger.info("stopped")
 
     def install_signal_handlers(self) -> None:
@@ -270,8 +301,19 @@ def serve(
 ) -> int:
     """Run the daemon in this process until SIGTERM or SIGINT; the exit status."""
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # misfires and errors only
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # schema checks at start are routine
     daemon = Daemon(cfg, max_concurrent=max_concurrent, time_limit=time_limit, grace=grace, settings=settings)
     if not daemon.load():
+        return 2
+    try:
+        # Now rather than at the first run, at 02:00: a wrong --db is an error the operator sees at start.
+        # Opening also brings the schema to the newest migration, as every crawl would.
+        open_database(cfg.db_url)
+    except (PairchiveError, SQLAlchemyError) as exc:
+        detail = _first_line(exc)
+        if not isinstance(exc, StorageError):  # a StorageError names the database itself
+            detail = f"{_safe_url(cfg.db_url)}: {detail}"
+        logger.error("cannot open the database: %s", detail)
         return 2
     daemon.install_signal_handlers()
     logger.info(
@@ -288,9 +330,10 @@ def serve(
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
 
 
 def main(cfg: AppConfig | None = None) -> int:

@@ -1,18 +1,24 @@
-"""The daemon and the operator's crawls: schedules driven with frozen time, a real daemon process taking
-signals."""
+"""The daemon: schedules driven with frozen time, a daemon driven in-process against loopback portals that
+hold their pages (the concurrency cap, a stop with jobs waiting, busy sources), and a real daemon process
+taking signals."""
 
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import re
 import signal
 import subprocess
 import threading
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import time_machine
 from apscheduler.executors.debug import DebugExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -21,16 +27,25 @@ from apscheduler.schedulers.base import BaseScheduler
 import scheduler
 from crawler.config import AppConfig
 from crawler.sampleweb import SampleWeb
+from crawler.sources import load_sources
+from storage.archive import upsert_sources
 from storage.db import close_all, open_database
-from storage.leases import holders
+from storage.leases import acquire, holders
+from storage.models import CrawlRun
 from tests.crawls import (
     LOOPBACK,
     LOOPBACK_SETTINGS,
     WAIT,
     Lines,
+    QuietHandler,
+    answer,
+    article_page,
+    pairchive,
     run_rows,
+    serve,
     slow_sources,
     started,
+    watching,
 )
 
 
@@ -128,11 +143,150 @@ def test_reloading_adds_changes_and_removes_jobs_and_a_bad_file_keeps_the_schedu
             sched.shutdown(wait=False)
 
 
-def test_the_daemon_caps_concurrent_crawls(tmp_path: Path) -> None:
-    cfg = AppConfig(db_url=f"sqlite:///{tmp_path / 'a.db'}", sources_path="s.toml")
-    daemon = scheduler.Daemon(cfg, max_concurrent=2)
-    executor = daemon.scheduler._lookup_executor("default")
-    assert executor._pool._max_workers == 2
+def test_a_backlog_of_missed_runs_is_made_up_by_one_run(sample_web: SampleWeb, tmp_path: Path) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(one_source(sample_web, "linxia-news", schedule="*/10 * * * *"), encoding="utf-8")
+    cfg = AppConfig(db_url=f"sqlite:///{tmp_path / 'a.db'}", sources_path=str(sources))
+    sched = DrivenScheduler(timezone="UTC", executors={"default": DebugExecutor()})
+    daemon = scheduler.Daemon(cfg, settings=LOOPBACK_SETTINGS, scheduler=sched)
+    start = datetime(2026, 11, 24, 18, 9, 59, tzinfo=UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        assert daemon.load()
+        sched.start()
+        try:
+            # the machine was asleep: 18:10, 18:20, 18:30 and 18:40 all missed, all within the misfire grace
+            clock.move_to(datetime(2026, 11, 24, 18, 40, 20, tzinfo=UTC))
+            sched._process_jobs()
+            ((_, trigger, status, _),) = run_rows(cfg.db_url)
+            assert (trigger, status) == ("schedule", "ok")
+            assert daemon.next_runs()["linxia-news"] == datetime(2026, 11, 24, 18, 50, tzinfo=UTC)
+        finally:
+            sched.shutdown(wait=False)
+
+
+def test_a_scheduled_run_of_a_source_another_crawl_holds_is_skipped_and_logged(tmp_path: Path) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        '[[source]]\nname = "held"\nstart_urls = ["http://127.0.0.1:9/list.html"]\narticle_pattern = "/a/"\n',
+        encoding="utf-8",
+    )
+    cfg = AppConfig(db_url=f"sqlite:///{tmp_path / 'a.db'}", sources_path=str(sources))
+    (source,) = load_sources(sources)
+    _, sessions = open_database(cfg.db_url)
+    with sessions.begin() as s:
+        source_id = upsert_sources(s, [source.to_dict()])["held"]
+        acquire(s, source_id, "cli@operator:42:abcdef")
+    with watching("pairchive.daemon") as log:
+        assert scheduler.run_source(asdict(cfg), source.to_dict(), LOOPBACK_SETTINGS) == "busy"
+    assert run_rows(cfg.db_url) == []  # no run started, no record made
+    starting, message = log.messages
+    assert starting == "INFO run of held starting"
+    assert message.startswith(
+        "WARNING run of held skipped: held is being crawled by cli@operator:42:abcdef since "
+    )
+
+
+def test_a_job_whose_sources_file_no_longer_loads_fails_in_one_log_line(tmp_path: Path) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text("[[source]\nname = ", encoding="utf-8")
+    cfg = AppConfig(db_url=f"sqlite:///{tmp_path / 'a.db'}", sources_path=str(sources))
+    with watching("pairchive.daemon") as log:
+        assert scheduler.run_source(asdict(cfg), "linxia-news") == "failed"
+    (error,) = [m for m in log.messages if not m.startswith("DEBUG")]
+    assert error.startswith(f"ERROR run of linxia-news failed: {sources}: malformed TOML: ")
+    assert "\n" not in error
+
+
+# --- the daemon in this process, against portals that hold their pages --------------------------------
+
+
+@contextmanager
+def held_portal(
+    folder: Path, names: Sequence[str]
+) -> Iterator[tuple[AppConfig, queue.Queue[str], dict[str, threading.Event]]]:
+    """One portal with a section per source name, whose list page waits until the test releases that
+    section. Yields the config of a sources file for it, a queue that gets a source's name when its crawl
+    asks for its list page (the crawl has started), and the release event per source."""
+    asked: queue.Queue[str] = queue.Queue()
+    release = {name: threading.Event() for name in names}
+
+    class Held(QuietHandler):
+        def do_GET(self) -> None:
+            section, _, page = self.path.strip("/").partition("/")
+            body = b""
+            if section in release and page == "list.html":
+                asked.put(section)
+                release[section].wait(WAIT)
+                body = f'<html><body><a href="/{section}/a/1.html">one</a></body></html>'.encode()
+            elif section in release and page == "a/1.html":
+                body = article_page(section)
+            answer(self, body)
+
+    with serve(Held) as base:
+        sources = folder / "sources.toml"
+        sources.write_text(
+            "".join(
+                f'[[source]]\nname = "{n}"\nstart_urls = ["{base}/{n}/list.html"]\narticle_pattern = "/a/"\n'
+                for n in names
+            ),
+            encoding="utf-8",
+        )
+        try:
+            yield AppConfig(db_url=f"sqlite:///{folder / 'a.db'}", sources_path=str(sources)), asked, release
+        finally:
+            for event in release.values():
+                event.set()
+
+
+def _runs_by_source(db: str) -> dict[str, CrawlRun]:
+    _, sessions = open_database(db)
+    with sessions() as s:
+        runs = {r.source.name: r for r in s.scalars(sa.select(CrawlRun).order_by(CrawlRun.id))}
+    close_all()
+    return runs
+
+
+def test_at_most_max_concurrent_crawls_run_at_once_and_a_waiting_one_starts_when_one_ends(
+    tmp_path: Path,
+) -> None:
+    with held_portal(tmp_path, ["one", "two", "three"]) as (cfg, asked, release):
+        daemon = scheduler.Daemon(cfg, max_concurrent=2, settings=LOOPBACK_SETTINGS, grace=WAIT)
+        assert daemon.load()
+        daemon.start(run_now=True)  # all three are due at once
+        try:
+            first = {asked.get(timeout=WAIT), asked.get(timeout=WAIT)}
+            # Both crawls are mid-page. A third job let through would have entered run_source (and made
+            # a run record) long before these two crawl processes had started and reached the portal.
+            assert scheduler.running() == dict.fromkeys(first, 1)
+            assert sorted(_runs_by_source(cfg.db_url)) == sorted(first)
+            done = min(first)
+            release[done].set()
+            (waiting,) = {"one", "two", "three"} - first
+            assert asked.get(timeout=WAIT) == waiting
+            for event in release.values():
+                event.set()
+        finally:
+            daemon.stop()
+    runs = _runs_by_source(cfg.db_url)
+    assert {name: run.status for name, run in runs.items()} == dict.fromkeys(["one", "two", "three"], "ok")
+    finished = runs[done].finished_at
+    assert finished is not None and runs[waiting].started_at >= finished
+
+
+def test_jobs_waiting_for_a_free_slot_when_the_daemon_stops_are_skipped_not_started(tmp_path: Path) -> None:
+    with held_portal(tmp_path, ["one", "two"]) as (cfg, asked, _release), watching("pairchive.daemon") as log:
+        # the list page never comes: a crawl asked to stop gives up on it after the download timeout
+        settings = {**LOOPBACK_SETTINGS, "DOWNLOAD_TIMEOUT": 10}
+        daemon = scheduler.Daemon(cfg, max_concurrent=1, settings=settings, grace=0)
+        assert daemon.load()
+        daemon.start(run_now=True)
+        running = asked.get(timeout=WAIT)
+        (waiting,) = {"one", "two"} - {running}
+        daemon.stop()  # the running crawl is stopped at once; the waiting job still reaches the pool
+    assert f"INFO run of {waiting} skipped: the daemon is stopping" in log.messages
+    ((_, trigger, status, _),) = run_rows(cfg.db_url)  # no run, no lease, no crawl for the waiting one
+    assert (trigger, status) == ("schedule", "interrupted")
+    assert asked.empty()
 
 
 # --- a real daemon process -----------------------------------------------------------------------------
@@ -144,7 +298,18 @@ def _daemon(
     return started("daemon", "--sources", str(sources), "--db", db, *args, *LOOPBACK)
 
 
-def test_the_daemon_runs_a_source_reloads_on_sighup_and_stops_cleanly_on_sigterm(
+def _replace_unnoticed(path: Path, text: str) -> None:
+    """New contents for `path` under its old mtime: the daemon's watcher compares mtimes, so only SIGHUP
+    can make it read the file again. Written beside it and renamed over it, so it is never seen half done."""
+    old = path.stat()
+    new = path.with_name(path.name + ".new")
+    new.write_text(text, encoding="utf-8")
+    os.utime(new, ns=(old.st_atime_ns, old.st_mtime_ns))
+    os.replace(new, path)
+    assert path.stat().st_mtime_ns == old.st_mtime_ns
+
+
+def test_the_daemon_runs_a_source_notices_an_edited_file_and_stops_cleanly_on_sigterm(
     sample_web: SampleWeb, tmp_path: Path
 ) -> None:
     sources = tmp_path / "sources.toml"
@@ -157,10 +322,6 @@ def test_the_daemon_runs_a_source_reloads_on_sighup_and_stops_cleanly_on_sigterm
         # an edited file is noticed without a signal (the daemon looks every few seconds)
         sources.write_text(one_source(sample_web, "linxia-news", schedule="45 3 * * *"), encoding="utf-8")
         err.wait_for(r"INFO .*sources reloaded: added -, changed linxia-news, removed -$")
-        sources.write_text("[[source]]\nname = 'linxia-news'\nbogus = 1\n", encoding="utf-8")
-        proc.send_signal(signal.SIGHUP)
-        bad = err.wait_for(r"ERROR .*sources not reloaded, keeping the old schedule")
-        assert "bogus" in bad
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=WAIT) == 0
         err.wait_for(r"INFO .*stopped$")
@@ -172,16 +333,58 @@ def test_the_daemon_runs_a_source_reloads_on_sighup_and_stops_cleanly_on_sigterm
     )
 
 
-def test_sigterm_ends_a_running_crawl_after_the_grace_period_and_marks_it_interrupted(
-    slow_portal: tuple[str, threading.Event, threading.Event], tmp_path: Path
+def test_sighup_reloads_the_sources_and_a_bad_file_keeps_the_old_schedule(
+    sample_web: SampleWeb, tmp_path: Path
+) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(one_source(sample_web, "linxia-news"), encoding="utf-8")
+    with _daemon(sources, f"sqlite:///{tmp_path / 'a.db'}") as (proc, err):
+        err.wait_for(r"scheduled linxia-news: next run ")
+        _replace_unnoticed(sources, one_source(sample_web, "huli-edu"))
+        proc.send_signal(signal.SIGHUP)
+        err.wait_for(r"INFO .*sources reloaded: added huli-edu, changed -, removed linxia-news$")
+        _replace_unnoticed(sources, "[[source]]\nname = 'huli-edu'\nbogus = 1\n")
+        proc.send_signal(signal.SIGHUP)
+        bad = err.wait_for(r"ERROR .*sources not reloaded, keeping the old schedule: ")
+        assert "bogus" in bad
+        # the old schedule was kept: from it, a file that only adds a job adds that job and changes nothing
+        _replace_unnoticed(
+            sources, one_source(sample_web, "huli-edu") + one_source(sample_web, "fj-observer")
+        )
+        proc.send_signal(signal.SIGHUP)
+        err.wait_for(r"INFO .*sources reloaded: added fj-observer, changed -, removed -$")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=WAIT) == 0
+
+
+def test_the_daemon_does_not_start_on_a_database_it_cannot_open(
+    sample_web: SampleWeb, tmp_path: Path
+) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(one_source(sample_web, "linxia-news"), encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'nowhere' / 'a.db'}"
+    result = pairchive("daemon", "--sources", str(sources), "--db", db)
+    assert result.returncode == 2  # a configuration error: systemd's RestartPreventExitStatus=2
+    (line,) = result.stderr.splitlines()
+    assert re.search(
+        rf"ERROR pairchive.daemon: cannot open the database: {re.escape(db)}: directory .*nowhere does not exist$",
+        line,
+    )
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_ends_a_running_crawl_after_the_grace_period_and_marks_it_interrupted(
+    stop: signal.Signals, slow_portal: tuple[str, threading.Event, threading.Event], tmp_path: Path
 ) -> None:
     base, asked, release = slow_portal
     sources = slow_sources(tmp_path, base)
     db = f"sqlite:///{tmp_path / 'a.db'}"
-    with _daemon(sources, db, "--now", "--grace", "0") as (proc, err):
+    # Page 2 never comes; a crawl asked to stop gives up on it after the download timeout.
+    with _daemon(sources, db, "--now", "--grace", "0", "-s", "DOWNLOAD_TIMEOUT=10") as (proc, err):
         err.wait_for(r"run of slow starting")
         assert asked.wait(WAIT)  # the crawl is in the middle of a page
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(stop)
+        err.wait_for(rf"{stop.name} received: stopping")
         err.wait_for(r"stopping: ending slow \(marked interrupted\)")
         assert proc.wait(timeout=WAIT) == 0  # page 2 never came: the crawl was ended, not finished
         release.set()
