@@ -164,6 +164,16 @@ def _and(parts: list[tuple[tuple[Term, ...], ...]]) -> list[tuple[Term, ...]]:
     return [g for g in groups if g]
 
 
+def relaxed(query: Query) -> Query:
+    """A query every match of `query` also matches, cheaper to answer: each phrase becomes its tokens in
+    any order (no positions to check) and exclusions are left out. For bounds, never for answers."""
+    groups = []
+    for group in query.groups:
+        tokens = dict.fromkeys(token for term in group if not term.negated for token in term.tokens)
+        groups.append(tuple(Term((token,)) for token in tokens))
+    return Query(tuple(dict.fromkeys(groups)))
+
+
 def fts5_match(query: Query) -> str:
     """An FTS5 MATCH expression: every token quoted (quotes doubled), phrases as quoted token runs."""
 

@@ -17,7 +17,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from pipelines.normalize import simplified
-from storage.fulltext import Query, Term, fts5_match, highlight_terms, parse, tsquery
+from storage.fulltext import Query, Term, fts5_match, highlight_terms, parse, relaxed, tsquery
 from storage.models import Article, Source
 from storage.queries import escape_like, local_published
 
@@ -30,6 +30,7 @@ RANK_WINDOW = 2000
 # the database narrows by UTC with this margin and the portal's day decides each row.
 ZONE_MARGIN = timedelta(hours=14)
 
+NEWEST = (Article.published.desc().nulls_last(), Article.id.desc())  # newest first; undated last
 FTS = table("articles_fts", column("rowid"))
 PG_INDEX = table("article_search", column("article_id"), column("tokens"))
 
@@ -65,6 +66,10 @@ def search(
     """
     parsed = parse(query)
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # These are short lookups; compiling them to machine code (JIT, for plans the planner thinks
+        # costly) took longer than running them.
+        session.execute(sql_text("SET LOCAL jit = off"))
     indexed = _indexed_part(parsed)
     filtered = select(Article, Source.name).join(Source, Article.source_id == Source.id)
     conditions = _filters(source, language, since, until, pairing_only)
@@ -72,9 +77,8 @@ def search(
         conditions.append(_exact(parsed, dialect))  # the one-character terms, and the query around them
     filtered = filtered.where(*conditions)
     marks = highlight_terms(parsed)
-    newest = (Article.published.desc().nulls_last(), Article.id.desc())
     if indexed is None:  # an alternative with no indexed word: a scan of every story, newest first
-        return _hits(session, filtered.order_by(*newest), marks, limit, since, until)
+        return _hits(session, filtered.order_by(*NEWEST), marks, limit, since, until)
     if dialect == "sqlite":
         match_sql = _matches(indexed, dialect)
         stmt = filtered.join(FTS, FTS.c.rowid == Article.id).where(match_sql)
@@ -88,12 +92,17 @@ def search(
         rank = func.ts_rank(PG_INDEX.c.tokens, tsq).desc()
         floor = PG_INDEX.c.article_id
     if sort == "date":
-        if _window_floor(session, indexed, dialect, RANK_WINDOW) is not None:
+        lowest = _window_floor(session, indexed, dialect, RANK_WINDOW)
+        if lowest is None:  # few matches: sort them all
+            return _hits(session, stmt.order_by(*NEWEST), marks, limit, since, until)
+        if dialect == "sqlite":
             # Many matches: walk the articles newest first (the published index) and keep those in the
             # match set, rather than sorting every match. `+ 0` keeps the planner off the id lookup.
             stmt = filtered.where((Article.id + 0).in_(_matching_ids(indexed, dialect)))
-        return _hits(session, stmt.order_by(*newest), marks, limit, since, until)
-    stmt = stmt.order_by(rank, *newest)
+            return _hits(session, stmt.order_by(*NEWEST), marks, limit, since, until)
+        rows = _newest_recent_first(session, stmt, indexed, floor, lowest, limit, since, until)
+        return _as_hits(rows, marks)
+    stmt = stmt.order_by(rank, *NEWEST)
     window = RANK_WINDOW
     while True:
         lowest = _window_floor(session, indexed, dialect, window)
@@ -190,7 +199,13 @@ def _matching_ids(query: Query, dialect: str) -> Any:
 
 def _window_floor(session: Session, parsed: Query, dialect: str, window: int) -> int | None:
     """The lowest article id among the `window` most recently stored matches, or None when there are no
-    more matches than that (then all are ranked). The index hands out matches newest first cheaply."""
+    more matches than that (then all are ranked). The index hands out matches newest first cheaply.
+
+    It is taken over the relaxed query (phrases without their word order): on PostgreSQL checking a
+    phrase reads each candidate's positions from the table, and a bound needs no exactness. The floor
+    of more matches is only higher, so the window holds fewer exact matches, never other ones; too few
+    widen it."""
+    parsed = relaxed(parsed)
     if dialect == "sqlite":
         found = session.execute(
             sql_text(
@@ -210,41 +225,95 @@ def _window_floor(session: Session, parsed: Query, dialect: str, window: int) ->
     return None if found is None else int(found[0])
 
 
+def _newest_recent_first(
+    session: Session,
+    stmt: Any,
+    indexed: Query,
+    floor: Any,
+    lowest: int,
+    limit: int,
+    since: date | None,
+    until: date | None,
+) -> list[tuple[Article, str]]:
+    """PostgreSQL, newest first among many matches, exactly, without sorting every match.
+
+    Its planner will not walk the published index and probe the match set as SQLite does; it gathers
+    every match first. So: the newest among the most recently stored matches (the ranking window), then
+    the older-stored matches published after the last of those (a narrow range of the published index:
+    a story stored late, a back-filled archive), merged. `lowest` is the floor of the ranking window."""
+    window = RANK_WINDOW
+    while True:
+        recent = _rows(session, stmt.where(floor >= lowest).order_by(*NEWEST), limit, since, until)
+        if len(recent) == limit and recent[-1][0].published is not None:
+            last = recent[-1][0]
+            later = or_(
+                Article.published > last.published,
+                and_(Article.published == last.published, Article.id > last.id),
+            )
+            older = _rows(session, stmt.where(floor < lowest, later).order_by(*NEWEST), limit, since, until)
+            return sorted(recent + older, key=lambda row: _newest_key(row[0]))[:limit]
+        window *= 8
+        floor_of_wider = _window_floor(session, indexed, "postgresql", window)
+        if floor_of_wider is None:  # the window now holds every match
+            return _rows(session, stmt.order_by(*NEWEST), limit, since, until)
+        lowest = floor_of_wider
+
+
+def _newest_key(article: Article) -> tuple[bool, float, int]:
+    """NEWEST as a sort key in Python: published descending with the undated last, then id descending."""
+    published = article.published
+    return (published is None, -published.timestamp() if published else 0.0, -article.id)
+
+
 def _hits(
     session: Session, stmt: Any, marks: list[str], limit: int, since: date | None, until: date | None
 ) -> list[Hit]:
+    return _as_hits(_rows(session, stmt, limit, since, until), marks)
+
+
+def _rows(
+    session: Session, stmt: Any, limit: int, since: date | None, until: date | None
+) -> list[tuple[Article, str]]:
     """The first `limit` rows of `stmt` published within [since, until] in their portal's own zone.
 
     The database narrowed by UTC with a margin; rows in the margin but outside the portal's day are
-    skipped, and further pages are read until `limit` hits are found or the rows run out."""
+    skipped, and further pages are read until `limit` rows are found or the rows run out."""
     page = limit * 2 if since or until else limit
-    hits: list[Hit] = []
+    kept: list[tuple[Article, str]] = []
     offset = 0
     while True:
         rows = session.execute(stmt.limit(page).offset(offset)).all()
-        for a, name in rows:
-            day = local_published(a)
+        for article, name in rows:
+            day = local_published(article)
             if (since and (day is None or day.date() < since)) or (
                 until and (day is None or day.date() > until)
             ):
                 continue
-            hits.append(
-                Hit(
-                    id=a.id,
-                    title=a.title,
-                    source=name,
-                    published=day.isoformat() if day else None,
-                    language=a.language,
-                    relevance=a.relevance,
-                    url=a.url,
-                    snippet=_snippet(a, marks),
-                )
-            )
-            if len(hits) == limit:
-                return hits
+            kept.append((article, name))
+            if len(kept) == limit:
+                return kept
         if len(rows) < page:
-            return hits
+            return kept
         offset += page
+
+
+def _as_hits(rows: list[tuple[Article, str]], marks: list[str]) -> list[Hit]:
+    hits = []
+    for article, name in rows:
+        day = local_published(article)
+        hits.append(
+            Hit(
+                id=article.id,
+                title=article.title,
+                source=name,
+                published=day.isoformat() if day else None,
+                language=article.language,
+                relevance=article.relevance,
+                url=article.url,
+                snippet=_snippet(article, marks),
+            )
+        )
+    return hits
 
 
 def snippet(text: str, term: str, width: int = 40) -> str:

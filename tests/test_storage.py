@@ -211,6 +211,25 @@ def test_relevance_is_ranked_among_the_newest_matches_and_filters_widen_the_wind
         assert [h.id for h in search(s, "结对", sort="date", limit=3)] == [6, 5, 4]
 
 
+def test_newest_first_among_many_matches_is_exact_for_stories_stored_late(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more matches than the window (here 3), newest first is still exact: a story stored first but
+    published last comes first, undated stories come last, and day filters still apply."""
+    monkeypatch.setattr("storage.search.RANK_WINDOW", 3)
+    sessions, source_id, run_id = _setup(db_url)
+    with sessions.begin() as s:
+        insert_article(s, _article(source_id, run_id, 1, published=datetime(2023, 3, 1, tzinfo=UTC)))
+        insert_article(s, _article(source_id, run_id, 2, published=None))
+        for n in range(3, 9):
+            insert_article(s, _article(source_id, run_id, n, published=datetime(2022, 6, n, tzinfo=UTC)))
+    with sessions() as s:
+        assert [h.id for h in search(s, "结对", sort="date", limit=3)] == [1, 8, 7]
+        assert [h.id for h in search(s, "结对", sort="date", limit=8)] == [1, 8, 7, 6, 5, 4, 3, 2]
+        assert [h.id for h in search(s, "两地学校", sort="date", limit=2)] == [1, 8]  # a phrase
+        until = search(s, "结对", sort="date", limit=2, until=date(2022, 6, 6))
+        assert [h.id for h in until] == [6, 5]
+
 def _insert_texts(db_url: str, texts: list[str]) -> Any:
     from pipelines.normalize import search_form
 
