@@ -230,6 +230,7 @@ def test_newest_first_among_many_matches_is_exact_for_stories_stored_late(
         until = search(s, "结对", sort="date", limit=2, until=date(2022, 6, 6))
         assert [h.id for h in until] == [6, 5]
 
+
 def _insert_texts(db_url: str, texts: list[str]) -> Any:
     from pipelines.normalize import search_form
 
