@@ -10,7 +10,8 @@
 - Each job is one crawl subprocess (crawler.crawl) holding the source's lease, with a time limit; at most
   `max_concurrent` crawls run at once (the executor's thread pool), the rest wait their turn.
 - At start, the sources file and the database (migrated to the newest schema) must open; if either does
-  not, one error line and exit status 2 (a configuration error: not worth a restart).
+  not, one error line and exit status 2 (a configuration error: not worth a restart), or 1 when a database
+  server does not answer (it may be starting: worth a restart).
 - SIGTERM or SIGINT: no new runs start (jobs waiting for a free slot are skipped); running crawls get
   `grace` seconds to finish, then are asked to stop, closed and marked `interrupted`; the daemon exits 0.
 - SIGHUP, or a change to the sources file: the sources are read again and the jobs added, replaced or
@@ -40,7 +41,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from crawler.config import AppConfig
 from crawler.crawl import RunSummary, crawl
-from crawler.errors import PairchiveError, StorageError
+from crawler.errors import DatabaseUnreachable, PairchiveError, StorageError
 from crawler.sources import Source, cron_trigger, load_sources, select, source_from_dict
 from storage.db import open_database
 from storage.leases import SourceBusy
@@ -309,6 +310,11 @@ def serve(
         # Now rather than at the first run, at 02:00: a wrong --db is an error the operator sees at start.
         # Opening also brings the schema to the newest migration, as every crawl would.
         open_database(cfg.db_url)
+    except DatabaseUnreachable as exc:
+        # Not a configuration error: the server may be starting (at boot) or away. Exit 1, so a service
+        # manager tries again, as it does not after exit 2.
+        logger.error("cannot reach the database, exiting to be restarted: %s", _first_line(exc))
+        return 1
     except (PairchiveError, SQLAlchemyError) as exc:
         detail = _first_line(exc)
         if not isinstance(exc, StorageError):  # a StorageError names the database itself

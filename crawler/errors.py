@@ -11,3 +11,7 @@ class SourceConfigError(PairchiveError):
 
 class StorageError(PairchiveError):
     """The database cannot be reached, created or migrated."""
+
+
+class DatabaseUnreachable(StorageError):
+    """A database server did not answer (down, starting, or the network): worth trying again later."""

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.errors import StorageError
+from crawler.errors import DatabaseUnreachable, StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_PAGE_SIZE = 16384
@@ -115,7 +115,12 @@ def upgrade(engine: Engine) -> None:
             if current_revision(engine) != head_revision():  # another process may have done it meanwhile
                 command.upgrade(alembic_config(engine), "head")
     except OperationalError as exc:
-        raise StorageError(f"{engine.url.render_as_string(hide_password=True)}: {exc.orig}") from None
+        message = f"{engine.url.render_as_string(hide_password=True)}: {exc.orig}"
+        # A server that does not answer (down, still starting, too busy) may answer later; a SQLite file
+        # that cannot be opened will not.
+        if engine.dialect.name != "sqlite":
+            raise DatabaseUnreachable(message) from None
+        raise StorageError(message) from None
 
 
 _OPEN: dict[str, tuple[Engine, sessionmaker[Session]]] = {}

@@ -9,6 +9,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import threading
 from collections.abc import Iterator, Sequence
@@ -370,6 +371,22 @@ def test_the_daemon_does_not_start_on_a_database_it_cannot_open(
         rf"ERROR pairchive.daemon: cannot open the database: {re.escape(db)}: directory .*nowhere does not exist$",
         line,
     )
+
+
+def test_a_database_server_that_does_not_answer_at_start_exits_1_to_be_restarted(
+    sample_web: SampleWeb, tmp_path: Path
+) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(one_source(sample_web, "linxia-news"), encoding="utf-8")
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    db = f"postgresql+psycopg://postgres@127.0.0.1:{port}/test"
+    result = pairchive("daemon", "--sources", str(sources), "--db", db)
+    assert result.returncode == 1  # worth a restart, unlike a configuration error (2)
+    (line,) = result.stderr.splitlines()
+    assert "ERROR pairchive.daemon: cannot reach the database, exiting to be restarted: " in line
+    assert f"127.0.0.1:{port}" in line and "Connection refused" in line
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
