@@ -198,18 +198,34 @@ class GzipPortal(QuietHandler):
         self.wfile.write(b"0\r\n\r\n")
 
 
-def test_a_gzip_page_is_kept_as_sent_and_shown_as_the_page(db_url: str, tmp_path: Path) -> None:
-    """The record holds the body as the server sent it (gzip, digest over those bytes); `show --raw` gives
-    the page itself; the record claims no chunking it no longer has. Both databases."""
-    with serve(GzipPortal) as base:
+def _crawl_one_page(portal: type[GzipPortal], db_url: str, tmp_path: Path) -> Path:
+    """Crawl a one-story portal into `db_url`; the data directory its WARC files are in."""
+    with serve(portal) as base:
         sources = tmp_path / "sources.toml"
         sources.write_text(
-            f'[[source]]\nname = "gz"\nstart_urls = ["{base}/list.html"]\narticle_pattern = "/a/"\n',
+            f'[[source]]\nname = "one"\nstart_urls = ["{base}/list.html"]\narticle_pattern = "/a/"\n',
             encoding="utf-8",
         )
         data_dir = tmp_path / "data"
         result = crawl(sources, db_url, "--data-dir", str(data_dir))
         assert result.returncode == 0, result.stderr[-2000:]
+    return data_dir
+
+
+def _show_raw(article_id: int, db_url: str, data_dir: Path) -> bytes:
+    shown = subprocess.run(
+        [sys.executable, "-m", "crawler", "show", str(article_id), "--raw", "--db", db_url],
+        capture_output=True,
+        check=True,
+        env={**os.environ, "PAIRCHIVE_DATA_DIR": str(data_dir)},
+    )
+    return shown.stdout
+
+
+def test_a_gzip_page_is_kept_as_sent_and_shown_as_the_page(db_url: str, tmp_path: Path) -> None:
+    """The record holds the body as the server sent it (gzip, digest over those bytes); `show --raw` gives
+    the page itself; the record claims no chunking it no longer has. Both databases."""
+    data_dir = _crawl_one_page(GzipPortal, db_url, tmp_path)
     _, sessions = open_database(db_url)
     with sessions() as s:
         article = s.scalars(sa.select(Article)).one()
@@ -218,13 +234,7 @@ def test_a_gzip_page_is_kept_as_sent_and_shown_as_the_page(db_url: str, tmp_path
         name, offset, length = capture.warc_file, capture.offset, capture.length
     close_all()
 
-    shown = subprocess.run(
-        [sys.executable, "-m", "crawler", "show", str(article_id), "--raw", "--db", db_url],
-        capture_output=True,
-        check=True,
-        env={**os.environ, "PAIRCHIVE_DATA_DIR": str(data_dir)},
-    )
-    assert shown.stdout == PAGE.encode("gb18030")
+    assert _show_raw(article_id, db_url, data_dir) == PAGE.encode("gb18030")
 
     with (data_dir / "warc" / name).open("rb") as f:
         f.seek(offset)
@@ -249,29 +259,15 @@ class BrotliPortal(GzipPortal):
 
 
 def test_a_brotli_page_is_kept_as_sent_and_shown_as_the_page(tmp_path: Path) -> None:
-    with serve(BrotliPortal) as base:
-        sources = tmp_path / "sources.toml"
-        sources.write_text(
-            f'[[source]]\nname = "br"\nstart_urls = ["{base}/list.html"]\narticle_pattern = "/a/"\n',
-            encoding="utf-8",
-        )
-        db_url = f"sqlite:///{tmp_path / 'a.db'}"
-        data_dir = tmp_path / "data"
-        result = crawl(sources, db_url, "--data-dir", str(data_dir))
-        assert result.returncode == 0, result.stderr[-2000:]
+    db_url = f"sqlite:///{tmp_path / 'a.db'}"
+    data_dir = _crawl_one_page(BrotliPortal, db_url, tmp_path)
     _, sessions = open_database(db_url)
     with sessions() as s:
         article = s.scalars(sa.select(Article)).one()
         article_id, text = article.id, article.text
     close_all()
     assert STORY[:20] in text
-    shown = subprocess.run(
-        [sys.executable, "-m", "crawler", "show", str(article_id), "--raw", "--db", db_url],
-        capture_output=True,
-        check=True,
-        env={**os.environ, "PAIRCHIVE_DATA_DIR": str(data_dir)},
-    )
-    assert shown.stdout == PAGE.encode("gb18030")
+    assert _show_raw(article_id, db_url, data_dir) == PAGE.encode("gb18030")
 
 
 @pytest.mark.parametrize(
