@@ -162,6 +162,11 @@ def insert_article(
     return article_id
 
 
+# About 60,000 characters of Chinese (a bigram per character), a dozen times a long news story; at worst
+# (every token distinct) about 0.8 MB of tsvector, under PostgreSQL's 1 MB.
+PG_MAX_TOKENS = 60_000
+
+
 def index_article(session: Session, article_id: int, title: str, text: str) -> None:
     """Put an article's title and text into the full-text index (storage.fulltext), replacing what was there."""
     tokens = index_text(title, text)
@@ -172,6 +177,9 @@ def index_article(session: Session, article_id: int, title: str, text: str) -> N
             {"id": article_id, "tokens": tokens},
         )
     else:
+        # A tsvector holds at most 1 MB: a page of some hundred thousand characters would not be stored
+        # at all. Its first PG_MAX_TOKENS tokens are indexed (the whole text is still stored).
+        tokens = " ".join(tokens.split(" ", PG_MAX_TOKENS)[:PG_MAX_TOKENS])
         session.execute(
             sql_text(
                 "INSERT INTO article_search (article_id, tokens) VALUES (:id, to_tsvector('simple', :tokens))"

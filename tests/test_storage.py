@@ -231,6 +231,25 @@ def test_newest_first_among_many_matches_is_exact_for_stories_stored_late(
         assert [h.id for h in until] == [6, 5]
 
 
+def test_a_very_long_story_is_stored_and_found_on_both_databases(db_url: str) -> None:
+    """PostgreSQL's tsvector holds at most 1 MB: a page of 200,000 different characters is stored whole
+    and found by a word near its start (on PostgreSQL its first tokens are indexed)."""
+    import random
+
+    from pipelines.normalize import search_form
+
+    rng = random.Random(0)
+    text = "两地学校结对帮扶。" + "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(200_000))
+    sessions, source_id, run_id = _setup(db_url)
+    with sessions.begin() as s:
+        assert insert_article(s, _article(source_id, run_id, 1, text=text, search_text=search_form(text)))
+    with sessions() as s:
+        (hit,) = search(s, "结对帮扶")
+        assert hit.id == 1
+        stored = s.scalars(sa.select(Article.text)).one()
+    assert stored == text
+
+
 def _insert_texts(db_url: str, texts: list[str]) -> Any:
     from pipelines.normalize import search_form
 
