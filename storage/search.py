@@ -79,39 +79,69 @@ def search(
     marks = highlight_terms(parsed)
     if indexed is None:  # an alternative with no indexed word: a scan of every story, newest first
         return _hits(session, filtered.order_by(*NEWEST), marks, limit, since, until)
-    if dialect == "sqlite":
-        match_sql = _matches(indexed, dialect)
-        stmt = filtered.join(FTS, FTS.c.rowid == Article.id).where(match_sql)
-        rank: Any = literal_column("bm25(articles_fts)").asc()
-        floor: Any = FTS.c.rowid
-    else:
-        tsq = func.to_tsquery("simple", tsquery(indexed))
-        stmt = filtered.join(PG_INDEX, PG_INDEX.c.article_id == Article.id).where(
-            PG_INDEX.c.tokens.op("@@")(tsq)
-        )
-        rank = func.ts_rank(PG_INDEX.c.tokens, tsq).desc()
-        floor = PG_INDEX.c.article_id
+    stmt, rank, floor = _joined(filtered, indexed, dialect)
     if sort == "date":
-        lowest = _window_floor(session, indexed, dialect, RANK_WINDOW)
-        if lowest is None:  # few matches: sort them all
-            return _hits(session, stmt.order_by(*NEWEST), marks, limit, since, until)
-        if dialect == "sqlite":
-            # Many matches: walk the articles newest first (the published index) and keep those in the
-            # match set, rather than sorting every match. `+ 0` keeps the planner off the id lookup.
-            stmt = filtered.where((Article.id + 0).in_(_matching_ids(indexed, dialect)))
-            return _hits(session, stmt.order_by(*NEWEST), marks, limit, since, until)
-        rows = _newest_recent_first(session, stmt, indexed, floor, lowest, limit, since, until)
-        return _as_hits(rows, marks)
-    stmt = stmt.order_by(rank, *NEWEST)
+        rows = _newest_rows(session, filtered, stmt, indexed, floor, dialect, limit, since, until)
+    else:
+        rows = _best_rows(session, stmt.order_by(rank, *NEWEST), indexed, floor, dialect, limit, since, until)
+    return _as_hits(rows, marks)
+
+
+def _joined(filtered: Any, indexed: Query, dialect: str) -> tuple[Any, Any, Any]:
+    """The statement joined to the dialect's index and limited to the matches; its rank order; the
+    indexed article-id column (to bound to the ranking window)."""
+    if dialect == "sqlite":
+        stmt = filtered.join(FTS, FTS.c.rowid == Article.id).where(_matches(indexed, dialect))
+        return stmt, literal_column("bm25(articles_fts)").asc(), FTS.c.rowid
+    tsq = func.to_tsquery("simple", tsquery(indexed))
+    stmt = filtered.join(PG_INDEX, PG_INDEX.c.article_id == Article.id).where(PG_INDEX.c.tokens.op("@@")(tsq))
+    return stmt, func.ts_rank(PG_INDEX.c.tokens, tsq).desc(), PG_INDEX.c.article_id
+
+
+def _best_rows(
+    session: Session,
+    ranked: Any,
+    indexed: Query,
+    floor: Any,
+    dialect: str,
+    limit: int,
+    since: date | None,
+    until: date | None,
+) -> list[tuple[Article, str]]:
+    """Best first, ranked among the most recently stored matches; the window widens when too few of
+    them pass the filters."""
     window = RANK_WINDOW
     while True:
         lowest = _window_floor(session, indexed, dialect, window)
-        hits = _hits(
-            session, stmt if lowest is None else stmt.where(floor >= lowest), marks, limit, since, until
+        rows = _rows(
+            session, ranked if lowest is None else ranked.where(floor >= lowest), limit, since, until
         )
-        if lowest is None or len(hits) >= limit:
-            return hits
+        if lowest is None or len(rows) >= limit:
+            return rows
         window *= 8
+
+
+def _newest_rows(
+    session: Session,
+    filtered: Any,
+    stmt: Any,
+    indexed: Query,
+    floor: Any,
+    dialect: str,
+    limit: int,
+    since: date | None,
+    until: date | None,
+) -> list[tuple[Article, str]]:
+    """Newest first, exactly."""
+    lowest = _window_floor(session, indexed, dialect, RANK_WINDOW)
+    if lowest is None:  # few matches: sort them all
+        return _rows(session, stmt.order_by(*NEWEST), limit, since, until)
+    if dialect == "sqlite":
+        # Many matches: walk the articles newest first (the published index) and keep those in the
+        # match set, rather than sorting every match. `+ 0` keeps the planner off the id lookup.
+        walk = filtered.where((Article.id + 0).in_(_matching_ids(indexed, dialect)))
+        return _rows(session, walk.order_by(*NEWEST), limit, since, until)
+    return _newest_recent_first(session, stmt, indexed, floor, lowest, limit, since, until)
 
 
 def _filters(
