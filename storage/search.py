@@ -78,7 +78,7 @@ def search(
     filtered = filtered.where(*conditions)
     marks = highlight_terms(parsed)
     if indexed is None:  # an alternative with no indexed word: a scan of every story, newest first
-        return _hits(session, filtered.order_by(*NEWEST), marks, limit, since, until)
+        return _as_hits(_rows(session, filtered.order_by(*NEWEST), limit, since, until), marks)
     stmt, rank, floor = _joined(filtered, indexed, dialect)
     if sort == "date":
         rows = _newest_rows(session, filtered, stmt, indexed, floor, dialect, limit, since, until)
@@ -293,12 +293,6 @@ def _newest_key(article: Article) -> tuple[bool, float, int]:
     """NEWEST as a sort key in Python: published descending with the undated last, then id descending."""
     published = article.published
     return (published is None, -published.timestamp() if published else 0.0, -article.id)
-
-
-def _hits(
-    session: Session, stmt: Any, marks: list[str], limit: int, since: date | None, until: date | None
-) -> list[Hit]:
-    return _as_hits(_rows(session, stmt, limit, since, until), marks)
 
 
 def _rows(
