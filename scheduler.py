@@ -41,7 +41,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from crawler.config import AppConfig
 from crawler.crawl import RunSummary, crawl
-from crawler.errors import DatabaseUnreachable, PairchiveError, StorageError
+from crawler.errors import DatabaseUnreachable, PairchiveError, StorageError, first_line
 from crawler.sources import Source, cron_trigger, load_sources, select, source_from_dict
 from storage.db import open_database
 from storage.leases import SourceBusy
@@ -89,7 +89,7 @@ def run_source(
         logger.warning("run of %s skipped: %s", name, exc)
         return "busy"
     except Exception as exc:  # a bad file, the database gone, a full disk: one line, and the daemon goes on
-        logger.error("run of %s failed: %s", name, _first_line(exc))
+        logger.error("run of %s failed: %s", name, first_line(exc))
         logger.debug("run of %s failed", name, exc_info=True)
         return "failed"
     finally:
@@ -129,11 +129,6 @@ def _crawl_one(
         cancel=STOPPING,
     )
     return run
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def _one_line(text: str) -> str:
@@ -313,10 +308,10 @@ def serve(
     except DatabaseUnreachable as exc:
         # Not a configuration error: the server may be starting (at boot) or away. Exit 1, so a service
         # manager tries again, as it does not after exit 2.
-        logger.error("cannot reach the database, exiting to be restarted: %s", _first_line(exc))
+        logger.error("cannot reach the database, exiting to be restarted: %s", first_line(exc))
         return 1
     except (PairchiveError, SQLAlchemyError) as exc:
-        detail = _first_line(exc)
+        detail = first_line(exc)
         if not isinstance(exc, StorageError):  # a StorageError names the database itself
             detail = f"{_safe_url(cfg.db_url)}: {detail}"
         logger.error("cannot open the database: %s", detail)

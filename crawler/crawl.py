@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from crawler.config import AppConfig
-from crawler.errors import StorageError
+from crawler.errors import StorageError, first_line
 from crawler.sources import Source
 from storage.archive import finish_run, set_exit_code, start_run, upsert_sources
 from storage.db import open_database
@@ -145,7 +145,10 @@ class _Leases:
                     if not heartbeat(session, source_id, self.owner, seconds=self.seconds):
                         lost.append(name)
         except (OperationalError, StorageError) as exc:
-            logger.warning("could not renew the leases, trying again at the next beat: %s", _first_line(exc))
+            logger.warning(
+                "could not renew the leases, trying again at the next beat: %s",
+                first_line(exc, with_type=True),
+            )
             return []
         return lost
 
@@ -157,11 +160,6 @@ class _Leases:
             for source_id in self.held:
                 release(session, source_id, self.owner)
         self.held = {}
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 def _close_abandoned(db_url: str, taken_over: Sequence[Holder]) -> None:
@@ -283,7 +281,9 @@ def _run_worker(
         _stop(proc, grace, already_asked=True)
         raise
     except BaseException as exc:
-        ending = _Ending("failed", f"the crawl was stopped after an error in its parent: {_first_line(exc)}")
+        ending = _Ending(
+            "failed", f"the crawl was stopped after an error in its parent: {first_line(exc, with_type=True)}"
+        )
         raise
     finally:
         if proc.poll() is None:

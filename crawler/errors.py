@@ -15,3 +15,13 @@ class StorageError(PairchiveError):
 
 class DatabaseUnreachable(StorageError):
     """A database server did not answer (down, starting, or the network): worth trying again later."""
+
+
+def first_line(exc: BaseException, *, with_type: bool = False) -> str:
+    """An exception as one line for a log or a terminal: the driver's own message when SQLAlchemy wraps
+    one (`orig`), its first line, and the exception's type when asked for or when there is no message."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    if not text:
+        return type(exc).__name__
+    line = text.splitlines()[0]
+    return f"{type(exc).__name__}: {line}" if with_type else line

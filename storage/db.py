@@ -116,11 +116,32 @@ def upgrade(engine: Engine) -> None:
                 command.upgrade(alembic_config(engine), "head")
     except OperationalError as exc:
         message = f"{engine.url.render_as_string(hide_password=True)}: {exc.orig}"
-        # A server that does not answer (down, still starting, too busy) may answer later; a SQLite file
-        # that cannot be opened will not.
-        if engine.dialect.name != "sqlite":
+        # A server that does not answer (down, still starting, too busy) may answer later; a database or
+        # role that does not exist, a refused password or a SQLite file that cannot be opened will not.
+        if engine.dialect.name != "sqlite" and _unreachable(str(exc.orig)):
             raise DatabaseUnreachable(message) from None
         raise StorageError(message) from None
+
+
+# What drivers say when the server is not there (yet): libpq's messages, as psycopg passes them on.
+UNREACHABLE = (
+    "connection refused",
+    "timeout expired",
+    "timed out",
+    "could not translate host name",
+    "no route to host",
+    "network is unreachable",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "server closed the connection unexpectedly",
+    "too many clients",
+)
+
+
+def _unreachable(message: str) -> bool:
+    lowered = message.lower()
+    return any(sign in lowered for sign in UNREACHABLE)
 
 
 _OPEN: dict[str, tuple[Engine, sessionmaker[Session]]] = {}

@@ -518,3 +518,31 @@ def test_the_schema_document_describes_the_full_text_index_of_both_databases(tmp
     assert columns == ["tokens"]
     for name in names:
         assert f"`{name}`" in doc, name
+
+
+def test_a_server_that_does_not_answer_is_unreachable_and_a_wrong_name_is_not(tmp_path: Path) -> None:
+    """The daemon retries the first (exit 1) and stops on the second (exit 2): a database or role that
+    does not exist will not appear by waiting."""
+    import os
+    import socket
+
+    from crawler.errors import DatabaseUnreachable, StorageError
+    from tests.conftest import PG_ENV
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with pytest.raises(DatabaseUnreachable, match="Connection refused"):
+        open_database(f"postgresql+psycopg://postgres@127.0.0.1:{port}/test")
+    with pytest.raises(StorageError) as caught:
+        open_database(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+    assert not isinstance(caught.value, DatabaseUnreachable)
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"a wrong database and role on a live server need {PG_ENV}")
+    url = sa.engine.make_url(base)
+    for wrong in (url.set(database="pairchive_no_such_database"), url.set(username="pairchive_no_such_role")):
+        with pytest.raises(StorageError) as caught:
+            open_database(wrong.render_as_string(hide_password=False))
+        assert not isinstance(caught.value, DatabaseUnreachable), caught.value
+        assert "does not exist" in str(caught.value)

@@ -9,7 +9,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.config import AppConfig
-from crawler.errors import PairchiveError, SourceConfigError
+from crawler.errors import PairchiveError, SourceConfigError, first_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,8 +82,7 @@ class PairchiveGroup(click.Group):
         except PairchiveError as exc:
             raise click.ClickException(str(exc)) from None
         except SQLAlchemyError as exc:
-            detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            raise click.ClickException(f"database error: {detail}") from None
+            raise click.ClickException(f"database error: {first_line(exc)}") from None
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_width: int = 60) -> str:
