@@ -162,9 +162,20 @@ def insert_article(
     return article_id
 
 
-# About 60,000 characters of Chinese (a bigram per character), a dozen times a long news story; at worst
-# (every token distinct) about 0.8 MB of tsvector, under PostgreSQL's 1 MB.
-PG_MAX_TOKENS = 60_000
+# PostgreSQL's tsvector holds at most 1 MB. Each distinct token costs its UTF-8 bytes, an entry and a
+# position (8 bytes are counted, more than it takes); repeats cost less, so this budget is a safe bound:
+# about 60,000 characters of Chinese, a dozen times a long news story.
+PG_TOKEN_BYTES = 900_000
+
+
+def pg_tokens(tokens: str) -> str:
+    """The leading tokens that fit one tsvector, however many distinct ones the text has."""
+    used = 0
+    for n, token in enumerate(tokens.split(" ")):
+        used += len(token.encode("utf-8")) + 8
+        if used > PG_TOKEN_BYTES:
+            return " ".join(tokens.split(" ")[:n])
+    return tokens
 
 
 def index_article(session: Session, article_id: int, title: str, text: str) -> None:
@@ -178,8 +189,8 @@ def index_article(session: Session, article_id: int, title: str, text: str) -> N
         )
     else:
         # A tsvector holds at most 1 MB: a page of some hundred thousand characters would not be stored
-        # at all. Its first PG_MAX_TOKENS tokens are indexed (the whole text is still stored).
-        tokens = " ".join(tokens.split(" ", PG_MAX_TOKENS)[:PG_MAX_TOKENS])
+        # at all. Its leading tokens are indexed (the whole text is still stored).
+        tokens = pg_tokens(tokens)
         session.execute(
             sql_text(
                 "INSERT INTO article_search (article_id, tokens) VALUES (:id, to_tsvector('simple', :tokens))"

@@ -41,7 +41,7 @@ class QueryError(ValueError):
 MAX_QUERY_CHARS = 1000
 MAX_DEPTH = 8  # parentheses inside parentheses
 MAX_ALTERNATIVES = 64  # the OR-of-ANDs the query multiplies out to
-MAX_TERMS = 64  # words and phrases in all the alternatives together
+MAX_TERMS = 64  # words and phrases, as typed
 
 
 def tokens(text: str) -> list[str]:
@@ -104,6 +104,8 @@ def parse(query: str) -> Query:
             found = tuple(tokens(word[1:] if negated else word))
             if found:
                 items.append(Term(found, negated))
+    if sum(isinstance(item, Term) for item in items) > MAX_TERMS:
+        raise QueryError(f"the query has more than {MAX_TERMS} words and phrases")
     groups, rest = _expr(items, 0, 0)
     if rest != len(items):
         raise QueryError("unbalanced parentheses in the query")
@@ -112,8 +114,6 @@ def parse(query: str) -> Query:
         raise QueryError("the query has no word to search for")
     if len(searched) < len(groups):
         raise QueryError("an alternative of the query only excludes words: give it a word to search for")
-    if sum(len(g) for g in groups) > MAX_TERMS:
-        raise QueryError(f"the query has more than {MAX_TERMS} words and phrases in all")
     return Query(searched)
 
 

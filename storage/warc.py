@@ -218,6 +218,18 @@ def _record(data: bytes, warc_file: str, offset: int) -> tuple[Any, bytes, bytes
     raise WarcError(f"{warc_file}: no WARC record at offset {offset}")
 
 
+def _gunzip(data: bytes) -> bytes:
+    """Every gzip member in a row (some servers send several), or zlib from a server mislabelling it."""
+    out = []
+    while data:
+        inflater = zlib.decompressobj(wbits=47)
+        out.append(inflater.decompress(data))
+        if not inflater.eof:
+            raise zlib.error("the gzip body is cut short")
+        data = inflater.unused_data
+    return b"".join(out)
+
+
 def decode_content(payload: bytes, content_encoding: str) -> bytes:
     """The page's bytes from a body as sent: the Content-Encoding codings (gzip, deflate, br, in the order
     the header lists them) undone. A coding this cannot undo, or a body that is not what its header says,
@@ -227,7 +239,7 @@ def decode_content(payload: bytes, content_encoding: str) -> bytes:
     try:
         for coding in reversed(codings):  # the last coding applied is listed last
             if coding in ("gzip", "x-gzip"):
-                content = zlib.decompress(content, wbits=47)  # gzip, or zlib from a server mislabelling it
+                content = _gunzip(content)
             elif coding == "deflate":  # zlib-wrapped as the standard says, or raw as some servers send it
                 try:
                     content = zlib.decompress(content, wbits=47)

@@ -231,15 +231,22 @@ def test_newest_first_among_many_matches_is_exact_for_stories_stored_late(
         assert [h.id for h in until] == [6, 5]
 
 
-def test_a_very_long_story_is_stored_and_found_on_both_databases(db_url: str) -> None:
-    """PostgreSQL's tsvector holds at most 1 MB: a page of 200,000 different characters is stored whole
-    and found by a word near its start (on PostgreSQL its first tokens are indexed)."""
+@pytest.mark.parametrize("script", ["han", "latin"])
+def test_a_very_long_story_is_stored_and_found_on_both_databases(db_url: str, script: str) -> None:
+    """PostgreSQL's tsvector holds at most 1 MB: a page of 200,000 different characters, or of 80,000
+    different long words, is stored whole and found by a word near its start (on PostgreSQL its leading
+    tokens are indexed)."""
     import random
+    import string
 
     from pipelines.normalize import search_form
 
     rng = random.Random(0)
-    text = "两地学校结对帮扶。" + "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(200_000))
+    if script == "han":
+        body = "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(200_000))
+    else:
+        body = " ".join("".join(rng.choices(string.ascii_lowercase, k=16)) for _ in range(80_000))
+    text = "两地学校结对帮扶。" + body
     sessions, source_id, run_id = _setup(db_url)
     with sessions.begin() as s:
         assert insert_article(s, _article(source_id, run_id, 1, text=text, search_text=search_form(text)))
@@ -312,6 +319,7 @@ def test_a_day_filter_finds_hits_behind_many_stories_just_outside_the_portal_day
         ("(" * 20 + "结对" + ")" * 20, "nests parentheses"),
         (" ".join(f"(甲{n} OR 乙{n})" for n in range(16)), "alternatives"),
         ("结对 " + " ".join(f"-词{n:03d}" for n in range(100)), "more than 64 words"),
+        (" OR ".join(f"词{n:02d}" for n in range(65)), "more than 64 words"),
         ("结对 OR -帮扶", "only excludes"),
         ("NOT (结对 帮扶)", "NOT before parentheses"),
         ("结对 帮扶)", "unbalanced"),
@@ -333,6 +341,9 @@ def test_queries_too_large_or_malformed_are_refused_in_one_line(db_url: str, que
         ("结对 ^帮扶", [1]),
         ("结对 " + " ".join(f"-词{n:02d}" for n in range(60)), [1]),  # many exclusions, no parser overflow
         ("结对 -帮扶 -交流", []),
+        # 10 words multiplying out to 32 alternatives: a real question, not refused
+        ("(结对 OR 帮扶 OR 共建 OR 手拉手) (学校 OR 幼儿园 OR 小学 OR 中学) (教师 OR 学生)", [1]),
+        ("(结对 OR 手拉手 OR 共建 OR 联盟) " + " ".join(f"-词{n:02d}" for n in range(16)), [1]),
     ],
 )
 def test_fts_syntax_and_long_exclusion_lists_are_searched_as_text(

@@ -274,6 +274,8 @@ def test_a_brotli_page_is_kept_as_sent_and_shown_as_the_page(tmp_path: Path) -> 
     "payload, header, page",
     [
         (gzip.compress(b"<p>x</p>", mtime=0), "gzip", b"<p>x</p>"),
+        (gzip.compress(b"<p>x", mtime=0) + gzip.compress(b"</p>", mtime=0), "gzip", b"<p>x</p>"),  # 2 members
+        (gzip.compress(b"<p>x</p>", mtime=0)[:-6], "gzip", gzip.compress(b"<p>x</p>", mtime=0)[:-6]),  # cut
         (zlib.compress(b"<p>x</p>"), "deflate", b"<p>x</p>"),
         (zlib.compress(b"<p>x</p>")[2:-4], "deflate", b"<p>x</p>"),  # raw deflate, as some servers send it
         (brotli.compress(gzip.compress(b"<p>x</p>", mtime=0)), "gzip, br", b"<p>x</p>"),
