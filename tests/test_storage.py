@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from storage.archive import finish_run, insert_article, record_rejection, start_run, upsert_sources
 from storage.db import close_all, open_database
 from storage.fulltext import INDEX_TABLES, QueryError, is_index_table
-from storage.models import Article, Base, CrawlRun
+from storage.models import Article, ArticleRevision, Base, CrawlRun
 from storage.queries import iter_articles, rejection_counts
 from storage.search import search
 
@@ -360,11 +360,21 @@ def test_export_records_carry_full_provenance(db_url: str) -> None:
     from storage.queries import iter_records
 
     sessions, source_id, run_id = _setup(db_url)
+    refetched = datetime(2022, 12, 24, 3, tzinfo=UTC)
     with sessions.begin() as s:
         for n in range(1, 4):
             insert_article(s, _article(source_id, run_id, n, charset="gb18030", http_status=200))
+        # a recrawl found article 2's text changed: its newest revision is when the stored text was fetched
+        s.add(
+            ArticleRevision(
+                article_id=2, revision=2, run_id=run_id, title="t", text="新", content_hash="h",
+                charset="utf-8", http_status=200, fetched_at=refetched,
+            )
+        )  # fmt: skip
     with sessions() as s:
         records = [json.loads(json.dumps(r, ensure_ascii=False)) for r in iter_records(s)]
+    assert records[1]["fetched_at"] == refetched.isoformat()
+    assert records[0]["fetched_at"] == records[0]["first_seen"]  # fetched once, when first stored
     assert [r["id"] for r in records] == [1, 2, 3]
     first = records[0]
     assert first["url"] == "http://portal.example/edu/1.html"
