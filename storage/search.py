@@ -80,11 +80,33 @@ def search(
     if indexed is None:  # an alternative with no indexed word: a scan of every story, newest first
         return _as_hits(_rows(session, filtered.order_by(*NEWEST), limit, since, until), marks)
     stmt, rank, floor = _joined(filtered, indexed, dialect)
-    if sort == "date":
-        rows = _newest_rows(session, filtered, stmt, indexed, floor, dialect, limit, since, until)
-    else:
-        rows = _best_rows(session, stmt.order_by(rank, *NEWEST), indexed, floor, dialect, limit, since, until)
+    asked = _Asked(session, indexed, floor, dialect, limit, since, until)
+    rows = (
+        _newest_rows(asked, filtered, stmt)
+        if sort == "date"
+        else _best_rows(asked, stmt.order_by(rank, *NEWEST))
+    )
     return _as_hits(rows, marks)
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """One search as its parts need it: the indexed query and its dialect, the indexed id column (bounded
+    to the ranking window), and how many hits published within which days."""
+
+    session: Session
+    indexed: Query
+    floor: Any
+    dialect: str
+    limit: int
+    since: date | None
+    until: date | None
+
+    def rows(self, stmt: Any) -> list[tuple[Article, str]]:
+        return _rows(self.session, stmt, self.limit, self.since, self.until)
+
+    def window_floor(self, window: int) -> int | None:
+        return _window_floor(self.session, self.indexed, self.dialect, window)
 
 
 def _joined(filtered: Any, indexed: Query, dialect: str) -> tuple[Any, Any, Any]:
@@ -98,50 +120,29 @@ def _joined(filtered: Any, indexed: Query, dialect: str) -> tuple[Any, Any, Any]
     return stmt, func.ts_rank(PG_INDEX.c.tokens, tsq).desc(), PG_INDEX.c.article_id
 
 
-def _best_rows(
-    session: Session,
-    ranked: Any,
-    indexed: Query,
-    floor: Any,
-    dialect: str,
-    limit: int,
-    since: date | None,
-    until: date | None,
-) -> list[tuple[Article, str]]:
+def _best_rows(asked: _Asked, ranked: Any) -> list[tuple[Article, str]]:
     """Best first, ranked among the most recently stored matches; the window widens when too few of
     them pass the filters."""
     window = RANK_WINDOW
     while True:
-        lowest = _window_floor(session, indexed, dialect, window)
-        rows = _rows(
-            session, ranked if lowest is None else ranked.where(floor >= lowest), limit, since, until
-        )
-        if lowest is None or len(rows) >= limit:
+        lowest = asked.window_floor(window)
+        rows = asked.rows(ranked if lowest is None else ranked.where(asked.floor >= lowest))
+        if lowest is None or len(rows) >= asked.limit:
             return rows
         window *= 8
 
 
-def _newest_rows(
-    session: Session,
-    filtered: Any,
-    stmt: Any,
-    indexed: Query,
-    floor: Any,
-    dialect: str,
-    limit: int,
-    since: date | None,
-    until: date | None,
-) -> list[tuple[Article, str]]:
+def _newest_rows(asked: _Asked, filtered: Any, stmt: Any) -> list[tuple[Article, str]]:
     """Newest first, exactly."""
-    lowest = _window_floor(session, indexed, dialect, RANK_WINDOW)
+    lowest = asked.window_floor(RANK_WINDOW)
     if lowest is None:  # few matches: sort them all
-        return _rows(session, stmt.order_by(*NEWEST), limit, since, until)
-    if dialect == "sqlite":
+        return asked.rows(stmt.order_by(*NEWEST))
+    if asked.dialect == "sqlite":
         # Many matches: walk the articles newest first (the published index) and keep those in the
         # match set, rather than sorting every match. `+ 0` keeps the planner off the id lookup.
-        walk = filtered.where((Article.id + 0).in_(_matching_ids(indexed, dialect)))
-        return _rows(session, walk.order_by(*NEWEST), limit, since, until)
-    return _newest_recent_first(session, stmt, indexed, floor, lowest, limit, since, until)
+        walk = filtered.where((Article.id + 0).in_(_matching_ids(asked.indexed, asked.dialect)))
+        return asked.rows(walk.order_by(*NEWEST))
+    return _newest_recent_first(asked, stmt, lowest)
 
 
 def _filters(
@@ -255,16 +256,7 @@ def _window_floor(session: Session, parsed: Query, dialect: str, window: int) ->
     return None if found is None else int(found[0])
 
 
-def _newest_recent_first(
-    session: Session,
-    stmt: Any,
-    indexed: Query,
-    floor: Any,
-    lowest: int,
-    limit: int,
-    since: date | None,
-    until: date | None,
-) -> list[tuple[Article, str]]:
+def _newest_recent_first(asked: _Asked, stmt: Any, lowest: int) -> list[tuple[Article, str]]:
     """PostgreSQL, newest first among many matches, exactly, without sorting every match.
 
     Its planner will not walk the published index and probe the match set as SQLite does; it gathers
@@ -273,20 +265,20 @@ def _newest_recent_first(
     a story stored late, a back-filled archive), merged. `lowest` is the floor of the ranking window."""
     window = RANK_WINDOW
     while True:
-        recent = _rows(session, stmt.where(floor >= lowest).order_by(*NEWEST), limit, since, until)
-        if len(recent) == limit and recent[-1][0].published is not None:
+        recent = asked.rows(stmt.where(asked.floor >= lowest).order_by(*NEWEST))
+        if len(recent) == asked.limit and recent[-1][0].published is not None:
             last = recent[-1][0]
             later = or_(
                 Article.published > last.published,
                 and_(Article.published == last.published, Article.id > last.id),
             )
-            older = _rows(session, stmt.where(floor < lowest, later).order_by(*NEWEST), limit, since, until)
-            return sorted(recent + older, key=lambda row: _newest_key(row[0]))[:limit]
+            older = asked.rows(stmt.where(asked.floor < lowest, later).order_by(*NEWEST))
+            return sorted(recent + older, key=lambda row: _newest_key(row[0]))[: asked.limit]
         window *= 8
-        floor_of_wider = _window_floor(session, indexed, "postgresql", window)
-        if floor_of_wider is None:  # the window now holds every match
-            return _rows(session, stmt.order_by(*NEWEST), limit, since, until)
-        lowest = floor_of_wider
+        wider = asked.window_floor(window)
+        if wider is None:  # the window now holds every match
+            return asked.rows(stmt.order_by(*NEWEST))
+        lowest = wider
 
 
 def _newest_key(article: Article) -> tuple[bool, float, int]:
