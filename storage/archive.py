@@ -171,10 +171,11 @@ PG_TOKEN_BYTES = 900_000
 def pg_tokens(tokens: str) -> str:
     """The leading tokens that fit one tsvector, however many distinct ones the text has."""
     used = 0
-    for n, token in enumerate(tokens.split(" ")):
+    words = tokens.split(" ")
+    for n, token in enumerate(words):
         used += len(token.encode("utf-8")) + 8
         if used > PG_TOKEN_BYTES:
-            return " ".join(tokens.split(" ")[:n])
+            return " ".join(words[:n])
     return tokens
 
 

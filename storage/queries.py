@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -121,13 +121,16 @@ def sightings_of(session: Session, story_ids: Sequence[int]) -> dict[int, list[d
     return out
 
 
+def newest_fetches() -> Select[int, datetime]:
+    """Each article's id and when its newest revision was fetched (`fetched_at`)."""
+    return select(
+        ArticleRevision.article_id, func.max(ArticleRevision.fetched_at).label("fetched_at")
+    ).group_by(ArticleRevision.article_id)
+
+
 def fetch_times(session: Session, article_ids: Sequence[int]) -> dict[int, datetime]:
     """When each article's newest revision was fetched."""
-    rows = session.execute(
-        select(ArticleRevision.article_id, func.max(ArticleRevision.fetched_at))
-        .where(ArticleRevision.article_id.in_(sorted(set(article_ids))))
-        .group_by(ArticleRevision.article_id)
-    )
+    rows = session.execute(newest_fetches().where(ArticleRevision.article_id.in_(sorted(set(article_ids)))))
     return {article_id: fetched_at for article_id, fetched_at in rows}
 
 
@@ -278,11 +281,7 @@ FINAL_REJECTIONS = ("not_pairing", "no_text", "duplicate", "redirected")
 def known_urls(session: Session, source_id: int) -> Iterator[tuple[str, int | None, datetime]]:
     """Article URLs a source's earlier runs already settled, stored (with the article id) or rejected for
     good (id None), each with when it was last fetched."""
-    newest = (
-        select(ArticleRevision.article_id, func.max(ArticleRevision.fetched_at).label("fetched_at"))
-        .group_by(ArticleRevision.article_id)
-        .subquery()
-    )
+    newest = newest_fetches().subquery()
     stored = select(
         Article.url, Article.id, func.coalesce(newest.c.fetched_at, Article.first_seen)
     ).outerjoin(newest, newest.c.article_id == Article.id)

@@ -236,23 +236,9 @@ def _window_floor(session: Session, parsed: Query, dialect: str, window: int) ->
     phrase reads each candidate's positions from the table, and a bound needs no exactness. The floor
     of more matches is only higher, so the window holds fewer exact matches, never other ones; too few
     widen it."""
-    parsed = relaxed(parsed)
-    if dialect == "sqlite":
-        found = session.execute(
-            sql_text(
-                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match ORDER BY rowid DESC"
-                " LIMIT 1 OFFSET :skip"
-            ),
-            {"match": fts5_match(parsed), "skip": window - 1},
-        ).first()
-    else:
-        found = session.execute(
-            sql_text(
-                "SELECT article_id FROM article_search WHERE tokens @@ to_tsquery('simple', :query)"
-                " ORDER BY article_id DESC LIMIT 1 OFFSET :skip"
-            ),
-            {"query": tsquery(parsed), "skip": window - 1},
-        ).first()
+    ids = _matching_ids(relaxed(parsed), dialect)
+    newest_first = ids.selected_columns[0].desc()
+    found = session.execute(ids.order_by(newest_first).limit(1).offset(window - 1)).first()
     return None if found is None else int(found[0])
 
 
