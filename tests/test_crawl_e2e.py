@@ -245,7 +245,11 @@ def test_a_crawl_stores_the_same_stories_on_sqlite_and_postgresql(
     db_url: str, sample_web: SampleWeb, tmp_path: Path
 ) -> None:
     sources = demo_sources(sample_web, tmp_path)
-    result = crawl(sources, db_url, "--source", "linxia-news", "--source", "huli-edu")
+    # the raw captures go to the test's own folder (for PostgreSQL the default is ./pairchive-data)
+    data_dir = tmp_path / "data"
+    result = crawl(
+        sources, db_url, "--source", "linxia-news", "--source", "huli-edu", "--data-dir", str(data_dir)
+    )
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     _, sessions = open_database(db_url)
     with sessions() as s:
@@ -264,6 +268,8 @@ def test_a_crawl_stores_the_same_stories_on_sqlite_and_postgresql(
             "not_pairing",
             "not_pairing",
         ]
+    assert sorted(p.parent.name for p in data_dir.rglob("*.warc.gz")) == ["huli-edu", "linxia-news"]
+    close_all()
 
 
 def test_a_second_run_fetches_nothing_new_and_stops_paging(
