@@ -19,6 +19,9 @@ from pipelines.normalize import search_form, strip_pinyin
 
 logger = logging.getLogger(__name__)
 
+# The cleaning rules' version, recorded with every article and revision: bump it when a rule changes a text.
+VERSION = "2"
+
 END_MARKER_RE = re.compile(
     r"^[-—–_=*·\s(（【\[]*(?:END|THE END|完|全文完|本文完)[-—–_=*·\s)）】\]]*$", re.IGNORECASE
 )

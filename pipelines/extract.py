@@ -25,6 +25,9 @@ from pipelines.dates import date_from_meta, date_from_text, date_from_url, date_
 
 logger = logging.getLogger(__name__)
 
+# The extraction rules' version, recorded with every article and revision they produce: bump it whenever a
+# change makes this stage read some page differently, so the archive can tell which rules made a text.
+VERSION = "2"
 MIN_TEXT_CHARS = 50
 SITE_SUFFIX_RE = re.compile(r"\s*[-_|—–]+\s*[^-_|—–]{1,30}$")
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from crawler.charset import decode_page
 from crawler.items import PageItem
+from pipelines import clean, extract, relevance
 from pipelines.clean import CleanPipeline
 from pipelines.dedup import identify
 from pipelines.extract import ExtractPipeline
@@ -31,6 +32,11 @@ RECORD_KEYS = (
     "search_text",
     "removed",
 )
+
+
+def stage_versions() -> dict[str, str]:
+    """The versions of the per-article stages that make a stored text and its judgement."""
+    return {"extract": extract.VERSION, "clean": clean.VERSION, "relevance": relevance.VERSION}
 
 
 def process_page(item: PageItem) -> PageItem:

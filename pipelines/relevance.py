@@ -23,6 +23,8 @@ from pipelines.normalize import search_form, simplified
 logger = logging.getLogger(__name__)
 
 TERMS_FILE = Path(__file__).with_name("relevance_terms.toml")
+# The gate's version, recorded with every article and revision it judged (which judgement a story carries).
+VERSION = "terms-1"
 CATEGORIES = ("pairing", "education", "other_domain")
 HYPHEN_SPACING_RE = re.compile(r"\s*-\s*(?=[a-z])|(?<=[a-z])\s+-(?=\S)")
 
