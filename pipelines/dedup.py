@@ -64,6 +64,23 @@ def identify(item: PageItem) -> set[str]:
     return grams
 
 
+def near_copies(
+    grams: set[str],
+    candidates: list[tuple[int, int, str]],
+    threshold: float = DEFAULT_NEAR_COPY_THRESHOLD,
+    min_jaccard: float = DEFAULT_NEAR_COPY_MIN_JACCARD,
+) -> list[tuple[int, float]]:
+    """(story id, similarity) of the candidates (article id, story id, search text) the text with shingles
+    `grams` is a near copy of, by story id."""
+    best: dict[int, float] = {}
+    for _, story_id, text in candidates:
+        other = shingles(text)
+        score = similarity(grams, other)
+        if score >= threshold and jaccard(grams, other) >= min_jaccard:
+            best[story_id] = max(best.get(story_id, 0.0), round(score, 4))
+    return sorted(best.items(), key=lambda pair: (pair[0], -pair[1]))
+
+
 class DedupPipeline(DatabaseStage):
     def __init__(self, crawler: Crawler | None = None) -> None:
         super().__init__(crawler)
@@ -110,12 +127,6 @@ class DedupPipeline(DatabaseStage):
             same = "URL" if url == item.canonical_url else "text"
             raise rejected("duplicate", f"same {same} as article {article_id} (story {story_id}, {url})")
         if candidates:
-            best: dict[int, float] = {}
-            for _, story_id, text in candidates:
-                other = shingles(text)
-                score = similarity(grams, other)
-                if score >= self.threshold and jaccard(grams, other) >= self.min_jaccard:
-                    best[story_id] = max(best.get(story_id, 0.0), round(score, 4))
-            item.near = sorted(best.items(), key=lambda pair: (pair[0], -pair[1]))
+            item.near = near_copies(grams, candidates, self.threshold, self.min_jaccard)
         self.seen_urls.add(item.canonical_url)
         return item

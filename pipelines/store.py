@@ -10,37 +10,44 @@ from sqlalchemy.exc import IntegrityError
 from crawler.items import PageItem
 from pipelines import DatabaseStage, rejected
 from pipelines.normalize import search_form
+from pipelines.page import stage_versions
 from storage.archive import add_revision, insert_article, touch_sighting
 from storage.db import open_database
 
 logger = logging.getLogger(__name__)
 
 
+def article_values(item: PageItem) -> dict[str, Any]:
+    """The article row (and revision) a processed page makes, with the versions of the stages that made it."""
+    return {
+        "source_id": item.source_id,
+        "run_id": item.run_id,
+        "url": item.canonical_url,
+        "fetched_url": item.url,
+        "title": item.title,
+        "published": item.published,
+        "author": item.author,
+        "source_name": item.source_name,
+        "language": item.language,
+        "text": item.text,
+        "search_text": item.search_text or search_form(item.text),
+        "relevance": item.relevance,
+        "is_pairing": item.is_pairing,
+        "relevance_terms": item.relevance_terms,
+        "content_hash": item.content_hash,
+        "charset": item.charset,
+        "http_status": item.http_status,
+        "first_seen": item.fetched_at,
+        "capture_id": item.capture_id,
+        "stage_versions": stage_versions(),
+    }
+
+
 class StorePipeline(DatabaseStage):
     def process(self, item: PageItem) -> PageItem:
         if item.source_id is None:
             raise RuntimeError(f"item from {item.url} has no source id: crawl it through crawler.worker")
-        values = {
-            "source_id": item.source_id,
-            "run_id": item.run_id,
-            "url": item.canonical_url,
-            "fetched_url": item.url,
-            "title": item.title,
-            "published": item.published,
-            "author": item.author,
-            "source_name": item.source_name,
-            "language": item.language,
-            "text": item.text,
-            "search_text": item.search_text or search_form(item.text),
-            "relevance": item.relevance,
-            "is_pairing": item.is_pairing,
-            "relevance_terms": item.relevance_terms,
-            "content_hash": item.content_hash,
-            "charset": item.charset,
-            "http_status": item.http_status,
-            "first_seen": item.fetched_at,
-            "capture_id": item.capture_id,
-        }
+        values = article_values(item)
         if item.recrawl_of is not None:
             return self._revise(item, item.recrawl_of, values)
         _, sessions = open_database(self.db_url)

@@ -118,6 +118,7 @@ def insert_article(
     *,
     keys: Sequence[int] = (),
     near: Sequence[tuple[int, float]] = (),
+    made_by: str = "crawl",
 ) -> int | None:
     """Insert unless an article with the same URL or content hash exists; the new id, or None if it did.
 
@@ -141,7 +142,7 @@ def insert_article(
         if new_story is not None:
             session.delete(new_story)
         return None
-    session.add(ArticleRevision(article_id=article_id, revision=1, **_revision_values(values)))
+    session.add(ArticleRevision(article_id=article_id, revision=1, **_revision_values(values, made_by)))
     record_sighting(
         session,
         story_id=story_id,
@@ -290,22 +291,30 @@ def merge_story(
 REVISED_FIELDS = ("title", "text", "content_hash", "charset", "http_status", "run_id")
 
 
-def _revision_values(values: Mapping[str, Any]) -> dict[str, Any]:
+def _revision_values(values: Mapping[str, Any], made_by: str) -> dict[str, Any]:
     out = {key: values[key] for key in REVISED_FIELDS}
     out["fetched_at"] = values.get("fetched_at") or values["first_seen"]
     out["capture_id"] = values.get("capture_id")
+    out["stage_versions"] = values.get("stage_versions")
+    out["made_by"] = made_by
     return out
 
 
 def add_revision(
-    session: Session, article_id: int, values: Mapping[str, Any], keys: Sequence[int] = ()
+    session: Session,
+    article_id: int,
+    values: Mapping[str, Any],
+    keys: Sequence[int] = (),
+    made_by: str = "recrawl",
 ) -> int | None:
-    """Keep a re-fetched text as the article's next revision, if its cleaned text changed.
+    """Keep a re-fetched (`recrawl`) or re-extracted (`reprocess`) text as the article's next revision,
+    if its cleaned text changed.
 
     Returns the new revision number, or None when the text is the same as the newest one. Earlier
     revisions stay; the article row is brought up to the newest.
     """
-    article = session.get(Article, article_id, with_for_update=True)
+    # FOR UPDATE OF articles: the row's capture is loaded by an outer join, which PostgreSQL cannot lock
+    article = session.get(Article, article_id, with_for_update={"of": Article})
     if article is None:
         raise LookupError(f"no article {article_id}")
     if article.content_hash == values["content_hash"]:
@@ -316,7 +325,9 @@ def add_revision(
         )
         or 0
     )
-    session.add(ArticleRevision(article_id=article_id, revision=newest + 1, **_revision_values(values)))
+    session.add(
+        ArticleRevision(article_id=article_id, revision=newest + 1, **_revision_values(values, made_by))
+    )
     if keys:  # the new text's band keys replace the old text's
         set_bands(session, article_id, keys)
     for key in (
@@ -331,6 +342,7 @@ def add_revision(
         "relevance_terms",
         "is_pairing",
         "capture_id",
+        "stage_versions",
     ):
         if key in values:
             setattr(article, key, values[key])

@@ -172,7 +172,17 @@ class Article(Base):
     charset: Mapped[str | None] = mapped_column(String(40))
     http_status: Mapped[int] = mapped_column(Integer)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))  # the newest revision's bytes
+    capture_id: Mapped[int | None] = mapped_column(  # the newest revision's bytes
+        ForeignKey("captures.id"), index=True
+    )
+    # The versions of the stages that made the text and its judgement (pipelines.page.stage_versions);
+    # NULL for articles stored before versions were recorded.
+    stage_versions: Mapped[dict[str, Any] | None]
+    # Set when a reprocess found that today's gate rejects the stored story: it is flagged, never deleted.
+    flag_reason: Mapped[str | None] = mapped_column(String(40))  # not_pairing, no_text
+    flag_detail: Mapped[str | None] = mapped_column(Text)
+    flagged_at: Mapped[datetime | None]
+    flag_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
 
     source: Mapped[Source] = relationship()
     capture: Mapped[Capture | None] = relationship(lazy="joined")
@@ -190,7 +200,9 @@ class Rejection(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     title: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))  # a fetched page's bytes
+    capture_id: Mapped[int | None] = mapped_column(  # a fetched page's bytes
+        ForeignKey("captures.id"), index=True
+    )
 
 
 class ArticleRevision(Base):
@@ -211,6 +223,30 @@ class ArticleRevision(Base):
     http_status: Mapped[int] = mapped_column(Integer)
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
     capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    stage_versions: Mapped[dict[str, Any] | None]  # NULL: made before versions were recorded
+    made_by: Mapped[str] = mapped_column(String(20), default="crawl", server_default="crawl")  # MADE_BY
+
+
+MADE_BY = ("crawl", "recrawl", "reprocess")  # what made a revision
+
+
+class ReprocessedPage(Base):
+    """One raw capture a `pairchive reprocess --apply` run went through: under which stage versions,
+    what came of it, and the article it concerns. The ledger that lets an interrupted reprocess resume (a
+    capture done under the current versions is not done again) and the history of every flag."""
+
+    __tablename__ = "reprocessed_pages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"), index=True)
+    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))  # relevance, all
+    # As canonical JSON text (sorted keys), compared for equality: a JSON column cannot be on PostgreSQL.
+    stage_versions: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(20))  # new_story, copy, revised, flagged, unflagged, ...
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Sighting(Base):

@@ -11,6 +11,7 @@ from crawler.cli.db import db_group
 from crawler.cli.demo import demo
 from crawler.cli.extract import extract
 from crawler.cli.options import PairchiveGroup
+from crawler.cli.reprocess import reprocess_command
 from crawler.cli.runs import daemon, runs_group, status
 from crawler.cli.sources import sources
 from crawler.cli.warc import warc_group
@@ -37,6 +38,7 @@ def main() -> None:
       pairchive export --format jsonl       every stored story, one JSON object per line
       pairchive show 12 --raw               the page's bytes as fetched (from its WARC record)
       pairchive warc verify                 check every raw capture's pointer and digest
+      pairchive reprocess --apply           today's extraction and gate over every raw capture
       pairchive extract page.html           what a crawl would store from one saved page
       pairchive demo                        the whole pipeline on the bundled sample portals
     """
@@ -52,6 +54,7 @@ main.add_command(extract)
 main.add_command(sources)
 main.add_command(db_group)
 main.add_command(warc_group)
+main.add_command(reprocess_command)
 main.add_command(runs_group)
 main.add_command(status)
 main.add_command(daemon)
