@@ -1,6 +1,7 @@
 """Extract stage: HTML -> title, body text and metadata, with trafilatura.
 
-When trafilatura finds no body we keep the reason (`no_text`) instead of storing an empty story.
+When trafilatura finds no body, the densest block of text is read instead (`pipelines.density`), if it
+reads as a story; when neither finds one we keep the reason (`no_text`) instead of storing an empty story.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from crawler.items import PageItem
 from pipelines import Stage, rejected
 from pipelines.byline import read_byline
 from pipelines.dates import date_from_meta, date_from_text, date_from_url, date_in_lead, most_trusted
+from pipelines.density import block_text, densest_block
 
 logger = logging.getLogger(__name__)
 
 # The extraction rules' version, recorded with every article and revision they produce: bump it whenever a
 # change makes this stage read some page differently, so the archive can tell which rules made a text.
-VERSION = "2"
+VERSION = "3"
 MIN_TEXT_CHARS = 50
 SITE_SUFFIX_RE = re.compile(r"\s*[-_|—–]+\s*[^-_|—–]{1,30}$")
 
@@ -164,12 +166,39 @@ def _htmldate(tree: HtmlElement, url: str, tz: ZoneInfo) -> datetime | None:
         return None
 
 
-def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Extracted | None:
-    """Title, text (one paragraph per line), published date and author; None when there is no body."""
+def _prepared_tree(html: str) -> HtmlElement | None:
+    """The page parsed, its layout tables unwrapped and its link lists pruned."""
     # trafilatura's loader: it drops comments (a `<!--keyword-->` marker inside a paragraph makes the
     # extractor lose the text around it), XML declarations and characters libxml2 cannot take, and works
     # around libxml2's doctype bug, which otherwise leaves some pages without a body.
     tree = load_html(html)
+    if tree is not None:
+        unwrap_layout_tables(tree)
+        prune_link_lists(tree)
+    return tree
+
+
+def body_text(tree: HtmlElement, html: str, url: str) -> str | None:
+    """The story's text: trafilatura's, else the densest block's (a short post or an unusual template
+    where trafilatura keeps nothing), else None. Prunes `tree`."""
+    doc = trafilatura.bare_extraction(
+        tree, url=url, with_metadata=False, include_comments=False, include_tables=True
+    )
+    if doc is not None and not isinstance(doc, dict) and doc.text and len(doc.text.strip()) >= MIN_TEXT_CHARS:
+        return str(doc.text.strip())
+    # trafilatura has pruned its tree: the fallback reads the page afresh.
+    fresh = _prepared_tree(html)
+    block = densest_block(fresh) if fresh is not None else None
+    if block is None:
+        return None
+    logger.debug("trafilatura found no body in %s; read its densest block <%s>", url, block.tag)
+    text = block_text(block)
+    return text if len(text) >= MIN_TEXT_CHARS else None
+
+
+def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Extracted | None:
+    """Title, text (one paragraph per line), published date and author; None when there is no body."""
+    tree = load_html(html)  # trafilatura's loader, for the reasons `_prepared_tree` gives
     if tree is None:
         return None
     # Metadata is read here, not by trafilatura: its metadata pass doubles the cost of extraction.
@@ -188,12 +217,9 @@ def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Ext
     found_by_htmldate = None
     if meta_date is None and byline.published is None and byline.labelled is None:
         found_by_htmldate = _htmldate(copy.deepcopy(tree), url, tz)
-    doc = trafilatura.bare_extraction(
-        tree, url=url, with_metadata=False, include_comments=False, include_tables=True
-    )
-    if doc is None or isinstance(doc, dict) or not doc.text or len(doc.text.strip()) < MIN_TEXT_CHARS:
+    text = body_text(tree, html, url)
+    if text is None:
         return None
-    text = doc.text.strip()
     return Extracted(
         title=title,
         text=text,
