@@ -1,6 +1,12 @@
-"""Precision and recall of the school-pairing classifier on the project's labelled cases.
+"""Precision and recall of the school-pairing gate on the project's labelled cases; its cost per page.
 
     python benchmarks/eval_relevance.py [--cases tests/fixtures/relevance_labelled.toml] [--errors]
+    python benchmarks/eval_relevance.py --cost DIR [--rounds 5]
+
+`--cost` times the gate (`pipelines.relevance.classify`) on the extracted stories of the saved pages
+under DIR against bare `trafilatura.extract` on the same pages, in alternating rounds, and reports CPU
+time per page of the median round and their ratio. (Precision and recall on real pages, measured by
+cross-validation, come from `train_relevance.py`.)
 
 The cases are short texts written for the project (pairing stories in many phrasings, and hard negatives:
 pairings of hospitals, villages, companies and Party branches, school news without a pairing), in
@@ -12,7 +18,9 @@ carry over to texts nobody tuned them on.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
+import time
 import tomllib
 from collections import defaultdict
 from pathlib import Path
@@ -38,11 +46,61 @@ def precision_recall(results: list[tuple[bool, bool]]) -> tuple[float, float, in
     return precision, recall, tp, fp, fn
 
 
+def cost(folder: Path, rounds: int) -> int:
+    import trafilatura
+    from scrapy.exceptions import DropItem
+
+    from pipelines.page import page_item, process_page
+
+    pages, stories = [], []
+    for path in sorted(folder.rglob("*.html")):
+        body, url = path.read_bytes(), f"http://bench.example/{path.relative_to(folder)}"
+        item = page_item(body, url)
+        pages.append((url, item.html))
+        try:
+            done = process_page(item)
+            stories.append((done.title, done.text))
+        except DropItem:
+            pass
+    if not pages:
+        print(f"no *.html under {folder}", file=sys.stderr)
+        return 2
+
+    def bare() -> float:
+        start = time.process_time()
+        for url, html in pages:
+            trafilatura.extract(html, url=url)
+        return time.process_time() - start
+
+    def gate() -> float:
+        start = time.process_time()
+        for title, text in stories:
+            classify(title, text)
+        return time.process_time() - start
+
+    gate(), bare()  # warm-up: the model, OpenCC, trafilatura's caches
+    times: dict[str, list[float]] = {"bare": [], "gate": []}
+    for r in range(rounds):
+        for name, run in (("gate", gate), ("bare", bare)) if r % 2 else (("bare", bare), ("gate", gate)):
+            times[name].append(run())
+    bare_ms = statistics.median(times["bare"]) / len(pages) * 1000
+    gate_ms = statistics.median(times["gate"]) / len(stories) * 1000
+    print(f"{len(pages)} pages, {len(stories)} stories, {rounds} rounds (CPU ms per page, median round)")
+    print("| what | CPU ms/page | ratio |\n| --- | --- | --- |")
+    print(f"| bare `trafilatura.extract` | {bare_ms:.2f} | 1.00 |")
+    print(f"| relevance gate (`classify`) | {gate_ms:.2f} | {gate_ms / bare_ms:.3f} |")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=Path, default=DEFAULT_CASES)
     parser.add_argument("--errors", action="store_true", help="list every wrong decision with its terms")
+    parser.add_argument("--cost", type=Path, metavar="DIR", help="time the gate against bare trafilatura")
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    if args.cost:
+        return cost(args.cost, args.rounds)
     cases = load_cases(args.cases)
     groups: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
     errors = []

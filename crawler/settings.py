@@ -35,7 +35,7 @@ ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,  # HTML -> title, text, metadata (trafilatura)
     "pipelines.clean.CleanPipeline": 200,  # drop trailers, teaser lists, credit lines, inline pinyin
     "pipelines.language.LanguagePipeline": 300,  # seeded langdetect on a bounded prefix
-    "pipelines.relevance.RelevancePipeline": 400,  # is it a school-pairing story? score and deciding terms
+    "pipelines.relevance.RelevancePipeline": 400,  # is it a school-pairing story? calibrated score, evidence
     "pipelines.dedup.DedupPipeline": 500,  # same canonical URL or same normalized text: one story
     "pipelines.store.StorePipeline": 600,  # write the article row
 }
@@ -69,6 +69,10 @@ NEAR_COPY_THRESHOLD = 0.8
 # ... and the two texts share at least this share of all their shingles (Jaccard): a page quoting a story in
 # full among others is not a copy of it.
 NEAR_COPY_MIN_JACCARD = 0.5
+
+# A story is kept when the relevance gate's score (its probability of a school-pairing story) reaches this.
+# Higher keeps fewer stories and fewer strays; benchmarks/README.md has precision and recall by score band.
+PAIRCHIVE_RELEVANCE_THRESHOLD = 0.5
 
 LOG_FORMATTER = "crawler.logformatter.PageLogFormatter"
 LOG_INSTALL_ROOT_HANDLER = True

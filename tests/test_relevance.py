@@ -1,4 +1,5 @@
-"""Relevance: school-pairing stories in Chinese (both scripts) and machine-translated English, and not others."""
+"""Relevance: school-pairing stories in Chinese (both scripts) and machine-translated English, and not others;
+a calibrated score, evidence for and against, and the term list the model reads."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from crawler import settings
+from pipelines import relevance
 from pipelines.clean import clean_text
-from pipelines.relevance import classify
+from pipelines.relevance import DEFAULT_THRESHOLD, MODEL_FILE, classify, default_model
 from tests.seeds import SEEDS, SeedCase
 
 
@@ -20,12 +23,34 @@ def test_every_seed_is_a_pairing_story(seed: SeedCase) -> None:
     assert found.score >= 0.5
 
 
-def test_the_deciding_terms_are_reported_with_counts_and_weights() -> None:
-    found = classify("湖里区16所学校与闽宁镇16所学校结对共建", "两地学校结对帮扶，教师交流。")
+def test_the_term_list_counts_headline_terms_twice_and_reports_weights() -> None:
+    found = default_model().terms.match(
+        "两地学校结对帮扶，教师交流。", "湖里区16所学校与闽宁镇16所学校结对共建"
+    )
     terms = {t["term"]: t for t in found.terms}
     # once in the text, and the headline's mention counts twice (title_weight)
     assert terms["结对"]["count"] == 3 and terms["结对"]["category"] == "pairing"
     assert terms["学校"]["weight"] == 1.0
+
+
+def test_the_evidence_names_what_counted_for_and_against_with_counts_and_log_odds() -> None:
+    found = classify("湖里区16所学校与闽宁镇16所学校结对共建", "两地学校结对帮扶，教师交流，两校师生手拉手。")
+    assert found.is_pairing, found.explain()
+    sides = {t["category"] for t in found.terms}
+    assert sides <= {"for", "against"} and "for" in sides
+    best = next(t for t in found.terms if t["category"] == "for")
+    assert best["weight"] > 0 and best["count"] >= 1 and best["term"]
+    assert all(t["weight"] < 0 for t in found.terms if t["category"] == "against")
+    assert "for:" in found.explain() and "against:" in found.explain()
+
+
+def test_a_hospital_pairing_names_the_hospital_as_evidence_against() -> None:
+    found = classify(
+        "市人民医院与县医院结对帮扶", "医院派出医生团队开展对口支援，为患者提供诊疗服务。结对帮扶三年。"
+    )
+    assert not found.is_pairing
+    against = " ".join(t["term"] for t in found.terms if t["category"] == "against")
+    assert "医" in against or "hospital" in against, found.explain()
 
 
 @pytest.mark.parametrize(
@@ -63,10 +88,9 @@ def test_traditional_script_pairing_story_is_recognised() -> None:
 
 
 def test_machine_translation_hyphen_spacing_is_read_as_the_word() -> None:
-    found = classify(
-        "", "The school co -construction and school pairing of teachers and students at schools."
-    )
-    assert any(t["term"] == "co-construction" for t in found.terms)
+    text = "The school co -construction and school pairing of teachers and students at schools."
+    assert any(t["term"] == "co-construction" for t in default_model().terms.match(text).terms)
+    assert "term:pairing:co-construction" in default_model().reading(text).values
 
 
 @pytest.mark.parametrize(
@@ -158,10 +182,52 @@ def test_each_script_is_recognised(script: str) -> None:
 
 
 def test_a_longer_term_is_counted_instead_of_the_shorter_one_inside_it() -> None:
-    terms = {t["term"]: t["count"] for t in classify("", "两地学校开展对口支援，教师交流。").terms}
+    terms = {
+        t["term"]: t["count"] for t in default_model().terms.match("两地学校开展对口支援，教师交流。").terms
+    }
     assert terms.get("对口支援") == 1 and "对口" not in terms
 
 
 def test_traditional_terms_are_matched_in_simplified_form() -> None:
-    terms = {t["term"] for t in classify("", "兩校結對幫扶，教師交流，學生手拉手。").terms}
+    terms = {t["term"] for t in default_model().terms.match("兩校結對幫扶，教師交流，學生手拉手。").terms}
     assert {"结对", "帮扶", "手拉手", "两校", "教师"} <= terms
+
+
+ALL_CASES = [c for cases in SETS.values() for c in cases]
+
+
+def test_is_pairing_is_exactly_the_score_reaching_the_threshold() -> None:
+    for case in ALL_CASES:
+        found = classify(case["title"], case["text"])
+        assert 0.0 <= found.score <= 1.0
+        assert found.is_pairing == (found.score >= DEFAULT_THRESHOLD), case["id"]
+    kept = [c for c in ALL_CASES if 0.5 <= classify(c["title"], c["text"]).score < 0.999]
+    assert kept, "some cases score between the threshold and certainty"
+    case = kept[0]
+    found = classify(case["title"], case["text"], threshold=0.9999)
+    assert not found.is_pairing and found.scores["threshold"] == 0.9999
+
+
+def test_the_documented_threshold_setting_is_the_gates_default() -> None:
+    assert settings.PAIRCHIVE_RELEVANCE_THRESHOLD == DEFAULT_THRESHOLD
+
+
+def test_scores_rise_with_the_share_of_pairing_stories() -> None:
+    # calibration on the written sets: stories scored high are pairing stories far more often than low ones
+    scored = [(classify(c["title"], c["text"]).score, c["label"]) for c in ALL_CASES]
+    high = [label for score, label in scored if score >= 0.8]
+    low = [label for score, label in scored if score < 0.2]
+    assert sum(high) / len(high) >= 0.95 and sum(low) / len(low) <= 0.05
+
+
+def test_the_shipped_model_is_small_versioned_and_deterministic() -> None:
+    assert MODEL_FILE.stat().st_size < 3_000_000
+    assert relevance.VERSION.startswith("logistic-")
+    text = "兩校結對幫扶，教師交流，學生手拉手。"
+    assert classify("", text) == classify("", text)
+
+
+def test_traditional_text_with_inline_pinyin_reads_as_its_simplified_form() -> None:
+    plain = "湖里区学校与闽宁镇学校结对共建，两校教师交流，学生手拉手。"
+    annotated = "湖裏區學(xué)校與閩寧鎮學(xué)校結(jié)對(duì)共建，兩校教師交流，學生手拉手。"
+    assert classify("", plain).score == classify("", annotated).score
