@@ -3,8 +3,8 @@
     python benchmarks/train_relevance.py --real DIR/texts.jsonl [--folds 5] [--repeats 3] [--cv-only] [--errors]
 
 Training data: a labelled set of real public pages (JSON lines with `id`, `label`, `lang`, `kind`, `text`;
-third-party texts, read from where they are kept, never copied into the repository) and the project's
-written cases (`tests/fixtures/relevance_*.toml`). Each real text is wrapped in a minimal HTML page and read
+third-party texts, read from where they are kept, never copied into the repository) and the `tune` part of
+the project's written cases (`tests/fixtures/relevance_*.toml`; their `held_out` part is never trained on). Each real text is wrapped in a minimal HTML page and read
 by the same per-article stages as `pairchive extract`, so the model learns from what a crawl would see.
 
 Measure: stratified k-fold cross-validation over the real set (by language and label; the same story in two
@@ -72,6 +72,7 @@ def read_written() -> list[dict[str, Any]]:
         {"id": f"{p.stem}:{c['id']}", "label": bool(c["label"]), "lang": c["script"], "kind": c["kind"],
          "title": c["title"], "text": c["text"], "written": True}
         for p in WRITTEN for c in tomllib.loads(p.read_text(encoding="utf-8"))["case"]
+        if c["split"] == "tune"  # the held-out written cases stay a measure: tests/test_relevance.py
     ]  # fmt: skip
 
 

@@ -38,6 +38,19 @@ CATEGORIES = ("pairing", "education", "other_domain")
 # The score from which a story is kept; the model is trained so that 0.5 balances precision and recall.
 DEFAULT_THRESHOLD = 0.5
 EVIDENCE_SIDE = 8  # features kept as evidence on each side (for, against)
+PARTY_LABELS = {
+    "school": "schools",
+    "edu": "education",
+    "medical": "hospitals",
+    "village": "villages",
+    "enterprise": "companies",
+    "party": "Party branches",
+    "mentor": "mentoring",
+    "pupil": "pupils cared for",
+    "city": "cities and mayors",
+    "donation": "donations",
+    "sector": "other sectors",
+}
 CONCEPT_LABELS = {
     "P_pairschools": "paired schools named",
     "P_alliance": "alliance or education group",
@@ -147,7 +160,7 @@ class Relevance:
     def explain(self) -> str:
         def side(name: str) -> str:
             items = [t for t in self.terms if t["category"] == name][:4]
-            return ", ".join(f"{t['term']}x{t['count']} {t['weight']:+.2f}" for t in items) or "nothing"
+            return ", ".join(f"{t['term']} x{t['count']} {t['weight']:+.2f}" for t in items) or "nothing"
 
         verdict = ">=" if self.is_pairing else "<"
         return (
@@ -170,9 +183,9 @@ def feature_label(key: str) -> str:
     if family == "co":
         return "pairing verb with " + CONCEPT_LABELS.get(name.removeprefix("pv+"), name)
     if family in ("near", "nearshare"):
-        return f"pairing words beside {name}"
+        return f"pairing words beside {PARTY_LABELS.get(name, name)}"
     if family == "ent":
-        return f"{name} named"
+        return f"{PARTY_LABELS.get(name, name)} named"
     if family == "score":
         return f"term list {name} score"
     return {"cue": "pairing words", "len": "text length", "schools": "distinct schools named"}.get(

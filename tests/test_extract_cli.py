@@ -46,7 +46,10 @@ def test_json_has_the_stable_keys_and_what_a_crawl_would_store(tmp_path: Path) -
     assert record["source_name"] == "临夏州教育局" and record["author"] == "马珺"
     assert record["language"] == "zh-Hans" and record["charset"] == "gb18030"
     assert record["relevance"]["is_pairing"] is True
-    assert {t["term"] for t in record["relevance"]["terms"]} >= {"结对"}
+    evidence = record["relevance"]["terms"]
+    assert evidence and all(t["category"] in ("for", "against") for t in evidence)
+    assert evidence[0]["category"] == "for" and evidence[0]["weight"] > 0
+    assert 0.5 <= record["relevance"]["score"] <= 1.0
     text = record["text"]
     assert text.startswith("6月15日") and text.endswith("让山区孩子在家门口享受优质教育。")
     assert "责任编辑" not in text and "相关阅读" not in text and "运动会" not in text
@@ -67,7 +70,7 @@ def test_plain_output_is_a_readable_record(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("湖里区与临夏县学校结对帮扶签约\n")
     assert "published: 2022-06-16T10:30:00+08:00" in result.stdout
-    assert "pairing story (结对x" in result.stdout
+    assert "pairing story (for: " in result.stdout
     assert "lines removed by cleaning" in result.stderr
 
 

@@ -112,8 +112,18 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_width: int 
 
 
 def terms_text(terms: Sequence[dict[str, Any]], most: int = 8) -> str:
-    """The deciding relevance terms as `termxcount, ...`."""
-    return ", ".join(f"{t['term']}x{t['count']}" for t in terms[:most])
+    """The relevance evidence as `for: term x3 +1.20, ...; against: ...` (the trained gate's), or as
+    `termxcount, ...` for stories judged by the term list before it."""
+    if not any(t.get("category") in ("for", "against") for t in terms):
+        return ", ".join(f"{t['term']}x{t['count']}" for t in terms[:most])
+    sides = []
+    for side in ("for", "against"):
+        items = [t for t in terms if t.get("category") == side][: max(1, most // 2)]
+        if items:
+            sides.append(
+                f"{side}: " + ", ".join(f"{t['term']} x{t['count']} {t['weight']:+.2f}" for t in items)
+            )
+    return "; ".join(sides)
 
 
 def echo_record(title: str, fields: Sequence[tuple[str, Any]], min_rule: int = 0, untitled: str = "") -> None:

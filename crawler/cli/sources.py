@@ -9,7 +9,7 @@ import click
 from sqlalchemy import func, select
 
 from crawler.check import SAMPLE, check_source
-from crawler.cli.options import app_config, db_option, sources_option, table
+from crawler.cli.options import app_config, db_option, sources_option, table, terms_text
 from crawler.sources import load_sources
 from crawler.sources import select as select_sources
 from storage.db import open_database
@@ -129,7 +129,7 @@ def check(name: str, sources: str | None) -> None:
     if item is None:
         click.echo(f"article: {report.article_error}")
         raise SystemExit(1)
-    terms = ", ".join(f"{t['term']}x{t['count']}" for t in item.relevance_terms[:6])
+    terms = terms_text(item.relevance_terms, 6)
     click.echo(f"article {item.url}")
     for label, value in (
         ("title", item.title),
