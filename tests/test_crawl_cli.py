@@ -137,7 +137,9 @@ def test_crawl_all_runs_every_source_in_turn_with_live_counts(sample_web: Sample
     assert pairchive("runs", "--failed", "--db", db).stderr.strip() == "no runs recorded"
     shown = pairchive("runs", "show", str(run_ids[0]), "--db", db).stdout
     assert f"run {run_ids[0]} of huli-edu" in shown and "status: ok" in shown
-    assert re.search(r"^  not_pairing +http://127\.0\.0\.1:\d+/edu/\S+  pairing ", shown, re.M)
+    assert re.search(
+        r"^  not_pairing +http://127\.0\.0\.1:\d+/edu/\S+  score 0\.\d+ < 0\.5; for: ", shown, re.M
+    )
     assert "exit code: 0" in shown
     status = pairchive("status", "--sources", str(sources), "--db", db).stdout.splitlines()
     for line, (run_id, name) in zip(status[2:], zip(run_ids, names, strict=True), strict=True):
