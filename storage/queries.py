@@ -71,6 +71,9 @@ def article_record(
         "relevance": article.relevance,
         "is_pairing": article.is_pairing,
         "relevance_terms": article.relevance_terms,
+        # which stages made the text and judged it (None: stored before versions were recorded)
+        "stage_versions": article.stage_versions,
+        "flag": flag_record(article),
         "content_hash": article.content_hash,
         "charset": article.charset,
         "http_status": article.http_status,
@@ -81,6 +84,25 @@ def article_record(
         "capture": capture_record(article.capture) if article.capture else None,
         "text": article.text,
     }
+
+
+def flag_record(article: Article) -> dict[str, Any] | None:
+    """Why a reprocess flagged a stored story (today's gate rejects it); None for a story not flagged."""
+    if article.flag_reason is None:
+        return None
+    return {
+        "reason": article.flag_reason,
+        "detail": article.flag_detail,
+        "flagged_at": article.flagged_at.isoformat() if article.flagged_at else None,
+        "run_id": article.flag_run_id,
+    }
+
+
+def versions_text(versions: dict[str, Any] | None) -> str:
+    """Stage versions as one line: `extract 3, clean 2, relevance logistic-...`."""
+    if not versions:
+        return "before versions were recorded"
+    return ", ".join(f"{stage} {version}" for stage, version in sorted(versions.items()))
 
 
 def capture_record(capture: Capture) -> dict[str, Any]:

@@ -153,3 +153,33 @@ def test_show_tells_where_and_when_the_story_was_fetched(db: str) -> None:
     assert "fetched url" not in fields  # the same as the URL
     record = json.loads(CliRunner().invoke(main, ["show", "2", "--json", "--db", db]).stdout)
     assert record["fetched_at"] == fields["fetched at"] and record["sightings"][0]["url"] == fields["url"]
+
+
+def test_show_and_export_tell_which_stages_judged_a_story_and_why_a_reprocess_flagged_it(db: str) -> None:
+    from sqlalchemy import update
+
+    from storage.models import Article
+
+    _, sessions = open_database(f"sqlite:///{db}")
+    with sessions.begin() as s:
+        versions = {"extract": "3", "clean": "2", "relevance": "logistic-0123456789ab"}
+        s.execute(update(Article).where(Article.id == 3).values(
+            stage_versions=versions, is_pairing=False, flag_reason="not_pairing",
+            flag_detail="score 0.120 < 0.5", flagged_at=datetime(2026, 12, 1, tzinfo=UTC), flag_run_id=1,
+        ))  # fmt: skip
+    close_all()
+    shown = CliRunner().invoke(main, ["show", "3", "--db", db]).stdout
+    assert "judged by: clean 2, extract 3, relevance logistic-0123456789ab" in shown
+    assert "flagged: not_pairing by run 1: score 0.120 < 0.5" in shown
+    older = CliRunner().invoke(main, ["show", "1", "--db", db]).stdout
+    assert "judged by: before versions were recorded" in older and "flagged:" not in older
+    record = json.loads(CliRunner().invoke(main, ["show", "3", "--json", "--db", db]).stdout)
+    assert record["stage_versions"] == versions
+    assert record["flag"] == {"reason": "not_pairing", "detail": "score 0.120 < 0.5",
+                              "flagged_at": "2026-12-01T00:00:00+00:00", "run_id": 1}  # fmt: skip
+    exported = CliRunner().invoke(main, ["export", "--format", "csv", "--db", db]).stdout
+    rows = {int(r["id"]): r for r in csv.DictReader(io.StringIO(exported))}
+    assert rows[3]["flag_reason"] == "not_pairing" and rows[1]["flag_reason"] == ""
+    assert rows[3]["stage_versions"].startswith("clean 2, extract 3")
+    lines = CliRunner().invoke(main, ["export", "--db", db]).stdout.splitlines()
+    assert [json.loads(line)["flag"] for line in lines] == [None, None, record["flag"], None]

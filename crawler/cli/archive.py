@@ -26,6 +26,7 @@ from storage.queries import (
     sightings_of,
     stories,
     story_merges,
+    versions_text,
 )
 from storage.search import Hit
 from storage.search import search as search_articles
@@ -173,6 +174,13 @@ def show(
         ("http status", record["http_status"]),
         ("charset", record["charset"]),
         ("relevance", f"{record['relevance']:.2f} ({terms})"),
+        ("judged by", versions_text(record["stage_versions"])),
+        (
+            "flagged",
+            f"{record['flag']['reason']} by run {record['flag']['run_id']}: {record['flag']['detail']}"
+            if record["flag"]
+            else None,
+        ),
         ("first seen", record["first_seen"]),
         ("run", record["run_id"]),
         ("content hash", record["content_hash"]),
@@ -249,7 +257,7 @@ def stories_command(multi: bool, source: str | None, limit: int, as_json: bool, 
 
 CSV_COLUMNS = (
     "id", "story_id", "url", "fetched_url", "source", "title", "published", "author", "source_name",
-    "language", "relevance", "is_pairing", "content_hash", "charset", "http_status", "fetched_at", "first_seen",
+    "language", "relevance", "is_pairing", "stage_versions", "flag_reason", "content_hash", "charset", "http_status", "fetched_at", "first_seen",
     "run_id",
     "sightings", "warc_file", "warc_offset", "warc_length", "payload_digest", "text",
 )  # fmt: skip
@@ -259,6 +267,8 @@ def _csv_row(record: dict[str, Any]) -> list[Any]:
     row = dict(record)
     # one cell: every URL the story was seen at, first seen first
     row["sightings"] = " ".join(seen["url"] for seen in record["sightings"])
+    row["stage_versions"] = versions_text(record["stage_versions"])
+    row["flag_reason"] = (record["flag"] or {}).get("reason")
     capture = record["capture"] or {}
     row["warc_file"], row["warc_offset"] = capture.get("warc_file"), capture.get("offset")
     row["warc_length"], row["payload_digest"] = capture.get("length"), capture.get("payload_digest")
