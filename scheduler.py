@@ -36,12 +36,12 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.config import AppConfig
 from crawler.crawl import RunSummary, crawl
 from crawler.errors import DatabaseUnreachable, PairchiveError, StorageError, first_line
+from crawler.redact import display_url, scrub_logging
 from crawler.sources import Source, cron_trigger, load_sources, select, source_from_dict
 from storage.db import open_database
 from storage.leases import SourceBusy
@@ -298,6 +298,7 @@ def serve(
     """Run the daemon in this process until SIGTERM or SIGINT; the exit status."""
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # misfires and errors only
     logging.getLogger("alembic").setLevel(logging.WARNING)  # schema checks at start are routine
+    scrub_logging()  # a driver's error may echo the database URL; its password never reaches the log
     daemon = Daemon(cfg, max_concurrent=max_concurrent, time_limit=time_limit, grace=grace, settings=settings)
     if not daemon.load():
         return 2
@@ -313,7 +314,7 @@ def serve(
     except (PairchiveError, SQLAlchemyError) as exc:
         detail = first_line(exc)
         if not isinstance(exc, StorageError):  # a StorageError names the database itself
-            detail = f"{_safe_url(cfg.db_url)}: {detail}"
+            detail = f"{display_url(cfg.db_url)}: {detail}"
         logger.error("cannot open the database: %s", detail)
         return 2
     daemon.install_signal_handlers()
@@ -321,20 +322,13 @@ def serve(
         "daemon started: %d source(s) from %s, database %s, at most %d crawl(s) at once",
         len(daemon.sources),
         cfg.sources_path,
-        _safe_url(cfg.db_url),
+        display_url(cfg.db_url),
         max_concurrent,
     )
     daemon.start(run_now=run_now)
     daemon.watch()
     daemon.stop()
     return 0
-
-
-def _safe_url(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return repr(url)
 
 
 def main(cfg: AppConfig | None = None) -> int:

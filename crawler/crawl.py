@@ -30,6 +30,7 @@ from sqlalchemy.exc import OperationalError
 
 from crawler.config import AppConfig
 from crawler.errors import StorageError, first_line
+from crawler.redact import scrub
 from crawler.sources import Source
 from storage.archive import finish_run, set_exit_code, start_run, upsert_sources
 from storage.db import open_database
@@ -78,6 +79,7 @@ class CrawlInterrupted(KeyboardInterrupt):
 
 def _pump(stream: IO[str], sink: IO[str] | None, tail: deque[str]) -> None:
     for line in stream:
+        line = scrub(line)  # the log and the run record never carry a database password
         tail.append(line.rstrip("\n"))
         if sink is None:
             continue

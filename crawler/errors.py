@@ -1,5 +1,7 @@
 """Domain errors. Each carries a one-line message fit for an operator's terminal."""
 
+from crawler.redact import scrub
+
 
 class PairchiveError(Exception):
     """Base class: an expected failure with a one-line explanation."""
@@ -19,8 +21,9 @@ class DatabaseUnreachable(StorageError):
 
 def first_line(exc: BaseException, *, with_type: bool = False) -> str:
     """An exception as one line for a log or a terminal: the driver's own message when SQLAlchemy wraps
-    one (`orig`), its first line, and the exception's type when asked for or when there is no message."""
-    text = str(getattr(exc, "orig", None) or exc).strip()
+    one (`orig`), its first line, and the exception's type when asked for or when there is no message.
+    A password in it (a driver may echo the connection string) is hidden."""
+    text = scrub(str(getattr(exc, "orig", None) or exc)).strip()
     if not text:
         return type(exc).__name__
     line = text.splitlines()[0]

@@ -21,7 +21,8 @@ from apscheduler.triggers.cron import CronTrigger
 from crawler.errors import SourceConfigError
 from crawler.urls import in_domains
 
-NAME_RE = re.compile(r"^[a-z0-9_-]+$")
+# Matched whole: a name becomes a directory of the WARC archive, and "^...$" would pass "name\n".
+NAME_RE = re.compile(r"[a-z0-9_-]+")
 DEFAULT_SCHEDULE = "0 2 * * *"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -191,7 +192,7 @@ def _check_source(path: str, index: int, table: Any) -> Source:
 
     name = c.string("name", required=True)
     assert name is not None
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise c.fail("name", f"{name!r} must match [a-z0-9_-]+")
 
     entry_points: dict[str, list[str]] = {}

@@ -11,6 +11,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from crawler.redact import scrub
 from storage.fulltext import index_text
 from storage.models import (
     Article,
@@ -67,7 +68,7 @@ def finish_run(
     if counts is not None:
         run.counts = dict(counts)
     if error:
-        run.error = error
+        run.error = scrub(error)  # a driver's error may echo the database URL
     if exit_code is not None:
         run.exit_code = exit_code
     return True

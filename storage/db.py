@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.errors import DatabaseUnreachable, StorageError
+from crawler.redact import display_url, scrub
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_PAGE_SIZE = 16384
@@ -43,20 +44,20 @@ def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL and foreign keys on every connection."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise StorageError(f"bad database URL {url!r}") from None
+    except (ArgumentError, ValueError):  # a port that is not a number is a ValueError
+        raise StorageError(f"bad database URL {display_url(url)!r}") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             parent = Path(parsed.database).parent
             if not parent.is_dir():
-                raise StorageError(f"{url}: directory {parent} does not exist")
+                raise StorageError(f"{display_url(url)}: directory {parent} does not exist")
         engine = create_engine(parsed)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     try:
         return create_engine(parsed, pool_pre_ping=True)
     except (ImportError, SQLAlchemyError) as exc:
-        raise StorageError(f"{url}: {exc}") from None
+        raise StorageError(f"{display_url(url)}: {scrub(str(exc))}") from None
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -115,7 +116,7 @@ def upgrade(engine: Engine) -> None:
             if current_revision(engine) != head_revision():  # another process may have done it meanwhile
                 command.upgrade(alembic_config(engine), "head")
     except OperationalError as exc:
-        message = f"{engine.url.render_as_string(hide_password=True)}: {exc.orig}"
+        message = f"{display_url(engine.url)}: {scrub(str(exc.orig))}"
         # A server that does not answer (down, still starting, too busy) may answer later; a database or
         # role that does not exist, a refused password or a SQLite file that cannot be opened will not.
         if engine.dialect.name != "sqlite" and _unreachable(str(exc.orig)):

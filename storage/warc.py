@@ -13,6 +13,7 @@ import base64
 import hashlib
 import io
 import os
+import re
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -79,6 +80,20 @@ def _headers(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
+# One part of a WARC file's path under the WARC directory: a source name, a file name. Matched whole
+# (a "$" would let "name\n" through); "." and ".." are refused apart, so no name leaves the directory.
+WARC_PART_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+
+
+def warc_path(root: Path, warc_file: str) -> Path:
+    """Where `warc_file` (a relative name such as `source/file.warc.gz`) lives under `root`; a name that
+    would lead elsewhere (absolute, `..`, a newline, a backslash) is a WarcError."""
+    parts = warc_file.split("/")
+    if not all(WARC_PART_RE.fullmatch(part) for part in parts):
+        raise WarcError(f"{warc_file!r} is not a WARC file name under the WARC directory")
+    return root.joinpath(*parts)
+
+
 class WarcFile:
     """One run's WARC file, created on the first capture and appended pair by pair."""
 
@@ -91,7 +106,7 @@ class WarcFile:
 
     @property
     def path(self) -> Path:
-        return self.root / self.name
+        return warc_path(self.root, self.name)
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,7 +204,7 @@ class WarcFile:
 
 def read_member(root: Path, warc_file: str, offset: int, length: int) -> bytes:
     """The bytes of one record's gzip member, checked to be exactly one whole member."""
-    path = root / warc_file
+    path = warc_path(root, warc_file)
     try:
         with path.open("rb") as f:
             f.seek(offset)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 import json
@@ -14,7 +13,17 @@ from typing import IO, Any
 
 import click
 
-from crawler.cli.options import app_config, data_dir_option, db_option, echo_record, table, terms_text
+from crawler.cli.options import (
+    app_config,
+    data_dir_option,
+    db_option,
+    echo_record,
+    echo_text,
+    raw_csv_option,
+    table,
+    terms_text,
+    write_csv,
+)
 from storage.db import open_database
 from storage.fulltext import QueryError
 from storage.models import Capture
@@ -56,7 +65,10 @@ from storage.warc import read_exchange, read_member
 )
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000), help="Most hits.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit, one per line.")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+@click.option(
+    "--csv", "as_csv", is_flag=True, help="CSV with a header row (formula cells defused: --raw-csv)."
+)
+@raw_csv_option
 @db_option
 def search(
     query: str,
@@ -69,10 +81,15 @@ def search(
     limit: int,
     as_json: bool,
     as_csv: bool,
+    raw_csv: bool,
     db: str | None,
 ) -> None:
     """Find stored stories. Words and "quoted phrases", AND (the default), OR, NOT or -word, parentheses.
     Chinese works without spaces (结对 finds 结对帮扶) and in either script (結對 finds 结对).
+
+    Titles and snippets are printed with control characters as visible escapes (\\x1b); --json keeps
+    them as stored. In --csv, a cell starting with = + - @, a tab or a carriage return gets a leading '
+    (a spreadsheet would run it as a formula); --raw-csv writes cells as stored.
 
     Example: pairchive search '结对 OR 手拉手' --lang zh --since 2022-01-01 --sort date
     """
@@ -100,18 +117,16 @@ def search(
         return
     if as_csv:
         out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow([f.name for f in dataclasses.fields(Hit)])
-        for hit in hits:
-            writer.writerow(dataclasses.astuple(hit))
+        header = [f.name for f in dataclasses.fields(Hit)]
+        write_csv(out, header, (dataclasses.astuple(hit) for hit in hits), raw=raw_csv)
         click.echo(out.getvalue(), nl=False)
         return
     if not hits:
-        click.echo(f"no stored story matches {query!r}", err=True)
+        echo_text(f"no stored story matches {query!r}", err=True)
         return
     for hit in hits:
         date = (hit.published or "")[:10]
-        click.echo(
+        echo_text(
             f"[{hit.id}] {hit.title}\n     {hit.source} · {date} · {hit.language} · {hit.url}\n"
             f"     {hit.snippet}"
         )
@@ -137,6 +152,9 @@ def show(
     article_id: int, as_json: bool, raw: bool, whole_record: bool, db: str | None, data_dir: str | None
 ) -> None:
     """Print one stored story with where and when it was fetched.
+
+    Control characters in the stored text are printed as visible escapes (\\x1b); --json and --raw
+    give the text and the page as stored.
 
     Example: pairchive show 3    (pairchive show 3 --raw > page.html: the page as fetched)
     """
@@ -199,11 +217,11 @@ def show(
     click.echo(f"\nSeen at {len(record['sightings'])} URL(s):")
     for seen in record["sightings"]:
         kind = f"{'copy of ' if seen['copy'] else ''}article {seen['article_id']}"
-        click.echo(
+        echo_text(
             f"  {seen['source']:<18} {seen['first_seen'][:10]} .. {seen['last_seen'][:10]}  {kind:<18} {seen['url']}"
         )
     click.echo()
-    click.echo(record["text"])
+    echo_text(record["text"])
 
 
 def _print_capture(root: Path, article_id: int, capture: Capture | None, whole: bool) -> None:
@@ -297,10 +315,17 @@ def _csv_row(record: dict[str, Any]) -> list[Any]:
     default="-",
     help="File (default stdout).",
 )
+@raw_csv_option
 @db_option
-def export(fmt: str, source: str | None, since: datetime | None, output: IO[str], db: str | None) -> None:
+def export(
+    fmt: str, source: str | None, since: datetime | None, output: IO[str], raw_csv: bool, db: str | None
+) -> None:
     """Write every stored story with its provenance, streaming (constant memory): URL, source, fetched at,
     HTTP status, charset, content hash, story and sightings.
+
+    In CSV, a cell starting with = + - @, a tab or a carriage return gets a leading ' so that a
+    spreadsheet shows it instead of running it as a formula (OWASP's CSV injection rule); --raw-csv writes
+    every cell as stored. JSONL is always as stored.
 
     Example: pairchive export --format csv --since 2022-06-01 -o stories.csv
     """
@@ -309,10 +334,7 @@ def export(fmt: str, source: str | None, since: datetime | None, output: IO[str]
     with sessions() as session:
         records = iter_records(session, source=source, since=after)
         if fmt == "csv":
-            writer = csv.writer(output)
-            writer.writerow(CSV_COLUMNS)
-            for record in records:
-                writer.writerow(_csv_row(record))
+            write_csv(output, CSV_COLUMNS, (_csv_row(record) for record in records), raw=raw_csv)
             return
         for record in records:
             output.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -14,6 +14,7 @@ from crawler.cli.options import (
     app_config,
     data_dir_option,
     db_option,
+    echo_text,
     scrapy_overrides,
     sources_option,
     table,
@@ -159,7 +160,7 @@ def crawl(
         click.echo(summary_table(runs))
     failed = [r for r in runs if r.status != "ok"]
     for r in failed:
-        click.echo(f"run {r.run_id} ({r.source}) {r.status}: {r.error}", err=True)
+        echo_text(f"run {r.run_id} ({r.source}) {r.status}: {r.error}", err=True)
     if interrupted:
         click.echo(f"interrupted: {len(runs)} of {len(chosen)} source(s) crawled", err=True)
     if failed or interrupted:

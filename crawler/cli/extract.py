@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from scrapy.exceptions import DropItem
 
-from crawler.cli.options import echo_record, terms_text
+from crawler.cli.options import echo_record, echo_text, terms_text
 from pipelines import reason_of
 from pipelines.page import extraction_record, page_item, process_page
 
@@ -76,6 +76,6 @@ def extract(path: Path, url: str | None, charset: str | None, timezone: str, as_
     ]
     echo_record(record["title"], fields, min_rule=10, untitled="(no title)")
     click.echo()
-    click.echo(record["text"])
+    echo_text(record["text"])
     if record["removed"]:
         click.echo(f"\n[{len(record['removed'])} lines removed by cleaning; --json lists them]", err=True)

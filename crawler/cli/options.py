@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+import csv
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import IO, Any, TypeVar
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.config import AppConfig
 from crawler.errors import PairchiveError, SourceConfigError, first_line
+from crawler.redact import scrub
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,15 +81,70 @@ class PairchiveGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SourceConfigError as exc:
-            raise ConfigError(str(exc)) from None
+            raise ConfigError(scrub(str(exc))) from None
         except PairchiveError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(scrub(str(exc))) from None
         except SQLAlchemyError as exc:
             raise click.ClickException(f"database error: {first_line(exc)}") from None
+        except click.ClickException as exc:
+            # a message may quote a flag's value, and --db may carry a password
+            if (cleaned := scrub(exc.message)) != exc.message:
+                vars(exc)["message"] = cleaned  # final to type checkers, a plain attribute at run time
+            raise
+
+
+# Text from the archive came from the web. On a terminal a control character (ESC above all: colour,
+# cursor moves, OSC titles and links, a cleared screen) would act instead of being read, so each one other
+# than newline and tab is shown as a visible escape. JSON and CSV output keep the text as stored.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(value: Any) -> str:
+    """`value` as text safe to print on a terminal: C0 and C1 controls but \\n and \\t as `\\x1b`-style escapes."""
+    text = "" if value is None else str(value)
+    return CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def echo_text(message: Any = "", err: bool = False) -> None:
+    """click.echo for text that holds anything from the archive: printed under the terminal rule."""
+    click.echo(printable(message), err=err)
+
+
+# A cell starting with one of these is a formula to a spreadsheet, run when the file is opened (OWASP's
+# CSV injection rule): such cells get a leading "'", which the spreadsheet shows as text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell that no spreadsheet runs as a formula; anything but text is kept as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_csv(
+    output: IO[str], header: Sequence[str], rows: Iterable[Sequence[Any]], *, raw: bool = False
+) -> None:
+    """A header row, then `rows`, each cell made spreadsheet-safe unless `raw` (the values as stored)."""
+    writer = csv.writer(output)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(row if raw else [spreadsheet_safe(cell) for cell in row])
+
+
+def raw_csv_option(f: F) -> F:
+    return click.option(
+        "--raw-csv",
+        "raw_csv",
+        is_flag=True,
+        help="CSV cells exactly as stored. By default a cell starting with = + - @, a tab or a carriage "
+        "return gets a leading ' so that a spreadsheet shows it rather than running it as a formula.",
+    )(f)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_width: int = 60) -> str:
-    """A plain text table; cells are cut to `max_width` display columns (CJK characters count two)."""
+    """A plain text table; cells are cut to `max_width` display columns (CJK characters count two) and
+    printable on a terminal."""
 
     def width(s: str) -> int:
         return sum(2 if ord(ch) > 0x2E7F else 1 for ch in s)
@@ -102,7 +160,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_width: int 
             out += ch
         return out + "…"
 
-    cells = [[cut("" if c is None else str(c)) for c in row] for row in rows]
+    cells = [[cut(printable(c)) for c in row] for row in rows]
     widths = [max([width(h)] + [width(r[i]) for r in cells]) for i, h in enumerate(headers)]
 
     def line(values: Sequence[str]) -> str:
@@ -127,9 +185,10 @@ def terms_text(terms: Sequence[dict[str, Any]], most: int = 8) -> str:
 
 
 def echo_record(title: str, fields: Sequence[tuple[str, Any]], min_rule: int = 0, untitled: str = "") -> None:
-    """A record for reading: its title over a rule, then `name: value` lines for the values it has."""
-    click.echo(title or untitled)
+    """A record for reading: its title over a rule, then `name: value` lines for the values it has
+    (printed under the terminal rule)."""
+    echo_text(title or untitled)
     click.echo("=" * min(80, max(min_rule, len(title) * 2)))
     for name, value in fields:
         if value not in (None, ""):
-            click.echo(f"{name:>12}: {value}")
+            echo_text(f"{name:>12}: {value}")

@@ -16,6 +16,7 @@ from crawler.cli.options import (
     data_dir_option,
     db_option,
     echo_record,
+    echo_text,
     scrapy_overrides,
     sources_option,
     table,
@@ -146,7 +147,7 @@ def runs_show(run_id: int, limit: int, as_json: bool, db: str | None) -> None:
     if by_reason:
         click.echo(f"\nRejected pages ({', '.join(f'{k} {v}' for k, v in sorted(by_reason.items()))}):")
         for r in rejected:
-            click.echo(f"  {r['reason']:<18} {r['url']}  {r['detail']}")
+            echo_text(f"  {r['reason']:<18} {r['url']}  {r['detail']}")
         shown, total = len(rejected), sum(by_reason.values())
         if shown < total:
             click.echo(f"  ... {total - shown} more (--limit)")

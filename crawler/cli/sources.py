@@ -9,7 +9,7 @@ import click
 from sqlalchemy import func, select
 
 from crawler.check import SAMPLE, check_source
-from crawler.cli.options import app_config, db_option, sources_option, table, terms_text
+from crawler.cli.options import app_config, db_option, echo_text, sources_option, table, terms_text
 from crawler.sources import load_sources
 from crawler.sources import select as select_sources
 from storage.db import open_database
@@ -114,23 +114,23 @@ def check(name: str, sources: str | None) -> None:
     (source,) = select_sources(load_sources(cfg.sources_path), [name], cfg.sources_path)
     report = check_source(source, f"pairchive (+{cfg.contact_url})")
     for ep in report.entry_points:
-        click.echo(f"{ep.kind} {ep.url}")
+        echo_text(f"{ep.kind} {ep.url}")
         if ep.error:
-            click.echo(f"  error: {ep.error}")
+            echo_text(f"  error: {ep.error}")
             continue
-        click.echo(
+        echo_text(
             f"  article links: {len(ep.article_links)}  listing links: {len(ep.listing_links)}  "
             f"other links: {ep.other_links}"
         )
         for label, links in (("article", ep.article_links), ("listing", ep.listing_links)):
             for link in links[:SAMPLE]:
-                click.echo(f"    {label}: {link}")
+                echo_text(f"    {label}: {link}")
     item = report.article
     if item is None:
-        click.echo(f"article: {report.article_error}")
+        echo_text(f"article: {report.article_error}")
         raise SystemExit(1)
     terms = terms_text(item.relevance_terms, 6)
-    click.echo(f"article {item.url}")
+    echo_text(f"article {item.url}")
     for label, value in (
         ("title", item.title),
         ("published", item.published.isoformat() if item.published else "-"),
@@ -139,5 +139,5 @@ def check(name: str, sources: str | None) -> None:
         ("pairing", f"{item.is_pairing} (score {item.relevance:.2f}: {terms or 'no terms'})"),
         ("removed", f"{len(item.removed)} lines of trailers and credits"),
     ):
-        click.echo(f"  {label:>9}: {value}")
-    click.echo("  " + item.text[:400].replace("\n", "\n  ") + ("…" if len(item.text) > 400 else ""))
+        echo_text(f"  {label:>9}: {value}")
+    echo_text("  " + item.text[:400].replace("\n", "\n  ") + ("…" if len(item.text) > 400 else ""))
