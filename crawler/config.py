@@ -7,6 +7,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from crawler.errors import SourceConfigError, first_line
 
 DEFAULT_DB = "sqlite:///pairchive.db"
 DEFAULT_SOURCES = "sources.toml"
@@ -14,11 +17,21 @@ DEFAULT_CONTACT_URL = "https://github.com/pairchive/pairchive"
 DEFAULT_DATA_DIR = "pairchive-data"  # for databases that are not a SQLite file
 
 
+class ConfigurationError(SourceConfigError):
+    """A setting that cannot be used (a database URL that does not parse): like a bad sources file, a
+    configuration error (exit status 2), not a failed run."""
+
+
 def normalize_db_url(value: str) -> str:
     """Accept a SQLAlchemy URL or a plain file path (taken as a SQLite file)."""
-    if "://" in value:
-        return value
-    return f"sqlite:///{Path(value)}"
+    if "://" not in value:
+        return f"sqlite:///{Path(value)}"
+    try:
+        make_url(value)
+    except (ArgumentError, ValueError) as exc:  # a port that is not a number is a ValueError
+        # the URL itself is not repeated: it may hold a password, and unparsed it cannot be hidden
+        raise ConfigurationError(f"bad database URL: {first_line(exc)}") from None
+    return value
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ exactly what to fix before the first nightly run.
 from __future__ import annotations
 
 import codecs
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -25,6 +26,9 @@ from crawler.urls import in_domains
 NAME_RE = re.compile(r"[a-z0-9_-]+")
 DEFAULT_SCHEDULE = "0 2 * * *"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+# Caps on the per-run limits: beyond them a value is a typo, and nan or inf would never end a run.
+MAX_PAGES = 10_000_000
+MAX_MINUTES = 525_600  # a year
 
 
 @dataclass(frozen=True)
@@ -245,15 +249,18 @@ def _check_source(path: str, index: int, table: Any) -> Source:
 
     max_pages = table.get("max_pages")
     if max_pages is not None and (
-        not isinstance(max_pages, int) or isinstance(max_pages, bool) or max_pages < 1
+        not isinstance(max_pages, int) or isinstance(max_pages, bool) or not 1 <= max_pages <= MAX_PAGES
     ):
-        raise c.fail("max_pages", f"must be a positive integer, got {max_pages!r}")
+        raise c.fail("max_pages", f"must be a positive integer up to {MAX_PAGES}, got {max_pages!r}")
 
     max_minutes = table.get("max_minutes")
     if max_minutes is not None and (
-        not isinstance(max_minutes, int | float) or isinstance(max_minutes, bool) or max_minutes <= 0
+        not isinstance(max_minutes, int | float)
+        or isinstance(max_minutes, bool)
+        or not math.isfinite(max_minutes)
+        or not 0 < max_minutes <= MAX_MINUTES
     ):
-        raise c.fail("max_minutes", f"must be a positive number, got {max_minutes!r}")
+        raise c.fail("max_minutes", f"must be a positive number up to {MAX_MINUTES}, got {max_minutes!r}")
 
     stop_at_known = table.get("stop_at_known", True)
     if not isinstance(stop_at_known, bool):
@@ -284,6 +291,8 @@ def parse_sources(text: str, path: str = "<sources>") -> list[Source]:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SourceConfigError(f"{path}: malformed TOML: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise SourceConfigError(f"{path}: malformed TOML: arrays or tables nested too deeply") from None
     unknown = sorted(set(doc) - {"source"})
     if unknown:
         raise SourceConfigError(

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import io
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
 import click
 
 from crawler import __version__
@@ -15,12 +23,123 @@ from crawler.cli.reprocess import reprocess_command
 from crawler.cli.runs import daemon, runs_group, status
 from crawler.cli.sources import sources
 from crawler.cli.warc import warc_group
+from crawler.errors import first_line
+
+# Exit status of an error pairchive did not expect (a bug): EX_SOFTWARE of sysexits.h, distinct from 1 (a
+# failed run, an error of the command) and 2 (a usage or configuration error).
+EXIT_INTERNAL = 70
+
+# Writing the output failed for want of room: one line and exit status 1, as for any failed command.
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF}
+
+
+class ClosedStdout(io.TextIOBase):
+    """Stands for a stdout that was closed before pairchive started (Python makes it None): a command
+    that writes output fails with one line, one that writes none is not disturbed."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, _text: str) -> int:
+        raise OSError(errno.EBADF, "stdout is closed")
+
+
+def _debug_from_env() -> bool:
+    return os.environ.get("PAIRCHIVE_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _undecodable(arg: str) -> bool:
+    """An argument holding bytes that were not UTF-8 (Python hands them over as lone surrogates)."""
+    try:
+        arg.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush of a closed pipe or a full device
+    does not print a traceback of its own at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real stdout (closed, or captured by a test)
+        pass
+
+
+def _say(message: str) -> None:
+    with contextlib.suppress(OSError, ValueError):  # stderr gone too: the exit status still tells
+        click.echo(message, err=True)
+
+
+class PairchiveCLI(PairchiveGroup):
+    """The top-level group: refuses arguments that are not text, and turns an unexpected exception into
+    one line and exit status 70 (`--debug` or PAIRCHIVE_DEBUG=1 shows the traceback instead)."""
+
+    debug = False
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for arg in args:
+            if _undecodable(arg):
+                shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                raise click.UsageError(f"argument {shown!r} is not valid UTF-8 text", ctx)
+        return super().parse_args(ctx, args)
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        type(self).debug = _debug_from_env()
+        if sys.stdout is None:
+            sys.stdout = ClosedStdout()
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            try:
+                return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+            finally:
+                # Output still buffered is written now, where a failure can be reported, not at exit.
+                sys.stdout.flush()
+        except Exception as exc:
+            if type(self).debug:
+                raise
+            self._fail(exc)
+
+    def _fail(self, exc: Exception) -> None:
+        if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+            # the reader went away (`pairchive export | head`): stop quietly, as click does
+            _silence_stdout()
+            sys.exit(1)
+        if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+            _silence_stdout()
+            _say(f"Error: cannot write {exc.filename or 'the output'}: {exc.strerror or first_line(exc)}")
+            sys.exit(1)
+        _say(f"Error: {first_line(exc, with_type=True)} (run with --debug for the traceback)")
+        sys.exit(EXIT_INTERNAL)
+
+
+def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        PairchiveCLI.debug = True
 
 
 @click.group(
-    cls=PairchiveGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    cls=PairchiveCLI, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
 )
 @click.version_option(__version__, prog_name="pairchive")
+@click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_debug,
+    help="Show the traceback of an unexpected error (also PAIRCHIVE_DEBUG=1) instead of one line and "
+    "exit status 70.",
+)
 def main() -> None:
     """pairchive: scheduled scraping and archiving of news about school pairing.
 

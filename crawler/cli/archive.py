@@ -24,6 +24,7 @@ from crawler.cli.options import (
     terms_text,
     write_csv,
 )
+from crawler.cli.types import DAY, RECORD_ID
 from storage.db import open_database
 from storage.fulltext import QueryError
 from storage.models import Capture
@@ -48,8 +49,8 @@ from storage.warc import read_exchange, read_member
 @click.option(
     "--lang", metavar="CODE", help="Only stories in this language (zh matches zh-Hans and zh-Hant)."
 )
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Published on or after this day.")
-@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Published on or before this day.")
+@click.option("--since", type=DAY, help="Published on or after this day.")
+@click.option("--until", type=DAY, help="Published on or before this day.")
 @click.option(
     "--pairing-only/--all",
     default=True,
@@ -90,6 +91,9 @@ def search(
     Titles and snippets are printed with control characters as visible escapes (\\x1b); --json keeps
     them as stored. In --csv, a cell starting with = + - @, a tab or a carriage return gets a leading '
     (a spreadsheet would run it as a formula); --raw-csv writes cells as stored.
+
+    A query starting with - (an exclusion) goes after --, which ends the options:
+    pairchive search -- '-医院 结对'
 
     Example: pairchive search '结对 OR 手拉手' --lang zh --since 2022-01-01 --sort date
     """
@@ -133,7 +137,7 @@ def search(
 
 
 @click.command()
-@click.argument("article_id", type=int)
+@click.argument("article_id", type=RECORD_ID)
 @click.option("--json", "as_json", is_flag=True, help="The stored record as JSON.")
 @click.option(
     "--raw",
@@ -305,7 +309,7 @@ def _csv_row(record: dict[str, Any]) -> list[Any]:
 @click.option("--source", metavar="NAME", help="Only stories from this source.")
 @click.option(
     "--since",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     help="Only stories archived (first seen) on or after this day (YYYY-MM-DD, UTC).",
 )
 @click.option(

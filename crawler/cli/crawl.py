@@ -19,6 +19,7 @@ from crawler.cli.options import (
     sources_option,
     table,
 )
+from crawler.cli.types import DAY, minutes
 from crawler.config import AppConfig
 from crawler.crawl import CrawlInterrupted, RunSummary
 from crawler.crawl import crawl as run_crawl
@@ -94,7 +95,7 @@ class Progress:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=minutes(),
     metavar="MINUTES",
     help="End a run that takes longer than this; it is recorded as `timeout`.",
 )
@@ -105,7 +106,7 @@ class Progress:
 )
 @click.option(
     "--since",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     metavar="YYYY-MM-DD",
     help="Skip article links dated (in their URL) before this day.",
 )

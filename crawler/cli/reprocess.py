@@ -15,6 +15,7 @@ import click
 
 from crawler.cli.crawl import EXIT_BUSY
 from crawler.cli.options import ConfigError, app_config, data_dir_option, db_option, table
+from crawler.cli.types import DAY
 from crawler.rejudge import KINDS
 from crawler.reprocess import Report, ReprocessError, ReprocessInterrupted, reprocess
 from storage.leases import SourceBusy
@@ -73,9 +74,7 @@ def print_report(report: Report) -> None:
 
 @click.command("reprocess")
 @click.option("--source", "sources", multiple=True, metavar="NAME", help="Only this source (repeatable).")
-@click.option(
-    "--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only pages fetched on or after this day."
-)
+@click.option("--since", type=DAY, help="Only pages fetched on or after this day.")
 @click.option(
     "--stage",
     type=click.Choice(["all", "relevance"]),

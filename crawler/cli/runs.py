@@ -21,6 +21,7 @@ from crawler.cli.options import (
     sources_option,
     table,
 )
+from crawler.cli.types import RECORD_ID, minutes, seconds
 from crawler.sources import cron_trigger, load_sources
 from storage.db import open_database
 from storage.leases import holders
@@ -100,7 +101,7 @@ def runs_group(
 
 
 @runs_group.command("show")
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=RECORD_ID)
 @click.option(
     "--limit", default=50, show_default=True, type=click.IntRange(0, 100_000), help="Most rejections."
 )
@@ -224,7 +225,7 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
     "--time-limit",
     default=180.0,
     show_default=True,
-    type=click.FloatRange(min=0, min_open=True),
+    type=minutes(),
     metavar="MINUTES",
     help="End a crawl running longer than this (recorded as timeout).",
 )
@@ -232,7 +233,7 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
     "--grace",
     default=60.0,
     show_default=True,
-    type=click.FloatRange(min=0),
+    type=seconds(),
     metavar="SECONDS",
     help="At SIGTERM or SIGINT, how long running crawls may go on before they are stopped.",
 )

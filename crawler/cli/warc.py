@@ -8,6 +8,7 @@ import click
 from sqlalchemy import func, select
 
 from crawler.cli.options import app_config, data_dir_option, db_option
+from crawler.cli.types import RECORD_ID
 from storage.db import open_database
 from storage.models import Article, Capture
 from storage.warc import verify_capture
@@ -26,7 +27,7 @@ def warc_group() -> None:
 @warc_group.command("verify")
 @db_option
 @data_dir_option
-@click.option("--run", "run_id", type=int, metavar="ID", help="Only the captures of this crawl run.")
+@click.option("--run", "run_id", type=RECORD_ID, metavar="ID", help="Only the captures of this crawl run.")
 def verify(db: str | None, data_dir: str | None, run_id: int | None) -> None:
     """Check every stored capture: its WARC file is there, its offset and length delimit its record, the
     record is its URL's response with the recorded id, and the bytes still have the recorded digest.
