@@ -3,7 +3,8 @@
 A capture is rebuilt into a PageItem from its WARC record (the body with any Content-Encoding undone,
 decoded as the crawl decoded it: the stored article's charset, else the record's Content-Type and the
 source's `encoding`; fetched at the capture's time, in the source's time zone) and run through extract,
-clean, language, relevance and the identities dedup compares (pipelines.page). Stored stories are compared
+clean, language and relevance (pipelines.page), each stage once; the identities dedup compares are computed
+where they are compared, as in a crawl (not for a page the gate still rejects). Stored stories are compared
 with their article row; rejected pages go through dedup as a crawl would store them.
 """
 
@@ -18,10 +19,9 @@ from sqlalchemy.orm import Session
 
 from crawler.items import PageItem
 from pipelines import reason_of
-from pipelines.dedup import near_copies
-from pipelines.minhash import shingles
-from pipelines.page import page_item, process_page
-from pipelines.relevance import Relevance, classify, judge
+from pipelines.dedup import identify, near_copies
+from pipelines.page import judged_page, page_item
+from pipelines.relevance import Relevance, classify
 from pipelines.store import article_values
 from storage.archive import add_revision, find_duplicate, insert_article, near_candidates, record_sighting
 from storage.models import Article
@@ -135,12 +135,13 @@ def decide_stored(
         reason, decision.detail = (None if found.is_pairing else "not_pairing"), explain(found)
     else:
         try:
-            item = process_page(rebuild(work, source, root, article.charset))
+            item, found = judged_page(rebuild(work, source, root, article.charset))
         except DropItem as exc:
             reason, decision.detail = reason_of(exc)[0], str(exc)
         else:
+            identify(item)
             decision.item = item
-            found_detail = explain(judge(item))
+            found_detail = explain(found)
             if item.content_hash != article.content_hash:
                 if (other := other_with_hash(session, item.content_hash, article.id)) is not None:
                     return Decision(["duplicate"], f"the re-extracted text is article {other}'s", article.id)
@@ -159,12 +160,12 @@ def decide_rejected(
     """A page a crawl rejected: a story now (`new_story`), a copy of a stored one (`copy`), or still not.
     `planned` holds the URLs and hashes of pages a dry run would already have stored."""
     try:
-        item = process_page(rebuild(work, source, root, None))
+        item, found = judged_page(rebuild(work, source, root, None))
     except DropItem as exc:
         return Decision([], f"still rejected: {exc}")
-    found = judge(item)
-    if not item.is_pairing:
+    if not item.is_pairing:  # as in a crawl, its identities are not computed: nothing compares them
         return Decision([], f"still not_pairing: {explain(found)}", item=item)
+    grams = identify(item)
     existing = find_duplicate(session, item.canonical_url, item.content_hash)
     if existing is not None:
         if existing.url == item.canonical_url or sighting_exists(session, item.canonical_url):
@@ -174,7 +175,6 @@ def decide_rejected(
     earlier = planned.get(item.canonical_url) or planned.get(item.content_hash)
     if earlier is not None:
         return Decision(["copy"], f"same page or text as {earlier}, stored by this reprocess", item=item)
-    grams = shingles(item.search_text or item.text)
     item.near = near_copies(grams, near_candidates(session, item.minhash_keys))
     near = f", a near copy in story {item.near[0][0]}" if item.near else ""
     return Decision(["new_story"], f"accepted ({explain(found)}){near}", item=item)

@@ -15,7 +15,7 @@ from pipelines.clean import CleanPipeline
 from pipelines.dedup import identify
 from pipelines.extract import ExtractPipeline
 from pipelines.language import LanguagePipeline
-from pipelines.relevance import judge
+from pipelines.relevance import Relevance, judge
 
 # The keys of `extraction_record`, in order. Tools and the evaluation read them: keep them stable.
 RECORD_KEYS = (
@@ -41,10 +41,16 @@ def stage_versions() -> dict[str, str]:
 
 def process_page(item: PageItem) -> PageItem:
     """Extract, clean, detect language, judge relevance and compute identities; DropItem for no text."""
-    item = LanguagePipeline().process(CleanPipeline().process(ExtractPipeline().process(item)))
-    judge(item)
+    item, _ = judged_page(item)
     identify(item)
     return item
+
+
+def judged_page(item: PageItem) -> tuple[PageItem, Relevance]:
+    """Extract, clean, detect language and judge relevance, without the identities (a crawl computes them
+    only for pages the gate keeps); the item and the judgement, whose explanation the item does not keep."""
+    item = LanguagePipeline().process(CleanPipeline().process(ExtractPipeline().process(item)))
+    return item, judge(item)
 
 
 def page_item(

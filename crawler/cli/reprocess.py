@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import signal
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from types import FrameType
 from typing import IO
@@ -46,6 +48,21 @@ class ProgressLines:
         else:
             self.stream.write(line + "\n")
         self.stream.flush()
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """What the crawl process does (crawler.worker): what is loaded by now lives as long as the command, so
+    it is kept out of every collection, and collections come less often (each page allocates many
+    short-lived lxml proxies; measured on dry runs of 1,000 captures: 2-8% less CPU)."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 50)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def _stop_on_sigterm() -> None:
@@ -118,15 +135,16 @@ def reprocess_command(
     live = sys.stderr.isatty() if show_progress is None else show_progress
     _stop_on_sigterm()
     try:
-        report = reprocess(
-            cfg.db_url,
-            cfg.warc_dir,
-            sources=sources,
-            since=since.date() if since else None,
-            stage=stage,
-            apply_changes=apply_changes,
-            progress=ProgressLines(sys.stderr) if live else None,
-        )
+        with fewer_collections():
+            report = reprocess(
+                cfg.db_url,
+                cfg.warc_dir,
+                sources=sources,
+                since=since.date() if since else None,
+                stage=stage,
+                apply_changes=apply_changes,
+                progress=ProgressLines(sys.stderr) if live else None,
+            )
     except ReprocessError as exc:
         raise ConfigError(str(exc)) from None
     except SourceBusy as exc:
