@@ -41,12 +41,22 @@ ITEM_PIPELINES = {
 }
 
 DOWNLOADER_MIDDLEWARES = {
+    # First of all (before robots.txt, 100): only http and https, and no private addresses when the guard
+    # is on, for every request (links, redirects, feeds, sitemaps); a refusal is a rejection with its reason.
+    "crawler.urlpolicy.UrlPolicy": 40,
     # Sees 429/503 before the stock retry middleware (550): waits as long as Retry-After asks.
     "crawler.politeness.RetryAfterMiddleware": 560,
     # Writes each article response, as received, and its request into the run's WARC file. Just outside
     # decompression (590) and inside redirects (600): the bytes as sent, final responses only.
     "crawler.capture.WarcCapture": 595,
 }
+# Only http and https are ever fetched: Scrapy's handlers of other schemes (local files, FTP, S3, data:)
+# are off, so nothing reaches them even past the URL policy.
+DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
+# Refuse hosts that resolve to loopback, private, link-local or reserved addresses (crawler.urlpolicy):
+# "auto" (on for a source whose entry points resolve to public addresses only; an intranet or loopback
+# source still crawls), "true" (always) or "false" (never). A DNS answer counts, not the URL's text.
+PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES = "auto"
 # Where the WARC files go (set per crawl from the data directory); empty: raw captures are not kept.
 PAIRCHIVE_WARC_DIR = ""
 PAIRCHIVE_RETRY_AFTER_MAX = 600  # seconds; a longer Retry-After gives up on the page for this run

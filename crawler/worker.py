@@ -21,6 +21,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.sources import source_from_dict
+from crawler.urlpolicy import block_mode
 from spiders.portal import PortalSpider
 
 PR_SET_PDEATHSIG = 1
@@ -44,6 +45,8 @@ def build_settings(job: dict[str, Any]) -> Settings:
 
 def run(job: dict[str, Any]) -> int:
     settings = build_settings(job)
+    # A bad value here would otherwise be lost inside the engine's start-up: fail the runs with it.
+    block_mode(settings.get("PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES"))
     process = CrawlerProcess(settings)
     # Schema checks on opening the database are routine here, not news for the crawl log.
     logging.getLogger("alembic").setLevel(logging.WARNING)

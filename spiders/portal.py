@@ -22,6 +22,7 @@ from crawler.incremental import KnownPage
 from crawler.items import PageItem
 from crawler.signals import page_not_fetched
 from crawler.sources import Source, source_from_dict
+from crawler.urlpolicy import RefusedUrl
 from crawler.urls import canonical_url, in_domains
 from pipelines.dates import date_from_url
 from spiders.discovery import Entry, feed_entries, listing_links, sitemap_entries
@@ -250,7 +251,9 @@ class PortalSpider(scrapy.Spider):
         else:
             message = f"{failure.type.__name__ if failure.type else 'Error'}: {failure.getErrorMessage()}"
         reason = "failed"
-        if failure.check(StopDownload):
+        if isinstance(failure.value, RefusedUrl):  # crawler.urlpolicy: another scheme, a private address
+            reason, message = failure.value.reason, failure.value.detail
+        elif failure.check(StopDownload):
             reason = "not_html"
             self.logger.info("skipped, %s: %s", message, url)
         elif failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():

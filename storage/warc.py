@@ -276,6 +276,11 @@ def read_exchange(root: Path, warc_file: str, offset: int, length: int) -> Excha
         raise WarcError(f"{warc_file}: the record at {offset} is a {record.rec_type}, not a response")
     headers = record.rec_headers
     http = record.http_headers
+    if http is None:  # a capture of another scheme (a local file, FTP) made before only http(s) was fetched
+        raise WarcError(
+            f"{warc_file}: the record at {offset} is of {headers.get_header('WARC-Target-URI')}, "
+            "not an HTTP response"
+        )
     return Exchange(
         url=headers.get_header("WARC-Target-URI"),
         date=headers.get_header("WARC-Date"),

@@ -40,7 +40,7 @@ from storage.queries import (
 )
 from storage.search import Hit
 from storage.search import search as search_articles
-from storage.warc import read_exchange, read_member
+from storage.warc import WarcError, read_exchange, read_member
 
 
 @click.command()
@@ -233,10 +233,15 @@ def _print_capture(root: Path, article_id: int, capture: Capture | None, whole: 
         raise click.ClickException(
             f"article {article_id} has no raw capture (it was fetched before raw captures were kept)"
         )
-    if whole:
-        data = zlib.decompress(read_member(root, capture.warc_file, capture.offset, capture.length), wbits=31)
-    else:
-        data = read_exchange(root, capture.warc_file, capture.offset, capture.length).content
+    try:
+        if whole:
+            data = zlib.decompress(
+                read_member(root, capture.warc_file, capture.offset, capture.length), wbits=31
+            )
+        else:
+            data = read_exchange(root, capture.warc_file, capture.offset, capture.length).content
+    except WarcError as exc:
+        raise click.ClickException(f"article {article_id}: {exc}") from exc
     sys.stdout.flush()
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()

@@ -1,0 +1,164 @@
+"""The URL policy: which requests a crawl may make at all, whatever asked for them.
+
+A downloader middleware early in the chain sees every request (links, redirects, feed and sitemap entries,
+start URLs) and every redirect response. It refuses:
+
+- a scheme other than http and https (`scheme`): a page must not make the crawler read a local file, an
+  FTP server or a device, whose host an allowed domain may well name;
+- a host that resolves to a loopback, private, link-local or otherwise non-public address
+  (`private_address`), when the guard is on: a portal on the public internet must not lead the crawler into
+  the network it runs in. `PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES` is `auto` (on when the source's own entry
+  points resolve to public addresses only, so an intranet or loopback source still crawls), `true` or
+  `false`. What counts is what the host resolves to, not how the URL spells it.
+
+A refusal is a `RefusedUrl` (an IgnoreRequest with a reason word); the spider records it as a rejection
+with that reason, so it is counted in the run like any page that was not fetched.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.threads import deferToThread
+
+from crawler.errors import PairchiveError
+
+logger = logging.getLogger(__name__)
+
+SCHEMES = frozenset({"http", "https"})
+MODES = {"auto": "auto", "true": "true", "1": "true", "yes": "true", "on": "true"}
+MODES |= {"false": "false", "0": "false", "no": "false", "off": "false"}
+CACHE_HOSTS = 10_000  # resolved hosts kept per crawl; the cache starts over past it
+
+
+class RefusedUrl(IgnoreRequest):
+    """A request the URL policy does not make: `reason` is the rejection's reason word."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def block_mode(value: Any) -> str:
+    """`auto`, `true` or `false` from the setting's value (a bool, or its text in any case)."""
+    mode = MODES.get(str(value).strip().lower())
+    if mode is None:
+        raise PairchiveError(
+            f"PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES is {value!r}; it must be auto, true or false"
+        )
+    return mode
+
+
+def scheme_refusal(url: str) -> str | None:
+    """Why `url` is not fetched for its scheme, or None for http and https."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in SCHEMES:
+        return None
+    return f"{scheme or 'no'} scheme: only http and https are fetched"
+
+
+def is_public(address: str) -> bool:
+    """Whether an IP address is a public (globally routable unicast) one: not loopback, private,
+    link-local, shared, reserved, unspecified or multicast. An IPv4 address mapped into IPv6 counts as
+    itself."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone (fe80::1%eth0) is not part of it
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def address_refusal(host: str, addresses: Iterable[str]) -> str | None:
+    """Why `host` is not fetched, given the addresses it resolves to (any one not public refuses it)."""
+    for address in addresses:
+        if not is_public(address):
+            return f"{host} resolves to {address}, not a public address"
+    return None
+
+
+def guard_on(mode: str, entry_addresses: Sequence[str]) -> bool:
+    """Whether private addresses are refused for a source whose entry points resolve to `entry_addresses`:
+    always (`true`), never (`false`), or (`auto`) when they are all public, and there are some."""
+    if mode != "auto":
+        return mode == "true"
+    return bool(entry_addresses) and all(is_public(a) for a in entry_addresses)
+
+
+def resolve(host: str) -> tuple[str, ...]:
+    """Every address `host` resolves to (an IP literal is itself); empty when it does not resolve."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return ()
+    return tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class UrlPolicy:
+    """The downloader middleware: refuses other schemes, and private addresses when the guard is on."""
+
+    def __init__(self, crawler: Crawler, mode: str) -> None:
+        self.crawler = crawler
+        self.mode = mode
+        self.guard: bool | None = None  # decided on the first request, from the source's entry points
+        self.resolved: dict[str, tuple[str, ...]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> UrlPolicy:
+        return cls(crawler, block_mode(crawler.settings.get("PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES", "auto")))
+
+    async def _addresses(self, host: str) -> tuple[str, ...]:
+        if host not in self.resolved:
+            if len(self.resolved) >= CACHE_HOSTS:
+                self.resolved.clear()
+            # getaddrinfo blocks: off the reactor's thread
+            self.resolved[host] = await maybe_deferred_to_future(deferToThread(resolve, host))
+        return self.resolved[host]
+
+    async def _guard(self, spider: Spider | None) -> bool:
+        if self.guard is None:
+            self.guard = self.mode == "true"
+            if self.mode == "auto":
+                source = getattr(spider, "source", None)
+                urls = [*source.start_urls, *source.feeds, *source.sitemaps] if source is not None else []
+                entry: list[str] = []
+                for host in dict.fromkeys(urlsplit(u).hostname or "" for u in urls):
+                    entry.extend(await self._addresses(host) if host else ())
+                self.guard = guard_on(self.mode, entry)
+            logger.info("private addresses are %s", "refused" if self.guard else "allowed")
+        return self.guard
+
+    def _refuse(self, reason: str, detail: str, url: str) -> RefusedUrl:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(f"pairchive/refused/{reason}")
+        logger.info("refused, %s: %s", detail, url)
+        return RefusedUrl(reason, detail)
+
+    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        if detail := scheme_refusal(request.url):
+            raise self._refuse("scheme", detail, request.url)
+        if self.mode == "false" or not await self._guard(spider or self.crawler.spider):
+            return
+        host = urlsplit(request.url).hostname or ""
+        if detail := address_refusal(host, await self._addresses(host)):
+            raise self._refuse("private_address", detail, request.url)
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        # The stock redirect middleware hands a redirect to another scheme on as the 3xx response itself.
+        location = response.headers.get(b"Location") if 300 <= response.status < 400 else None
+        if location:
+            target = urljoin(request.url, location.decode("latin-1").strip())
+            if detail := scheme_refusal(target):
+                raise self._refuse("scheme", f"redirect to {target}: {detail}", request.url)
+        return response
