@@ -57,6 +57,9 @@ DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
 # "auto" (on for a source whose entry points resolve to public addresses only; an intranet or loopback
 # source still crawls), "true" (always) or "false" (never). A DNS answer counts, not the URL's text.
 PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES = "auto"
+# Scrapy's caching resolver that also refuses, at connection time, a private answer for a host the check
+# passed (an answer that changed in between: DNS rebinding).
+TWISTED_DNS_RESOLVER = "crawler.urlpolicy.GuardedResolver"
 # Where the WARC files go (set per crawl from the data directory); empty: raw captures are not kept.
 PAIRCHIVE_WARC_DIR = ""
 PAIRCHIVE_RETRY_AFTER_MAX = 600  # seconds; a longer Retry-After gives up on the page for this run

@@ -11,6 +11,11 @@ start URLs) and every redirect response. It refuses:
   points resolve to public addresses only, so an intranet or loopback source still crawls), `true` or
   `false`. What counts is what the host resolves to, not how the URL spells it.
 
+The check resolves the host itself (getaddrinfo, every answer); the connection then resolves it again.
+So that an answer changing in between (DNS rebinding) still cannot reach a private address, the crawl's
+resolver (`GuardedResolver`, TWISTED_DNS_RESOLVER) fails the connection to a host the policy guarded when
+the answer it connects to is not public.
+
 A refusal is a `RefusedUrl` (an IgnoreRequest with a reason word); the spider records it as a rejection
 with that reason, so it is counted in the run like any page that was not fetched.
 """
@@ -28,7 +33,10 @@ from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.resolver import CachingThreadedResolver
 from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.defer import Deferred
+from twisted.internet.error import DNSLookupError
 from twisted.internet.threads import deferToThread
 
 from crawler.errors import PairchiveError
@@ -103,6 +111,31 @@ def resolve(host: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+def public_or_fail(address: str, host: str) -> str:
+    """`address` when it is public; else a DNSLookupError naming the host and the address."""
+    if not is_public(address):
+        raise DNSLookupError(f"{host} resolves to {address}, not a public address")
+    return address
+
+
+class GuardedResolver(CachingThreadedResolver):
+    """Scrapy's caching resolver, which also fails a connection to a host the URL policy guarded when the
+    address it is about to connect to is not public."""
+
+    guarded: set[str]
+
+    def guard(self, host: str) -> None:
+        if not hasattr(self, "guarded"):
+            self.guarded = set()
+        self.guarded.add(host.lower())
+
+    def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Deferred[str]:
+        answer = super().getHostByName(name, timeout)
+        if name.lower() in getattr(self, "guarded", ()):
+            answer.addCallback(public_or_fail, name)
+        return answer
+
+
 class UrlPolicy:
     """The downloader middleware: refuses other schemes, and private addresses when the guard is on."""
 
@@ -151,6 +184,11 @@ class UrlPolicy:
         host = urlsplit(request.url).hostname or ""
         if detail := address_refusal(host, await self._addresses(host)):
             raise self._refuse("private_address", detail, request.url)
+        from twisted.internet import reactor  # here: importing it installs one, before Scrapy chose its own
+
+        resolver = getattr(reactor, "resolver", None)
+        if isinstance(resolver, GuardedResolver):
+            resolver.guard(host)
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None

@@ -350,7 +350,36 @@ def test_scrapys_handlers_of_other_schemes_are_off() -> None:
 
     assert settings.DOWNLOAD_HANDLERS == {"file": None, "ftp": None, "s3": None, "data": None}
     assert settings.PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES == "auto"
+    assert settings.TWISTED_DNS_RESOLVER == "crawler.urlpolicy.GuardedResolver"
     assert (
         min(settings.DOWNLOADER_MIDDLEWARES.values())
         == settings.DOWNLOADER_MIDDLEWARES["crawler.urlpolicy.UrlPolicy"]
     )
+
+
+def test_a_guarded_host_whose_answer_turns_private_at_connection_time_fails_to_resolve() -> None:
+    """DNS rebinding: the check saw a public address, the connection is given a loopback one."""
+    from scrapy.resolver import dnscache
+    from twisted.internet.error import DNSLookupError
+    from twisted.python.failure import Failure
+
+    from crawler.urlpolicy import GuardedResolver
+
+    resolver = GuardedResolver(None, 10, 1.0)  # type: ignore[arg-type]
+    dnscache["rebind.portal.example"] = "127.0.0.1"
+    dnscache["www.portal.example"] = "93.184.216.34"
+    dnscache["intranet.example"] = "10.0.0.1"
+    resolver.guard("rebind.portal.example")
+    resolver.guard("www.portal.example")
+    outcomes: dict[str, Any] = {}
+
+    def keep(result: Any, host: str) -> None:
+        outcomes[host] = result
+
+    for host in ("rebind.portal.example", "www.portal.example", "intranet.example"):
+        resolver.getHostByName(host).addBoth(keep, host)
+    failure = outcomes["rebind.portal.example"]
+    assert isinstance(failure, Failure) and failure.check(DNSLookupError)
+    assert "not a public address" in failure.getErrorMessage()
+    assert outcomes["www.portal.example"] == "93.184.216.34"
+    assert outcomes["intranet.example"] == "10.0.0.1"  # a host never guarded: as Scrapy resolves it
