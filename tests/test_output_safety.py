@@ -98,16 +98,17 @@ def test_a_closed_postgresql_port_gives_an_error_line_without_the_password(args:
 
 
 @pytest.mark.parametrize(
-    "url",
+    "url, status",
     [
-        f"postgresql+nosuchdriver://postgres:{SECRET}@127.0.0.1:1/test",
-        f"postgresql+psycopg://postgres:{SECRET}@[::1/test",
-        f"postgresql+psycopg://postgres:{SECRET}@127.0.0.1:notaport/test",
+        (f"postgresql+nosuchdriver://postgres:{SECRET}@127.0.0.1:1/test", 1),
+        # a URL that does not parse is a configuration error (exit 2)
+        (f"postgresql+psycopg://postgres:{SECRET}@[::1/test", 2),
+        (f"postgresql+psycopg://postgres:{SECRET}@127.0.0.1:notaport/test", 2),
     ],
 )
-def test_a_bad_database_url_is_refused_in_one_line_without_the_password(url: str) -> None:
+def test_a_bad_database_url_is_refused_in_one_line_without_the_password(url: str, status: int) -> None:
     result = _cli("db", "status", "--db", url)
-    assert result.returncode == 1
+    assert result.returncode == status
     assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
     assert SECRET not in result.stderr
     assert "Traceback" not in result.stderr
