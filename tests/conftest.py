@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from crawler.sampleweb import SampleWeb
 from storage.db import close_all
 from tests.crawls import slow_portal as _slow_portal
+from tests.hostile import HostileWeb
 
 PG_ENV = "PAIRCHIVE_TEST_PG_URL"
 
@@ -63,3 +64,11 @@ def slow_portal() -> Iterator[tuple[str, threading.Event, threading.Event]]:
     set when the second article is asked for, and the event that releases it."""
     with _slow_portal() as portal:
         yield portal
+
+
+@pytest.fixture(scope="session")
+def hostile() -> Iterator[HostileWeb]:
+    """The hostile web (tests.hostile), served on 127.0.0.1 for the whole session: a case per class of
+    hostile input."""
+    with HostileWeb() as web:
+        yield web
