@@ -46,6 +46,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.urlpolicy.UrlPolicy": 40,
     # Sees 429/503 before the stock retry middleware (550): waits as long as Retry-After asks.
     "crawler.politeness.RetryAfterMiddleware": 560,
+    # Before the meta refresh middleware (580) reads a page: a declared charset that is no charset
+    # (base64, rot13, undefined...) is replaced by the one the bytes decide (crawler.charset).
+    "crawler.charset.ScrapyCharset": 585,
     # Writes each article response, as received, and its request into the run's WARC file. Just outside
     # decompression (590) and inside redirects (600): the bytes as sent, final responses only.
     "crawler.capture.WarcCapture": 595,

@@ -70,3 +70,41 @@ def test_a_utf8_byte_order_mark_wins() -> None:
 def test_a_declared_non_text_codec_is_ignored() -> None:
     decoded = decode_page(b'<meta charset="base64">' + _page(None).encode("gbk"), None)
     assert decoded.charset == "gb18030" and STORY in decoded.text
+
+
+@pytest.mark.parametrize(
+    "name", ["base64", "rot13", "zlib", "hex", "undefined", "idna", "punycode", "utf-7", "no-such"]
+)
+def test_a_codec_that_is_no_charset_names_no_charset(name: str) -> None:
+    from crawler.charset import charset_codec
+
+    assert charset_codec(name) is None
+
+
+def test_charset_names_resolve_to_their_codec_with_gb_names_read_as_gb18030() -> None:
+    from crawler.charset import charset_codec
+
+    assert [charset_codec(n) for n in ("GB2312", "gbk", "Big5", "UTF8", "latin1")] == [
+        "gb18030",
+        "gb18030",
+        "big5",
+        "utf-8",
+        "iso8859-1",
+    ]
+
+
+@pytest.mark.parametrize("override", ["undefined", "idna", "base64"])
+def test_a_source_encoding_that_is_no_charset_is_ignored_not_raised(override: str) -> None:
+    decoded = decode_page(_page("gb2312").encode("gbk"), None, override=override)
+    assert decoded.charset == "gb18030" and STORY in decoded.text
+
+
+def test_a_declaration_inside_the_bytes_of_a_charset_not_ascii_compatible_is_ignored() -> None:
+    decoded = decode_page(_page("utf-16").encode("gbk"), None)
+    assert decoded.charset == "gb18030" and STORY in decoded.text
+
+
+def test_a_utf16_byte_order_mark_wins() -> None:
+    decoded = decode_page(_page(None).encode("utf-16"), "text/html; charset=gbk")
+    assert (decoded.charset, decoded.reason) == ("utf-16", "byte order mark")
+    assert STORY in decoded.text
