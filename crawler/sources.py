@@ -1,22 +1,30 @@
-"""The source registry: portals declared in a TOML file, validated when loaded.
+r"""The source registry: portals declared in a TOML file, validated when loaded.
 
 Every error names the file, the source and the key, on one line, so an operator adding a portal sees
 exactly what to fix before the first nightly run.
+
+`article_pattern` and `listing_pattern` are matched by RE2 (google-re2), whose matching time is linear in
+the URL: a pattern with nested quantifiers such as `(a+)+$` cannot backtrack for hours on a long URL (in
+Python's `re` it would, holding the interpreter so that not even SIGTERM is handled). What RE2 cannot
+express (backreferences, lookahead and lookbehind, atomic groups and possessive quantifiers) is refused
+when the file is loaded. As in RE2, `\d`, `\w`, `\s` and `\b` are ASCII classes.
 """
 
 from __future__ import annotations
 
 import codecs
+import functools
 import math
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import re2
 from apscheduler.triggers.cron import CronTrigger
 
 from crawler.errors import SourceConfigError
@@ -29,6 +37,42 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 # Caps on the per-run limits: beyond them a value is a typo, and nan or inf would never end a run.
 MAX_PAGES = 10_000_000
 MAX_MINUTES = 525_600  # a year
+# The keys that give a source its entry points: it needs one URL in any of them.
+ENTRY_POINT_KEYS = ("start_urls", "feeds", "sitemaps")
+
+
+class UrlPattern(Protocol):
+    """A compiled `article_pattern` or `listing_pattern` (RE2's): `search` takes time linear in the URL."""
+
+    def search(self, text: str) -> object | None: ...
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # else RE2 writes its own line to stderr beside the one-line error
+
+
+class PatternError(ValueError):
+    """A pattern RE2 does not compile: a bad regular expression, or one RE2 cannot express."""
+
+
+@functools.lru_cache(maxsize=256)
+def url_pattern(pattern: str) -> UrlPattern:
+    """`pattern` compiled by RE2; a pattern it does not compile is a `PatternError` saying why."""
+    try:
+        return cast(UrlPattern, re2.compile(pattern, _RE2_OPTIONS))
+    except re2.error as exc:
+        problem = b" ".join(a for a in exc.args if isinstance(a, bytes)).decode("utf-8", "replace") or str(
+            exc
+        )
+    try:
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError):
+        raise PatternError(f"bad regular expression {pattern!r}: {problem}") from None
+    raise PatternError(
+        f"{pattern!r} is not a pattern RE2 can match ({problem}): patterns are matched by RE2, in time "
+        "linear in the URL, which has no backreferences, lookahead, lookbehind, atomic groups or possessive "
+        "quantifiers, and repeats a part at most 1000 times"
+    )
 
 
 @dataclass(frozen=True)
@@ -52,12 +96,12 @@ class Source:
     same_hosts: tuple[str, ...] = ()  # host names serving the same pages; the first is canonical
 
     @property
-    def article_re(self) -> re.Pattern[str]:
-        return re.compile(self.article_pattern)
+    def article_re(self) -> UrlPattern:
+        return url_pattern(self.article_pattern)
 
     @property
-    def listing_re(self) -> re.Pattern[str] | None:
-        return re.compile(self.listing_pattern) if self.listing_pattern else None
+    def listing_re(self) -> UrlPattern | None:
+        return url_pattern(self.listing_pattern) if self.listing_pattern else None
 
     def to_dict(self) -> dict[str, Any]:
         """The source as the TOML table it came from (for passing to a crawl subprocess)."""
@@ -166,24 +210,56 @@ class _Checker:
             raise self.fail(key, f"must be a non-empty string, got {value!r}")
         return value
 
-    def string_list(self, key: str, *, required: bool = False) -> list[str] | None:
+    def string_list(
+        self, key: str, *, required: bool = False, may_be_empty: bool = False
+    ) -> list[str] | None:
+        """A list of non-empty strings; `may_be_empty` where an empty list just means none of them."""
         value = self.table.get(key)
         if value is None:
             if required:
                 raise self.fail(key, "is required")
             return None
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-            raise self.fail(key, f"must be a non-empty list of strings, got {value!r}")
+        if (
+            not isinstance(value, list)
+            or (not value and not may_be_empty)
+            or not all(isinstance(v, str) and v for v in value)
+        ):
+            kind = "list of non-empty strings" if may_be_empty else "non-empty list of strings"
+            raise self.fail(key, f"must be a {kind}, got {value!r}")
         return value
 
     def regex(self, key: str, *, required: bool = False) -> str | None:
         value = self.string(key, required=required)
         if value is not None:
             try:
-                re.compile(value)
-            except re.error as exc:
-                raise self.fail(key, f"bad regular expression {value!r}: {exc}") from None
+                url_pattern(value)
+            except PatternError as exc:
+                raise self.fail(key, str(exc)) from None
         return value
+
+    def entry_points(self) -> dict[str, list[str]]:
+        """Each entry-point key's URLs: a source needs one URL of any kind, so an empty list beside
+        another kind is simply none of that kind; with no URL at all, the error names the key given
+        empty (or `start_urls`)."""
+        found: dict[str, list[str]] = {}
+        for key in ENTRY_POINT_KEYS:
+            found[key] = self.string_list(key, may_be_empty=True) or []
+            for url in found[key]:
+                parts = urlsplit(url)
+                if parts.scheme not in ("http", "https") or not parts.hostname:
+                    raise self.fail(key, f"{url!r} is not an http(s) URL")
+        if not any(found.values()):
+            given = [key for key in ENTRY_POINT_KEYS if key in self.table]
+            if given:
+                raise self.fail(
+                    given[0],
+                    f"is empty, and the source has no other entry point: give at least one URL in "
+                    f"{', '.join(ENTRY_POINT_KEYS)}",
+                )
+            raise self.fail(
+                "start_urls", "is required (or feeds, or sitemaps): a source needs an entry point"
+            )
+        return found
 
 
 def _check_source(path: str, index: int, table: Any) -> Source:
@@ -199,19 +275,11 @@ def _check_source(path: str, index: int, table: Any) -> Source:
     if not NAME_RE.fullmatch(name):
         raise c.fail("name", f"{name!r} must match [a-z0-9_-]+")
 
-    entry_points: dict[str, list[str]] = {}
-    for key in ("start_urls", "feeds", "sitemaps"):
-        entry_points[key] = c.string_list(key) or []
-        for url in entry_points[key]:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise c.fail(key, f"{url!r} is not an http(s) URL")
-    if not any(entry_points.values()):
-        raise c.fail("start_urls", "is required (or feeds, or sitemaps): a source needs an entry point")
+    entry_points = c.entry_points()
     start_urls = entry_points["start_urls"]
     all_entry_urls = [url for urls in entry_points.values() for url in urls]
 
-    same_hosts = [h.lower() for h in c.string_list("same_hosts") or []]
+    same_hosts = [h.lower() for h in c.string_list("same_hosts", may_be_empty=True) or []]
     allowed = c.string_list("allowed_domains")
     if allowed is None:
         allowed = sorted({urlsplit(u).hostname or "" for u in all_entry_urls} | set(same_hosts))

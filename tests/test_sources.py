@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from crawler.errors import SourceConfigError
-from crawler.sources import load_sources, parse_sources, select
+from crawler.sources import load_sources, parse_sources, select, source_from_dict
 
 GOOD = """
 [[source]]
@@ -116,3 +116,107 @@ def test_selecting_an_unknown_source_lists_the_known_ones() -> None:
 def test_settings_that_would_misbehave_later_are_refused_now(edit: tuple[str, str], message: str) -> None:
     with pytest.raises(SourceConfigError, match=message):
         parse_sources(GOOD.replace(*edit), "sources.toml")
+
+
+ENTRY = '[[source]]\nname = "a"\narticle_pattern = "/x/"\n'
+FEED = '"http://a.example/feed.xml"'
+SITEMAP = '"http://a.example/sitemap.xml"'
+
+
+@pytest.mark.parametrize(
+    "keys, start_urls, feeds, sitemaps",
+    [
+        (f"start_urls = []\nfeeds = [{FEED}]\n", (), (FEED.strip('"'),), ()),
+        (f"start_urls = []\nsitemaps = [{SITEMAP}]\n", (), (), (SITEMAP.strip('"'),)),
+        (f"feeds = []\nsitemaps = []\nstart_urls = [{FEED}]\n", (FEED.strip('"'),), (), ()),
+    ],
+)
+def test_an_empty_list_of_one_kind_of_entry_point_is_none_of_that_kind_beside_another_kind(
+    keys: str, start_urls: tuple[str, ...], feeds: tuple[str, ...], sitemaps: tuple[str, ...]
+) -> None:
+    (source,) = parse_sources(ENTRY + keys, "sources.toml")
+    assert (source.start_urls, source.feeds, source.sitemaps) == (start_urls, feeds, sitemaps)
+    assert source.allowed_domains == ("a.example",)
+    # what a crawl subprocess is given loads to the same source
+    assert source_from_dict(source.to_dict()) == source
+
+
+@pytest.mark.parametrize(
+    "keys, key",
+    [
+        ("start_urls = []\n", "start_urls"),
+        ("feeds = []\nsitemaps = []\n", "feeds"),
+        ("sitemaps = []\n", "sitemaps"),
+    ],
+)
+def test_a_source_whose_entry_point_lists_are_all_empty_is_refused_naming_the_empty_key(
+    keys: str, key: str
+) -> None:
+    with pytest.raises(SourceConfigError) as err:
+        parse_sources(ENTRY + keys, "sources.toml")
+    assert str(err.value).startswith(f"sources.toml: source 'a': key '{key}': is empty")
+    assert "start_urls, feeds, sitemaps" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_source_without_any_entry_point_key_is_refused_naming_start_urls() -> None:
+    with pytest.raises(SourceConfigError, match=r"source 'a': key 'start_urls': is required \(or feeds"):
+        parse_sources(ENTRY, "sources.toml")
+
+
+@pytest.mark.parametrize("value", ['[""]', '"http://a.example/"', "[1]"])
+def test_an_entry_point_list_still_holds_only_urls(value: str) -> None:
+    with pytest.raises(SourceConfigError, match=r"key 'feeds': must be a list of non-empty strings"):
+        parse_sources(ENTRY + f'start_urls = ["http://a.example/"]\nfeeds = {value}\n', "sources.toml")
+
+
+def test_an_empty_same_hosts_list_is_no_other_host() -> None:
+    (source,) = parse_sources(ENTRY + 'start_urls = ["http://a.example/"]\nsame_hosts = []\n')
+    assert source.same_hosts == () and source.allowed_domains == ("a.example",)
+
+
+def test_nested_quantifiers_on_a_long_url_are_matched_in_linear_time() -> None:
+    (source,) = parse_sources(
+        '[[source]]\nname = "a"\nstart_urls = ["http://a.example/"]\n'
+        "article_pattern = '(a+)+$'\nlisting_pattern = '(x|x)*y'\n"
+    )
+    # Python's re backtracks for longer than the universe has existed on these, and holds the GIL meanwhile.
+    assert source.article_re.search("http://a.example/" + "a" * 50_000 + "!") is None
+    assert (
+        source.listing_re is not None and source.listing_re.search("http://a.example/" + "x" * 50_000) is None
+    )
+    assert source.article_re.search("http://a.example/aaa")
+
+
+@pytest.mark.parametrize(
+    "pattern, what",
+    [
+        ("/(\\d+)/\\1\\.html", "backreference"),
+        ("^(?!.*index).*\\.html$", "lookahead"),
+        ("(?<=/edu/)\\d+", "lookbehind"),
+        ("(?>a+)b", "atomic group"),
+        ("a++b", "possessive quantifier"),
+        ("/x{1001}/", "a repetition over 1000"),
+    ],
+)
+def test_a_pattern_re2_cannot_match_is_refused_when_the_file_loads(pattern: str, what: str) -> None:
+    for key in ("article_pattern", "listing_pattern"):
+        text = GOOD.replace(f"{key} = ", f"{key} = '{pattern}'\n#", 1)
+        with pytest.raises(SourceConfigError) as err:
+            parse_sources(text, "sources.toml")
+        message = str(err.value)
+        assert message.startswith(f"sources.toml: source 'huli-edu': key '{key}': "), what
+        assert "is not a pattern RE2 can match" in message and "linear" in message and "\n" not in message
+
+
+def test_an_unparsable_pattern_is_still_a_bad_regular_expression() -> None:
+    with pytest.raises(SourceConfigError, match=r"key 'listing_pattern': bad regular expression '\[a'"):
+        parse_sources(GOOD.replace("listing_pattern = ", "listing_pattern = '[a'\n#", 1), "sources.toml")
+
+
+def test_patterns_keep_the_syntax_both_engines_share() -> None:
+    (source,) = parse_sources(
+        '[[source]]\nname = "a"\nstart_urls = ["http://a.example/"]\n'
+        "article_pattern = '(?i)/(?P<year>\\d{4})/(?:[a-z0-9-]+)\\.s?html?$'\n"
+    )
+    assert source.article_re.search("http://a.example/2024/Story-1.HTM")
+    assert not source.article_re.search("http://a.example/24/story.html")
