@@ -32,6 +32,12 @@ logger = logging.getLogger(__name__)
 VERSION = "3"
 MIN_TEXT_CHARS = 50
 SITE_SUFFIX_RE = re.compile(r"\s*[-_|—–]+\s*[^-_|—–]{1,30}$")
+# A character reference to a C0 control other than tab, newline and carriage return (`&#27;`, the ESC of a
+# terminal escape): libxml2 makes the character, which no lxml text may then hold, so trafilatura drops
+# the page and the fallback fails on it. It goes before parsing, as the raw character does in parsing.
+XML_UNSAFE_REF_RE = re.compile(
+    r"&#(?:0*(?:[0-8]|1[1-24-9]|2\d|3[01])(?!\d)|[xX]0*(?:[0-8bcefBCEF]|1[0-9a-fA-F])(?![0-9a-fA-F]));?"
+)
 
 
 @dataclass
@@ -198,6 +204,7 @@ def body_text(tree: HtmlElement, html: str, url: str) -> str | None:
 
 def extract_article(html: str, url: str, timezone: str = "Asia/Shanghai") -> Extracted | None:
     """Title, text (one paragraph per line), published date and author; None when there is no body."""
+    html = XML_UNSAFE_REF_RE.sub("", html)
     tree = load_html(html)  # trafilatura's loader, for the reasons `_prepared_tree` gives
     if tree is None:
         return None

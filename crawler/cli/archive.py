@@ -123,7 +123,8 @@ def search(
         out = io.StringIO()
         header = [f.name for f in dataclasses.fields(Hit)]
         write_csv(out, header, (dataclasses.astuple(hit) for hit in hits), raw=raw_csv)
-        click.echo(out.getvalue(), nl=False)
+        # Not click.echo: off a terminal it strips colour codes, and a cell is written as stored.
+        sys.stdout.write(out.getvalue())
         return
     if not hits:
         echo_text(f"no stored story matches {query!r}", err=True)
