@@ -8,6 +8,13 @@ enforces the time limit (`timeout`) and honours a stop request (`interrupted`); 
 over (it expired unrenewed) ends the crawl too (`interrupted`). The child dies with its parent
 (crawler.worker), and the parent stops the child before it lets go of the leases, whatever went wrong, so
 no crawl runs on behind a released or expiring lease.
+
+A run's counts match what it stored however it ended: a run the child did not close (killed after the
+grace period, dead) gets the counts the child last reported, with `stored`, `revised` and each rejection
+reason recounted from the run's rows in the database. The child's own account of its end (status and
+reason, sent as its last line) is recorded when the child could not write it. When the database refuses
+the closing writes (a server gone, a full disk), the parent tries again until its lease would expire, so
+a database back in time gets the run's real reason and a released lease.
 """
 
 from __future__ import annotations
@@ -25,8 +32,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from crawler.config import AppConfig
 from crawler.errors import StorageError, first_line
@@ -44,10 +52,11 @@ from storage.leases import (
     new_owner,
     release,
 )
-from storage.models import CrawlRun
+from storage.models import ArticleRevision, Capture, CrawlRun, Rejection
 
 TAIL_LINES = 20
 POLL_SECONDS = 0.5  # how often a waiting parent looks at the time limit, the stop request and the heartbeat
+RETRY_SECONDS = (0.5, 10.0)  # first and longest pause between two tries of a write the database refused
 GRACE_SECONDS = 30.0  # how long a crawl asked to stop may take to close its runs before it is ended
 
 logger = logging.getLogger(__name__)
@@ -92,16 +101,50 @@ def _pump(stream: IO[str], sink: IO[str] | None, tail: deque[str]) -> None:
             sink = None
 
 
-def _pump_progress(stream: IO[str], progress: Callable[[int, dict[str, int]], None] | None) -> None:
-    """The worker's progress events (one JSON object per line on its stdout: run id and counts so far)."""
+@dataclass
+class _Report:
+    """What the child said of its runs: the counts it last reported, and the end of each it closed."""
+
+    counts: dict[int, dict[str, int]] = field(default_factory=dict)
+    ends: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # run id -> status, error
+
+
+def _pump_progress(
+    stream: IO[str], progress: Callable[[int, dict[str, int]], None] | None, report: _Report
+) -> None:
+    """The worker's events (one JSON object per line on its stdout: run id, counts so far, and at the
+    run's end its status and error)."""
     for line in stream:
-        if progress is None:
-            continue
         try:
             event = json.loads(line)
-            progress(int(event["run_id"]), {str(k): int(v) for k, v in event["counts"].items()})
+            run_id = int(event["run_id"])
+            counts = {str(k): int(v) for k, v in event["counts"].items()}
+            if isinstance(end := event.get("end"), dict):
+                report.ends[run_id] = (str(end["status"]), end.get("error") and str(end["error"]))
         except (ValueError, KeyError, TypeError, AttributeError):
             continue
+        report.counts[run_id] = counts
+        if progress is not None:
+            progress(run_id, counts)
+
+
+def _retrying(what: str, action: Callable[[], None], until: float) -> None:
+    """Do `action`, a write to the database; while the database refuses it (a server gone, a full disk,
+    locked), try again until `until` (monotonic), then raise its last error."""
+    pause, longest = RETRY_SECONDS
+    while True:
+        try:
+            action()
+            return
+        except (SQLAlchemyError, StorageError) as exc:
+            left = until - time.monotonic()
+            if left <= 0:
+                raise
+            logger.warning(
+                "could not %s, trying again for %.0fs more: %s", what, left, first_line(exc, with_type=True)
+            )
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, longest)
 
 
 @dataclass
@@ -112,6 +155,12 @@ class _Leases:
     owner: str
     seconds: float
     held: dict[int, str] = field(default_factory=dict)  # source id -> name
+    renewed: float = field(default_factory=time.monotonic)  # when the leases were last taken or renewed
+
+    @property
+    def expiry(self) -> float:
+        """When (monotonic) the leases expire if not renewed again: until then nobody else may take them."""
+        return self.renewed + self.seconds
 
     def take(self, sources: Mapping[int, str]) -> list[Holder]:
         _, sessions = open_database(self.db_url)
@@ -126,6 +175,7 @@ class _Leases:
         except BaseException:
             self.release()
             raise
+        self.renewed = time.monotonic()
         return taken_over
 
     @property
@@ -140,12 +190,14 @@ class _Leases:
         tries again: the lease lasts several beats, and a crawl is not thrown away for one missed renewal.
         """
         lost: list[str] = []
+        beat = time.monotonic()
         try:
             _, sessions = open_database(self.db_url)
             with sessions.begin() as session:
                 for source_id, name in self.held.items():
                     if not heartbeat(session, source_id, self.owner, seconds=self.seconds):
                         lost.append(name)
+            self.renewed = beat
         except (OperationalError, StorageError) as exc:
             logger.warning(
                 "could not renew the leases, trying again at the next beat: %s",
@@ -162,6 +214,19 @@ class _Leases:
             for source_id in self.held:
                 release(session, source_id, self.owner)
         self.held = {}
+
+    def let_go(self) -> None:
+        """Release the leases at a crawl's end, however it ended: a database that refuses (gone, full) is
+        tried again until the leases would expire anyway; then one error line, and they expire."""
+        if not self.held:
+            return
+        names = ", ".join(self.held.values())
+        try:
+            _retrying(f"release the lease of {names}", self.release, self.expiry)
+        except (SQLAlchemyError, StorageError) as exc:
+            logger.error(
+                "could not release the lease of %s, it expires by itself: %s", names, first_line(exc)
+            )
 
 
 def _close_abandoned(db_url: str, taken_over: Sequence[Holder]) -> None:
@@ -229,13 +294,14 @@ def crawl(
             "since": since.isoformat() if since else None,
             "recrawl": recrawl,
             "parent_pid": os.getpid(),
+            "lease_owner": leases.owner,
         }
         try:
             return _run_worker(cfg.db_url, job, run_ids, leases, log_sink, timeout, cancel, grace, progress)
         except KeyboardInterrupt:
             raise CrawlInterrupted(run_summaries(cfg.db_url, run_ids)) from None
     finally:
-        leases.release()
+        leases.let_go()
 
 
 def _run_worker(
@@ -265,18 +331,21 @@ def _run_worker(
         proc.stdin.write(json.dumps(job))
         proc.stdin.close()
     except OSError as exc:
-        _close_books(db_url, run_ids, -1, deque([f"cannot start the crawl process: {exc}"]), None)
+        _close_books(db_url, run_ids, -1, deque([f"cannot start the crawl process: {exc}"]), None, _Report())
         raise
+    report = _Report()
     # Log and progress are pumped on threads, so the time limit applies even to a child that says nothing.
     pumps = [
         threading.Thread(target=_pump, args=(proc.stderr, log_sink, tail), daemon=True),
-        threading.Thread(target=_pump_progress, args=(proc.stdout, progress), daemon=True),
+        threading.Thread(target=_pump_progress, args=(proc.stdout, progress, report), daemon=True),
     ]
     for pump in pumps:
         pump.start()
     ending: _Ending | None = None
+    in_flight = True  # an exception is on its way out: a failure to close the books must not replace it
     try:
         ending = _wait(proc, leases, timeout, cancel, grace)
+        in_flight = False
     except KeyboardInterrupt:
         # The terminal sent SIGINT to the child too: Scrapy closes the run; give it the grace period.
         ending = _Ending("interrupted", "the crawl was stopped")
@@ -296,7 +365,16 @@ def _run_worker(
             pump.join(timeout=10)
         proc.stderr.close()
         proc.stdout.close()
-        _close_books(db_url, run_ids, proc.returncode, tail, ending)
+        try:
+            _retrying(
+                "record the end of the crawl",
+                lambda: _close_books(db_url, run_ids, proc.returncode, tail, ending, report),
+                leases.expiry,
+            )
+        except (SQLAlchemyError, StorageError) as exc:
+            logger.error("could not record the end of the crawl: %s", first_line(exc))
+            if not in_flight:
+                raise
     return run_summaries(db_url, run_ids)
 
 
@@ -357,32 +435,64 @@ def _stop(proc: subprocess.Popen[str], grace: float, already_asked: bool = False
 
 
 def _close_books(
-    db_url: str, run_ids: list[int], exit_code: int, tail: deque[str], ending: _Ending | None
+    db_url: str,
+    run_ids: list[int],
+    exit_code: int,
+    tail: deque[str],
+    ending: _Ending | None,
+    report: _Report,
 ) -> None:
-    """Close what the child left open as failed; with an `ending` (a timeout, a stop, a lost lease: the
-    parent's doing), set its status on every run of this crawl, keeping the counts the child recorded."""
+    """Close what the child left open: with the end the child reported, else as failed, its counts
+    recounted; with an `ending` (a timeout, a stop, a lost lease: the parent's doing), set its status on
+    every run of this crawl, keeping the counts the child recorded."""
     _, sessions = open_database(db_url)
     last = next((line for line in reversed(tail) if line.strip()), "")
     with sessions.begin() as session:
         for run_id in run_ids:
-            if ending is not None:
-                finish_run(
-                    session,
-                    run_id,
-                    status=ending.status,
-                    error=f"{ending.reason}; crawl process exit code {exit_code}",
-                    exit_code=exit_code,
-                )
+            run = session.get(CrawlRun, run_id)
+            if run is None:
                 continue
-            finish_run(
-                session,
-                run_id,
-                status="failed",
-                error=f"crawl process exited with code {exit_code} before closing this run: {last}",
-                exit_code=exit_code,
-                only_if_running=True,
+            counts = None
+            status, error = (
+                "failed",
+                f"crawl process exited with code {exit_code} before closing this run: {last}",
             )
+            if run.status == "running":
+                counts = recount(session, run_id, report.counts.get(run_id, {}))
+                if run_id in report.ends:  # the child's account of its end, which it could not write
+                    status, reason = report.ends[run_id]
+                    error = reason or ""
+            elif ending is None:
+                continue  # the child closed it
+            if ending is not None:
+                status = ending.status
+                error = f"{ending.reason}; crawl process exit code {exit_code}"
+            finish_run(session, run_id, status=status, counts=counts, error=error, exit_code=exit_code)
         set_exit_code(session, run_ids, exit_code)
+
+
+def recount(session: Session, run_id: int, reported: Mapping[str, int]) -> dict[str, int]:
+    """A run's counts from the rows it left: articles stored and revised, each rejection reason, captures
+    fetched; over what the child last `reported` (fetched pages, skips), never below what the rows say."""
+    counts = dict(reported)
+    revisions = dict(
+        session.execute(
+            select(ArticleRevision.revision > 1, func.count())
+            .where(ArticleRevision.run_id == run_id, ArticleRevision.made_by != "reprocess")
+            .group_by(ArticleRevision.revision > 1)
+        ).all()
+    )
+    counts["stored"] = int(revisions.get(False, 0))
+    if revisions.get(True) or "revised" in counts:
+        counts["revised"] = int(revisions.get(True, 0))
+    for reason, n in session.execute(
+        select(Rejection.reason, func.count()).where(Rejection.run_id == run_id).group_by(Rejection.reason)
+    ).all():
+        counts[str(reason)] = max(counts.get(str(reason), 0), int(n))
+    captured = session.scalar(select(func.count()).where(Capture.run_id == run_id)) or 0
+    counts["fetched"] = max(counts.get("fetched", 0), int(captured))
+    counts.setdefault("failed", 0)
+    return counts
 
 
 def run_summaries(db_url: str, run_ids: Sequence[int]) -> list[RunSummary]:

@@ -3,12 +3,19 @@
 It counts every page by outcome (fetched, stored, and each rejection reason), writes each rejection with
 its reason as it happens, and closes the run with a status when the spider closes. A run killed before
 that is closed by the parent process (see crawler.crawl).
+
+Counts go to the parent as JSON lines on stdout: counts so far, and the run's end (status, counts, error)
+as the last line, so a parent can record the end itself when this process cannot (the database gone, a
+full disk). A parent that is gone (its pipe closed) is no reason to stop: the run is still closed here.
+A database that refuses a write is the run's reason for failing, said in one log line, not a traceback.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 import time
 from collections import Counter
 from typing import Any
@@ -17,7 +24,9 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.spiders import Spider
+from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.errors import StorageError, first_line
 from crawler.items import PageItem
 from crawler.signals import page_not_fetched
 from pipelines import reason_of
@@ -31,6 +40,29 @@ PROGRESS_INTERVAL = 0.2  # seconds between progress lines
 # Finish reasons under which a run counts as completed (a page cap reached is a normal end).
 OK_FINISH = {"finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout"}
 
+# Runs of this process whose end could not be written to the database (the crawl process exits 1).
+UNRECORDED: list[int] = []
+
+
+def parent_gone(settings_pid: int | None) -> bool:
+    """Whether the process that started this crawl has died (this one was handed to another parent)."""
+    return settings_pid is not None and os.getppid() != settings_pid
+
+
+def emit(event: dict[str, Any]) -> bool:
+    """One JSON line on stdout for the parent; False when the parent's end of the pipe is gone.
+
+    stdout then points at /dev/null, so neither a later line nor the interpreter's last flush raises."""
+    try:
+        print(json.dumps(event), flush=True)
+        return True
+    except (OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (lives as long as the process)
+        return False
+
 
 class RunRecorder:
     def __init__(self, crawler: Crawler) -> None:
@@ -40,6 +72,10 @@ class RunRecorder:
         self.first_error: str | None = None
         self.error_responses = 0
         self.last_progress = 0.0
+        self.listening = True  # the parent reads our stdout
+        self.write_error: str | None = None  # the first write the database refused
+        pid = crawler.settings.get("PAIRCHIVE_PARENT_PID")
+        self.parent_pid: int | None = int(pid) if pid else None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
@@ -75,7 +111,12 @@ class RunRecorder:
             return
         counts = dict(self.counts)
         counts["fetched"] = self._fetched()
-        print(json.dumps({"run_id": run_id, "counts": counts}), flush=True)
+        self._emit({"run_id": run_id, "counts": counts})
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        if self.listening and not emit(event):
+            self.listening = False
+            logger.warning("the process that started this crawl stopped listening; the run goes on")
 
     def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
         self.counts[getattr(item, "outcome", "stored")] += 1
@@ -96,9 +137,19 @@ class RunRecorder:
         run_id = self._run_id()
         if run_id is None:
             return
-        _, sessions = open_database(self.db_url)
-        with sessions.begin() as session:
-            record_rejection(session, run_id, url, reason, detail, title, capture_id)
+        try:
+            _, sessions = open_database(self.db_url)
+            with sessions.begin() as session:
+                record_rejection(session, run_id, url, reason, detail, title, capture_id)
+        except (SQLAlchemyError, StorageError) as exc:
+            self._refused(exc, f"the rejection of {url}")
+
+    def _refused(self, exc: BaseException, what: str) -> None:
+        """The database refused a write (gone, full, locked too long): one line, and the run's reason."""
+        line = first_line(exc, with_type=True)
+        logger.error("could not record %s: %s", what, line)
+        if self.write_error is None:
+            self.write_error = line
 
     def item_dropped(self, item: Any, response: Response, exception: BaseException, spider: Spider) -> None:
         reason, detail = reason_of(exception)
@@ -130,7 +181,11 @@ class RunRecorder:
             counts["offsite"] = offsite  # links and redirects leading off the portal, never followed
         first_error = self.first_error
         error: str | None
-        if reason == "shutdown":  # asked to stop (SIGTERM, SIGINT): the parent says why
+        if self.write_error is not None:  # what it stored is in the database; the rest could not be
+            status, error = "failed", f"the database refused a write: {self.write_error}"
+        elif reason == "shutdown" and parent_gone(self.parent_pid):
+            status, error = "interrupted", "the crawl was stopped: the process that started it is gone"
+        elif reason == "shutdown":  # asked to stop (SIGTERM, SIGINT): the parent says why
             status, error = "interrupted", "the crawl was stopped before it finished"
         elif reason not in OK_FINISH:
             # what ended it (a stage that cannot go on, e.g. raw captures on a full disk), else the first error
@@ -147,10 +202,20 @@ class RunRecorder:
             )
         run_id = self._run_id()
         logger.info("run %s of %s: %s %s", run_id, spider.name, status, counts)
-        if run_id is not None:
-            print(json.dumps({"run_id": run_id, "counts": counts}), flush=True)
         if run_id is None:
             return
-        _, sessions = open_database(self.db_url)
-        with sessions.begin() as session:
-            finish_run(session, run_id, status=status, counts=counts, error=error)
+        try:
+            _, sessions = open_database(self.db_url)
+            with sessions.begin() as session:
+                finish_run(session, run_id, status=status, counts=counts, error=error)
+        except (SQLAlchemyError, StorageError) as exc:
+            # The parent records this end once the database takes writes again.
+            UNRECORDED.append(run_id)
+            line = first_line(exc, with_type=True)
+            logger.error("could not record the end of run %s: %s", run_id, line)
+            if status != "failed":
+                status, error = (
+                    "failed",
+                    f"the database refused a write: {line}" + (f"; {error}" if error else ""),
+                )
+        self._emit({"run_id": run_id, "counts": counts, "end": {"status": status, "error": error}})

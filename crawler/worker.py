@@ -1,7 +1,13 @@
 """The crawl subprocess: `python -m crawler.worker -` (the job as JSON on stdin).
 
 One process per crawl, so each run gets a fresh Twisted reactor and a crash or leak dies with it. The job
-names the database, the sources (with their source and run ids) and single-key setting overrides.
+names the database, the sources (with their source and run ids), single-key setting overrides, the parent's
+pid and the owner of the leases the parent holds for it.
+
+A crawl that cannot start (a setting Scrapy cannot read, say) fails its runs with the reason. A crawl
+whose parent died (killed: it is asked to stop, see die_with_parent) closes its runs and releases the
+parent's leases itself, so the next crawl of its sources need not wait for them to expire. Exit status 1
+when a run could not be started or its end could not be recorded.
 """
 
 from __future__ import annotations
@@ -19,10 +25,19 @@ from typing import Any
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
+from sqlalchemy.exc import SQLAlchemyError
+from twisted.python.failure import Failure
 
+from crawler import runrecord
+from crawler.errors import StorageError, first_line
 from crawler.sources import source_from_dict
 from crawler.urlpolicy import block_mode
 from spiders.portal import PortalSpider
+from storage.archive import finish_run
+from storage.db import open_database
+from storage.leases import release
+
+logger = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 
@@ -40,7 +55,41 @@ def build_settings(job: dict[str, Any]) -> Settings:
         settings.set("PAIRCHIVE_CONTACT_URL", contact, priority="cmdline")
     for key, value in job.get("settings", {}).items():
         settings.set(key, value, priority="cmdline")
+    if job.get("parent_pid"):
+        settings.set("PAIRCHIVE_PARENT_PID", job["parent_pid"], priority="cmdline")
     return settings
+
+
+def _not_started(failure: Failure, job: dict[str, Any], run_id: int, not_started: list[int]) -> None:
+    """A crawl whose start failed (an unreadable setting, a component that cannot load): fail its run."""
+    error = failure.value if failure.value is not None else Exception(str(failure))
+    reason = f"the crawl could not start: {first_line(error, with_type=True)}"
+    logger.error("run %s: %s", run_id, reason)
+    not_started.append(run_id)
+    try:
+        _, sessions = open_database(job["db_url"])
+        with sessions.begin() as session:
+            finish_run(session, run_id, status="failed", error=reason, only_if_running=True)
+    except (SQLAlchemyError, StorageError) as exc:
+        logger.error("could not record the end of run %s: %s", run_id, first_line(exc, with_type=True))
+        runrecord.UNRECORDED.append(run_id)
+    runrecord.emit({"run_id": run_id, "counts": {}, "end": {"status": "failed", "error": reason}})
+
+
+def release_orphaned_leases(job: dict[str, Any]) -> None:
+    """The parent died: nobody renews its leases now. Release them, so the next crawl need not wait."""
+    owner = job.get("lease_owner")
+    if not owner:
+        return
+    try:
+        _, sessions = open_database(job["db_url"])
+        with sessions.begin() as session:
+            for entry in job["sources"]:
+                release(session, entry["source_id"], owner)
+    except (SQLAlchemyError, StorageError) as exc:
+        logger.error("could not release the leases of %s: %s", owner, first_line(exc, with_type=True))
+        return
+    logger.warning("the process that started this crawl is gone: released its leases (%s)", owner)
 
 
 def run(job: dict[str, Any]) -> int:
@@ -50,9 +99,10 @@ def run(job: dict[str, Any]) -> int:
     process = CrawlerProcess(settings)
     # Schema checks on opening the database are routine here, not news for the crawl log.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    not_started: list[int] = []
     for entry in job["sources"]:
         source = source_from_dict(entry["source"])
-        process.crawl(
+        started = process.crawl(
             PortalSpider,
             source=source,
             source_id=entry["source_id"],
@@ -60,12 +110,15 @@ def run(job: dict[str, Any]) -> int:
             since=date.fromisoformat(job["since"]) if job.get("since") else None,
             recrawl=bool(job.get("recrawl")),
         )
+        started.addErrback(_not_started, job, entry["run_id"], not_started)
     # Everything loaded so far lives as long as the process: keep it out of every collection, and collect
     # less often; each page allocates many short-lived lxml proxies (measured: ~15% less CPU per page).
     gc.freeze()
     gc.set_threshold(100_000, 50, 50)
     process.start()
-    return 0
+    if runrecord.parent_gone(job.get("parent_pid")):
+        release_orphaned_leases(job)
+    return 1 if not_started or runrecord.UNRECORDED else 0
 
 
 def die_with_parent(parent_pid: int | None) -> None:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import csv
+import functools
+import json
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any, TypeVar
 
 import click
+from scrapy.settings import BaseSettings, Settings
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.config import AppConfig
@@ -48,7 +52,8 @@ def data_dir_option(f: F) -> F:
 
 
 def scrapy_overrides(pairs: Sequence[str]) -> dict[str, str]:
-    """`-s KEY=VALUE` options as Scrapy settings; pairchive's own settings are refused (they have flags)."""
+    """`-s KEY=VALUE` options as Scrapy settings; pairchive's own settings are refused (they have flags),
+    and so is a value Scrapy could not read as its setting's kind (a usage error before any crawl starts)."""
     settings: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -60,6 +65,49 @@ def scrapy_overrides(pairs: Sequence[str]) -> dict[str, str]:
                 f"{key.strip()} is not a Scrapy setting; use --db", param_hint="-s/--set"
             )
         settings[key.strip()] = value
+    for key, value in settings.items():
+        if problem := setting_value_problem(key, value):
+            raise SettingRefused(f"-s {key}={value!r}: {problem}")
+    return settings
+
+
+class SettingRefused(click.ClickException):
+    """A `-s` value Scrapy could not read: one line and exit status 2, before any crawl starts (it would
+    otherwise fail inside the crawl process, after the runs were started)."""
+
+    exit_code = 2
+
+
+def setting_value_problem(key: str, value: str) -> str | None:
+    """Why Scrapy could not read `value` for setting `key`, judged by the kind of its default (a
+    boolean, a number, a dict); None when it can, or when the setting has no default to judge by."""
+    default = _default_settings().get(key)
+    try:
+        trial = Settings({key: value})
+        if isinstance(default, bool):
+            trial.getbool(key)
+        elif isinstance(default, int | float):
+            # Scrapy reads some whole-number defaults as floats (DOWNLOAD_TIMEOUT): any finite number.
+            if not math.isfinite(trial.getfloat(key)):
+                return "a finite number is expected"
+        elif isinstance(default, dict | BaseSettings) and not isinstance(json.loads(value), dict):
+            return "a JSON object is expected"
+    except (ValueError, TypeError):
+        if isinstance(default, bool):
+            return "true or false is expected"
+        return (
+            "a JSON object is expected"
+            if isinstance(default, dict | BaseSettings)
+            else "a number is expected"
+        )
+    return None
+
+
+@functools.cache
+def _default_settings() -> Settings:
+    """Scrapy's defaults under pairchive's settings module: what a crawl runs with before `-s`."""
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
     return settings
 
 
