@@ -15,6 +15,9 @@ DEFAULT_DB = "sqlite:///pairchive.db"
 DEFAULT_SOURCES = "sources.toml"
 DEFAULT_CONTACT_URL = "https://github.com/pairchive/pairchive"
 DEFAULT_DATA_DIR = "pairchive-data"  # for databases that are not a SQLite file
+# A crawl running longer is ended and recorded as `timeout`: the daemon's --time-limit and the default of
+# `pairchive crawl --timeout`, so that no crawl, scheduled or run by hand, goes on without end.
+DEFAULT_TIME_LIMIT_MINUTES = 180.0
 
 
 class ConfigurationError(SourceConfigError):

@@ -44,7 +44,8 @@ DOWNLOADER_MIDDLEWARES = {
     # First of all (before robots.txt, 100): only http and https, and no private addresses when the guard
     # is on, for every request (links, redirects, feeds, sitemaps); a refusal is a rejection with its reason.
     "crawler.urlpolicy.UrlPolicy": 40,
-    # Sees 429/503 before the stock retry middleware (550): waits as long as Retry-After asks.
+    # Sees 429/503 before the stock retry middleware (550): pauses the portal as Retry-After asks, within
+    # PAIRCHIVE_RETRY_AFTER_MAX and _TOTAL; past them the page is left for the next run (`retry_after`).
     "crawler.politeness.RetryAfterMiddleware": 560,
     # Before the meta refresh middleware (580) reads a page: a declared charset that is no charset
     # (base64, rot13, undefined...) is replaced by the one the bytes decide (crawler.charset).
@@ -65,7 +66,8 @@ PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES = "auto"
 TWISTED_DNS_RESOLVER = "crawler.urlpolicy.GuardedResolver"
 # Where the WARC files go (set per crawl from the data directory); empty: raw captures are not kept.
 PAIRCHIVE_WARC_DIR = ""
-PAIRCHIVE_RETRY_AFTER_MAX = 600  # seconds; a longer Retry-After gives up on the page for this run
+PAIRCHIVE_RETRY_AFTER_MAX = 120  # seconds; a longer Retry-After leaves the page for the next run
+PAIRCHIVE_RETRY_AFTER_TOTAL = 600  # seconds a portal may be paused by Retry-After in one run, in all
 
 EXTENSIONS = {
     # Stops downloads whose headers say they are not pages, feeds or sitemaps.

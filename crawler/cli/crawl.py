@@ -20,7 +20,7 @@ from crawler.cli.options import (
     table,
 )
 from crawler.cli.types import DAY, minutes
-from crawler.config import AppConfig
+from crawler.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
 from crawler.crawl import CrawlInterrupted, RunSummary
 from crawler.crawl import crawl as run_crawl
 from crawler.sources import Source, load_sources, select
@@ -96,8 +96,10 @@ class Progress:
 @click.option(
     "--timeout",
     type=minutes(),
+    default=DEFAULT_TIME_LIMIT_MINUTES,
+    show_default=True,
     metavar="MINUTES",
-    help="End a run that takes longer than this; it is recorded as `timeout`.",
+    help="End a run that takes longer than this; it is recorded as `timeout` (the daemon's limit by default).",
 )
 @click.option(
     "--recrawl",
@@ -126,7 +128,7 @@ def crawl(
     data_dir: str | None,
     quiet: bool,
     show_progress: bool | None,
-    timeout: float | None,
+    timeout: float,
     recrawl: bool,
     since: datetime | None,
     overrides: tuple[str, ...],
@@ -155,7 +157,7 @@ def crawl(
         settings=settings,
         since=since.date() if since else None,
         recrawl=recrawl,
-        timeout=timeout * 60 if timeout else None,
+        timeout=timeout * 60,
     )
     if runs:
         click.echo(summary_table(runs))
