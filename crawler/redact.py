@@ -16,6 +16,9 @@ HIDDEN = "***"
 
 # scheme://user:password@host: the password runs to the last "@" before the host part.
 _URL_PASSWORD_RE = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^\s/]*@")
+# user:password@host with no scheme before it, as an error may name a URL's authority alone
+# ("invalid hostname: user:secret@127.0.0.1"): a whole word, the password free of spaces, "/" and "@".
+_USERINFO_RE = re.compile(r"(?P<head>(?<![^\s'\"(\[<=,;])[^\s:/@'\"]+:)[^\s/@'\"]+@(?=[\w\[])")
 # libpq's key=value form (password=... or password='...'), which psycopg may echo back.
 _DSN_PASSWORD_RE = re.compile(r"(?P<head>\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^\s'\"]+)", re.IGNORECASE)
 
@@ -23,6 +26,7 @@ _DSN_PASSWORD_RE = re.compile(r"(?P<head>\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|
 def scrub(text: str) -> str:
     """`text` with every password of a URL or connection string in it replaced by ***."""
     text = _URL_PASSWORD_RE.sub(rf"\g<head>{HIDDEN}@", text)
+    text = _USERINFO_RE.sub(rf"\g<head>{HIDDEN}@", text)
     return _DSN_PASSWORD_RE.sub(rf"\g<head>{HIDDEN}", text)
 
 

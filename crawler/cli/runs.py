@@ -22,6 +22,7 @@ from crawler.cli.options import (
     table,
 )
 from crawler.cli.types import RECORD_ID, minutes, seconds
+from crawler.redact import scrub
 from crawler.sources import cron_trigger, load_sources
 from storage.db import open_database
 from storage.leases import holders
@@ -122,8 +123,9 @@ def runs_show(run_id: int, limit: int, as_json: bool, db: str | None) -> None:
         rejected = [
             {
                 "reason": r.reason,
-                "url": r.url,
-                "detail": r.detail,
+                # a page's URL may carry a password (http://user:secret@host/), and its error repeat it
+                "url": scrub(r.url),
+                "detail": scrub(r.detail) if r.detail else r.detail,
                 "title": r.title,
                 "capture_id": r.capture_id,
             }
