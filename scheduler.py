@@ -9,6 +9,9 @@
   within the hour; later it waits for its next time).
 - Each job is one crawl subprocess (crawler.crawl) holding the source's lease, with a time limit; at most
   `max_concurrent` crawls run at once (the executor's thread pool), the rest wait their turn.
+- A run that finds its source's lease held (another crawl, or a dead one whose lease has not expired yet:
+  a daemon restarted after a kill) is tried once more just after that lease's expiry (job `retry:NAME`),
+  rather than waiting for its next cron time; if the source is still busy then, it waits for that.
 - At start, the sources file and the database (migrated to the newest schema) must open; if either does
   not, one error line and exit status 2 (a configuration error: not worth a restart), or 1 when a database
   server does not answer (it may be starting: worth a restart).
@@ -28,7 +31,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -36,6 +39,7 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.config import AppConfig
@@ -44,7 +48,7 @@ from crawler.errors import DatabaseUnreachable, PairchiveError, StorageError, fi
 from crawler.redact import display_url, scrub_logging
 from crawler.sources import Source, cron_trigger, load_sources, select, source_from_dict
 from storage.db import open_database
-from storage.leases import SourceBusy
+from storage.leases import Holder, SourceBusy
 
 logger = logging.getLogger("pairchive.daemon")
 
@@ -53,6 +57,7 @@ MAX_CONCURRENT = 2  # crawls at once, across all sources
 TIME_LIMIT_MINUTES = 180.0  # a crawl running longer is ended and recorded as `timeout`
 GRACE_SECONDS = 60.0  # at shutdown, how long running crawls may go on before they are stopped
 WATCH_SECONDS = 5.0  # how often the daemon looks at the sources file for changes
+RETRY_AFTER_EXPIRY_SECONDS = 5.0  # a busy source is tried again this long after its holder's lease expires
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 # Set as soon as the daemon starts to stop: jobs still waiting for the pool are skipped.
@@ -61,6 +66,8 @@ SHUTTING_DOWN = threading.Event()
 STOPPING = threading.Event()
 _running: dict[str, int] = {}  # source name -> crawls of it in progress in this process
 _running_changed = threading.Condition()
+# The running daemon's scheduler, where a run that found its source busy schedules its retry.
+_retries: BaseScheduler | None = None
 
 
 def run_source(
@@ -68,12 +75,14 @@ def run_source(
     source: dict[str, Any] | str,
     settings: dict[str, Any] | None = None,
     time_limit: float | None = TIME_LIMIT_MINUTES,
+    retry_when_busy: bool = True,
 ) -> str:
     """The job: crawl one source now; returns the run's status (`busy` when another crawl holds it,
     `skipped` when the daemon is stopping, `failed` when no run could be made).
 
     `source` is the source's table as the daemon loaded it (or, for a one-off call, its name, looked up in
-    the sources file). The job's arguments are plain data, so it runs from any job store.
+    the sources file). The job's arguments are plain data, so it runs from any job store. A busy source
+    is tried again once, after the holder's lease expires (`retry_when_busy`, false for that retry).
     """
     name = source if isinstance(source, str) else str(source.get("name", "?"))
     if SHUTTING_DOWN.is_set():
@@ -86,7 +95,15 @@ def run_source(
     try:
         run = _crawl_one(AppConfig(**config), source, settings, time_limit)
     except SourceBusy as exc:
-        logger.warning("run of %s skipped: %s", name, exc)
+        retry = (
+            _retry_after(exc.holder, name, [config, source, settings, time_limit])
+            if retry_when_busy
+            else None
+        )
+        if retry is not None:
+            logger.warning("run of %s skipped: %s; trying again at %s", name, exc, retry.isoformat())
+        else:
+            logger.warning("run of %s skipped: %s", name, exc)
         return "busy"
     except Exception as exc:  # a bad file, the database gone, a full disk: one line, and the daemon goes on
         logger.error("run of %s failed: %s", name, first_line(exc))
@@ -109,6 +126,28 @@ def run_source(
         f" {_one_line(run.error)}" if run.error else "",
     )
     return run.status
+
+
+def _retry_after(holder: Holder, name: str, args: list[Any]) -> datetime | None:
+    """Schedule one more run of a busy source just after its holder's lease expires: a dead crawl's lease
+    (a daemon restarted after a kill) is taken over then, not at the next cron time. None when no daemon
+    is running to do it (a one-off call) or it is stopping."""
+    sched = _retries
+    if sched is None or SHUTTING_DOWN.is_set():
+        return None
+    when = holder.expires_at + timedelta(seconds=RETRY_AFTER_EXPIRY_SECONDS)
+    sched.add_job(
+        run_source,
+        DateTrigger(run_date=when),
+        args=[*args, False],
+        id=f"retry:{name}",
+        name=f"retry {name}",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=MISFIRE_GRACE_SECONDS,
+    )
+    return when
 
 
 def _crawl_one(
@@ -218,6 +257,8 @@ class Daemon:
         add_jobs(self.scheduler, self.cfg, changed, self.settings, self.time_limit)
         for name in removed:
             self.scheduler.remove_job(job_id(name))
+            if self.scheduler.get_job(f"retry:{name}") is not None:
+                self.scheduler.remove_job(f"retry:{name}")
         if self.sources and (changed or removed):
             added = sorted(s.name for s in changed if s.name not in self.sources)
             updated = sorted(s.name for s in changed if s.name in self.sources)
@@ -231,9 +272,24 @@ class Daemon:
         return True
 
     def next_runs(self) -> dict[str, datetime | None]:
-        return {job.id.removeprefix("crawl:"): job.next_run_time for job in self.scheduler.get_jobs()}
+        """The next cron run of each source (retries of busy sources: `retries`)."""
+        return {
+            job.id.removeprefix("crawl:"): job.next_run_time
+            for job in self.scheduler.get_jobs()
+            if job.id.startswith("crawl:")
+        }
+
+    def retries(self) -> dict[str, datetime | None]:
+        """When each source found busy is tried again."""
+        return {
+            job.id.removeprefix("retry:"): job.next_run_time
+            for job in self.scheduler.get_jobs()
+            if job.id.startswith("retry:")
+        }
 
     def start(self, run_now: bool = False) -> None:
+        global _retries
+        _retries = self.scheduler
         self.scheduler.start()
         for name, when in sorted(self.next_runs().items()):
             logger.info("scheduled %s: next run %s", name, when.astimezone(UTC).isoformat() if when else "-")
@@ -266,6 +322,9 @@ class Daemon:
                 logger.warning("stopping: ending %s (marked interrupted)", ",".join(sorted(running())))
         STOPPING.set()
         self.scheduler.shutdown(wait=True)
+        global _retries
+        if _retries is self.scheduler:
+            _retries = None
         STOPPING.clear()
         SHUTTING_DOWN.clear()
         logger.info("stopped")

@@ -20,7 +20,7 @@ from crawler.items import PageItem
 from crawler.sources import Source
 from crawler.urls import in_domains
 from pipelines.page import process_page
-from spiders.discovery import ListingLinks, feed_entries, listing_links, sitemap_entries
+from spiders.discovery import ListingLinks, Unreadable, feed_entries, listing_links, sitemap_entries
 
 SAMPLE = 5
 TIMEOUT = 30
@@ -94,7 +94,11 @@ def check_source(source: Source, user_agent: str) -> CheckReport:
             text = decode_page(body, content_type, source.encoding).text
             found = listing_links(text, url, source)
         else:
-            entries = feed_entries(body) if kind == "feed" else sitemap_entries(body)[1]
+            try:
+                entries = feed_entries(body) if kind == "feed" else sitemap_entries(body)[1]
+            except Unreadable as refused:  # a crawl refuses it too, with this reason
+                report.error = f"refused, {refused.reason}: {refused.detail}"
+                continue
             found = ListingLinks([], [], 0)
             for entry in entries:
                 if in_domains(entry.url, source.allowed_domains) and source.article_re.search(entry.url):

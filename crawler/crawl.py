@@ -132,6 +132,7 @@ def _retrying(what: str, action: Callable[[], None], until: float) -> None:
     """Do `action`, a write to the database; while the database refuses it (a server gone, a full disk,
     locked), try again until `until` (monotonic), then raise its last error."""
     pause, longest = RETRY_SECONDS
+    log = logger.warning  # once; the tries after it only in the debug log
     while True:
         try:
             action()
@@ -140,9 +141,8 @@ def _retrying(what: str, action: Callable[[], None], until: float) -> None:
             left = until - time.monotonic()
             if left <= 0:
                 raise
-            logger.warning(
-                "could not %s, trying again for %.0fs more: %s", what, left, first_line(exc, with_type=True)
-            )
+            log("could not %s, trying again for %.0fs more: %s", what, left, first_line(exc, with_type=True))
+            log = logger.debug
             time.sleep(min(pause, left))
             pause = min(pause * 2, longest)
 
@@ -475,16 +475,13 @@ def recount(session: Session, run_id: int, reported: Mapping[str, int]) -> dict[
     """A run's counts from the rows it left: articles stored and revised, each rejection reason, captures
     fetched; over what the child last `reported` (fetched pages, skips), never below what the rows say."""
     counts = dict(reported)
-    revisions = dict(
-        session.execute(
-            select(ArticleRevision.revision > 1, func.count())
-            .where(ArticleRevision.run_id == run_id, ArticleRevision.made_by != "reprocess")
-            .group_by(ArticleRevision.revision > 1)
-        ).all()
+    made = select(func.count()).where(
+        ArticleRevision.run_id == run_id, ArticleRevision.made_by != "reprocess"
     )
-    counts["stored"] = int(revisions.get(False, 0))
-    if revisions.get(True) or "revised" in counts:
-        counts["revised"] = int(revisions.get(True, 0))
+    counts["stored"] = int(session.scalar(made.where(ArticleRevision.revision == 1)) or 0)
+    revised = int(session.scalar(made.where(ArticleRevision.revision > 1)) or 0)
+    if revised or "revised" in counts:
+        counts["revised"] = revised
     for reason, n in session.execute(
         select(Rejection.reason, func.count()).where(Rejection.run_id == run_id).group_by(Rejection.reason)
     ).all():

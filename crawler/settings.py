@@ -68,6 +68,11 @@ TWISTED_DNS_RESOLVER = "crawler.urlpolicy.GuardedResolver"
 PAIRCHIVE_WARC_DIR = ""
 PAIRCHIVE_RETRY_AFTER_MAX = 120  # seconds; a longer Retry-After leaves the page for the next run
 PAIRCHIVE_RETRY_AFTER_TOTAL = 600  # seconds a portal may be paused by Retry-After in one run, in all
+# Feeds and sitemaps have caps of their own, not DOWNLOAD_MAXSIZE (pages): the sitemap protocol's 50 MB
+# (52,428,800 bytes) a file, downloaded or unpacked from gzip (spiders.discovery; a larger one is refused,
+# `too_large`), and its 50,000 URLs a file (entries past them are not read: `truncated`).
+PAIRCHIVE_DISCOVERY_MAXSIZE = 50 * 1024 * 1024
+PAIRCHIVE_DISCOVERY_MAX_URLS = 50_000
 
 EXTENSIONS = {
     # Stops downloads whose headers say they are not pages, feeds or sitemaps.

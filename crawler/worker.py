@@ -37,7 +37,7 @@ from storage.archive import finish_run
 from storage.db import open_database
 from storage.leases import release
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("crawler.worker")  # also when run as __main__
 
 PR_SET_PDEATHSIG = 1
 
@@ -121,12 +121,29 @@ def run(job: dict[str, Any]) -> int:
     return 1 if not_started or runrecord.UNRECORDED else 0
 
 
+PARENT_DEATH_SIGNAL = signal.SIGHUP  # Scrapy handles SIGTERM as a stop and a second one as a kill
+
+
+def _set_parent_death_signal(signum: int) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum)
+
+
+def _parent_died(_signum: int, _frame: object) -> None:
+    """Ask the crawl to stop once (a graceful close of its runs). The kernel sends the parent-death signal
+    again each time a later parent ends (a thread of init the crawl was handed to): a second SIGTERM would
+    make Scrapy stop at once, with its runs left open, so the signal is disarmed here."""
+    _set_parent_death_signal(0)
+    signal.signal(PARENT_DEATH_SIGNAL, signal.SIG_IGN)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def die_with_parent(parent_pid: int | None) -> None:
     """Be asked to stop (SIGTERM, a graceful close of the run) when the parent dies, so a killed
     `pairchive crawl` or daemon leaves no crawl running on (Linux; elsewhere the parent's lease expires)."""
     if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        signal.signal(PARENT_DEATH_SIGNAL, _parent_died)
+        _set_parent_death_signal(PARENT_DEATH_SIGNAL)
     if parent_pid is not None and os.getppid() != parent_pid:
         sys.exit("the process that started this crawl is gone")
 

@@ -2,13 +2,18 @@
 
 Pure functions over bytes: each returns the links it found with the date it gives them (feed item date,
 sitemap lastmod or news publication date), so the spider can skip what is known or older than --since.
+
+Hostile files are refused, never read as empty: a file that is not a feed or sitemap (`unparsable`), one
+that declares XML entities (`xml_entities`: entity expansion, "billion laughs", and external entities are
+never expanded), one larger than its cap downloaded or unpacked (`too_large`: gzip is unpacked
+incrementally, so a bomb costs at most the cap). A file holding more entries than its cap is read up to
+the cap (`truncated`). Limits are the sitemap protocol's: 50 MB uncompressed and 50,000 URLs per file.
 """
 
 from __future__ import annotations
 
-import gzip
-import io
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -22,14 +27,47 @@ from crawler.charset import decode_page
 from crawler.sources import Source
 from crawler.urls import in_domains
 
-MAX_UNZIPPED = 50 * 1024 * 1024  # the sitemap protocol's own limit
-PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
+MAX_UNZIPPED = 50 * 1024 * 1024  # the sitemap protocol's own limit: 50 MB (52,428,800 bytes) per file
+MAX_ENTRIES = 50_000  # ... and 50,000 URLs per file
+# No entity is expanded, no DTD loaded, nothing fetched; libxml2's own limits on depth and node size kept.
+# `recover`: feeds with a bare & or a stray tag are common and still readable.
+PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, recover=True, huge_tree=False
+)
+UNZIP_CHUNK = 64 * 1024
+
+
+class Unreadable(ValueError):
+    """A feed or sitemap that was not read: a reason word (for the run's rejections) and what was wrong."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Caps:
+    """How much one feed or sitemap file may hold: bytes (unpacked) and entries."""
+
+    max_bytes: int = MAX_UNZIPPED
+    max_entries: int = MAX_ENTRIES
 
 
 @dataclass(frozen=True)
 class Entry:
     url: str
     date: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """What one feed or sitemap file gave: its kind ("feed", "index" or "urlset"), its entries up to the
+    cap, and whether it held more than that."""
+
+    kind: str
+    entries: list[Entry]
+    truncated: bool = False
 
 
 def _local(tag: object) -> str:
@@ -50,37 +88,72 @@ def _date(text: str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def unzip_if_gzipped(body: bytes) -> bytes:
-    """Sitemaps are often served as .xml.gz files (not Content-Encoding): unpack, within a size cap."""
+def unzip_if_gzipped(body: bytes, max_bytes: int = MAX_UNZIPPED) -> bytes:
+    """Sitemaps are often served as .xml.gz files (not Content-Encoding): unpack, a chunk at a time, and
+    refuse (`too_large`) as soon as more than `max_bytes` come out; a file of several gzip members is
+    unpacked whole. Refused too: a body already over `max_bytes`, and gzip data that is corrupt."""
     if body[:2] != b"\x1f\x8b":
+        if len(body) > max_bytes:
+            raise Unreadable("too_large", f"{len(body)} bytes, more than the cap of {max_bytes}")
         return body
-    with gzip.GzipFile(fileobj=io.BytesIO(body)) as f:
-        data = f.read(MAX_UNZIPPED + 1)
-    if len(data) > MAX_UNZIPPED:
-        raise ValueError(f"gzipped sitemap unpacks to more than {MAX_UNZIPPED} bytes")
-    return data
+    out = bytearray()
+    data = body
+    try:
+        while data[:2] == b"\x1f\x8b":
+            unzip = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            while data and not unzip.eof:
+                out += unzip.decompress(data, max_bytes + 1 - len(out))
+                data = unzip.unconsumed_tail
+                if len(out) > max_bytes:
+                    raise Unreadable(
+                        "too_large", f"gzip data unpacks to more than the cap of {max_bytes} bytes"
+                    )
+            if not unzip.eof:
+                raise Unreadable("unparsable", "gzip data ends early")
+            data = unzip.unused_data
+    except zlib.error as exc:
+        raise Unreadable("unparsable", f"gzip data is corrupt: {exc}") from None
+    return bytes(out)
 
 
 XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
-def _root(body: bytes) -> etree._Element | None:
-    """The parsed document. Decoded by pairchive's charset rules first: feeds declare gb2312 and use
-    GBK characters as often as pages do, and libxml2 stops at the first character it cannot map."""
+def _text(body: bytes, caps: Caps) -> str:
+    """The file's text: unpacked, then decoded by pairchive's charset rules (feeds declare gb2312 and use
+    GBK characters as often as pages do, and libxml2 stops at the first character it cannot map)."""
+    return decode_page(unzip_if_gzipped(body, caps.max_bytes)).text
+
+
+def _root(text: str) -> etree._Element:
+    """The parsed document; a document that declares entities is refused before anything reads it."""
     try:
-        text = decode_page(unzip_if_gzipped(body)).text
-        return etree.fromstring(XML_DECL_RE.sub("", text, count=1).encode("utf-8"), PARSER)
-    except (etree.XMLSyntaxError, ValueError, OSError):
-        return None
-
-
-def feed_entries(body: bytes) -> list[Entry]:
-    """Item links of an RSS 2.0 or Atom feed, with their published (or updated) dates."""
-    root = _root(body)
+        root = etree.fromstring(XML_DECL_RE.sub("", text, count=1).encode("utf-8"), PARSER)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise Unreadable("unparsable", f"not XML: {exc}") from None
     if root is None:
-        return []
+        raise Unreadable("unparsable", "not XML")
+    dtd = root.getroottree().docinfo.internalDTD
+    if dtd is not None and (names := [e.name for e in dtd.iterentities()]):
+        shown = ", ".join(str(n) for n in names[:3]) + (", ..." if len(names) > 3 else "")
+        raise Unreadable("xml_entities", f"declares {len(names)} XML entities ({shown}); none is expanded")
+    return root
+
+
+FEED_ROOTS = ("rss", "feed", "rdf")  # RSS 0.9x/2.0, Atom, RSS 1.0 (rdf:RDF)
+SITEMAP_ROOTS = ("urlset", "sitemapindex")
+
+
+def read_feed(body: bytes, caps: Caps = Caps()) -> Discovered:
+    """Item links of an RSS or Atom feed, with their published (or updated) dates, up to the cap of
+    entries; raises Unreadable for a file that is not read (see the module docstring)."""
+    root = _root(_text(body, caps))
+    if _local(root.tag) not in FEED_ROOTS:
+        raise Unreadable("unparsable", f"not an RSS or Atom feed: the document is <{_local(root.tag)}>")
     entries: list[Entry] = []
     for node in root.iter():
+        if len(entries) > caps.max_entries:
+            break
         name = _local(node.tag)
         if name == "item":  # RSS
             fields = {_local(child.tag): child for child in node}
@@ -101,17 +174,45 @@ def feed_entries(body: bytes) -> list[Entry]:
                     when_text = child.text
             if url:
                 entries.append(Entry(url, _date(when_text)))
-    return entries
+    return Discovered("feed", entries[: caps.max_entries], len(entries) > caps.max_entries)
 
 
-def sitemap_entries(body: bytes) -> tuple[str, list[Entry]]:
-    """("index", child sitemaps) or ("urlset", page URLs), with lastmod or news publication dates."""
-    root = _root(body)
-    if root is None:
-        return "unknown", []
+def feed_entries(body: bytes, caps: Caps = Caps()) -> list[Entry]:
+    """read_feed's entries."""
+    return read_feed(body, caps).entries
+
+
+def _text_sitemap(text: str, caps: Caps) -> Discovered:
+    """A sitemap as the protocol's text format: one http(s) URL a line."""
+    entries: list[Entry] = []
+    for line in text.splitlines():
+        url = line.strip()
+        if not url:
+            continue
+        if not re.match(r"https?://\S+$", url, re.IGNORECASE):
+            raise Unreadable("unparsable", "neither XML nor a list of URLs, one a line")
+        if len(entries) == caps.max_entries:
+            return Discovered("urlset", entries, truncated=True)
+        entries.append(Entry(url))
+    if not entries:
+        raise Unreadable("unparsable", "empty")
+    return Discovered("urlset", entries)
+
+
+def read_sitemap(body: bytes, caps: Caps = Caps()) -> Discovered:
+    """("index", child sitemaps) or ("urlset", page URLs), with lastmod or news publication dates, up to
+    the cap of entries; the text format too; raises Unreadable for a file that is not read."""
+    text = _text(body, caps)
+    if not text.lstrip().startswith("<"):
+        return _text_sitemap(text, caps)
+    root = _root(text)
+    if _local(root.tag) not in SITEMAP_ROOTS:
+        raise Unreadable("unparsable", f"not a sitemap: the document is <{_local(root.tag)}>")
     kind = "index" if _local(root.tag) == "sitemapindex" else "urlset"
     entries: list[Entry] = []
     for node in root:
+        if len(entries) > caps.max_entries:
+            break
         if _local(node.tag) not in ("sitemap", "url"):
             continue
         url, when = "", None
@@ -123,7 +224,13 @@ def sitemap_entries(body: bytes) -> tuple[str, list[Entry]]:
                 when = _date(child.text) or when
         if url:
             entries.append(Entry(url, when))
-    return kind, entries
+    return Discovered(kind, entries[: caps.max_entries], len(entries) > caps.max_entries)
+
+
+def sitemap_entries(body: bytes, caps: Caps = Caps()) -> tuple[str, list[Entry]]:
+    """read_sitemap's kind and entries."""
+    found = read_sitemap(body, caps)
+    return found.kind, found.entries
 
 
 SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "#")

@@ -2,6 +2,12 @@
 
 Links are matched as absolute URLs without their fragment; offsite links are never followed (Scrapy's
 offsite middleware, from `allowed_domains`). A source's `encoding` overrides what the server declares.
+
+Every page asked for ends stored or as a rejection with its reason (the `page_not_fetched` signal, which
+the run recorder writes and counts): a feed or sitemap that is not read (spiders.discovery: `unparsable`,
+`xml_entities`, `too_large`; `truncated` when it held more entries than its cap), a download over its cap
+(`too_large`), a page that is not HTML (`not_html`), a redirect back to a URL of its own chain
+(`redirect_loop`) or to a page this run asks for already (`redirected`).
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest, StopDownload
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, StopDownload
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
@@ -25,7 +33,17 @@ from crawler.sources import Source, source_from_dict
 from crawler.urlpolicy import RefusedUrl
 from crawler.urls import canonical_url, in_domains
 from pipelines.dates import date_from_url
-from spiders.discovery import Entry, feed_entries, listing_links, sitemap_entries
+from spiders.discovery import (
+    MAX_ENTRIES,
+    MAX_UNZIPPED,
+    Caps,
+    Discovered,
+    Entry,
+    Unreadable,
+    listing_links,
+    read_feed,
+    read_sitemap,
+)
 
 
 class PortalSpider(scrapy.Spider):
@@ -60,6 +78,18 @@ class PortalSpider(scrapy.Spider):
         # articles this time, to reach what that run never did.
         self.resume = False
         self.recrawl_targets: list[tuple[int, str]] = []  # (article id, URL), filled by crawler.incremental
+        self.caps = Caps()  # feeds and sitemaps (PAIRCHIVE_DISCOVERY_*), set from the crawl's settings
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.caps = Caps(
+            max_bytes=settings.getint("PAIRCHIVE_DISCOVERY_MAXSIZE", MAX_UNZIPPED),
+            max_entries=settings.getint("PAIRCHIVE_DISCOVERY_MAX_URLS", MAX_ENTRIES),
+        )
+        crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
+        return spider
 
     def _request(self, url: str, callback: Any) -> scrapy.Request | None:
         """A request for `url`, or None once the source's `max_pages` unique pages have been asked for
@@ -85,9 +115,19 @@ class PortalSpider(scrapy.Spider):
                     self.cap_reached = True
                 return None
             self.requested.add(url)
-        # Article pages are kept byte for byte in the run's WARC file (crawler.capture).
-        meta = {ARTICLE_META: True} if callback == self.parse_article else None
-        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta)
+        meta: dict[str, Any] = {}
+        if callback == self.parse_article:
+            meta[ARTICLE_META] = True  # kept byte for byte in the run's WARC file (crawler.capture)
+        elif callback in (self.parse_feed, self.parse_sitemap):
+            # Feeds and sitemaps have their own cap, not the page cap: the protocol allows 50 MB a file.
+            meta["download_maxsize"] = meta["download_warnsize"] = self.caps.max_bytes
+        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta or None)
+
+    def _refuse(self, url: str, reason: str, detail: str) -> None:
+        """Record that `url` was asked for and not stored, and why (the run recorder writes and counts it)."""
+        self.crawler.signals.send_catch_log(
+            signal=page_not_fetched, url=url, reason=reason, detail=detail, spider=self
+        )
 
     def _capped(self) -> None:
         if self.crawler.stats is not None:
@@ -111,9 +151,12 @@ class PortalSpider(scrapy.Spider):
                 yield request
 
     def _decode(self, response: Response) -> Decoded | None:
-        """The page decoded once, by its real charset (crawler.charset), whatever it or its server declare."""
+        """The page decoded once, by its real charset (crawler.charset), whatever it or its server declare;
+        None, recorded as `not_html`, for a body that is no HTML page."""
         if not isinstance(response, TextResponse) and response.body.lstrip()[:1] != b"<":
             self.logger.warning("not an HTML page, skipped: %s", response.url)
+            kind = (response.headers.get(b"Content-Type") or b"").decode("latin-1") or "no Content-Type"
+            self._refuse(response.url, "not_html", f"not an HTML page: {kind}")
             return None
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         decoded = decode_page(response.body, content_type, self.source.encoding)
@@ -169,18 +212,36 @@ class PortalSpider(scrapy.Spider):
                     stats.inc_value("pairchive/changed")
                 yield request
 
+    def _discovered(self, response: Response, what: str) -> Discovered | None:
+        """The feed's or sitemap's entries; None when it is not read, recorded with the reason why."""
+        url = (response.meta.get("redirect_urls") or [response.url])[0]  # the entry point as linked
+        try:
+            found = (read_feed if what == "feed" else read_sitemap)(response.body, self.caps)
+        except Unreadable as refused:
+            self.logger.warning("%s %s refused, %s: %s", what, url, refused.reason, refused.detail)
+            self._refuse(url, refused.reason, f"{what}: {refused.detail}")
+            return None
+        self.logger.info("%s %s: %s of %d entries", what, response.url, found.kind, len(found.entries))
+        if found.truncated:
+            detail = (
+                f"{what}: more than {self.caps.max_entries} entries; the first {self.caps.max_entries} read"
+            )
+            self.logger.warning("%s %s: %s", what, url, detail)
+            self._refuse(url, "truncated", detail)
+        return found
+
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
-        entries = feed_entries(response.body)
-        self.logger.info("feed %s: %d items", response.url, len(entries))
-        yield from self._articles(entries)
+        if found := self._discovered(response, "feed"):
+            yield from self._articles(found.entries)
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
-        kind, entries = sitemap_entries(response.body)
-        self.logger.info("sitemap %s: %s of %d entries", response.url, kind, len(entries))
-        if kind != "index":
-            yield from self._articles(entries)
+        found = self._discovered(response, "sitemap")
+        if found is None:
             return
-        for entry in entries:
+        if found.kind != "index":
+            yield from self._articles(found.entries)
+            return
+        for entry in found.entries:
             if not in_domains(entry.url, self.allowed_domains):
                 continue
             if self._before_since(entry.date):
@@ -239,10 +300,34 @@ class PortalSpider(scrapy.Spider):
             capture_id=response.meta.get(CAPTURE_META),
         )
 
+    def request_dropped(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
+        """A redirect Scrapy's duplicate filter dropped: to a URL of its own chain (a loop), or to a page this
+        run asks for already. Either way the URL first asked for is recorded, not lost."""
+        chain = request.meta.get("redirect_urls")
+        if spider is not self or not chain:
+            return
+        if request.url in chain:
+            how = (
+                "to itself"
+                if chain == [request.url]
+                else f"back to {request.url} after {len(chain)} redirects"
+            )
+            self.logger.warning("redirect loop: %s redirects %s", chain[0], how)
+            self._refuse(chain[0], "redirect_loop", f"redirects {how}")
+        else:
+            self._refuse(chain[0], "redirected", f"to {request.url}, asked for already")
+
     def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
         response = getattr(failure.value, "response", None)
+        if refusal := self._download_refusal(failure, request):
+            reason, message = refusal
+            if request is not None:  # the URL asked for, not where its redirects led
+                url = (request.meta.get("redirect_urls") or [url])[0]
+            self.logger.warning("refused, %s: %s", message, url)
+            self._refuse(url, reason, message)
+            return
         if failure.check(StopDownload) and response is not None:
             kind = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
             message = f"not a page, feed or sitemap: {kind}"
@@ -261,6 +346,20 @@ class PortalSpider(scrapy.Spider):
             self.logger.info("skipped, disallowed by robots.txt: %s", url)
         else:
             self.logger.error("fetch failed: %s: %s", url, message)
-        self.crawler.signals.send_catch_log(
-            signal=page_not_fetched, url=url, reason=reason, detail=message, spider=self
-        )
+        self._refuse(url, reason, message)
+
+    def _download_refusal(self, failure: Failure, request: scrapy.Request | None) -> tuple[str, str] | None:
+        """(reason, detail) for a download Scrapy gave up on by design: over its size cap (as sent or as
+        unpacked from its Content-Encoding), or redirected more often than REDIRECT_MAX_TIMES."""
+        message = failure.getErrorMessage()
+        meta = request.meta if request is not None else {}
+        cap = meta.get("download_maxsize", self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+        if failure.check(DownloadCancelledError) or (
+            failure.check(IgnoreRequest) and "DOWNLOAD_MAXSIZE" in message
+        ):
+            unpacked = " unpacked" if failure.check(IgnoreRequest) else ""
+            return "too_large", f"larger{unpacked} than the download cap of {cap} bytes"
+        if failure.check(IgnoreRequest) and "max redirections" in message:
+            times = self.crawler.settings.getint("REDIRECT_MAX_TIMES")
+            return "redirect_loop", f"redirected more than {times} times"
+        return None

@@ -29,9 +29,9 @@ import scheduler
 from crawler.config import AppConfig
 from crawler.sampleweb import SampleWeb
 from crawler.sources import load_sources
-from storage.archive import upsert_sources
+from storage.archive import start_run, upsert_sources
 from storage.db import close_all, open_database
-from storage.leases import acquire, holders
+from storage.leases import LEASE_SECONDS, acquire, attach_run, holders
 from storage.models import CrawlRun
 from tests.crawls import (
     LOOPBACK,
@@ -185,6 +185,83 @@ def test_a_scheduled_run_of_a_source_another_crawl_holds_is_skipped_and_logged(t
     assert message.startswith(
         "WARNING run of held skipped: held is being crawled by cli@operator:42:abcdef since "
     )
+
+
+def test_a_restarted_daemon_tries_a_source_held_by_a_dead_lease_again_when_that_lease_expires(
+    sample_web: SampleWeb, tmp_path: Path
+) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(one_source(sample_web, "linxia-news"), encoding="utf-8")  # 30 2 * * * Asia/Shanghai
+    cfg = AppConfig(db_url=f"sqlite:///{tmp_path / 'a.db'}", sources_path=str(sources))
+    (source,) = load_sources(sources)
+    fire = datetime(2026, 11, 24, 18, 30, tzinfo=UTC)  # 02:30 in Shanghai
+    killed_at = fire - timedelta(seconds=30)
+    # the daemon before the restart was killed mid-crawl: its run is open, its lease not yet expired
+    _, sessions = open_database(cfg.db_url)
+    with sessions.begin() as s:
+        source_id = upsert_sources(s, [source.to_dict()])["linxia-news"]
+        acquire(s, source_id, "schedule@host:1:deadbe", now=killed_at)
+        dead_run = start_run(s, source_id, "schedule")
+        attach_run(s, source_id, "schedule@host:1:deadbe", dead_run)
+    expiry = killed_at + timedelta(seconds=LEASE_SECONDS)
+    sched = DrivenScheduler(timezone="UTC", executors={"default": DebugExecutor()})
+    daemon = scheduler.Daemon(cfg, settings=LOOPBACK_SETTINGS, scheduler=sched)
+    with (
+        time_machine.travel(fire - timedelta(seconds=1), tick=False) as clock,
+        watching("pairchive.daemon") as log,
+    ):
+        assert daemon.load()
+        daemon.start()
+        try:
+            clock.move_to(fire + timedelta(seconds=1))
+            sched._process_jobs()  # due, but the dead daemon's lease is still live
+            retry_at = expiry + timedelta(seconds=scheduler.RETRY_AFTER_EXPIRY_SECONDS)
+            assert daemon.retries() == {"linxia-news": retry_at}
+            assert daemon.next_runs()["linxia-news"] == fire + timedelta(days=1)
+            assert any(
+                m.startswith(
+                    "WARNING run of linxia-news skipped: linxia-news is being crawled by schedule@host"
+                )
+                and m.endswith(f"; trying again at {retry_at.isoformat()}")
+                for m in log.messages
+            )
+            clock.move_to(retry_at + timedelta(seconds=1))
+            sched._process_jobs()  # the lease has expired: this run takes it over
+            assert daemon.retries() == {}
+        finally:
+            daemon.stop()
+    runs = {run_id: (status, error) for run_id, _, status, error in run_rows(cfg.db_url)}
+    (new_run,) = set(runs) - {dead_run}
+    assert runs[new_run][0] == "ok"
+    assert runs[dead_run][0] == "interrupted"
+    assert "stopped without closing this run; its lease expired" in (runs[dead_run][1] or "")
+
+
+def test_a_retried_source_still_busy_waits_for_its_next_scheduled_time(tmp_path: Path) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        '[[source]]\nname = "held"\nstart_urls = ["http://127.0.0.1:9/list.html"]\narticle_pattern = "/a/"\n',
+        encoding="utf-8",
+    )
+    cfg = AppConfig(db_url=f"sqlite:///{tmp_path / 'a.db'}", sources_path=str(sources))
+    (source,) = load_sources(sources)
+    _, sessions = open_database(cfg.db_url)
+    with sessions.begin() as s:
+        source_id = upsert_sources(s, [source.to_dict()])["held"]
+        acquire(s, source_id, "cli@operator:42:abcdef")  # an operator's crawl, renewing its lease
+    sched = DrivenScheduler(timezone="UTC", executors={"default": DebugExecutor()})
+    daemon = scheduler.Daemon(cfg, settings=LOOPBACK_SETTINGS, scheduler=sched)
+    assert daemon.load()
+    daemon.start()
+    try:
+        with watching("pairchive.daemon") as log:
+            status = scheduler.run_source(asdict(cfg), source.to_dict(), LOOPBACK_SETTINGS, None, False)
+        assert status == "busy" and daemon.retries() == {}
+        assert log.messages[-1].startswith("WARNING run of held skipped: held is being crawled by cli@")
+        assert "trying again" not in log.messages[-1]
+    finally:
+        daemon.stop()
+    assert run_rows(cfg.db_url) == []
 
 
 def test_a_job_whose_sources_file_no_longer_loads_fails_in_one_log_line(tmp_path: Path) -> None:

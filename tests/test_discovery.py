@@ -7,12 +7,13 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from crawler.sampleweb import PORTALS, SampleWeb, load_stories
-from spiders.discovery import feed_entries, sitemap_entries
+from spiders.discovery import Caps, Entry, Unreadable, feed_entries, read_sitemap, sitemap_entries
 from storage.db import close_all, open_database
 from storage.models import Article, CrawlRun
 from tests.crawls import LOOPBACK
@@ -65,8 +66,53 @@ def test_a_sitemap_index_yields_its_child_sitemaps() -> None:
     assert [e.url for e in sitemap_entries(INDEX)[1]] == ["http://a.example/s1.xml.gz"]
 
 
-def test_garbage_is_no_entries_not_an_error() -> None:
-    assert feed_entries(b"<html>not a feed") == [] and sitemap_entries(b"\x1f\x8bnot gzip")[1] == []
+@pytest.mark.parametrize(
+    "read, body, detail",
+    [
+        (feed_entries, b"<html>not a feed", "not an RSS or Atom feed: the document is <html>"),
+        (feed_entries, b"", "not XML"),
+        (sitemap_entries, b"\x1f\x8bnot gzip", "gzip data is corrupt"),
+        (sitemap_entries, gzip.compress(NEWS_SITEMAP)[:40], "gzip data ends early"),
+        (sitemap_entries, b"<rss><channel/></rss>", "not a sitemap: the document is <rss>"),
+        (sitemap_entries, b"just words", "neither XML nor a list of URLs"),
+    ],
+)
+def test_garbage_is_refused_as_unparsable_not_read_as_empty(read: Any, body: bytes, detail: str) -> None:
+    with pytest.raises(Unreadable) as refused:
+        read(body)
+    assert refused.value.reason == "unparsable" and refused.value.detail.startswith(detail)
+
+
+def test_an_empty_feed_is_read_as_empty() -> None:
+    assert feed_entries(b'<rss version="2.0"><channel><title>t</title></channel></rss>') == []
+
+
+def test_a_text_sitemap_gives_one_url_a_line() -> None:
+    assert sitemap_entries(b"http://a.example/1.html\r\n\nhttps://a.example/2.html\n") == (
+        "urlset",
+        [Entry("http://a.example/1.html"), Entry("https://a.example/2.html")],
+    )
+
+
+def test_a_sitemap_of_several_gzip_members_is_read_whole() -> None:
+    body = gzip.compress(NEWS_SITEMAP[:200]) + gzip.compress(NEWS_SITEMAP[200:])
+    assert [e.url for e in sitemap_entries(body)[1]] == [
+        "http://a.example/n/1.html",
+        "http://a.example/n/2.html",
+    ]
+
+
+def test_entries_past_the_cap_are_not_read_and_the_file_says_so() -> None:
+    found = read_sitemap(NEWS_SITEMAP, Caps(max_entries=1))
+    assert [e.url for e in found.entries] == ["http://a.example/n/1.html"] and found.truncated
+    assert not read_sitemap(NEWS_SITEMAP, Caps(max_entries=2)).truncated
+
+
+def test_a_file_over_the_byte_cap_is_refused_as_too_large_plain_or_gzipped() -> None:
+    for body in (NEWS_SITEMAP, gzip.compress(NEWS_SITEMAP)):
+        with pytest.raises(Unreadable) as refused:
+            read_sitemap(body, Caps(max_bytes=100))
+        assert refused.value.reason == "too_large"
 
 
 def _crawl_only(sample_web: SampleWeb, tmp_path: Path, portal_name: str, key: str, path: str) -> list[str]:

@@ -1,0 +1,90 @@
+"""Class 6 of the hostile web (tests.hostile.c06_bombs): feed and sitemap bombs are refused with their
+reason, recorded and counted in the run, within bounded memory and time; nothing they name is fetched."""
+
+from __future__ import annotations
+
+import tracemalloc
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from crawler.config import AppConfig
+from crawler.crawl import crawl as run_crawl
+from crawler.sources import parse_sources
+from spiders.discovery import MAX_UNZIPPED, Unreadable, read_feed, read_sitemap
+from storage.db import close_all, open_database
+from storage.models import Rejection
+from tests.crawls import LOOPBACK_SETTINGS
+from tests.hostile import HostileWeb
+from tests.hostile.c06_bombs import REFUSED, UNPACKED, _laughs, gzip_bomb
+
+
+def _crawl(hostile: HostileWeb, db_url: str) -> dict[str, Any]:
+    kinds: dict[str, list[str]] = {"feeds": [], "sitemaps": []}
+    for path, (kind, _) in REFUSED.items():
+        kinds[kind].append(hostile.url(6, path))
+    (source,) = parse_sources(
+        '[[source]]\nname = "bombs"\n'
+        + "".join(f"{kind} = {urls!r}\n".replace("'", '"') for kind, urls in kinds.items())
+        + 'article_pattern = "/c06/a/"\n'
+    )
+    (run,) = run_crawl(
+        AppConfig(db_url=db_url), [source], settings={**LOOPBACK_SETTINGS, "RETRY_TIMES": 0}, log_sink=None
+    )
+    _, sessions = open_database(db_url)
+    with sessions() as s:
+        found = {
+            "status": run.status,
+            "counts": dict(run.counts or {}),
+            "rejections": {r.url: (r.reason, r.detail) for r in s.scalars(sa.select(Rejection))},
+        }
+    close_all()
+    return found
+
+
+def test_feed_and_sitemap_bombs_are_refused_with_their_reason_in_the_runs_record(
+    hostile: HostileWeb, db_url: str
+) -> None:
+    found = _crawl(hostile, db_url)
+    assert {url: reason for url, (reason, _) in found["rejections"].items()} == {
+        hostile.url(6, path): reason for path, (_, reason) in REFUSED.items()
+    }
+    assert found["counts"]["xml_entities"] == 2 and found["counts"]["too_large"] == 2
+    assert found["counts"].get("stored", 0) == 0
+    laughs = found["rejections"][hostile.url(6, "laughs.xml")][1]
+    assert laughs.startswith("feed: declares 10 XML entities") and "none is expanded" in laughs
+    assert (
+        "unpacks to more than the cap of 52428800 bytes"
+        in found["rejections"][hostile.url(6, "bomb.xml.gz")][1]
+    )
+    assert "unpacked than the download cap" in found["rejections"][hostile.url(6, "encoded.xml")][1]
+    assert not [path for path in hostile.asked if path.startswith("/c06/a/")]
+
+
+def test_a_gzip_bomb_is_refused_after_unpacking_at_most_about_its_cap() -> None:
+    bomb = gzip_bomb()
+    tracemalloc.start()
+    try:
+        with pytest.raises(Unreadable) as refused:
+            read_sitemap(bomb)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert refused.value.reason == "too_large"
+    assert peak < 2.5 * MAX_UNZIPPED < UNPACKED
+
+
+def test_entities_are_refused_before_any_is_expanded() -> None:
+    with pytest.raises(Unreadable) as refused:
+        read_feed(_laughs("rss", "<rss><channel><item><link>&lol9;</link></item></channel></rss>"))
+    assert refused.value.reason == "xml_entities"
+
+
+def test_a_doctype_without_entities_is_read_as_before() -> None:
+    rss091 = (
+        b'<?xml version="1.0"?><!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+        b'"http://my.netscape.com/publish/formats/rss-0.91.dtd"><rss version="0.91"><channel>'
+        b"<item><link>http://a.example/1.html</link></item></channel></rss>"
+    )
+    assert [e.url for e in read_feed(rss091).entries] == ["http://a.example/1.html"]

@@ -1,0 +1,66 @@
+"""Class 8 of the hostile web (tests.hostile.c08_silent): every page a crawl asks for ends stored or as a
+rejection with its reason, counted in the run: redirect loops (to itself, in a circle, past the redirect
+limit) are `redirect_loop`, a redirect to a page the run asks for anyway is `redirected`, a feed or sitemap
+that does not parse is `unparsable`, never an empty file, and a body that is no HTML page is `not_html`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import sqlalchemy as sa
+
+from crawler.config import AppConfig
+from crawler.crawl import crawl as run_crawl
+from crawler.sources import parse_sources
+from storage.db import close_all, open_database
+from storage.models import Article, Rejection
+from tests.crawls import LOOPBACK_SETTINGS
+from tests.hostile import HostileWeb
+from tests.hostile.c08_silent import OUTCOMES
+
+
+def _crawl(hostile: HostileWeb, db_url: str) -> dict[str, Any]:
+    sitemaps = ", ".join(f'"{hostile.url(8, p)}"' for p in ("noise.xml", "broken.xml.gz", "empty.xml"))
+    (source,) = parse_sources(
+        f'[[source]]\nname = "silent"\nstart_urls = ["{hostile.url(8, "list.html")}"]\n'
+        f'feeds = ["{hostile.url(8, "feed.xml")}"]\nsitemaps = [{sitemaps}]\n'
+        'article_pattern = "/c08/a/"\n'
+    )
+    (run,) = run_crawl(
+        AppConfig(db_url=db_url), [source], settings={**LOOPBACK_SETTINGS, "RETRY_TIMES": 0}, log_sink=None
+    )
+    _, sessions = open_database(db_url)
+    with sessions() as s:
+        found = {
+            "status": run.status,
+            "counts": dict(run.counts or {}),
+            "stored": {a.fetched_url for a in s.scalars(sa.select(Article))},
+            "rejections": {r.url: (r.reason, r.detail) for r in s.scalars(sa.select(Rejection))},
+        }
+    close_all()
+    return found
+
+
+def test_every_page_asked_for_ends_stored_or_as_a_rejection_with_its_reason(
+    hostile: HostileWeb, db_url: str
+) -> None:
+    found = _crawl(hostile, db_url)
+    outcomes = {url: reason for url, (reason, _) in found["rejections"].items()}
+    outcomes.update({url: "stored" for url in found["stored"]})
+    assert outcomes == {hostile.url(8, path): outcome for path, outcome in OUTCOMES.items()}
+    counts = Counter(OUTCOMES.values())
+    for reason in ("redirect_loop", "redirected", "unparsable", "not_html", "stored"):
+        assert found["counts"][reason] == counts[reason], reason
+
+
+def test_each_refusal_says_why_in_its_detail(hostile: HostileWeb, tmp_path: Any) -> None:
+    found = _crawl(hostile, f"sqlite:///{tmp_path / 'a.db'}")
+    detail = {url: d for url, (_, d) in found["rejections"].items()}
+    assert detail[hostile.url(8, "a/self.html")] == "redirects to itself"
+    assert detail[hostile.url(8, "a/ping.html")].startswith("redirects back to ")
+    assert detail[hostile.url(8, "a/hop-0.html")] == "redirected more than 20 times"
+    assert detail[hostile.url(8, "a/old.html")].startswith("to " + hostile.url(8, "a/new.html"))
+    assert detail[hostile.url(8, "feed.xml")] == "feed: not an RSS or Atom feed: the document is <html>"
+    assert detail[hostile.url(8, "broken.xml.gz")].startswith("sitemap: gzip data is corrupt")
+    assert detail[hostile.url(8, "a/blob.png")].startswith("not an HTML page")
