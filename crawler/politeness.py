@@ -98,13 +98,15 @@ class RetryAfterMiddleware:
 
         while (left := until - time.monotonic()) > 0:
             if not self._running():
-                raise self._defer(request, "the crawl stopped while the portal asked to wait")
+                raise self._defer(request, "the crawl stopped while the portal asked to wait (Retry-After)")
             await maybe_deferred_to_future(deferLater(reactor, min(left, PAUSE_STEP), lambda: None))
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Request | Response:
         if response.status not in RETRY_AFTER_STATUSES or b"Retry-After" not in response.headers:
+            return response
+        if request.meta.get("dont_retry"):  # asked once or not at all (robots.txt): the answer is the answer
             return response
         header = (response.headers.get(b"Retry-After") or b"").decode("latin-1")
         wait = retry_after_seconds(header)

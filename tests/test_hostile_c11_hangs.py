@@ -10,6 +10,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +28,7 @@ from crawler.crawl import RunSummary
 from crawler.crawl import crawl as run_crawl
 from storage.db import close_all, open_database
 from storage.models import Article, Rejection
-from tests.crawls import LOOPBACK, LOOPBACK_SETTINGS, WAIT
+from tests.crawls import LOOPBACK, LOOPBACK_SETTINGS, WAIT, WatchedSink
 from tests.hostile import HostileWeb, c11_hangs
 from tests.hostile.archives import DATABASES, database, hostile_source
 
@@ -39,9 +41,18 @@ def archive(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         yield db
 
 
-def crawl_portal(db: str, hostile: HostileWeb, folder: str, token: str, **settings: Any) -> dict[str, Any]:
-    """One crawl of the hostile portal `folder` (asked with run token `token`), ended by the crawl's own
-    time limit rather than hanging the test; its run, its rejections by path and the paths stored."""
+def crawl_portal(
+    db: str,
+    hostile: HostileWeb,
+    folder: str,
+    token: str,
+    cancel: threading.Event | None = None,
+    log_sink: WatchedSink | None = None,
+    **settings: Any,
+) -> dict[str, Any]:
+    """One crawl of the hostile portal `folder` (asked with run token `token`), ended by the crawl's time
+    limit rather than hanging the test, or by `cancel`; its run, its rejections by path, the paths stored
+    and when it ended (time.monotonic())."""
     source = hostile_source(
         f"c11-{folder}", [hostile.url(11, f"{folder}/list.html") + f"?{token}"], f"/c11/{folder}/p/"
     )
@@ -49,9 +60,11 @@ def crawl_portal(db: str, hostile: HostileWeb, folder: str, token: str, **settin
         AppConfig(db_url=db),
         [source],
         settings={**LOOPBACK_SETTINGS, **settings},
-        log_sink=None,
+        log_sink=log_sink,
         timeout=WAIT,
+        cancel=cancel,
     )
+    ended = time.monotonic()
     _, sessions = open_database(db)
     with sessions() as s:
         rejections = {
@@ -62,7 +75,13 @@ def crawl_portal(db: str, hostile: HostileWeb, folder: str, token: str, **settin
             _path(a.fetched_url) for a in s.scalars(sa.select(Article).where(Article.run_id == run.run_id))
         }
     close_all()
-    return {"run": run, "rejections": rejections, "stored": stored, "asked": c11_hangs.asked_at(token)}
+    return {
+        "run": run,
+        "rejections": rejections,
+        "stored": stored,
+        "asked": c11_hangs.asked_at(token),
+        "ended": ended,
+    }
 
 
 def _path(url: str) -> str:
@@ -135,6 +154,29 @@ def test_a_page_still_asked_to_wait_after_its_retries_is_left_for_the_next_run(
     assert details == {
         "HTTP 429, Retry-After 1 s: still asked to wait after the page's retries; left for the next run"
     }
+
+
+def test_a_crawl_ended_during_a_pause_ends_at_once_leaving_the_paused_pages_for_the_next_run(
+    archive: str, hostile: HostileWeb
+) -> None:
+    log, stop, stopped_at = WatchedSink(), threading.Event(), []
+
+    def stop_once_paused() -> None:
+        try:
+            log.wait_for(f"Retry-After {c11_hangs.LONG_PAUSE} s; this portal is paused for")
+            stopped_at.append(time.monotonic())
+        finally:
+            stop.set()
+
+    threading.Thread(target=stop_once_paused, daemon=True).start()
+    crawled = crawl_portal(archive, hostile, "long", _token(), cancel=stop, log_sink=log)
+    run: RunSummary = crawled["run"]
+    assert stopped_at and run.status == "interrupted"
+    assert crawled["ended"] - stopped_at[0] < c11_hangs.LONG_PAUSE / 2  # the pause did not hold its end
+    assert {reason for reason, _ in crawled["rejections"].values()} == {"retry_after"}
+    assert any(
+        "the crawl stopped while the portal asked to wait" in d for _, d in crawled["rejections"].values()
+    )
 
 
 def test_nested_quantifiers_on_a_long_link_do_not_hang_the_crawl(hostile: HostileWeb, tmp_path: Path) -> None:

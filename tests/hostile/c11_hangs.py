@@ -19,6 +19,7 @@ from tests.hostile import Case, HostileHandler, Route
 # Just under the cap the crawler used to have (600 s): a whole portal stalled for ten minutes a page.
 UNDER_THE_OLD_CAP = 599
 SHORT_PAUSE = 2  # seconds, the Retry-After of the page that asks once
+LONG_PAUSE = 100  # seconds, within the 120 s the crawler waits for a page: a crawl stopped meanwhile ends
 PAUSE_ARTICLES = 12  # articles behind the page that asks for a pause
 ALWAYS_ARTICLES = 4
 # A link the pattern BACKTRACKING_PATTERN fails on only after trying every way of splitting the run of a's:
@@ -151,6 +152,15 @@ CASES = [
         routes={
             "always/list.html": _listing("always", ALWAYS_ARTICLES),
             **{f"always/p/{n}.html": _busy(1, once=False) for n in range(1, ALWAYS_ARTICLES + 1)},
+        },
+    ),
+    Case(
+        klass=11,
+        name="retry-after-outlasting-the-crawl",
+        does=f"both articles answer 429 with Retry-After {LONG_PAUSE} s, longer than the crawl is given",
+        routes={
+            "long/list.html": _listing("long", 2),
+            **{f"long/p/{n}.html": _busy(LONG_PAUSE, once=False) for n in (1, 2)},
         },
     ),
     Case(
