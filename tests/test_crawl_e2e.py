@@ -431,9 +431,11 @@ def test_a_page_over_the_size_cap_is_not_downloaded_and_is_named(
     _, sessions = open_database(db)
     with sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Article)) == 0
-        failed = s.scalars(sa.select(Rejection.detail).where(Rejection.reason == "failed")).all()
+        refused = s.scalars(sa.select(Rejection.detail).where(Rejection.reason == "too_large")).all()
     close_all()
-    assert failed and all("size" in detail.lower() for detail in failed), failed
+    assert refused and all(detail == "larger than the download cap of 4000 bytes" for detail in refused), (
+        refused
+    )
 
 
 def test_a_page_linked_under_another_host_name_of_the_site_is_fetched_once(crawled: dict[str, Any]) -> None:
