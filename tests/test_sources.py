@@ -8,6 +8,7 @@ import pytest
 
 from crawler.errors import SourceConfigError
 from crawler.sources import load_sources, parse_sources, select, source_from_dict
+from tests.crawls import pairchive
 
 GOOD = """
 [[source]]
@@ -220,3 +221,16 @@ def test_patterns_keep_the_syntax_both_engines_share() -> None:
     )
     assert source.article_re.search("http://a.example/2024/Story-1.HTM")
     assert not source.article_re.search("http://a.example/24/story.html")
+
+
+def test_a_pattern_re2_refuses_is_one_line_from_the_cli_and_nothing_from_re2_itself(tmp_path: Path) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        '[[source]]\nname = "a"\nstart_urls = ["http://a.example/"]\narticle_pattern = "^(?!.*index).*[.]html$"\n',
+        encoding="utf-8",
+    )
+    result = pairchive("sources", "list", "--sources", str(sources))
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()  # RE2 logs its own parse errors to stderr unless told not to
+    assert line.startswith(f"Error: {sources}: source 'a': key 'article_pattern': ")
+    assert "is not a pattern RE2 can match (invalid perl operator: (?!)" in line
