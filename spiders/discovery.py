@@ -136,7 +136,8 @@ def _root(text: str) -> etree._Element:
     dtd = root.getroottree().docinfo.internalDTD
     if dtd is not None and (names := [e.name for e in dtd.iterentities()]):
         shown = ", ".join(str(n) for n in names[:3]) + (", ..." if len(names) > 3 else "")
-        raise Unreadable("xml_entities", f"declares {len(names)} XML entities ({shown}); none is expanded")
+        entities = "an XML entity" if len(names) == 1 else f"{len(names)} XML entities"
+        raise Unreadable("xml_entities", f"declares {entities} ({shown}); none is expanded")
     return root
 
 

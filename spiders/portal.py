@@ -120,7 +120,8 @@ class PortalSpider(scrapy.Spider):
             meta[ARTICLE_META] = True  # kept byte for byte in the run's WARC file (crawler.capture)
         elif callback in (self.parse_feed, self.parse_sitemap):
             # Feeds and sitemaps have their own cap, not the page cap: the protocol allows 50 MB a file.
-            meta["download_maxsize"] = meta["download_warnsize"] = self.caps.max_bytes
+            # No size warning below it either (0): a large sitemap is normal, one over the cap is refused.
+            meta["download_maxsize"], meta["download_warnsize"] = self.caps.max_bytes, 0
         return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta or None)
 
     def _refuse(self, url: str, reason: str, detail: str) -> None:

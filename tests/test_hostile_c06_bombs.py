@@ -54,6 +54,9 @@ def test_feed_and_sitemap_bombs_are_refused_with_their_reason_in_the_runs_record
     assert found["counts"].get("stored", 0) == 0
     laughs = found["rejections"][hostile.url(6, "laughs.xml")][1]
     assert laughs.startswith("feed: declares 10 XML entities") and "none is expanded" in laughs
+    assert found["rejections"][hostile.url(6, "xxe.xml")][1] == (
+        "sitemap: declares an XML entity (home); none is expanded"
+    )
     assert (
         "unpacks to more than the cap of 52428800 bytes"
         in found["rejections"][hostile.url(6, "bomb.xml.gz")][1]
