@@ -9,13 +9,31 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from crawler.config import AppConfig
+from crawler.crawl import RunSummary, crawl
 from crawler.sampleweb import SampleWeb
-from tests.crawls import LOOPBACK, demo_sources, pairchive
+from crawler.sources import load_sources
+from storage.db import close_all, open_database
+from storage.leases import holders
+from storage.models import Article
+from tests.crawls import (
+    LOOPBACK,
+    LOOPBACK_SETTINGS,
+    WAIT,
+    WatchedSink,
+    demo_sources,
+    pairchive,
+    slow_sources,
+    watching,
+)
 
 
 @pytest.fixture
@@ -117,3 +135,49 @@ def test_a_full_warc_disk_stores_no_article_without_its_bytes(
             [sys.executable, "-m", "warcio.cli", "check", str(warc)], capture_output=True
         )
         assert checked.returncode == 0, checked.stdout
+
+
+def test_a_disk_that_fills_mid_crawl_keeps_the_real_reason_and_releases_the_lease(
+    small_disk: Path, slow_portal: tuple[str, threading.Event, threading.Event], tmp_path: Path
+) -> None:
+    """The database and the raw captures on a disk that fills while an article is in flight: the run is
+    closed as failed with what filled (once the disk has room again, within the lease), and the lease is
+    released, so the next crawl is not refused as busy."""
+    base, asked, release = slow_portal
+    sources = slow_sources(tmp_path, base)
+    (source,) = load_sources(sources)
+    cfg = AppConfig(db_url=f"sqlite:///{small_disk / 'archive.db'}", sources_path=str(sources))
+    sink, result = WatchedSink(), list[RunSummary]()
+    settings = {**LOOPBACK_SETTINGS, "LOG_LEVEL": "INFO"}
+    with watching("crawler.crawl") as log:
+        thread = threading.Thread(
+            target=lambda: result.extend(
+                crawl(cfg, [source], settings=settings, log_sink=sink, lease_seconds=30)
+            ),
+            daemon=True,
+        )
+        thread.start()
+        sink.wait_for(r"stored article \d+ from .*/a/1\.html")
+        assert asked.wait(WAIT)
+        _fill(small_disk / "filler")
+        release.set()
+        # the disk gets room again once the crawl has ended, or once its parent is trying to close it
+        deadline = time.monotonic() + WAIT
+        while thread.is_alive() and not any("trying again" in m for m in log.messages):
+            assert time.monotonic() < deadline, "the crawl did not end"
+            thread.join(0.1)
+        (small_disk / "filler").unlink()
+        thread.join(WAIT)
+        assert not thread.is_alive()
+    (run,) = result
+    assert run.status == "failed"
+    assert run.error is not None and ("No space left on device" in run.error or "full" in run.error)
+    _, sessions = open_database(cfg.db_url)
+    with sessions() as s:
+        assert holders(s) == {}
+        stored = s.scalar(sa.select(sa.func.count()).select_from(Article).where(Article.run_id == run.run_id))
+    assert run.counts["stored"] == stored == 1
+    close_all()
+    (again,) = crawl(cfg, [source], settings=LOOPBACK_SETTINGS, log_sink=None)
+    close_all()
+    assert again.status == "ok" and again.counts["stored"] == 1, run.error
