@@ -54,13 +54,19 @@ class KnownPages:
             for url, article_id, fetched_at in known_urls(session, source_id):
                 spider.known[canonical_url(url, same_hosts)] = KnownPage(article_id, fetched_at)
             last = last_finished_run(session, source_id, before=getattr(spider, "run_id", None))
-            if last is not None and (last.status != "ok" or last.counts.get("capped")):
+            # pages a portal asked to wait for (crawler.politeness) were left for this run to fetch
+            deferred = last is not None and last.counts.get("retry_after")
+            if last is not None and (last.status != "ok" or last.counts.get("capped") or deferred):
                 spider.resume = True  # type: ignore[attr-defined]
                 logger.info(
                     "%s: run %d ended %s: paging past known articles this time",
                     spider.name,
                     last.id,
-                    "capped" if last.status == "ok" else last.status,
+                    last.status
+                    if last.status != "ok"
+                    else "capped"
+                    if last.counts.get("capped")
+                    else "with pages deferred",
                 )
             targets = getattr(spider, "recrawl_targets", None)
             if getattr(spider, "recrawl", False) and targets is not None:

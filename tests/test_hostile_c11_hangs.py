@@ -107,8 +107,10 @@ def test_a_retry_after_just_under_the_old_cap_leaves_the_page_for_the_next_run_a
     assert run.counts.get("retry_after") == 1
     assert [p for p, _ in first["asked"]].count("/c11/wait/p/1.html") == 1  # never waited for, never retried
     # a deferral settles nothing: the next run asks for the page again, and not for the stored ones
-    second = crawl_portal(archive, hostile, "wait", token)
+    log = WatchedSink()
+    second = crawl_portal(archive, hostile, "wait", token, log_sink=log)
     assert second["rejections"]["wait/p/1.html"][0] == "retry_after"
+    assert "ended with pages deferred: paging past known articles this time" in log.getvalue()
     asked = [p for p, _ in c11_hangs.asked_at(token)]
     assert asked.count("/c11/wait/p/1.html") == 2 and asked.count("/c11/wait/p/2.html") == 1
 
