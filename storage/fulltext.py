@@ -100,6 +100,11 @@ def parse(query: str) -> Query:
             if word in ("AND", "OR", "NOT"):
                 items.append(word)
                 continue
+            if word.strip("-") == "":
+                # a dash before a phrase or a group (-"..." or -(...)) excludes it, as NOT does: dropped,
+                # it would turn what was excluded into what is searched
+                items.append("NOT")
+                continue
             negated = word.startswith("-") and len(word) > 1
             found = tuple(tokens(word[1:] if negated else word))
             if found:
