@@ -20,10 +20,18 @@ from crawler.items import PageItem
 from crawler.sources import Source
 from crawler.urls import in_domains
 from pipelines.page import process_page
-from spiders.discovery import ListingLinks, Unreadable, feed_entries, listing_links, sitemap_entries
+from spiders.discovery import (
+    MAX_UNZIPPED,
+    ListingLinks,
+    Unreadable,
+    feed_entries,
+    listing_links,
+    sitemap_entries,
+)
 
 SAMPLE = 5
 TIMEOUT = 30
+PAGE_LIMIT = 8 * 1024 * 1024  # a crawl's DOWNLOAD_MAXSIZE
 
 
 @dataclass
@@ -66,16 +74,17 @@ def _allowed(url: str, user_agent: str) -> bool:
     return _ROBOTS[root].can_fetch(user_agent, url)
 
 
-def _fetch(url: str, user_agent: str) -> tuple[bytes, str]:
+def _fetch(url: str, user_agent: str, limit: int = PAGE_LIMIT) -> tuple[bytes, str]:
     if not _allowed(url, user_agent):
         raise RobotsDisallowed("disallowed by robots.txt")
-    return _get(url, user_agent)
+    return _get(url, user_agent, limit)
 
 
-def _get(url: str, user_agent: str) -> tuple[bytes, str]:
+def _get(url: str, user_agent: str, limit: int = PAGE_LIMIT) -> tuple[bytes, str]:
+    """At most `limit` + 1 bytes of the answer: one more than the cap says it is over the cap."""
     request = urllib.request.Request(url, headers={"User-Agent": user_agent})
     with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-        return response.read(8 * 1024 * 1024), response.headers.get("Content-Type", "")
+        return response.read(limit + 1), response.headers.get("Content-Type", "")
 
 
 def check_source(source: Source, user_agent: str) -> CheckReport:
@@ -86,7 +95,7 @@ def check_source(source: Source, user_agent: str) -> CheckReport:
         report = EntryPointReport(url=url, kind=kind)
         reports.append(report)
         try:
-            body, content_type = _fetch(url, user_agent)
+            body, content_type = _fetch(url, user_agent, PAGE_LIMIT if kind == "listing" else MAX_UNZIPPED)
         except (URLError, OSError, ValueError) as exc:
             report.error = str(getattr(exc, "reason", exc))
             continue
@@ -95,6 +104,8 @@ def check_source(source: Source, user_agent: str) -> CheckReport:
             found = listing_links(text, url, source)
         else:
             try:
+                if len(body) > MAX_UNZIPPED:  # a crawl's cap for feeds and sitemaps (spiders.discovery)
+                    raise Unreadable("too_large", f"more than the cap of {MAX_UNZIPPED} bytes")
                 entries = feed_entries(body) if kind == "feed" else sitemap_entries(body)[1]
             except Unreadable as refused:  # a crawl refuses it too, with this reason
                 report.error = f"refused, {refused.reason}: {refused.detail}"

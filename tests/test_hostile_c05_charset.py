@@ -4,11 +4,14 @@ the declaration were wrong; the page is stored, never failed with an internal er
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
+from crawler.cli import main
 from crawler.config import AppConfig
 from crawler.crawl import crawl as run_crawl
 from crawler.sources import parse_sources
@@ -71,3 +74,14 @@ def test_scrapy_reads_each_hostile_declaration_without_raising(
     )
     assert isinstance(response, HtmlResponse)
     assert STORY[:20] in response.text
+
+
+@pytest.mark.parametrize("codec", ["base64", "undefined", "rot13"])
+def test_extract_refuses_a_charset_option_that_is_no_charset_in_one_line(codec: str, tmp_path: Path) -> None:
+    from tests.hostile.c05_charset import _article
+
+    saved = tmp_path / "page.html"
+    saved.write_bytes(_article(1, None, "gbk"))
+    result = CliRunner().invoke(main, ["extract", str(saved), "--charset", codec])
+    assert result.exit_code == 2
+    assert f"'{codec}' is not a charset" in result.output and "Traceback" not in result.output

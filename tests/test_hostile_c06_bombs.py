@@ -91,3 +91,19 @@ def test_a_doctype_without_entities_is_read_as_before() -> None:
         b"<item><link>http://a.example/1.html</link></item></channel></rss>"
     )
     assert [e.url for e in read_feed(rss091).entries] == ["http://a.example/1.html"]
+
+
+def test_sources_check_says_each_bomb_is_refused_and_why(hostile: HostileWeb) -> None:
+    from crawler.check import check_source
+
+    (source,) = parse_sources(
+        f'[[source]]\nname = "bombs"\nfeeds = ["{hostile.url(6, "laughs.xml")}"]\n'
+        f'sitemaps = ["{hostile.url(6, "xxe.xml")}", "{hostile.url(6, "bomb.xml.gz")}"]\n'
+        'article_pattern = "/c06/a/"\n'
+    )
+    report = check_source(source, "pairchive-test")
+    assert [ep.error.split(":")[0] if ep.error else None for ep in report.entry_points] == [
+        "refused, xml_entities",
+        "refused, xml_entities",
+        "refused, too_large",
+    ]

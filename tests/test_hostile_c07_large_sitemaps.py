@@ -66,3 +66,16 @@ def test_sitemaps_and_feeds_within_the_protocols_caps_lead_to_their_articles_and
     )
     assert hostile.url(7, article_path("count-past-cap")) not in found["stored"]
     assert found["counts"]["too_large"] == 2 and found["counts"]["truncated"] == 1
+
+
+def test_sources_check_reads_a_sitemap_over_the_page_cap_whole(hostile: HostileWeb) -> None:
+    from crawler.check import check_source
+
+    (source,) = parse_sources(
+        f'[[source]]\nname = "large"\nsitemaps = ["{hostile.url(7, "big.xml")}", "{hostile.url(7, "over.xml")}"]\n'
+        'article_pattern = "/c07/a/"\n'
+    )
+    big, over = check_source(source, "pairchive-test").entry_points
+    assert big.error is None
+    assert big.article_links == [hostile.url(7, article_path(name)) for name in ("big-1", "big-2")]
+    assert over.error is not None and over.error.startswith("refused, too_large")

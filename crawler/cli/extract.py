@@ -10,17 +10,19 @@ from pathlib import Path
 import click
 from scrapy.exceptions import DropItem
 
+from crawler.charset import charset_codec
 from crawler.cli.options import echo_record, echo_text, terms_text
 from pipelines import reason_of
 from pipelines.page import extraction_record, page_item, process_page
 
 
 def _codec(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None:
+    if value is not None and charset_codec(value) is None:
         try:
             codecs.lookup(value)
-        except LookupError:
+        except (LookupError, ValueError):
             raise click.BadParameter(f"unknown charset {value!r}") from None
+        raise click.BadParameter(f"{value!r} is not a charset (a codec for other data)")
     return value
 
 
