@@ -44,6 +44,10 @@ DOWNLOADER_MIDDLEWARES = {
     # First of all (before robots.txt, 100): only http and https, and no private addresses when the guard
     # is on, for every request (links, redirects, feeds, sitemaps); a refusal is a rejection with its reason.
     "crawler.urlpolicy.UrlPolicy": 40,
+    # Scrapy's robots.txt middleware, saying a robots.txt that cannot be had (never answers) in one warning
+    # line instead of a traceback; such a host is crawled as if it allowed everything, as Scrapy does.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.robots.RobotsTxt": 100,
     # Sees 429/503 before the stock retry middleware (550): pauses the portal as Retry-After asks, within
     # PAIRCHIVE_RETRY_AFTER_MAX and _TOTAL; past them the page is left for the next run (`retry_after`).
     "crawler.politeness.RetryAfterMiddleware": 560,

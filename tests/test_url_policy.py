@@ -352,7 +352,7 @@ def test_scrapys_handlers_of_other_schemes_are_off() -> None:
     assert settings.PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES == "auto"
     assert settings.TWISTED_DNS_RESOLVER == "crawler.urlpolicy.GuardedResolver"
     assert (
-        min(settings.DOWNLOADER_MIDDLEWARES.values())
+        min(order for order in settings.DOWNLOADER_MIDDLEWARES.values() if order is not None)  # None: off
         == settings.DOWNLOADER_MIDDLEWARES["crawler.urlpolicy.UrlPolicy"]
     )
 
