@@ -57,7 +57,13 @@ DOWNLOADER_MIDDLEWARES = {
     # Writes each article response, as received, and its request into the run's WARC file. Just outside
     # decompression (590) and inside redirects (600): the bytes as sent, final responses only.
     "crawler.capture.WarcCapture": 595,
+    # Sees each redirect before the stock redirect middleware (600) follows it: a target of another
+    # scheme or longer than URLLENGTH_LIMIT is refused in the name of the page asked for.
+    "crawler.urlpolicy.RedirectTargets": 610,
 }
+# Scrapy's URL length middleware drops links over URLLENGTH_LIMIT (2,083 characters) without a word and
+# never sees redirects: the URL policy keeps the same limit for every request, each refusal a rejection.
+SPIDER_MIDDLEWARES = {"scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None}
 # Only http and https are ever fetched: Scrapy's handlers of other schemes (local files, FTP, S3, data:)
 # are off, so nothing reaches them even past the URL policy.
 DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}

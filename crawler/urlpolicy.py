@@ -9,7 +9,14 @@ start URLs) and every redirect response. It refuses:
   (`private_address`), when the guard is on: a portal on the public internet must not lead the crawler into
   the network it runs in. `PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES` is `auto` (on when the source's own entry
   points resolve to public addresses only, so an intranet or loopback source still crawls), `true` or
-  `false`. What counts is what the host resolves to, not how the URL spells it.
+  `false`. What counts is what the host resolves to, not how the URL spells it;
+- a URL longer than Scrapy's `URLLENGTH_LIMIT` (2,083 characters; 0: no limit) (`url_too_long`). Scrapy's
+  own URL length middleware drops such links without a word and does not look at redirects at all; it is
+  off (crawler.settings), and the limit is kept here for every request.
+
+Redirects are judged before they are followed: `RedirectTargets`, just outside the stock redirect
+middleware, refuses a 3xx whose target is of another scheme or too long, in the name of the page that
+was asked for (the redirected request would otherwise be recorded under the target's URL, or not at all).
 
 The check resolves the host itself (getaddrinfo, every answer); the connection then resolves it again.
 So that an answer changing in between (DNS rebinding) still cannot reach a private address, the crawl's
@@ -38,6 +45,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 from twisted.internet.error import DNSLookupError
 from twisted.internet.threads import deferToThread
+from w3lib.url import safe_url_string
 
 from crawler.errors import PairchiveError
 
@@ -46,6 +54,7 @@ logger = logging.getLogger(__name__)
 SCHEMES = frozenset({"http", "https"})
 MODES = {"auto": "auto", "true": "true", "1": "true", "yes": "true", "on": "true"}
 MODES |= {"false": "false", "0": "false", "no": "false", "off": "false"}
+REDIRECTS = frozenset({301, 302, 303, 307, 308})  # the statuses Scrapy's redirect middleware follows
 CACHE_HOSTS = 10_000  # resolved hosts kept per crawl; the cache starts over past it
 
 
@@ -66,6 +75,34 @@ def block_mode(value: Any) -> str:
             f"PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES is {value!r}; it must be auto, true or false"
         )
     return mode
+
+
+def length_refusal(url: str, limit: int) -> str | None:
+    """Why `url` is not fetched for its length (over `limit` characters; 0: no limit), or None."""
+    if not limit or len(url) <= limit:
+        return None
+    return f"URL of {len(url)} characters, over URLLENGTH_LIMIT ({limit})"
+
+
+def shown(url: str, at_most: int = 200) -> str:
+    """`url` cut to its first `at_most` characters, for a rejection's one-line detail."""
+    return url if len(url) <= at_most else url[:at_most] + "..."
+
+
+def redirect_refusal(target: str, limit: int) -> tuple[str, str] | None:
+    """(reason, detail) of a redirect to `target` that is not followed, or None."""
+    if detail := scheme_refusal(target):
+        return "scheme", f"redirect to {shown(target)}: {detail}"
+    if detail := length_refusal(target, limit):
+        return "url_too_long", f"redirect to {shown(target)}: {detail}"
+    return None
+
+
+def _count_refusal(crawler: Crawler, reason: str, detail: str, url: str) -> RefusedUrl:
+    if crawler.stats is not None:
+        crawler.stats.inc_value(f"pairchive/refused/{reason}")
+    logger.info("refused, %s: %s", detail, shown(url))
+    return RefusedUrl(reason, detail)
 
 
 def scheme_refusal(url: str) -> str | None:
@@ -142,6 +179,7 @@ class UrlPolicy:
     def __init__(self, crawler: Crawler, mode: str) -> None:
         self.crawler = crawler
         self.mode = mode
+        self.max_length = crawler.settings.getint("URLLENGTH_LIMIT")
         self.guard: bool | None = None  # decided on the first request, from the source's entry points
         self.resolved: dict[str, tuple[str, ...]] = {}
 
@@ -171,14 +209,13 @@ class UrlPolicy:
         return self.guard
 
     def _refuse(self, reason: str, detail: str, url: str) -> RefusedUrl:
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(f"pairchive/refused/{reason}")
-        logger.info("refused, %s: %s", detail, url)
-        return RefusedUrl(reason, detail)
+        return _count_refusal(self.crawler, reason, detail, url)
 
     async def process_request(self, request: Request, spider: Spider | None = None) -> None:
         if detail := scheme_refusal(request.url):
             raise self._refuse("scheme", detail, request.url)
+        if detail := length_refusal(request.url, self.max_length):
+            raise self._refuse("url_too_long", detail, request.url)
         if self.mode == "false" or not await self._guard(spider or self.crawler.spider):
             return
         host = urlsplit(request.url).hostname or ""
@@ -190,13 +227,26 @@ class UrlPolicy:
         if isinstance(resolver, GuardedResolver):
             resolver.guard(host)
 
+
+class RedirectTargets:
+    """The downloader middleware that sees a redirect before the stock redirect middleware follows it:
+    a target of another scheme or longer than URLLENGTH_LIMIT refuses the page that was asked for."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.max_length = crawler.settings.getint("URLLENGTH_LIMIT")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RedirectTargets:
+        return cls(crawler)
+
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Response:
-        # The stock redirect middleware hands a redirect to another scheme on as the 3xx response itself.
-        location = response.headers.get(b"Location") if 300 <= response.status < 400 else None
-        if location:
-            target = urljoin(request.url, location.decode("latin-1").strip())
-            if detail := scheme_refusal(target):
-                raise self._refuse("scheme", f"redirect to {target}: {detail}", request.url)
+        location = response.headers.get(b"Location") if response.status in REDIRECTS else None
+        if location and not request.meta.get("dont_redirect"):
+            # as the stock middleware reads it: percent-encoded, so its length is the request's
+            target = urljoin(request.url, safe_url_string(location.strip()))
+            if refusal := redirect_refusal(target, self.max_length):
+                raise _count_refusal(self.crawler, *refusal, request.url)
         return response

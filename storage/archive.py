@@ -23,6 +23,7 @@ from storage.models import (
     Source,
     Story,
     StoryMerge,
+    url_hash,
     utcnow,
 )
 
@@ -100,7 +101,9 @@ def record_rejection(
 def find_duplicate(session: Session, url: str, content_hash: str) -> Article | None:
     """A stored article with the same canonical URL or the same normalized text."""
     return session.scalars(
-        select(Article).where(or_(Article.url == url, Article.content_hash == content_hash)).limit(1)
+        select(Article)
+        .where(or_(Article.url_hash == url_hash(url), Article.content_hash == content_hash))
+        .limit(1)
     ).first()
 
 
@@ -261,13 +264,13 @@ def record_sighting(
         run_id=run_id,
     )
     session.execute(
-        stmt.on_conflict_do_update(index_elements=["url"], set_={"last_seen": stmt.excluded.last_seen})
+        stmt.on_conflict_do_update(index_elements=["url_hash"], set_={"last_seen": stmt.excluded.last_seen})
     )
 
 
 def touch_sighting(session: Session, url: str, seen_at: datetime) -> None:
     """A known URL met again (a re-fetch): its sighting's `last_seen` moves on."""
-    session.execute(update(Sighting).where(Sighting.url == url).values(last_seen=seen_at))
+    session.execute(update(Sighting).where(Sighting.url_hash == url_hash(url)).values(last_seen=seen_at))
 
 
 def merge_story(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -44,6 +46,20 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# URLs are Text: Scrapy requests URLs of up to URLLENGTH_LIMIT (2,083) characters and follows redirects
+# of any length, and an archive must take on PostgreSQL what it takes on SQLite. A URL's uniqueness is
+# kept on its SHA-256 (`url_hash`), since a PostgreSQL btree index refuses entries over about 2,700 bytes.
+
+
+def url_hash(url: str) -> str:
+    """The key a stored URL is unique and looked up by: the SHA-256 of its UTF-8, in hex."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+def _url_hash_default(context: DefaultExecutionContext) -> str:
+    return url_hash(context.get_current_parameters()["url"])
 
 
 NAMING = {
@@ -123,7 +139,7 @@ class Capture(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
-    url: Mapped[str] = mapped_column(String(2000))  # the URL fetched (after redirects)
+    url: Mapped[str] = mapped_column(Text)  # the URL fetched (after redirects)
     http_status: Mapped[int] = mapped_column(Integer)
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
     warc_file: Mapped[str] = mapped_column(String(500))
@@ -155,8 +171,9 @@ class Article(Base):
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
-    url: Mapped[str] = mapped_column(String(2000), unique=True)  # canonical URL
-    fetched_url: Mapped[str] = mapped_column(String(2000))
+    url: Mapped[str] = mapped_column(Text)  # canonical URL
+    url_hash: Mapped[str] = mapped_column(String(64), unique=True, default=_url_hash_default)
+    fetched_url: Mapped[str] = mapped_column(Text)
     title: Mapped[str] = mapped_column(Text)
     published: Mapped[datetime | None] = mapped_column(index=True)
     author: Mapped[str | None] = mapped_column(Text)
@@ -195,7 +212,7 @@ class Rejection(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"), index=True)
-    url: Mapped[str] = mapped_column(String(2000))
+    url: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(String(40), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
     title: Mapped[str | None] = mapped_column(Text)
@@ -259,8 +276,9 @@ class Sighting(Base):
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"), index=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
-    url: Mapped[str] = mapped_column(String(2000), unique=True)  # canonical URL
-    fetched_url: Mapped[str] = mapped_column(String(2000))
+    url: Mapped[str] = mapped_column(Text)  # canonical URL
+    url_hash: Mapped[str] = mapped_column(String(64), unique=True, default=_url_hash_default)
+    fetched_url: Mapped[str] = mapped_column(Text)
     copy: Mapped[bool] = mapped_column(
         default=False
     )  # an exact copy of `article_id`'s text, not stored again

@@ -17,7 +17,16 @@ from typing import Any
 from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Article, Capture, CrawlRun, Rejection, ReprocessedPage, Sighting, utcnow
+from storage.models import (
+    Article,
+    Capture,
+    CrawlRun,
+    Rejection,
+    ReprocessedPage,
+    Sighting,
+    url_hash,
+    utcnow,
+)
 
 REJECTED = ("not_pairing", "no_text", "duplicate")  # rejections whose pages a newer stage may judge otherwise
 STAGES = ("relevance", "all")
@@ -180,7 +189,7 @@ def other_with_hash(session: Session, content_hash: str, article_id: int) -> int
 
 
 def sighting_exists(session: Session, url: str) -> bool:
-    return session.scalar(select(func.count()).where(Sighting.url == url)) != 0
+    return session.scalar(select(func.count()).where(Sighting.url_hash == url_hash(url))) != 0
 
 
 def running_reprocesses(session: Session, source_id: int) -> Sequence[int]:
