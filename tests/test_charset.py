@@ -108,3 +108,22 @@ def test_a_utf16_byte_order_mark_wins() -> None:
     decoded = decode_page(_page(None).encode("utf-16"), "text/html; charset=gbk")
     assert (decoded.charset, decoded.reason) == ("utf-16", "byte order mark")
     assert STORY in decoded.text
+
+
+def test_scrapy_responses_declaring_a_real_charset_pass_untouched() -> None:
+    from scrapy.http import HtmlResponse
+
+    from crawler.charset import ScrapyCharset
+
+    response = HtmlResponse("http://a.example/", body=_page("gbk").encode("gbk"))
+    assert ScrapyCharset().process_response(None, response) is response
+
+
+def test_scrapy_responses_declaring_no_charset_get_the_one_the_bytes_decide() -> None:
+    from scrapy.http import HtmlResponse
+
+    from crawler.charset import ScrapyCharset
+
+    body = _page("base64").encode("gbk")
+    fixed = ScrapyCharset().process_response(None, HtmlResponse("http://a.example/", body=body))
+    assert isinstance(fixed, HtmlResponse) and fixed.encoding == "gb18030" and STORY in fixed.text
