@@ -26,6 +26,8 @@ from tests.hostile.c10_long_urls import (
     LONG,
     REDIRECT,
     REDIRECT_LENGTH,
+    REFRESH,
+    REFRESH_TARGET,
     STORED_LENGTH,
     TARGET,
     TOO_LONG,
@@ -115,10 +117,15 @@ def test_a_2050_character_url_is_stored_and_longer_links_and_redirects_are_refus
     assert found["status"] == "ok"
     assert found["articles"] == sorted([EARLIER_URL, long_url])
     assert found["sightings"] == sorted([EARLIER_URL, long_url])
-    assert found["captures"] == [long_url]
+    assert found["captures"] == sorted([long_url, hostile.url(10, REFRESH)])  # the refresh page was read
     too_long = padded(base, TOO_LONG, LINK_LENGTH)
+    refresh_target = padded(base, REFRESH_TARGET, REDIRECT_LENGTH)
     assert [(url, reason) for url, reason, _ in found["rejections"]] == sorted(
-        [(too_long, "url_too_long"), (hostile.url(10, REDIRECT), "url_too_long")]
+        [
+            (too_long, "url_too_long"),
+            (hostile.url(10, REDIRECT), "url_too_long"),
+            (refresh_target, "url_too_long"),  # a meta refresh's target, under its own URL
+        ]
     )
     details = {url: detail for url, _, detail in found["rejections"]}
     assert details[too_long] == f"URL of {LINK_LENGTH} characters, over URLLENGTH_LIMIT (2083)"
@@ -127,11 +134,11 @@ def test_a_2050_character_url_is_stored_and_longer_links_and_redirects_are_refus
     )
     assert padded(base, TARGET, REDIRECT_LENGTH)[:200] in details[hostile.url(10, REDIRECT)]
     assert found["counts"]["stored"] == 1
-    assert found["counts"]["url_too_long"] == 2
+    assert found["counts"]["url_too_long"] == 3
     assert found["counts"]["failed"] == 0
-    # neither URL over the limit was ever asked for; the redirecting page was
-    assert not _asked(hostile, TOO_LONG) and not _asked(hostile, TARGET)
-    assert _asked(hostile, REDIRECT)
+    # no URL over the limit was ever asked for; the redirecting pages were
+    assert not any(_asked(hostile, path) for path in (TOO_LONG, TARGET, REFRESH_TARGET))
+    assert _asked(hostile, REDIRECT) and _asked(hostile, REFRESH)
 
 
 def test_a_second_crawl_knows_the_long_url_and_refuses_the_long_ones_again(
@@ -142,7 +149,7 @@ def test_a_second_crawl_knows_the_long_url_and_refuses_the_long_ones_again(
     assert again["status"] == "ok"
     assert again["counts"].get("stored", 0) == 0
     assert again["counts"]["known"] == 1  # the 2,050-character article, settled by the first run
-    assert again["counts"]["url_too_long"] == 2  # refused again: a higher URLLENGTH_LIMIT would fetch them
+    assert again["counts"]["url_too_long"] == 3  # refused again: a higher URLLENGTH_LIMIT would fetch them
     assert again["articles"] == [padded(hostile.base, LONG, STORED_LENGTH)]
 
 
@@ -163,7 +170,8 @@ def test_with_a_higher_limit_the_redirect_is_followed_and_stored_on_both_databas
     assert run.status == "ok"
     target = padded(hostile.base, TARGET, REDIRECT_LENGTH)
     assert target in fetched and padded(hostile.base, TOO_LONG, LINK_LENGTH) in fetched
-    assert len(hashes) == len(fetched) == 3
+    assert padded(hostile.base, REFRESH_TARGET, REDIRECT_LENGTH) in fetched
+    assert len(hashes) == len(fetched) == 4
 
 
 def test_a_url_is_stored_once_by_its_hash_however_long(db_url: str) -> None:

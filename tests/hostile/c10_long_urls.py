@@ -3,8 +3,8 @@ longer than Scrapy's URLLENGTH_LIMIT (2,083 characters).
 
 The listing `/c10/list.html` links an article whose URL is 2,050 characters long (within the limit: it is
 fetched and stored, on SQLite and PostgreSQL alike), an article linked by a URL of 2,100 characters (over
-the limit: refused unasked) and a page that redirects to a URL of 3,000 characters (refused, never
-followed). The lengths are of the whole URL, host and port included: the listing makes each URL from the
+the limit: refused unasked), a page that redirects to a URL of 3,000 characters (refused, never
+followed) and a page whose meta refresh leads to one (the target refused under its own URL, unasked). The lengths are of the whole URL, host and port included: the listing makes each URL from the
 Host it was asked at, padding a query parameter the routes ignore.
 """
 
@@ -20,6 +20,8 @@ LONG = "a/long.html"  # the stored article, asked with its padding
 TOO_LONG = "a/too-long.html"  # the article linked over the limit: never asked
 REDIRECT = "a/redirect.html"  # redirects to TARGET, padded to REDIRECT_LENGTH
 TARGET = "a/target.html"  # never asked
+REFRESH = "a/refresh.html"  # a meta refresh to REFRESH_TARGET, padded to REDIRECT_LENGTH
+REFRESH_TARGET = "a/refresh-target.html"  # never asked
 
 
 def padded(base: str, path: str, length: int) -> str:
@@ -46,6 +48,7 @@ def _listing(handler: HostileHandler) -> None:
         padded(base, LONG, STORED_LENGTH),
         padded(base, TOO_LONG, LINK_LENGTH),
         f"{base}{class_folder(10)}{REDIRECT}",
+        f"{base}{class_folder(10)}{REFRESH}",
     ]
     body = "<html><body>" + "".join(f'<a href="{u}">文章</a> ' for u in links) + "</body></html>"
     handler.send_body(body.encode())
@@ -56,6 +59,13 @@ def _redirect(handler: HostileHandler) -> None:
     handler.send_header("Location", padded(_base(handler), TARGET, REDIRECT_LENGTH))
     handler.send_header("Content-Length", "0")
     handler.end_headers()
+
+
+def _refresh(handler: HostileHandler) -> None:
+    target = padded(_base(handler), REFRESH_TARGET, REDIRECT_LENGTH)
+    handler.send_body(
+        f'<html><head><meta http-equiv="refresh" content="0; url={target}"></head></html>'.encode()
+    )
 
 
 CASES = [
@@ -76,5 +86,11 @@ CASES = [
         name="redirect-to-a-3000-character-url",
         does="a page redirecting to a 3,000-character URL: refused as url_too_long, the target never asked",
         routes={REDIRECT: _redirect, TARGET: lambda h: h.send_body(_article(3))},
+    ),
+    Case(
+        klass=10,
+        name="meta-refresh-to-a-3000-character-url",
+        does="a page whose meta refresh leads to a 3,000-character URL: the target refused as url_too_long",
+        routes={REFRESH: _refresh, REFRESH_TARGET: lambda h: h.send_body(_article(4))},
     ),
 ]
