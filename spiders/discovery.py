@@ -30,11 +30,11 @@ from crawler.urls import in_domains
 MAX_UNZIPPED = 50 * 1024 * 1024  # the sitemap protocol's own limit: 50 MB (52,428,800 bytes) per file
 MAX_ENTRIES = 50_000  # ... and 50,000 URLs per file
 # No entity is expanded, no DTD loaded, nothing fetched; libxml2's own limits on depth and node size kept.
-# `recover`: feeds with a bare & or a stray tag are common and still readable.
+# `recover`: feeds with a bare & or a stray tag are common and still readable. Always given UTF-8 (see
+# _utf8), whatever the XML declaration says.
 PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, recover=True, huge_tree=False
+    resolve_entities=False, no_network=True, load_dtd=False, recover=True, huge_tree=False, encoding="utf-8"
 )
-UNZIP_CHUNK = 64 * 1024
 
 
 class Unreadable(ValueError):
@@ -116,19 +116,24 @@ def unzip_if_gzipped(body: bytes, max_bytes: int = MAX_UNZIPPED) -> bytes:
     return bytes(out)
 
 
-XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
+MARKUP_RE = re.compile(rb"(\xef\xbb\xbf)?\s*<")
 
 
-def _text(body: bytes, caps: Caps) -> str:
-    """The file's text: unpacked, then decoded by pairchive's charset rules (feeds declare gb2312 and use
-    GBK characters as often as pages do, and libxml2 stops at the first character it cannot map)."""
-    return decode_page(unzip_if_gzipped(body, caps.max_bytes)).text
+def _utf8(body: bytes, caps: Caps) -> bytes:
+    """The file as UTF-8: unpacked, then decoded by pairchive's charset rules (feeds declare gb2312 and
+    use GBK characters as often as pages do, and libxml2 stops at the first character it cannot map).
+    ASCII and UTF-8 files are passed on as they are: a 50 MB sitemap is not copied."""
+    data = unzip_if_gzipped(body, caps.max_bytes)
+    if data.isascii():
+        return data
+    decoded = decode_page(data)
+    return data if decoded.charset == "utf-8" else decoded.text.encode("utf-8")
 
 
-def _root(text: str) -> etree._Element:
+def _root(data: bytes) -> etree._Element:
     """The parsed document; a document that declares entities is refused before anything reads it."""
     try:
-        root = etree.fromstring(XML_DECL_RE.sub("", text, count=1).encode("utf-8"), PARSER)
+        root = etree.fromstring(data, PARSER)
     except (etree.XMLSyntaxError, ValueError) as exc:
         raise Unreadable("unparsable", f"not XML: {exc}") from None
     if root is None:
@@ -148,7 +153,7 @@ SITEMAP_ROOTS = ("urlset", "sitemapindex")
 def read_feed(body: bytes, caps: Caps = Caps()) -> Discovered:
     """Item links of an RSS or Atom feed, with their published (or updated) dates, up to the cap of
     entries; raises Unreadable for a file that is not read (see the module docstring)."""
-    root = _root(_text(body, caps))
+    root = _root(_utf8(body, caps))
     if _local(root.tag) not in FEED_ROOTS:
         raise Unreadable("unparsable", f"not an RSS or Atom feed: the document is <{_local(root.tag)}>")
     entries: list[Entry] = []
@@ -203,10 +208,10 @@ def _text_sitemap(text: str, caps: Caps) -> Discovered:
 def read_sitemap(body: bytes, caps: Caps = Caps()) -> Discovered:
     """("index", child sitemaps) or ("urlset", page URLs), with lastmod or news publication dates, up to
     the cap of entries; the text format too; raises Unreadable for a file that is not read."""
-    text = _text(body, caps)
-    if not text.lstrip().startswith("<"):
-        return _text_sitemap(text, caps)
-    root = _root(text)
+    data = _utf8(body, caps)
+    if not MARKUP_RE.match(data):
+        return _text_sitemap(data.decode("utf-8", "replace"), caps)
+    root = _root(data)
     if _local(root.tag) not in SITEMAP_ROOTS:
         raise Unreadable("unparsable", f"not a sitemap: the document is <{_local(root.tag)}>")
     kind = "index" if _local(root.tag) == "sitemapindex" else "urlset"
