@@ -230,16 +230,20 @@ class _Leases:
 
 
 def _close_abandoned(db_url: str, taken_over: Sequence[Holder]) -> None:
-    """A lease taken over was left by a crawl that died without closing its run: close it as interrupted."""
+    """A lease taken over was left by a crawl that died without closing its run: close it as interrupted,
+    with the counts of what it stored and rejected."""
     _, sessions = open_database(db_url)
     with sessions.begin() as session:
         for holder in taken_over:
             logger.warning("took over the expired lease of %s held by %s", holder.source, holder.owner)
-            if holder.run_id is not None:
+            run = session.get(CrawlRun, holder.run_id) if holder.run_id is not None else None
+            if run is not None and run.status == "running":
                 finish_run(
                     session,
-                    holder.run_id,
+                    run.id,
                     status="interrupted",
+                    # a reprocess run's counts are its outcomes, not pages: kept as they are
+                    counts=None if run.trigger == "reprocess" else recount(session, run.id, run.counts or {}),
                     error=(
                         f"the crawl ({holder.owner}) stopped without closing this run; its lease expired at "
                         f"{holder.expires_at:%Y-%m-%d %H:%M:%S}Z and was taken over"

@@ -25,7 +25,7 @@ from crawler.sampleweb import SampleWeb
 from crawler.sources import Source, load_sources, select
 from storage.db import close_all, open_database
 from storage.leases import LEASE_SECONDS, SourceBusy, acquire, holders
-from storage.models import Article, utcnow
+from storage.models import Article, CrawlRun, utcnow
 from storage.models import Source as SourceRow
 from tests.crawls import (
     LOOPBACK,
@@ -103,6 +103,8 @@ def test_a_crawl_killed_mid_run_leaves_a_lease_that_expires_and_loses_nothing(
     with sessions() as s:
         kept = [(a.id, a.text) for a in s.scalars(sa.select(Article).order_by(Article.id))]
         assert holders(s) == {}
+        dead = s.get(CrawlRun, old_run)
+        assert dead is not None and dead.counts["stored"] == 1  # what the dead crawl stored, recounted
     close_all()
     assert kept[0] == stored[0] and len(kept) == 2
 
