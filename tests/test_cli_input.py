@@ -9,17 +9,23 @@ import math
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.orm import Session
 
 import crawler.cli.archive
 from crawler.cli import EXIT_INTERNAL, main
 from crawler.sources import parse_sources
-from storage.db import open_database
+from pipelines.normalize import search_form
+from storage.archive import insert_article, start_run, upsert_sources
+from storage.db import close_all, open_database
+from tests.hostile.archives import database
 
 EXIT_STATUSES = {0, 1, 2, 3, EXIT_INTERNAL}
 PROPERTY = settings(
@@ -374,3 +380,162 @@ def test_any_generated_sources_file_loads_or_is_one_config_error(
     path.write_text(text, encoding="utf-8")
     result = run("sources", "list", "--sources", str(path), "--db", db)
     assert_clean(result, {0, 2})
+
+
+# Properties over the whole command line, the sources file and both databases
+
+# Commands that serve or run until stopped are left out: a generated line could start them for good.
+LONG_RUNNING = {("daemon",), ("demo",)}
+
+
+def command_paths(
+    group: click.Group = main, prefix: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], list[str]]]:
+    """Every command (its path of names) with the option names it declares."""
+    found: list[tuple[tuple[str, ...], list[str]]] = []
+    for name, command in sorted(group.commands.items()):
+        path = (*prefix, name)
+        if isinstance(command, click.Group):
+            found.extend(command_paths(command, path))
+        elif path not in LONG_RUNNING:
+            options = [opt for p in command.params if isinstance(p, click.Option) for opt in p.opts]
+            found.append((path, options))
+    return found
+
+
+COMMANDS = command_paths()
+
+
+@st.composite
+def command_lines(draw: st.DrawFn) -> list[str]:
+    path, options = draw(st.sampled_from(COMMANDS))
+    token = st.one_of(st.sampled_from(options or ["--"]), texts, numbers, days, st.just("--"))
+    return [*path, *draw(st.lists(token, max_size=6))]
+
+
+@PROPERTY
+@given(line=command_lines())
+def test_any_command_line_ends_in_a_documented_status_and_at_most_one_error_line(
+    line: list[str], db: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # sources and data directory that do not exist: a line that gets past its options stops there,
+    # or reads an empty archive
+    folder = tmp_path_factory.mktemp("line")
+    env = {
+        "PAIRCHIVE_DB": db,
+        "PAIRCHIVE_SOURCES": str(folder / "missing.toml"),
+        "PAIRCHIVE_DATA_DIR": str(folder / "data"),
+        "PAIRCHIVE_DEBUG": "",
+    }
+    assert_clean(CliRunner().invoke(main, line, env=env), {0, 1, 2, 3})
+
+
+names = st.one_of(
+    st.from_regex(r"[a-z0-9_-]{1,12}", fullmatch=True),
+    st.text(max_size=12),
+    st.sampled_from(["huli\n", "..", "a/b", "", "A", "a\x00"]),
+)
+urls = st.one_of(
+    st.builds(lambda p: f"http://127.0.0.1:9/{p}", st.text(max_size=10)),
+    st.text(max_size=20),
+    st.sampled_from(
+        ["file:///etc/passwd", "ftp://127.0.0.1/", "http://", "http://[::1", "//x", "http://a b/"]
+    ),
+)
+patterns = st.one_of(
+    st.text(alphabet="()[]{}*+?|\\.^$/-a0d", max_size=12),
+    st.sampled_from(["(a+)+$", "(a|a)*$", "[", "(?P<x>", "/\\d+\\.html$", "\\", "(?i)", ".*" * 30]),
+)
+values = st.one_of(
+    st.none(),
+    toml_numbers,
+    st.text(max_size=8),
+    st.lists(st.text(max_size=6), max_size=3),
+)
+
+
+@st.composite
+def sources_files(draw: st.DrawFn) -> str:
+    """A sources file of one to three sources, each key drawn from good values, bad values or none."""
+    chunks: list[str] = []
+    for _ in range(draw(st.integers(1, 3))):
+        table: dict[str, object] = {
+            "name": draw(names),
+            "start_urls": draw(st.lists(urls, max_size=2)),
+            "article_pattern": draw(patterns),
+        }
+        for key in ("feeds", "sitemaps", "allowed_domains", "schedule", "timezone", "language", "title",
+                    "max_pages", "max_minutes", "listing_pattern", "no_such_key"):  # fmt: skip
+            value = draw(values)
+            if value is not None:
+                table[key] = value
+        if draw(st.booleans()):
+            table["feeds"] = draw(st.lists(urls, max_size=2))
+        lines = ["[[source]]"]
+        for key, item in table.items():
+            if isinstance(item, list):
+                lines.append(f"{key} = [" + ", ".join(toml_value(v) for v in item) + "]")
+            elif item is not None:
+                lines.append(f"{key} = {toml_value(item)}")
+        chunks.append("\n".join(lines))
+    return "\n\n".join(chunks) + "\n"
+
+
+@PROPERTY
+@given(text=sources_files())
+def test_any_generated_sources_file_of_any_keys_loads_or_is_one_line_naming_the_file(
+    text: str, db: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = tmp_path_factory.mktemp("sources") / "sources.toml"
+    path.write_text(text, encoding="utf-8")
+    result = run("sources", "list", "--sources", str(path), "--db", db)
+    assert_clean(result, {0, 2})
+    if result.exit_code == 2:
+        (line,) = result.output.strip().splitlines()
+        assert line.startswith(f"Error: {path}: "), line
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An archive of each kind holding one story, for queries that must parse and run alike on both."""
+    with database(request.param, tmp_path_factory.mktemp("query")) as url:
+        _, sessions = open_database(url)
+        with sessions.begin() as s:
+            seed_story(s)
+        yield url
+
+
+def seed_story(session: Session) -> None:
+    text = "两地学校结对帮扶，教师互派交流，学生手拉手。Twin schools pair up."
+    source_id = upsert_sources(session, [{"name": "a", "title": "A", "timezone": "Asia/Shanghai"}])["a"]
+    insert_article(
+        session,
+        {
+            "source_id": source_id,
+            "run_id": start_run(session, source_id, "cli"),
+            "url": "http://portal.example/1.html",
+            "fetched_url": "http://portal.example/1.html",
+            "title": "学校结对",
+            "published": datetime(2022, 6, 1, tzinfo=UTC),
+            "author": None,
+            "source_name": None,
+            "language": "zh-Hans",
+            "text": text,
+            "search_text": search_form(text),
+            "relevance": 1.0,
+            "is_pairing": True,
+            "relevance_terms": [],
+            "content_hash": "0" * 64,
+            "charset": "utf-8",
+            "http_status": 200,
+            "first_seen": datetime(2022, 6, 1, tzinfo=UTC),
+        },
+    )
+
+
+@PROPERTY
+@given(query=texts, sort=st.sampled_from(["relevance", "date"]))
+def test_any_query_ends_in_a_documented_status_on_either_database(query: str, sort: str, any_db: str) -> None:
+    result = run("search", "--all", "--sort", sort, "--db", any_db, "--", query)
+    close_all()
+    assert_clean(result, {0, 1, 2})
