@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -471,6 +472,8 @@ def _close_books(
             if ending is not None:
                 status = ending.status
                 error = f"{ending.reason}; crawl process exit code {exit_code}"
+                if exit_code == -signal.SIGKILL:
+                    error += " (it did not stop within the grace period and was killed)"
             finish_run(session, run_id, status=status, counts=counts, error=error, exit_code=exit_code)
         set_exit_code(session, run_ids, exit_code)
 

@@ -122,6 +122,9 @@ def test_a_crawl_killed_after_a_stop_keeps_the_counts_of_what_it_stored(
     assert not thread.is_alive()
     (run,) = result
     assert run.status == "interrupted" and run.exit_code == -signal.SIGKILL
+    assert run.error == (
+        "the crawl was stopped; crawl process exit code -9 (it did not stop within the grace period and was killed)"
+    )
     assert run.counts["stored"] == _stored(db_url, run.run_id) == 1  # not the empty counts of an open run
     assert run.counts["fetched"] >= 1
     close_all()
