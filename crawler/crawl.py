@@ -19,6 +19,7 @@ a database back in time gets the run's real reason and a released lease.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -174,7 +175,9 @@ class _Leases:
                 if previous is not None:
                     taken_over.append(previous)
         except BaseException:
-            self.release()
+            # What failed is the error to report; a release the database refuses too only expires.
+            with contextlib.suppress(SQLAlchemyError, StorageError):
+                self.release()
             raise
         self.renewed = time.monotonic()
         return taken_over
