@@ -44,9 +44,9 @@ OK_FINISH = {"finished", "closespider_pagecount", "closespider_itemcount", "clos
 UNRECORDED: list[int] = []
 
 
-def parent_gone(settings_pid: int | None) -> bool:
+def parent_gone(parent_pid: int | None) -> bool:
     """Whether the process that started this crawl has died (this one was handed to another parent)."""
-    return settings_pid is not None and os.getppid() != settings_pid
+    return parent_pid is not None and os.getppid() != parent_pid
 
 
 def emit(event: dict[str, Any]) -> bool:
