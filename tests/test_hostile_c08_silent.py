@@ -5,6 +5,7 @@ that does not parse is `unparsable`, never an empty file, and a body that is no 
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from typing import Any
 
@@ -27,13 +28,15 @@ def _crawl(hostile: HostileWeb, db_url: str) -> dict[str, Any]:
         f'feeds = ["{hostile.url(8, "feed.xml")}"]\nsitemaps = [{sitemaps}]\n'
         'article_pattern = "/c08/a/"\n'
     )
+    log = io.StringIO()  # the crawl's log: warnings, never a traceback
     (run,) = run_crawl(
-        AppConfig(db_url=db_url), [source], settings={**LOOPBACK_SETTINGS, "RETRY_TIMES": 0}, log_sink=None
+        AppConfig(db_url=db_url), [source], settings={**LOOPBACK_SETTINGS, "RETRY_TIMES": 0}, log_sink=log
     )
     _, sessions = open_database(db_url)
     with sessions() as s:
         found = {
             "status": run.status,
+            "log": log.getvalue(),
             "counts": dict(run.counts or {}),
             "stored": {a.fetched_url for a in s.scalars(sa.select(Article))},
             "rejections": {r.url: (r.reason, r.detail) for r in s.scalars(sa.select(Rejection))},
@@ -46,6 +49,7 @@ def test_every_page_asked_for_ends_stored_or_as_a_rejection_that_says_why(
     hostile: HostileWeb, db_url: str
 ) -> None:
     found = _crawl(hostile, db_url)
+    assert "Traceback" not in found["log"] and " ERROR " not in found["log"], found["log"][-3000:]
     outcomes = {url: reason for url, (reason, _) in found["rejections"].items()}
     outcomes.update({url: "stored" for url in found["stored"]})
     assert outcomes == {hostile.url(8, path): outcome for path, outcome in OUTCOMES.items()}
