@@ -14,9 +14,10 @@ import pkgutil
 import re
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 Route = Callable[["HostileHandler"], None]
 
@@ -86,9 +87,9 @@ def routes() -> dict[str, Route]:
 class HostileHandler(BaseHTTPRequestHandler):
     """Answers each path from the route table; remembers every path asked for; logs nothing."""
 
-    table: dict[str, Route] = {}
-    asked: list[str] = []
-    lock = threading.Lock()
+    table: ClassVar[dict[str, Route]] = {}
+    asked: ClassVar[list[str]] = []
+    lock: ClassVar[threading.Lock] = threading.Lock()
 
     def do_GET(self) -> None:
         with self.lock:
@@ -101,16 +102,16 @@ class HostileHandler(BaseHTTPRequestHandler):
             return
         route(self)
 
-    def send_body(self, body: bytes, content_type: str = "text/html; charset=utf-8", status: int = 200) -> None:
+    def send_body(
+        self, body: bytes, content_type: str = "text/html; charset=utf-8", status: int = 200
+    ) -> None:
         """A whole answer: status, type, length and body; a client that hangs up early is no error."""
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        try:
+        with suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -121,7 +122,9 @@ class HostileWeb:
     `asked` lists the paths asked for since the web started (or since `forget()`)."""
 
     def __init__(self) -> None:
-        handler = type("Handler", (HostileHandler,), {"table": routes(), "asked": [], "lock": threading.Lock()})
+        handler: type[HostileHandler] = type(
+            "Handler", (HostileHandler,), {"table": routes(), "asked": [], "lock": threading.Lock()}
+        )
         self.handler = handler
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
