@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import re2
 from apscheduler.triggers.cron import CronTrigger
 
+from crawler.charset import charset_codec
 from crawler.errors import SourceConfigError
 from crawler.urls import in_domains
 
@@ -309,11 +310,11 @@ def _check_source(path: str, index: int, table: Any) -> Source:
     encoding = c.string("encoding")
     if encoding is not None:
         try:
-            text_codec = codecs.lookup(encoding)._is_text_encoding
-        except LookupError:
+            codecs.lookup(encoding)
+        except (LookupError, ValueError):  # ValueError: a name with a NUL byte
             raise c.fail("encoding", f"unknown encoding {encoding!r}") from None
-        if not text_codec:
-            raise c.fail("encoding", f"{encoding!r} is not a text encoding")
+        if charset_codec(encoding) is None:  # base64, rot13, undefined, idna...: known, but no page's charset
+            raise c.fail("encoding", f"{encoding!r} is not a text encoding a page can be written in")
 
     max_pages = table.get("max_pages")
     if max_pages is not None and (

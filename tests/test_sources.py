@@ -111,6 +111,12 @@ def test_selecting_an_unknown_source_lists_the_known_ones() -> None:
     "edit, message",
     [
         (('encoding = "gbk"', 'encoding = "base64"'), "key 'encoding': 'base64' is not a text encoding"),
+        (
+            ('encoding = "gbk"', 'encoding = "undefined"'),
+            "key 'encoding': 'undefined' is not a text encoding",
+        ),
+        (('encoding = "gbk"', 'encoding = "idna"'), "key 'encoding': 'idna' is not a text encoding"),
+        (('encoding = "gbk"', 'encoding = "utf-7"'), "key 'encoding': 'utf-7' is not a text encoding"),
         (('schedule = "0 2 * * *"', 'schedule = "0 2 1 * 1"'), "not both"),
     ],
 )
