@@ -42,7 +42,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.config import AppConfig
+from crawler.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
 from crawler.crawl import RunSummary, crawl
 from crawler.errors import DatabaseUnreachable, PairchiveError, StorageError, first_line
 from crawler.redact import display_url, scrub_logging
@@ -54,7 +54,7 @@ logger = logging.getLogger("pairchive.daemon")
 
 MISFIRE_GRACE_SECONDS = 3600  # a run delayed by up to an hour (daemon restart, busy machine) still runs
 MAX_CONCURRENT = 2  # crawls at once, across all sources
-TIME_LIMIT_MINUTES = 180.0  # a crawl running longer is ended and recorded as `timeout`
+TIME_LIMIT_MINUTES = DEFAULT_TIME_LIMIT_MINUTES  # a crawl running longer is ended and recorded as `timeout`
 GRACE_SECONDS = 60.0  # at shutdown, how long running crawls may go on before they are stopped
 WATCH_SECONDS = 5.0  # how often the daemon looks at the sources file for changes
 RETRY_AFTER_EXPIRY_SECONDS = 5.0  # a busy source is tried again this long after its holder's lease expires

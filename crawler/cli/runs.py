@@ -22,6 +22,7 @@ from crawler.cli.options import (
     table,
 )
 from crawler.cli.types import RECORD_ID, minutes, seconds
+from crawler.config import DEFAULT_TIME_LIMIT_MINUTES
 from crawler.redact import scrub
 from crawler.sources import cron_trigger, load_sources
 from storage.db import open_database
@@ -225,7 +226,7 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
 )
 @click.option(
     "--time-limit",
-    default=180.0,
+    default=DEFAULT_TIME_LIMIT_MINUTES,
     show_default=True,
     type=minutes(),
     metavar="MINUTES",
