@@ -64,6 +64,14 @@ def emit(event: dict[str, Any]) -> bool:
         return False
 
 
+def entry_points(spider: Spider) -> set[str]:
+    """The URLs a run starts from: its source's start URLs, feeds and sitemaps."""
+    source = getattr(spider, "source", None)
+    if source is None:
+        return set()
+    return {*source.start_urls, *source.feeds, *source.sitemaps}
+
+
 class RunRecorder:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -74,6 +82,7 @@ class RunRecorder:
         self.last_progress = 0.0
         self.listening = True  # the parent reads our stdout
         self.write_error: str | None = None  # the first write the database refused
+        self.entry_refusals: dict[str, str] = {}  # entry point -> "reason: detail", for the run's error line
         pid = crawler.settings.get("PAIRCHIVE_PARENT_PID")
         self.parent_pid: int | None = int(pid) if pid else None
 
@@ -129,6 +138,10 @@ class RunRecorder:
             self.error_responses += 1  # a response, but not a page: not counted as fetched
         if reason == "failed" and not self.first_error:
             self.first_error = f"{url}: {detail}"
+        if reason not in ("failed", "truncated") and url in entry_points(spider):
+            # A refused entry point (a feed bomb, an unparsable sitemap...) is said in the run's own
+            # record, not only among its rejections: the portal may yield nothing because of it.
+            self.entry_refusals.setdefault(url, f"{reason}: {detail}" if detail else reason)
         self._record(url, reason, detail, None)
 
     def _record(
@@ -166,6 +179,11 @@ class RunRecorder:
         detail = f"{failure.type.__name__ if failure.type else 'Error'}: {failure.getErrorMessage()}"
         self.page_not_fetched(response.url, "failed", detail, spider)
 
+    def _refusals_line(self) -> str:
+        url, why = next(iter(self.entry_refusals.items()))
+        more = len(self.entry_refusals) - 1
+        return f"{url}: {why}" + (f" (and {more} more)" if more else "")
+
     def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.crawler.stats
         assert stats is not None
@@ -195,11 +213,13 @@ class RunRecorder:
             status, error = "failed", f"crawl ended early: {reason}" + (f": {cause}" if cause else "")
         elif counts["fetched"] == 0 and counts["failed"]:
             status, error = "failed", f"no page could be fetched; first error: {first_error}"
+        elif self.entry_refusals and set(self.entry_refusals) >= entry_points(spider):
+            status, error = "failed", "every entry point was refused: " + self._refusals_line()
         else:
-            status, error = (
-                "ok",
-                (f"{counts['failed']} page(s) failed; first: {first_error}" if first_error else None),
-            )
+            notes = [f"{counts['failed']} page(s) failed; first: {first_error}"] if first_error else []
+            if self.entry_refusals:
+                notes.append(f"{len(self.entry_refusals)} entry point(s) refused: " + self._refusals_line())
+            status, error = "ok", "; ".join(notes) or None
         run_id = self._run_id()
         logger.info("run %s of %s: %s %s", run_id, spider.name, status, counts)
         if run_id is None:

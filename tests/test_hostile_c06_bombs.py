@@ -38,6 +38,7 @@ def _crawl(hostile: HostileWeb, db_url: str) -> dict[str, Any]:
     with sessions() as s:
         found = {
             "status": run.status,
+            "error": run.error,
             "log": log.getvalue(),
             "counts": dict(run.counts or {}),
             "rejections": {r.url: (r.reason, r.detail) for r in s.scalars(sa.select(Rejection))},
@@ -67,6 +68,10 @@ def test_feed_and_sitemap_bombs_are_refused_with_their_reason_in_the_runs_record
     )
     assert "unpacked than the download cap" in found["rejections"][hostile.url(6, "encoded.xml")][1]
     assert not [path for path in hostile.asked if path.startswith("/c06/a/")]
+    # The run's own record says so: nothing could be read from where the portal starts.
+    assert found["status"] == "failed", found["error"]
+    assert found["error"].startswith("every entry point was refused: ")
+    assert f"(and {len(REFUSED) - 1} more)" in found["error"]
 
 
 def test_a_gzip_bomb_is_refused_after_unpacking_at_most_about_its_cap() -> None:
