@@ -76,6 +76,13 @@ CONCEPT_LABELS = {
     "E_school": "schools named",
 }
 
+RELATION_LABELS = {
+    "rel": "{} joined",
+    "rellead": "{} joined in the lead",
+    "relpair": "{} joined beside a pairing word",
+    "relshare": "share of sentences joining {}",
+}
+
 
 @dataclass(frozen=True)
 class TermMatch:
@@ -177,9 +184,10 @@ def feature_label(key: str) -> str:
         return name
     if family == "term":
         return name.partition(":")[2]
-    if family in ("k", "klead", "kshare"):
-        where = {"k": "", "klead": " in the lead", "kshare": " across sentences"}[family]
-        return CONCEPT_LABELS.get(name, name) + where
+    if family in ("k", "klead"):
+        return CONCEPT_LABELS.get(name, name) + (" in the lead" if family == "klead" else "")
+    if family in RELATION_LABELS:
+        return RELATION_LABELS[family].format("two schools" if name == "schools" else "two education bureaus")
     if family == "co":
         return "pairing verb with " + CONCEPT_LABELS.get(name.removeprefix("pv+"), name)
     if family in ("near", "nearshare"):
@@ -188,9 +196,13 @@ def feature_label(key: str) -> str:
         return f"{PARTY_LABELS.get(name, name)} named"
     if family == "score":
         return f"term list {name} score"
-    return {"cue": "pairing words", "len": "text length", "schools": "distinct schools named"}.get(
-        family, key
-    )
+    return {
+        "cue": "pairing words",
+        "len": "text length",
+        "schools": "distinct schools named",
+        "places": "places named" + (" in the lead" if name == "lead" else ""),
+        "share": "share of sentences pairing schools",
+    }.get(family, key)
 
 
 @dataclass(frozen=True)

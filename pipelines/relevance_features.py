@@ -8,11 +8,14 @@ as its simplified original), lower-cased:
 - `term:` the reviewed terms of `relevance_terms.toml` and `score:` their category sums;
 - `near:` / `ent:` which kinds of party (schools, hospitals, villages, companies, Party branches...) stand
   within `WINDOW` characters of a pairing word, and how often each kind is named at all;
-- `k:` / `klead:` / `kshare:` / `co:` concepts of the labelling guideline (pairs of schools, alliances,
+- `rel:` / `rellead:` / `relpair:` / `relshare:` two schools (or two education bureaus) joined in one clause,
+  in the lead, in a sentence with a pairing word, and the share of sentences that do; `places:` how many
+  places are named; `share:` the share of sentences naming schools beside a pairing word;
+- `k:` / `klead:` / `co:` concepts of the labelling guideline (pairs of schools, alliances,
   branch campuses, sister schools, education aid; and against: hospitals, villages, Party branches,
   mentoring, pupils, donations, other sectors, sister cities, visits, teacher dispatch, industry, family,
   civic campaigns, police and army):
-  how often, in the lead, in what share of sentences, and in the same sentence as a pairing verb.
+  how often, in the lead, and in the same sentence as a pairing verb.
 
 Only the trained weights (`relevance_model.json`) decide; this module only reads.
 """
@@ -150,6 +153,34 @@ HAS_LATIN_RE = re.compile("[a-z]")
 PAIRING_WORDS = Finder(PAIRING_WORD_RE.pattern)
 PARTY_RES = {name: Finder(rx) for name, rx in PARTIES.items()}
 CONCEPT_RES = {name: Finder(rx) for name, rx in CONCEPTS.items()}
+SCHOOL_END = r"(?:学校|小学|中学|幼儿园|高中|初中|附中|附小|大学|学院|中职|职校)"
+BUREAU_END = r"(?:教育局|教育厅|教体局|教育体育局|教育和体育局|教育委员会|教委)"
+LATIN_SCHOOL = r"(?:school|college|kindergarten|universit(?:y|ies))"
+LATIN_BUREAU = r"education (?:bureau|department|commission)"
+# Two parties of one kind joined in one clause ("A学校与B小学", "A区教育局和B州教体局", "schools in X and Y
+# school"): the guideline's two institutions in a relation. Han and English apart, as in `Finder`.
+RELATIONS = {
+    "schools": (
+        re.compile(
+            SCHOOL_END
+            + r"[^。；;，,]{0,4}?(?:与|和|同|跟|携手|牵手|、|对口|结对)[^。；;]{1,24}?"
+            + SCHOOL_END
+        ),
+        re.compile(
+            rf"\b{LATIN_SCHOOL}s? (?:(?:in|of) [a-z]+ )?(?:and|with|to) [a-z' ]{{0,40}}?\b{LATIN_SCHOOL}"
+        ),
+    ),
+    "bureaus": (
+        re.compile(BUREAU_END + r"[^。；;]{0,30}?(?:与|和|同|跟|携手|牵手|、)[^。；;]{1,30}?" + BUREAU_END),
+        re.compile(
+            rf"\b{LATIN_BUREAU}s? (?:(?:in|of) [a-z]+ )?(?:and|with) [a-z' ]{{0,40}}?\b{LATIN_BUREAU}"
+        ),
+    ),
+}
+PLACE_RES = (
+    re.compile(r"[\u4e00-\u9fff]{2,3}?(?:省|市|县|区|州|旗)(?=[\u4e00-\u9fff])"),
+    re.compile(r"\b[a-z]+ (?:province|county|city|district|prefecture|autonomous region)\b"),
+)
 
 
 @dataclass(frozen=True)
@@ -194,7 +225,10 @@ def _parties(text: str, values: dict[str, float]) -> None:
     positions = {name: [m.start() for m in rx.finditer(text)] for name, rx in PARTY_RES.items()}
     near: Counter[str] = Counter()
     cues = 0
+    civic = [(m.start(), m.end()) for m in CONCEPT_RES["N_civic"].finditer(text)]
     for m in PAIRING_WORDS.finditer(text):
+        if any(a <= m.start() < b for a, b in civic):
+            continue  # 共建 of 共建文明城市 joins no parties
         cues += 1
         for name, found in positions.items():
             i = bisect.bisect_left(found, m.start() - WINDOW)
@@ -225,12 +259,43 @@ def _concepts(head: str, body: str, values: dict[str, float], counts: dict[str, 
         counts["k:" + name] = in_body
         values["k:" + name] = math.log1p(in_body)
         values["klead:" + name] = math.log1p(sum(m.start() < lead_end for m in found))
-        values["kshare:" + name] = len(sentences[name]) / len(starts)
     verbs = sentences["P_pairverb"]
     for name, where in sentences.items():
         if name != "P_pairverb":
             values["co:pv+" + name] = math.log1p(len(verbs & where))
     values["sectors_distinct"] = len({m.group(0) for m in CONCEPT_RES["N_sectors"].finditer(text)}) / 5
+
+
+def _found(pair: tuple[re.Pattern[str], re.Pattern[str]], text: str) -> list[re.Match[str]]:
+    found = list(pair[0].finditer(text))
+    return found + list(pair[1].finditer(text)) if HAS_LATIN_RE.search(text) else found
+
+
+def _pairs(sentence: str) -> bool:
+    """A pairing word outside the civic phrases that share it (共建文明城市, 共建共治共享)."""
+    for m in reversed(CONCEPT_RES["N_civic"].finditer(sentence)):
+        sentence = sentence[: m.start()] + " " + sentence[m.end() :]
+    return bool(PAIRING_WORDS.finditer(sentence) or CONCEPT_RES["P_pairverb"].finditer(sentence))
+
+
+def _relations(head: str, body: str, values: dict[str, float], counts: dict[str, int]) -> None:
+    """Two schools or two bureaus in one pairing clause, the places named, and how much of the story they fill."""
+    text = head + "\n" + body[:CONCEPT_CHARS]
+    lead_end = len(head) + 1 + LEAD_CHARS
+    sentences = SENTENCE_RE.findall(text) or [text]
+    pairing = [s for s in sentences if _pairs(s)]
+    for name, pair in RELATIONS.items():
+        found = _found(pair, text)
+        counts["rel:" + name] = len(found)
+        values["rel:" + name] = math.log1p(len(found))
+        values["rellead:" + name] = math.log1p(sum(m.start() < lead_end for m in found))
+        paired = sum(1 for s in pairing if _found(pair, s))
+        values["relpair:" + name] = math.log1p(paired)
+        values["relshare:" + name] = paired / len(sentences)
+    values["places:distinct"] = math.log1p(len({m.group(0) for m in _found(PLACE_RES, text)}))
+    values["places:lead"] = math.log1p(len({m.group(0) for m in _found(PLACE_RES, text[:lead_end])}))
+    schools = CONCEPT_RES["E_school"]
+    values["share:school+pairing"] = sum(1 for s in pairing if schools.finditer(s)) / len(sentences)
 
 
 def read(head: str, body: str, terms: dict[str, float], term_counts: dict[str, int]) -> Reading:
@@ -243,4 +308,5 @@ def read(head: str, body: str, terms: dict[str, float], term_counts: dict[str, i
     counts.update(term_counts)
     _parties(head + "\n" + body[:CONCEPT_CHARS], values)
     _concepts(head, body, values, counts)
+    _relations(head, body, values, counts)
     return Reading(values, counts)
