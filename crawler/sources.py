@@ -29,6 +29,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from crawler.charset import charset_codec
 from crawler.errors import SourceConfigError
+from crawler.redact import scrub
 from crawler.urls import in_domains
 
 # Matched whole: a name becomes a directory of the WARC archive, and "^...$" would pass "name\n".
@@ -248,7 +249,13 @@ class _Checker:
             for url in found[key]:
                 parts = urlsplit(url)
                 if parts.scheme not in ("http", "https") or not parts.hostname:
-                    raise self.fail(key, f"{url!r} is not an http(s) URL")
+                    raise self.fail(key, f"{scrub(url)!r} is not an http(s) URL")
+                if parts.username is not None or parts.password is not None:
+                    # A crawl would send it with every request and keep it in every URL it archives.
+                    raise self.fail(
+                        key,
+                        f"{scrub(url)!r} holds a user name or password: pairchive crawls public pages only",
+                    )
         if not any(found.values()):
             given = [key for key in ENTRY_POINT_KEYS if key in self.table]
             if given:

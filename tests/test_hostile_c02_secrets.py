@@ -129,16 +129,16 @@ def test_the_daemon_on_a_database_it_cannot_use_logs_no_password(
     assert "database" in line
 
 
-# -- a portal whose address carries a password, crawled into both databases --------------------------------
+# -- a portal whose address carries a password, on both databases ------------------------------------------
 
 
 @pytest.fixture(scope="module", params=DATABASES)
-def crawled(
+def refused(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, hostile: HostileWeb
 ) -> Iterator[dict[str, Any]]:
-    """One `pairchive crawl` of the portal whose address has a password, then what `runs` and `runs show`
-    print and what the run record holds. On PostgreSQL the database URL carries a password too (the test
-    server lets any password in)."""
+    """`pairchive crawl`, `sources list` and `sources check` of a sources file whose entry point is the
+    portal address with a password, then what the database holds. On PostgreSQL the database URL carries a
+    password too (the test server lets any password in)."""
     folder = tmp_path_factory.mktemp("c02")
     with database(request.param, folder) as db:
         if db.startswith("postgresql"):
@@ -152,37 +152,33 @@ def crawled(
             encoding="utf-8",
         )
         data = ["--data-dir", str(folder / "data")]
-        crawl = cli("crawl", "--all", "--sources", str(sources), "--db", db, *data, *LOOPBACK)
-        runs = cli("runs", "--db", db)
+        hostile.forget()
+        said = [
+            cli("crawl", "--all", "--sources", str(sources), "--db", db, *data, *LOOPBACK),
+            cli("sources", "list", "--sources", str(sources), "--db", db),
+            cli("sources", "check", "c02", "--sources", str(sources)),
+        ]
+        asked = [p for p in hostile.asked if p.startswith("/c02/private/")]
         _, sessions = open_database(db)
         with sessions() as s:
-            records = [(r.id, r.status, r.error or "") for r in s.scalars(sa.select(CrawlRun))]
+            records = list(s.scalars(sa.select(CrawlRun)))
         close_all()
-        shown = [cli("runs", "show", str(run_id), "--db", db) for run_id, _, _ in records]
-        shown += [cli("runs", "show", str(run_id), "--json", "--db", db) for run_id, _, _ in records]
-        status = cli("db", "status", "--db", db)
-        yield {"db": db, "crawl": crawl, "runs": runs, "records": records, "shown": shown, "status": status}
+        yield {"said": said, "asked": asked, "records": records}
 
 
-def test_the_crawl_ends_and_says_so_without_the_password(crawled: dict[str, Any]) -> None:
-    crawl = crawled["crawl"]
-    assert "Traceback" not in crawl.output
-    assert crawl.exit_code in (0, 1), crawl.output
-    assert SECRET not in crawl.output
-    assert "editor:***@" in crawl.output  # the address is named, its password hidden
+def test_a_portal_address_with_a_password_is_refused_in_one_line_without_it(refused: dict[str, Any]) -> None:
+    for done in refused["said"]:
+        assert done.exit_code == 2, done.output
+        assert "Traceback" not in done.output and SECRET not in done.output
+        (line,) = done.output.strip().splitlines()
+        assert "key 'start_urls'" in line and "user name or password" in line and "editor:***@" in line
 
 
-def test_the_run_record_holds_no_password(crawled: dict[str, Any]) -> None:
-    ((_, status, error),) = crawled["records"]
-    assert status in ("ok", "failed")
-    assert SECRET not in error
-
-
-def test_runs_runs_show_and_db_status_print_no_password(crawled: dict[str, Any]) -> None:
-    for done in [crawled["runs"], crawled["status"], *crawled["shown"]]:
-        assert done.exit_code == 0, done.output
-        assert SECRET not in done.output
-    assert any("editor:***@" in done.stdout for done in crawled["shown"])
+def test_a_portal_address_with_a_password_is_never_asked_for_and_makes_no_run(
+    refused: dict[str, Any],
+) -> None:
+    assert refused["asked"] == []
+    assert refused["records"] == []
 
 
 @pytest.mark.parametrize(

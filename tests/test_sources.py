@@ -240,3 +240,16 @@ def test_a_pattern_re2_refuses_is_one_line_from_the_cli_and_nothing_from_re2_its
     (line,) = result.stderr.splitlines()  # RE2 logs its own parse errors to stderr unless told not to
     assert line.startswith(f"Error: {sources}: source 'a': key 'article_pattern': ")
     assert "is not a pattern RE2 can match (invalid perl operator: (?!)" in line
+
+
+@pytest.mark.parametrize("key", ["start_urls", "feeds", "sitemaps"])
+@pytest.mark.parametrize("userinfo", ["editor:s3cret@", "editor@", ":s3cret@"])
+def test_an_entry_point_with_a_user_name_or_password_is_refused_without_showing_the_password(
+    key: str, userinfo: str
+) -> None:
+    text = f'[[source]]\nname = "a"\n{key} = ["http://{userinfo}127.0.0.1:9/list.html"]\n'
+    with pytest.raises(SourceConfigError) as refused:
+        parse_sources(text)
+    message = str(refused.value)
+    assert f"key '{key}'" in message and "user name or password" in message
+    assert "s3cret" not in message

@@ -56,7 +56,7 @@ CASES = [
     Case(
         klass=2,
         name="portal-address-with-a-password",
-        does="a source whose entry point is http://user:password@host/: its errors repeat the address",
+        does="a source whose entry point is http://user:password@host/: refused when the file loads",
         routes={"private/list.html": _listing, "private/a/1.html": _article},
         inputs=("http://editor:{secret}@{host}/c02/private/list.html",),
     ),
