@@ -30,10 +30,12 @@ def normalize_db_url(value: str) -> str:
     if "://" not in value:
         return f"sqlite:///{Path(value)}"
     try:
-        make_url(value)
+        url = make_url(value)
     except (ArgumentError, ValueError) as exc:  # a port that is not a number is a ValueError
         # the URL itself is not repeated: it may hold a password, and unparsed it cannot be hidden
         raise ConfigurationError(f"bad database URL: {first_line(exc)}") from None
+    if url.port is not None and not 1 <= url.port <= 65535:
+        raise ConfigurationError(f"bad database URL: port {url.port} is not from 1 to 65535")
     return value
 
 

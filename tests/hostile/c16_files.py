@@ -34,14 +34,15 @@ DEEP_SOURCES = (
     SOURCE + "nested = " + "[{a = " * (DEPTH // 2) + "1" + "}]" * (DEPTH // 2) + "\n",
     "[[source]]\n" + "x = " + "[" * DEPTH + "\n",  # and never closed
 )
-# Each with its exit status: 2 for a URL that does not parse; a port that parses but no driver takes
-# is the driver's refusal at connection time, 1.
+# Each with its exit status: 2 for a URL that does not parse or names a port no TCP port can be.
 BAD_DATABASE_URLS = {
     "postgresql+psycopg://pairchive@127.0.0.1:port/archive": 2,
     "postgresql+psycopg://pairchive@127.0.0.1:5x/archive": 2,
     "postgresql+psycopg://pairchive@[::1/archive": 2,
     "://archive": 2,
-    "postgresql+psycopg://pairchive@127.0.0.1:-1/archive": 1,
+    "postgresql+psycopg://pairchive@127.0.0.1:-1/archive": 2,
+    "postgresql+psycopg://pairchive@127.0.0.1:65536/archive": 2,
+    "postgresql+psycopg://pairchive@127.0.0.1:0/archive": 2,
 }
 # Output that cannot be written: where it goes is `{out}`.
 UNWRITABLE = {
