@@ -83,6 +83,7 @@ class RunRecorder:
         self.listening = True  # the parent reads our stdout
         self.write_error: str | None = None  # the first write the database refused
         self.entry_refusals: dict[str, str] = {}  # entry point -> "reason: detail", for the run's error line
+        self.entries: set[str] | None = None  # the run's entry points, read from its spider once
         pid = crawler.settings.get("PAIRCHIVE_PARENT_PID")
         self.parent_pid: int | None = int(pid) if pid else None
 
@@ -138,7 +139,7 @@ class RunRecorder:
             self.error_responses += 1  # a response, but not a page: not counted as fetched
         if reason == "failed" and not self.first_error:
             self.first_error = f"{url}: {detail}"
-        if reason not in ("failed", "truncated") and url in entry_points(spider):
+        if reason not in ("failed", "truncated") and url in self._entry_points(spider):
             # A refused entry point (a feed bomb, an unparsable sitemap...) is said in the run's own
             # record, not only among its rejections: the portal may yield nothing because of it.
             self.entry_refusals.setdefault(url, f"{reason}: {detail}" if detail else reason)
@@ -179,6 +180,11 @@ class RunRecorder:
         detail = f"{failure.type.__name__ if failure.type else 'Error'}: {failure.getErrorMessage()}"
         self.page_not_fetched(response.url, "failed", detail, spider)
 
+    def _entry_points(self, spider: Spider) -> set[str]:
+        if self.entries is None:
+            self.entries = entry_points(spider)
+        return self.entries
+
     def _refusals_line(self) -> str:
         url, why = next(iter(self.entry_refusals.items()))
         more = len(self.entry_refusals) - 1
@@ -213,7 +219,7 @@ class RunRecorder:
             status, error = "failed", f"crawl ended early: {reason}" + (f": {cause}" if cause else "")
         elif counts["fetched"] == 0 and counts["failed"]:
             status, error = "failed", f"no page could be fetched; first error: {first_error}"
-        elif self.entry_refusals and set(self.entry_refusals) >= entry_points(spider):
+        elif self.entry_refusals and set(self.entry_refusals) >= self._entry_points(spider):
             status, error = "failed", "every entry point was refused: " + self._refusals_line()
         else:
             notes = [f"{counts['failed']} page(s) failed; first: {first_error}"] if first_error else []
