@@ -7,7 +7,8 @@ exactly what to fix before the first nightly run.
 the URL: a pattern with nested quantifiers such as `(a+)+$` cannot backtrack for hours on a long URL (in
 Python's `re` it would, holding the interpreter so that not even SIGTERM is handled). What RE2 cannot
 express (backreferences, lookahead and lookbehind, atomic groups and possessive quantifiers) is refused
-when the file is loaded. As in RE2, `\d`, `\w`, `\s` and `\b` are ASCII classes.
+when the file is loaded; Python's spellings RE2 reads otherwise (`{,3}`, `\Z`, `\u4e2d`) are rewritten to
+mean what they mean in Python (`re2_spelling`). As in RE2, `\d`, `\w`, `\s` and `\b` are ASCII classes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import functools
 import math
 import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,11 +59,74 @@ class PatternError(ValueError):
     """A pattern RE2 does not compile: a bad regular expression, or one RE2 cannot express."""
 
 
+_HEX_ESCAPES = {"u": 4, "U": 8}
+_NAMED_ESCAPE_RE = re.compile(r"\\N\{([^}]*)\}")
+_OPEN_REPEAT_RE = re.compile(r"\{,(\d*)\}")
+
+
+def re2_spelling(pattern: str) -> str:
+    r"""`pattern` with the Python syntax RE2 reads otherwise written as RE2 reads it, meaning the same:
+    `{,n}` and `{,}` (from none: RE2 reads them as literal text, so the pattern would silently match less)
+    become `{0,n}` and `{0,}`; `\Z` (end of text: RE2 refuses it) becomes RE2's `\z`; `\uXXXX`,
+    `\UXXXXXXXX` and `\N{NAME}` become `\x{...}` and an escaped non-ASCII character the character (RE2
+    refuses them). Escaped text and text in brackets are kept."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    in_class = False
+    while i < n:
+        c = pattern[i]
+        if c == "\\" and i + 1 < n:
+            e = pattern[i + 1]
+            width = _HEX_ESCAPES.get(e, 0)
+            digits = pattern[i + 2 : i + 2 + width]
+            named = _NAMED_ESCAPE_RE.match(pattern, i) if e == "N" else None
+            if e == "Z" and not in_class:  # in a class, Python refuses it too
+                out.append("\\z")
+            elif not e.isascii():  # never an operator: Python reads it as the character itself
+                out.append(e)
+            elif width and len(digits) == width and all(d in "0123456789abcdefABCDEF" for d in digits):
+                out.append(f"\\x{{{digits}}}")
+                i += width
+            elif named:
+                try:
+                    out.append(f"\\x{{{ord(unicodedata.lookup(named[1])):x}}}")
+                    i = named.end() - 2
+                except KeyError:  # Python refuses it: left as is, for the error to say so
+                    out.append(pattern[i : i + 2])
+            else:
+                out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            if c == "]":
+                in_class = False
+        elif c == "[":
+            in_class = True
+            out.append(c)
+            i += 1
+            # a "]" first in the class (after "^") is one of its characters
+            if i < n and pattern[i] == "^":
+                out.append("^")
+                i += 1
+            if i < n and pattern[i] == "]":
+                out.append("]")
+                i += 1
+            continue
+        elif c == "{" and (m := _OPEN_REPEAT_RE.match(pattern, i)):
+            out.append(f"{{0,{m[1]}}}")
+            i = m.end()
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 @functools.lru_cache(maxsize=256)
 def url_pattern(pattern: str) -> UrlPattern:
-    """`pattern` compiled by RE2; a pattern it does not compile is a `PatternError` saying why."""
+    """`pattern` compiled by RE2 (as `re2_spelling` writes it); a pattern it does not compile is a
+    `PatternError` saying why, in RE2's words."""
     try:
-        return cast(UrlPattern, re2.compile(pattern, _RE2_OPTIONS))
+        return cast(UrlPattern, re2.compile(re2_spelling(pattern), _RE2_OPTIONS))
     except re2.error as exc:
         problem = b" ".join(a for a in exc.args if isinstance(a, bytes)).decode("utf-8", "replace") or str(
             exc

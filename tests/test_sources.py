@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from crawler.errors import SourceConfigError
-from crawler.sources import load_sources, parse_sources, select, source_from_dict
+from crawler.sources import load_sources, parse_sources, select, source_from_dict, url_pattern
 from tests.crawls import pairchive
 
 GOOD = """
@@ -227,6 +228,37 @@ def test_patterns_keep_the_syntax_both_engines_share() -> None:
     )
     assert source.article_re.search("http://a.example/2024/Story-1.HTM")
     assert not source.article_re.search("http://a.example/24/story.html")
+
+
+def test_a_repetition_from_none_matches_as_in_python_not_as_literal_text() -> None:
+    (source,) = parse_sources(
+        GOOD.replace("article_pattern = ", "article_pattern = '/a/\\d{,3}\\.html$'\n#", 1)
+    )
+    assert source.article_re.search("http://x/a/12.html")
+    assert source.article_re.search("http://x/a/.html")
+    assert not source.article_re.search("http://x/a/1{,3}.html")
+    assert not source.article_re.search("http://x/a/1234.html")
+
+
+@pytest.mark.parametrize(
+    "pattern, matching, other",
+    [
+        ("/a/x{,}\\.html$", "/a/xxxx.html", "/a/x{,}.html"),
+        ("\\.html\\Z", "/a/1.html", "/a/1.html\n"),
+        ("/[\\u4e00-\\u9fff]{2}/", "/结对/", "/ab/"),
+        ("/\\U00007ed3\\N{CJK UNIFIED IDEOGRAPH-5BF9}/", "/结对/", "/ab/"),
+        ("/\\结对/", "/结对/", "/ab/"),
+        ("/[{,3}]/", "/{/", "/a/"),
+        ("/\\{,3}/", "/{,3}/", "/a/"),
+    ],
+)
+def test_python_syntax_re2_spells_otherwise_matches_what_python_matches(
+    pattern: str, matching: str, other: str
+) -> None:
+    compiled = url_pattern(pattern)
+    for url in (matching, other):
+        assert bool(compiled.search(url)) == bool(re.search(pattern, url)), (pattern, url)
+    assert compiled.search(matching) and not compiled.search(other)
 
 
 def test_a_pattern_re2_refuses_is_one_line_from_the_cli_and_nothing_from_re2_itself(tmp_path: Path) -> None:
