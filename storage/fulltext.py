@@ -101,9 +101,11 @@ def parse(query: str) -> Query:
                 items.append(word)
                 continue
             if word.strip("-") == "":
-                # a dash before a phrase or a group (-"..." or -(...)) excludes it, as NOT does: dropped,
-                # it would turn what was excluded into what is searched
-                items.append("NOT")
+                # a dash directly before a phrase or a group (-"..." or -(...)) excludes it, as NOT does:
+                # dropped, it would turn what was excluded into what is searched; a dash standing alone
+                # ("2022 - 2023", "title - outlet") is punctuation, excluding nothing
+                if query.startswith(('"', "("), pos):
+                    items.append("NOT")
                 continue
             negated = word.startswith("-") and len(word) > 1
             found = tuple(tokens(word[1:] if negated else word))

@@ -1,8 +1,8 @@
 """Class 15, text arguments, on both databases: every undecodable argument of tests.hostile.c15_text is
 a usage error naming it (status 2, one line), from click and from a real argument list of bytes; a query
 starting with `-` goes after `--` and finds what it means in the stories crawled from the class's
-portal (a dash before a phrase or a group excludes it, never turns it into a searched word); without
-`--` it is an unknown option."""
+portal (a dash before a phrase or a group excludes it, never turns it into a searched word; a dash standing
+alone, as in "2022 - 2023", excludes nothing); without `--` it is an unknown option."""
 
 from __future__ import annotations
 
@@ -83,8 +83,23 @@ def test_a_dash_before_a_phrase_excludes_the_phrase(archive: dict[str, Any]) -> 
     result = run(["search", "--json", "--all", "--", '结对 -"县人民医院"'], archive)
     assert result.exit_code == 0, result.output
     assert found(result, archive) == {"a/school.html"}
-    spaced = run(["search", "--json", "--all", "--", "结对 - 医院"], archive)
-    assert found(spaced, archive) == {"a/school.html"}
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("结对 - 医院", {"a/hospital.html"}),  # a dash between words, as in "2022 - 2023"
+        ('结对 - "县人民医院"', {"a/hospital.html"}),
+        ("县实验小学与山区小学结对帮扶 - 医院", {"a/hospital.html"}),  # a pasted "title - outlet"
+        ("结对 - (医院 OR 教师)", {"a/school.html", "a/hospital.html"}),
+    ],
+)
+def test_a_dash_standing_alone_excludes_nothing(
+    query: str, expected: set[str], archive: dict[str, Any]
+) -> None:
+    result = run(["search", "--json", "--all", "--", query], archive)
+    assert result.exit_code == 0, result.output
+    assert found(result, archive) == expected
 
 
 def test_a_dash_before_a_group_is_refused_as_not_before_parentheses(archive: dict[str, Any]) -> None:

@@ -142,6 +142,11 @@ def test_search_is_script_insensitive(db_url: str) -> None:
         ("articles_fts MATCH '*'", []),
         ("结对 -教育局", [1]),
         ("结对 -第1篇", []),
+        ('结对 -"第1篇"', []),
+        ("结对 - 帮扶", [1]),  # a dash standing alone, as in "2022 - 2023", is punctuation
+        ("结对 - 第1篇", [1]),
+        ("结对 - 教育局", []),
+        ('结对 - "第1篇"', [1]),
     ],
 )
 def test_hostile_queries_are_searched_as_text(db_url: str, query: str, found: list[int]) -> None:
