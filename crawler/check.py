@@ -2,6 +2,12 @@
 
 For an operator adding a portal: a wrong pattern is caught before the first nightly run, not after a month
 of empty runs. Plain blocking HTTP (one page at a time, the crawl's User-Agent); nothing is stored.
+
+It keeps the crawl's URL policy (crawler.urlpolicy): every URL it fetches (entry point, robots.txt, the
+article) and every redirect target is refused when of another scheme than http and https, longer than
+URLLENGTH_LIMIT or, when the private-address guard applies to the source (PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES
+in crawler/settings.py, the crawl's rule), on a host resolving to a non-public address; a redirect off the
+source's allowed domains is not followed either. Each refusal is one line, "refused, <reason>: <detail>".
 """
 
 from __future__ import annotations
@@ -10,14 +16,28 @@ import urllib.request
 import urllib.robotparser
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.client import HTTPMessage
+from typing import IO, Any
 from urllib.error import URLError
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from scrapy.exceptions import DropItem
+from scrapy.settings import Settings
+from w3lib.url import safe_url_string
 
 from crawler.charset import decode_page
 from crawler.items import PageItem
 from crawler.sources import Source
+from crawler.urlpolicy import (
+    address_refusal,
+    block_mode,
+    guard_on,
+    length_refusal,
+    redirect_refusal,
+    resolve,
+    scheme_refusal,
+    shown,
+)
 from crawler.urls import in_domains
 from pipelines.page import process_page
 from spiders.discovery import (
@@ -56,17 +76,120 @@ class RobotsDisallowed(ValueError):
     """The portal's robots.txt does not let us fetch this URL."""
 
 
+class Refused(ValueError):
+    """A URL or redirect target the crawl's URL policy would not fetch: `reason` is its reason word."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"refused, {reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class Policy:
+    """The crawl's URL policy for one source's check: schemes, length, allowed domains for redirects, and
+    private addresses when the guard applies (decided as the crawl does, from the entry points' DNS)."""
+
+    def __init__(self, source: Source, mode: str, max_length: int) -> None:
+        self.source = source
+        self.mode = mode
+        self.max_length = max_length
+        self.resolved: dict[str, tuple[str, ...]] = {}
+        self._guard: bool | None = None
+
+    def addresses(self, host: str) -> tuple[str, ...]:
+        if host not in self.resolved:
+            self.resolved[host] = resolve(host) if host else ()
+        return self.resolved[host]
+
+    @property
+    def guard(self) -> bool:
+        if self._guard is None:
+            entry: list[str] = []
+            if self.mode == "auto":
+                urls = [*self.source.start_urls, *self.source.feeds, *self.source.sitemaps]
+                for host in dict.fromkeys(urlsplit(u).hostname or "" for u in urls):
+                    entry.extend(self.addresses(host))
+            self._guard = guard_on(self.mode, entry)
+        return self._guard
+
+    def check(self, url: str) -> None:
+        """Raise Refused when the crawl would not fetch `url`."""
+        if detail := scheme_refusal(url):
+            raise Refused("scheme", f"{shown(url)}: {detail}")
+        if detail := length_refusal(url, self.max_length):
+            raise Refused("url_too_long", f"{shown(url)}: {detail}")
+        self._check_address(url, "")
+
+    def check_redirect(self, target: str) -> None:
+        """Raise Refused when the crawl would not follow a redirect to `target`."""
+        if refusal := redirect_refusal(target, self.max_length):
+            raise Refused(*refusal)
+        if not in_domains(target, self.source.allowed_domains):
+            raise Refused("offsite", f"redirect to {shown(target)}: not on the source's allowed domains")
+        self._check_address(target, "redirect to ")
+
+    def _check_address(self, url: str, prefix: str) -> None:
+        if self.mode == "false" or not self.guard:
+            return
+        host = urlsplit(url).hostname or ""
+        if detail := address_refusal(host, self.addresses(host)):
+            raise Refused("private_address", f"{prefix}{shown(url)}: {detail}")
+
+
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    """urllib's redirect handler, which first puts each target to the policy (urllib alone would follow a
+    redirect to any host, and to ftp:)."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    def http_error_302(
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage
+    ) -> Any:
+        location = headers.get("Location") or headers.get("URI")
+        if location:
+            # as the crawl's redirect middleware reads it: percent-encoded, joined to the page asked for
+            self.policy.check_redirect(urljoin(req.full_url, safe_url_string(location.strip())))
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+
+def _opener(policy: Policy) -> urllib.request.OpenerDirector:
+    """http and https only (no file:, ftp: or data: handler at all), redirects put to the policy."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(),
+        urllib.request.HTTPHandler(),
+        urllib.request.HTTPSHandler(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        _Redirects(policy),
+        urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
+    return opener
+
+
+def project_policy(source: Source, mode: str | None = None) -> Policy:
+    """The policy as a crawl of `source` would apply it, from the project's settings (crawler/settings.py);
+    `mode` overrides PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES."""
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    chosen = block_mode(settings.get("PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES") if mode is None else mode)
+    return Policy(source, chosen, settings.getint("URLLENGTH_LIMIT"))
+
+
 _ROBOTS: dict[str, urllib.robotparser.RobotFileParser] = {}
 
 
-def _allowed(url: str, user_agent: str) -> bool:
+def _allowed(url: str, user_agent: str, policy: Policy) -> bool:
     """What the crawl's robots.txt middleware would decide (an unreachable robots.txt allows all)."""
     parts = urlsplit(url)
     root = f"{parts.scheme}://{parts.netloc}"
     if root not in _ROBOTS:
         parser = urllib.robotparser.RobotFileParser(root + "/robots.txt")
         try:
-            body, _ = _get(root + "/robots.txt", user_agent)
+            body, _ = _get(root + "/robots.txt", user_agent, policy)
             parser.parse(body.decode("utf-8", "replace").splitlines())
         except (URLError, OSError, ValueError):
             parser.parse([])
@@ -74,20 +197,24 @@ def _allowed(url: str, user_agent: str) -> bool:
     return _ROBOTS[root].can_fetch(user_agent, url)
 
 
-def _fetch(url: str, user_agent: str, limit: int = PAGE_LIMIT) -> tuple[bytes, str]:
-    if not _allowed(url, user_agent):
+def _fetch(url: str, user_agent: str, policy: Policy, limit: int = PAGE_LIMIT) -> tuple[bytes, str]:
+    policy.check(url)  # before robots.txt: a URL the crawl would not fetch is not even asked about
+    if not _allowed(url, user_agent, policy):
         raise RobotsDisallowed("disallowed by robots.txt")
-    return _get(url, user_agent, limit)
+    return _get(url, user_agent, policy, limit)
 
 
-def _get(url: str, user_agent: str, limit: int = PAGE_LIMIT) -> tuple[bytes, str]:
+def _get(url: str, user_agent: str, policy: Policy, limit: int = PAGE_LIMIT) -> tuple[bytes, str]:
     """At most `limit` + 1 bytes of the answer: one more than the cap says it is over the cap."""
+    policy.check(url)
     request = urllib.request.Request(url, headers={"User-Agent": user_agent})
-    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+    with _opener(policy).open(request, timeout=TIMEOUT) as response:
         return response.read(limit + 1), response.headers.get("Content-Type", "")
 
 
-def check_source(source: Source, user_agent: str) -> CheckReport:
+def check_source(source: Source, user_agent: str, block_private: str | None = None) -> CheckReport:
+    """`block_private` (auto, true, false) overrides PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES of the settings."""
+    policy = project_policy(source, block_private)
     reports: list[EntryPointReport] = []
     kinds = [("listing", u) for u in source.start_urls] + [("feed", u) for u in source.feeds]
     kinds += [("sitemap", u) for u in source.sitemaps]
@@ -95,7 +222,12 @@ def check_source(source: Source, user_agent: str) -> CheckReport:
         report = EntryPointReport(url=url, kind=kind)
         reports.append(report)
         try:
-            body, content_type = _fetch(url, user_agent, PAGE_LIMIT if kind == "listing" else MAX_UNZIPPED)
+            body, content_type = _fetch(
+                url, user_agent, policy, PAGE_LIMIT if kind == "listing" else MAX_UNZIPPED
+            )
+        except Refused as refused:
+            report.error = str(refused)
+            continue
         except (URLError, OSError, ValueError) as exc:
             report.error = str(getattr(exc, "reason", exc))
             continue
@@ -125,7 +257,7 @@ def check_source(source: Source, user_agent: str) -> CheckReport:
         result.article_error = "no link matched article_pattern"
         return result
     try:
-        body, content_type = _fetch(first, user_agent)
+        body, content_type = _fetch(first, user_agent, policy)
         decoded = decode_page(body, content_type, source.encoding)
         item = PageItem(
             url=first,
@@ -137,6 +269,8 @@ def check_source(source: Source, user_agent: str) -> CheckReport:
             timezone=source.timezone,
         )
         result.article = process_page(item)
+    except Refused as refused:
+        result.article_error = str(refused)
     except (URLError, OSError, ValueError) as exc:
         result.article_error = f"{first}: {getattr(exc, 'reason', exc)}"
     except DropItem as exc:

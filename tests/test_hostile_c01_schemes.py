@@ -190,3 +190,96 @@ def test_show_raw_of_a_capture_of_another_scheme_is_one_line(
     assert result.exit_code == 1 and result.stdout == ""
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("Error: ") and "is of file:///etc/passwd, not an HTTP response" in line
+
+
+def _sources_check(
+    tmp_path: Path, hostile: HostileWeb, article_pattern: str, listing: str = "list.html"
+) -> Any:
+    """`pairchive sources check c01` of one of the class's listings, with this article pattern."""
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        f'[[source]]\nname = "c01"\nstart_urls = ["{hostile.url(1, listing)}"]\n'
+        f'allowed_domains = ["127.0.0.1"]\narticle_pattern = \'{article_pattern}\'\nschedule = "0 2 * * *"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["sources", "check", "c01", "--sources", str(sources)])
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return result
+
+
+def test_sources_check_refuses_a_file_link_matching_the_article_pattern_and_never_reads_the_file(
+    tmp_path: Path, hostile: HostileWeb
+) -> None:
+    result = _sources_check(tmp_path, hostile, "passwd")
+    assert result.exit_code == 1
+    assert "    article: file://127.0.0.1/etc/passwd" in result.output  # what the pattern matched, shown
+    last = result.output.strip().splitlines()[-1]
+    assert last == (
+        "article: refused, scheme: file://127.0.0.1/etc/passwd: file scheme: only http and https are fetched"
+    )
+    assert "root:" not in result.output
+
+
+@pytest.mark.parametrize("path", list(c01_schemes.REDIRECTS))
+def test_sources_check_refuses_a_redirect_to_another_scheme_naming_the_target(
+    tmp_path: Path, hostile: HostileWeb, path: str
+) -> None:
+    target = c01_schemes.REDIRECTS[path]
+    before = len(hostile.asked)
+    result = _sources_check(tmp_path, hostile, path.removeprefix("a/"))
+    assert result.exit_code == 1
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith(f"article: refused, scheme: redirect to {target}: ")
+    assert last.endswith("only http and https are fetched")
+    assert "root:" not in result.output and "c01-1" not in result.output
+    asked = [p for p in hostile.asked[before:] if p.startswith("/c01/a/")]
+    assert asked == [f"/c01/{path}"]
+
+
+def test_sources_check_does_not_follow_a_redirect_off_the_allowed_domains(
+    tmp_path: Path, hostile: HostileWeb
+) -> None:
+    before = len(hostile.asked)
+    result = _sources_check(tmp_path, hostile, "to-localhost", "offsite-list.html")
+    assert result.exit_code == 1
+    port = hostile.url(1).split(":")[2].split("/")[0]
+    target = f"http://localhost:{port}{c01_schemes.OFFSITE_TARGET}"
+    last = result.output.strip().splitlines()[-1]
+    assert last == f"article: refused, offsite: redirect to {target}: not on the source's allowed domains"
+    asked = [p for p in hostile.asked[before:] if p.startswith("/c01/a/")]
+    assert asked == [f"/c01/{c01_schemes.OFFSITE}"]
+
+
+def test_sources_check_reads_the_project_setting_and_does_not_guard_a_loopback_source_at_auto(
+    hostile: HostileWeb,
+) -> None:
+    from crawler.check import check_source, project_policy
+
+    source = hostile_source("c01", [hostile.url(1, "guarded.html")], "/c01/a/1")
+    assert project_policy(source).mode == "auto" and not project_policy(source).guard
+    report = check_source(source, "pairchive-test")
+    assert report.entry_points[0].error is None and report.article is not None
+
+
+def test_sources_check_with_the_guard_on_refuses_the_loopback_portal_before_asking_anything(
+    hostile: HostileWeb,
+) -> None:
+    from crawler.check import check_source
+
+    source = hostile_source(
+        "c01",
+        [hostile.url(1, "guarded.html")],
+        ARTICLE_PATTERN,
+        feeds=f'["{hostile.url(1, "feed.xml")}"]',
+    )
+    before = len(hostile.asked)
+    report = check_source(source, "pairchive-test", block_private="true")
+    assert hostile.asked[before:] == []
+    for entry_point in report.entry_points:
+        assert entry_point.error is not None
+        assert entry_point.error.startswith(
+            f"refused, private_address: {entry_point.url}: 127.0.0.1 resolves"
+        )
+        assert entry_point.error.endswith("not a public address")
+    assert report.article is None and report.article_error == "no link matched article_pattern"

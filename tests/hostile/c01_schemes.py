@@ -32,6 +32,8 @@ REDIRECTS = {
 FEED_ENTRY = "ftp://127.0.0.1/c01/a/feed-entry.html"
 SITEMAP_ENTRY = "file://127.0.0.1/c01/a/sitemap-entry.html"
 ARTICLES = ["a/1.html", "a/2.html"]
+OFFSITE = "a/to-localhost.html"  # a redirect to the same server named localhost, off the allowed domains
+OFFSITE_TARGET = "/c01/a/offsite.html"
 
 
 def _listing(handler: HostileHandler) -> None:
@@ -48,6 +50,15 @@ def _redirect(target: str) -> Route:
         handler.end_headers()
 
     return route
+
+
+def _offsite(handler: HostileHandler) -> None:
+    """A redirect to this same server under a name off the source's allowed domains (127.0.0.1)."""
+    _redirect(f"http://localhost:{handler.server.server_address[1]}{OFFSITE_TARGET}")(handler)
+
+
+def _offsite_listing(handler: HostileHandler) -> None:
+    handler.send_body(f'<html><body><a href="/c01/{OFFSITE}">x</a></body></html>'.encode())
 
 
 def _article(n: int) -> Route:
@@ -97,5 +108,15 @@ CASES = [
         name="a-loopback-portal-under-the-guard",
         does="the same portal with the private-address guard on: it is on 127.0.0.1, so nothing is fetched",
         routes={"guarded.html": _listing},
+    ),
+    Case(
+        klass=1,
+        name="a-redirect-off-the-allowed-domains",
+        does="a listing whose link redirects to the same server under the name localhost, not an allowed domain",
+        routes={
+            "offsite-list.html": _offsite_listing,
+            OFFSITE: _offsite,
+            OFFSITE_TARGET.removeprefix("/c01/"): _article(3),
+        },
     ),
 ]
