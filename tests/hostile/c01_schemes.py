@@ -54,7 +54,8 @@ def _redirect(target: str) -> Route:
 
 def _offsite(handler: HostileHandler) -> None:
     """A redirect to this same server under a name off the source's allowed domains (127.0.0.1)."""
-    _redirect(f"http://localhost:{handler.server.server_address[1]}{OFFSITE_TARGET}")(handler)
+    port = str(handler.headers.get("Host", "")).rpartition(":")[2]
+    _redirect(f"http://localhost:{port}{OFFSITE_TARGET}")(handler)
 
 
 def _offsite_listing(handler: HostileHandler) -> None:
