@@ -19,12 +19,14 @@ import sys
 import time
 from collections import Counter
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.spiders import Spider
 from sqlalchemy.exc import SQLAlchemyError
+from w3lib.url import safe_url_string
 
 from crawler.errors import StorageError, first_line
 from crawler.items import PageItem
@@ -64,12 +66,25 @@ def emit(event: dict[str, Any]) -> bool:
         return False
 
 
+# Rejections of an entry point that are no refusal of it: it failed (said as the run's first error), it
+# was read in part (truncated), or the portal asked to wait and it is left for the next run (retry_after).
+NOT_REFUSALS = frozenset({"failed", "truncated", "retry_after"})
+
+
 def entry_points(spider: Spider) -> set[str]:
     """The URLs a run starts from: its source's start URLs, feeds and sitemaps."""
     source = getattr(spider, "source", None)
     if source is None:
         return set()
-    return {*source.start_urls, *source.feeds, *source.sitemaps}
+    return {normal_url(url) for url in (*source.start_urls, *source.feeds, *source.sitemaps)}
+
+
+def normal_url(url: str) -> str:
+    """A URL as a request carries it (percent-encoded, the host in punycode) with its host in lower case,
+    so an entry point matches the request made for it however the sources file spells it."""
+    parts = urlsplit(safe_url_string(url))
+    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme.lower(), host, parts.path or "/", parts.query, ""))
 
 
 class RunRecorder:
@@ -95,7 +110,15 @@ class RunRecorder:
         crawler.signals.connect(ext.item_error, signal=signals.item_error)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.page_not_fetched, signal=page_not_fetched)
+        crawler.signals.connect(ext.response_received, signal=signals.response_received)
         return ext
+
+    def response_received(self, response: Response, request: Any, spider: Spider) -> None:
+        # An error status is a response but not a page: not counted as fetched. Counted where the engine
+        # receives it, not by a rejection's wording: a response a downloader middleware turned into a
+        # rejection (a Retry-After deferral) never reaches the engine, nor its count of responses.
+        if response.status >= 400 and not request.meta.get("dont_obey_robotstxt"):
+            self.error_responses += 1
 
     def _run_id(self) -> int | None:
         return getattr(self.crawler.spider, "run_id", None)
@@ -135,11 +158,9 @@ class RunRecorder:
     def page_not_fetched(self, url: str, reason: str, detail: str, spider: Spider) -> None:
         self.counts[reason] += 1
         self._progress()
-        if detail.startswith("HTTP "):
-            self.error_responses += 1  # a response, but not a page: not counted as fetched
         if reason == "failed" and not self.first_error:
             self.first_error = f"{url}: {detail}"
-        if reason not in ("failed", "truncated") and url in self._entry_points(spider):
+        if reason not in NOT_REFUSALS and normal_url(url) in self._entry_points(spider):
             # A refused entry point (a feed bomb, an unparsable sitemap...) is said in the run's own
             # record, not only among its rejections: the portal may yield nothing because of it.
             self.entry_refusals.setdefault(url, f"{reason}: {detail}" if detail else reason)

@@ -72,3 +72,15 @@ def hostile() -> Iterator[HostileWeb]:
     hostile input."""
     with HostileWeb() as web:
         yield web
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _outside_the_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite runs in a folder of its own: what a command writes in the current directory by default
+    (./pairchive.db, ./pairchive-data for a PostgreSQL archive's captures) never lands in the project."""
+    here = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    try:
+        yield
+    finally:
+        os.chdir(here)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from crawler.config import AppConfig
 from crawler.crawl import crawl as run_crawl
+from crawler.runrecord import normal_url
 from crawler.sources import parse_sources
 from spiders.discovery import MAX_UNZIPPED, Unreadable, read_feed, read_sitemap
 from storage.db import close_all, open_database
@@ -116,3 +117,17 @@ def test_sources_check_says_each_bomb_is_refused_and_why(hostile: HostileWeb) ->
         "refused, xml_entities",
         "refused, too_large",
     ]
+
+
+@pytest.mark.parametrize(
+    ("written", "requested"),
+    [
+        ("http://LOCALHOST:8080/feed.xml", "http://localhost:8080/feed.xml"),
+        ("http://localhost:8080", "http://localhost:8080/"),
+        ("http://例子.cn/新闻 a.xml", "http://xn--fsqu00a.cn/%E6%96%B0%E9%97%BB%20a.xml"),
+        ("http://h/sitemap.xml#top", "http://h/sitemap.xml"),
+    ],
+)
+def test_an_entry_point_is_known_however_the_sources_file_spells_it(written: str, requested: str) -> None:
+    assert normal_url(written) == normal_url(requested)
+    assert normal_url("http://h/Feed.xml") != normal_url("http://h/feed.xml")  # a path keeps its case

@@ -145,6 +145,17 @@ def test_a_portal_asking_every_page_to_wait_is_paused_no_longer_than_the_run_tot
     asked = [p for p, _ in crawled["asked"]]
     assert all(asked.count(f"/c11/{page}") <= 2 for page in pages)  # one pause, then no more waiting
     assert run.status == "ok" and run.counts.get("failed", 0) == 0  # deferred, not failed
+    assert run.counts["fetched"] == 1  # the listing; a deferred page is no page fetched, nor minus one
+
+
+def test_an_entry_point_asked_to_wait_is_left_for_the_next_run_not_a_failed_run(
+    archive: str, hostile: HostileWeb
+) -> None:
+    crawled = crawl_portal(archive, hostile, "entry", _token())
+    run: RunSummary = crawled["run"]
+    assert crawled["rejections"]["entry/list.html"][0] == "retry_after"
+    assert run.status == "ok", run.error
+    assert run.counts["retry_after"] == 1 and run.counts["fetched"] == 0
 
 
 def test_a_page_still_asked_to_wait_after_its_retries_is_left_for_the_next_run(

@@ -147,6 +147,12 @@ CASES = [
     ),
     Case(
         klass=11,
+        name="retry-after-on-the-entry-point",
+        does=f"the listing page itself answers 429 with Retry-After {UNDER_THE_OLD_CAP} s, every time",
+        routes={"entry/list.html": _busy(UNDER_THE_OLD_CAP, once=False)},
+    ),
+    Case(
+        klass=11,
         name="retry-after-on-every-page",
         does="every article answers 429 with Retry-After 1 s, every time",
         routes={
