@@ -12,6 +12,8 @@ source's allowed domains is not followed either. Each refusal is one line, "refu
 
 from __future__ import annotations
 
+import http.client
+import socket
 import urllib.request
 import urllib.robotparser
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ from crawler.urlpolicy import (
     address_refusal,
     block_mode,
     guard_on,
+    is_public,
     length_refusal,
     redirect_refusal,
     resolve,
@@ -155,13 +158,55 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
     http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
+def _connection(base: type[http.client.HTTPConnection], policy: Policy, req: urllib.request.Request) -> Any:
+    """`base`, or when the guard applies and the connection goes to the URL's own host (no proxy), `base`
+    that refuses a connection to a non-public address: a DNS answer that turned private after the policy
+    resolved the host (DNS rebinding) does not reach it, as the crawl's GuardedResolver."""
+    if req.host != urlsplit(req.full_url).netloc or policy.mode == "false" or not policy.guard:
+        return base
+
+    class Guarded(base):  # type: ignore[valid-type,misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._create_connection = self._connect_public  # an attribute of each connection
+
+        def _connect_public(self, address: Any, *args: Any) -> socket.socket:
+            sock = socket.create_connection(address, *args)
+            peer = str(sock.getpeername()[0])
+            if not is_public(peer):
+                sock.close()
+                raise Refused("private_address", f"{self.host} connects to {peer}, not a public address")
+            return sock
+
+    return Guarded
+
+
+class _Http(urllib.request.HTTPHandler):
+    def __init__(self, policy: Policy) -> None:
+        super().__init__()
+        self.policy = policy
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_connection(http.client.HTTPConnection, self.policy, req), req)
+
+
+class _Https(urllib.request.HTTPSHandler):
+    def __init__(self, policy: Policy) -> None:
+        super().__init__()
+        self.policy = policy
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        guarded = _connection(http.client.HTTPSConnection, self.policy, req)
+        return self.do_open(guarded, req)  # the default context, as urlopen's
+
+
 def _opener(policy: Policy) -> urllib.request.OpenerDirector:
     """http and https only (no file:, ftp: or data: handler at all), redirects put to the policy."""
     opener = urllib.request.OpenerDirector()
     for handler in (
         urllib.request.ProxyHandler(),
-        urllib.request.HTTPHandler(),
-        urllib.request.HTTPSHandler(),
+        _Http(policy),
+        _Https(policy),
         urllib.request.HTTPDefaultErrorHandler(),
         _Redirects(policy),
         urllib.request.HTTPErrorProcessor(),

@@ -283,3 +283,23 @@ def test_sources_check_with_the_guard_on_refuses_the_loopback_portal_before_aski
         )
         assert entry_point.error.endswith("not a public address")
     assert report.article is None and report.article_error == "no link matched article_pattern"
+
+
+def test_sources_check_with_the_guard_on_refuses_a_connection_to_a_private_answer_the_check_did_not_see(
+    hostile: HostileWeb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the policy's lookup says public (192.0.2.1 stands for a public answer here), the
+    connection reaches 127.0.0.1; it is refused before a byte of the request is sent."""
+    import crawler.check
+
+    monkeypatch.setattr(crawler.check, "is_public", lambda address: address != "127.0.0.1")
+    monkeypatch.setattr(crawler.check, "resolve", lambda host: ("192.0.2.1",))
+    monkeypatch.setattr(crawler.check, "address_refusal", lambda host, addresses: None)
+    source = hostile_source("c01", [hostile.url(1, "guarded.html")], ARTICLE_PATTERN)
+    before = len(hostile.asked)
+    report = crawler.check.check_source(source, "pairchive-test", block_private="true")
+    assert hostile.asked[before:] == []
+    (entry_point,) = report.entry_points
+    assert (
+        entry_point.error == "refused, private_address: 127.0.0.1 connects to 127.0.0.1, not a public address"
+    )
