@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any
 
+import sqlalchemy.exc
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -130,6 +131,16 @@ def _pump_progress(
             progress(run_id, counts)
 
 
+# What a database says when it cannot take a write for now (gone, full, locked, its pool exhausted); any
+# other error (an integrity or a programming error: a bug) is raised at once, not retried for minutes.
+TRANSIENT = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.DisconnectionError,
+    sqlalchemy.exc.TimeoutError,
+)
+
+
 def _retrying(what: str, action: Callable[[], None], until: float) -> None:
     """Do `action`, a write to the database; while the database refuses it (a server gone, a full disk,
     locked), try again until `until` (monotonic), then raise its last error."""
@@ -139,7 +150,7 @@ def _retrying(what: str, action: Callable[[], None], until: float) -> None:
         try:
             action()
             return
-        except (SQLAlchemyError, StorageError) as exc:
+        except (*TRANSIENT, StorageError) as exc:
             left = until - time.monotonic()
             if left <= 0:
                 raise
