@@ -37,7 +37,14 @@ SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "gb18030": "gb18030", "hz-gb
 NOT_CHARSETS = frozenset({"undefined", "idna", "punycode", "unicode-escape", "raw-unicode-escape", "utf-7"})
 # What a declaration inside the bytes is written in: a charset it names must read this as itself.
 ASCII_PROBE = b"<?xml version='1.0' encoding=\"x\"?><meta charset=x>"
-BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+# UTF-32's marks first: UTF-32LE's begins with UTF-16LE's.
+BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 @dataclass(frozen=True)
@@ -58,9 +65,11 @@ def charset_codec(name: str) -> str | None:
     if not getattr(info, "_is_text_encoding", True) or info.name in NOT_CHARSETS:
         return None  # base64, rot13, zlib...: not a charset, whatever a page declares
     try:
-        b"<html>".decode(info.name)
+        # a text written in it reads back (UTF-32 included, whose units are four bytes)
+        if "<html>".encode(info.name).decode(info.name) != "<html>":
+            return None
     except (UnicodeError, LookupError, TypeError, ValueError):
-        return None  # a codec that reads no bytes at all
+        return None  # a codec that writes or reads no text at all
     return SUPERSETS.get(info.name, info.name)
 
 

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 # The extraction rules' version, recorded with every article and revision they produce: bump it whenever a
 # change makes this stage read some page differently, so the archive can tell which rules made a text.
-VERSION = "4"  # 4: control characters written as character references are dropped before parsing
+VERSION = "4"  # 4: control characters written as references dropped; UTF-32 and false charsets read
 MIN_TEXT_CHARS = 50
 SITE_SUFFIX_RE = re.compile(r"\s*[-_|—–]+\s*[^-_|—–]{1,30}$")
 # A character reference to a C0 control other than tab, newline and carriage return (`&#27;`, the ESC of a

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.charset import declared_charsets, decode_page
+from crawler.charset import charset_codec, declared_charsets, decode_page
 
 STORY = "湖里区16所学校与闽宁镇16所学校结对共建，喆、堃、珺三位教师赴临夏支教。"
 
@@ -127,3 +127,15 @@ def test_scrapy_responses_declaring_no_charset_get_the_one_the_bytes_decide() ->
     body = _page("base64").encode("gbk")
     fixed = ScrapyCharset().process_response(None, HtmlResponse("http://a.example/", body=body))
     assert isinstance(fixed, HtmlResponse) and fixed.encoding == "gb18030" and STORY in fixed.text
+
+
+@pytest.mark.parametrize("codec", ["utf-32", "utf-32-le", "utf-32-be", "utf-16", "utf-8"])
+def test_a_unicode_encoding_of_any_unit_width_is_a_charset(codec: str) -> None:
+    assert charset_codec(codec) is not None
+
+
+@pytest.mark.parametrize("bom_codec", ["utf-32", "utf-16"])
+def test_a_page_with_a_utf32_or_utf16_byte_order_mark_is_read_in_it(bom_codec: str) -> None:
+    page = "<html><body><p>两地学校结对帮扶</p></body></html>"
+    decoded = decode_page(page.encode(bom_codec))  # Python writes the platform's mark first
+    assert (decoded.text, decoded.charset, decoded.reason) == (page, bom_codec, "byte order mark")
