@@ -15,8 +15,9 @@ start URLs) and every redirect response. It refuses:
   off (crawler.settings), and the limit is kept here for every request.
 
 Redirects are judged before they are followed: `RedirectTargets`, just outside the stock redirect
-middleware, refuses a 3xx whose target is of another scheme or too long, in the name of the page that
-was asked for (the redirected request would otherwise be recorded under the target's URL, or not at all).
+middleware, refuses a 3xx whose target is of another scheme, too long or off the source's allowed domains
+(`offsite`, as the offsite middleware judges it), in the name of the page that was asked for (the
+redirected request would otherwise be recorded under the target's URL, or not at all).
 
 The check resolves the host itself (getaddrinfo, every answer); the connection then resolves it again.
 So that an answer changing in between (DNS rebinding) still cannot reach a private address, the crawl's
@@ -48,6 +49,7 @@ from twisted.internet.threads import deferToThread
 from w3lib.url import safe_url_string
 
 from crawler.errors import PairchiveError
+from crawler.urls import in_domains
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +232,8 @@ class UrlPolicy:
 
 class RedirectTargets:
     """The downloader middleware that sees a redirect before the stock redirect middleware follows it:
-    a target of another scheme or longer than URLLENGTH_LIMIT refuses the page that was asked for."""
+    a target of another scheme, longer than URLLENGTH_LIMIT or off the source's allowed domains refuses
+    the page that was asked for."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -249,4 +252,20 @@ class RedirectTargets:
             target = urljoin(request.url, safe_url_string(location.strip()))
             if refusal := redirect_refusal(target, self.max_length):
                 raise _count_refusal(self.crawler, *refusal, request.url)
+            if self._offsite(request, target, spider or self.crawler.spider):
+                # the offsite middleware would drop the redirected request when it is scheduled, counted
+                # but never recorded; counted as it counts (the run's `offsite`, links and redirects), once
+                if self.crawler.stats is not None:
+                    self.crawler.stats.inc_value("offsite/filtered")
+                detail = f"redirect to {shown(target)}: not on the source's allowed domains"
+                raise _count_refusal(self.crawler, "offsite", detail, request.url)
         return response
+
+    @staticmethod
+    def _offsite(request: Request, target: str, spider: Spider | None) -> bool:
+        """Whether the offsite middleware would drop the request redirected to `target`: one that keeps
+        the request's dont_filter and meta, off the spider's allowed domains (none: every host is)."""
+        domains = list(getattr(spider, "allowed_domains", None) or [])
+        if not domains or request.dont_filter or request.meta.get("allow_offsite"):
+            return False
+        return not in_domains(target, domains)

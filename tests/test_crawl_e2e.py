@@ -268,6 +268,7 @@ def test_a_crawl_stores_the_same_stories_on_sqlite_and_postgresql(
             "not_pairing",
             "not_pairing",
             "not_pairing",
+            "offsite",  # huli-edu's article redirecting off the portal
         ]
     assert sorted(p.parent.name for p in data_dir.rglob("*.warc.gz")) == ["huli-edu", "linxia-news"]
     close_all()
@@ -305,10 +306,14 @@ def test_since_skips_article_links_dated_before_it(sample_web: SampleWeb, tmp_pa
     assert [u for u in stored if "/2022/08/03/" in u] and all("/2022/06/" not in u for u in stored)
 
 
-def test_a_redirect_off_the_portal_is_never_followed(crawled: dict[str, Any], sample_web: SampleWeb) -> None:
+def test_a_redirect_off_the_portal_is_never_followed_and_refuses_the_page_asked_for(
+    crawled: dict[str, Any], sample_web: SampleWeb
+) -> None:
     portal, path = _trouble("offsite")
     assert path in crawled["hits"][portal]
-    assert not [r for r in crawled["rejections"] if r[2].endswith(path) or "elsewhere.invalid" in r[2]]
+    (rejection,) = [r for r in crawled["rejections"] if r[2].endswith(path)]
+    assert rejection[0] == "offsite" and "redirect to http://elsewhere.invalid" in rejection[3]
+    assert not [r for r in crawled["rejections"] if "elsewhere.invalid" in r[2]]
     (run,) = [r for r in crawled["runs"] if r[0] == portal]
     assert run[2]["offsite"] >= 1
 

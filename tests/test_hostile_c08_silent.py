@@ -1,6 +1,7 @@
 """Class 8 of the hostile web (tests.hostile.c08_silent): every page a crawl asks for ends stored or as a
 rejection with its reason, counted in the run: redirect loops (to itself, in a circle, past the redirect
-limit) are `redirect_loop`, a redirect to a page the run asks for anyway is `redirected`, a feed or sitemap
+limit) are `redirect_loop`, a redirect to a page the run asks for anyway is `redirected`, one off the
+source's allowed domains is `offsite` (under the page asked for, counted once), a feed or sitemap
 that does not parse is `unparsable`, never an empty file, and a body that is no HTML page is `not_html`."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from storage.db import close_all, open_database
 from storage.models import Article, Rejection
 from tests.crawls import LOOPBACK_SETTINGS
 from tests.hostile import HostileWeb
-from tests.hostile.c08_silent import OUTCOMES
+from tests.hostile.c08_silent import OFFSITE_TARGET, OUTCOMES
 
 
 def _crawl(hostile: HostileWeb, db_url: str) -> dict[str, Any]:
@@ -55,8 +56,8 @@ def test_every_page_asked_for_ends_stored_or_as_a_rejection_that_says_why(
     outcomes.update({url: "stored" for url in found["stored"]})
     assert outcomes == {hostile.url(8, path): outcome for path, outcome in OUTCOMES.items()}
     counts = Counter(OUTCOMES.values())
-    for reason in ("redirect_loop", "redirected", "unparsable", "not_html", "stored"):
-        assert found["counts"][reason] == counts[reason], reason
+    for reason in ("redirect_loop", "redirected", "unparsable", "not_html", "offsite", "stored"):
+        assert found["counts"][reason] == counts[reason], reason  # the offsite redirect counted once
     # The run read its listing, so it is ok; its record still names the entry points it could not read.
     assert found["status"] == "ok"
     assert "4 entry point(s) refused: " in found["error"] and "unparsable" in found["error"]
@@ -69,3 +70,8 @@ def test_every_page_asked_for_ends_stored_or_as_a_rejection_that_says_why(
     assert detail[hostile.url(8, "feed.xml")] == "feed: not an RSS or Atom feed: the document is <html>"
     assert detail[hostile.url(8, "broken.xml.gz")].startswith("sitemap: gzip data is corrupt")
     assert detail[hostile.url(8, "a/blob.png")].startswith("not an HTML page")
+    port = hostile.url(8).split(":")[2].split("/")[0]
+    assert detail[hostile.url(8, "a/away.html")] == (
+        f"redirect to http://localhost:{port}{OFFSITE_TARGET}: not on the source's allowed domains"
+    )
+    assert OFFSITE_TARGET not in hostile.asked  # judged before it was followed

@@ -1,5 +1,5 @@
-"""Class 8: silent refusals. Pages that redirect to themselves, in a circle, on and on, or to a page the
-listing links too; a feed and sitemaps that do not parse (an HTML page, binary noise, broken gzip); an
+"""Class 8: silent refusals. Pages that redirect to themselves, in a circle, on and on, to a page the
+listing links too, or off the portal; a feed and sitemaps that do not parse (an HTML page, binary noise, broken gzip); an
 article without a Content-Type whose body is no HTML. Every page asked for must end stored or as a
 recorded rejection with its reason, counted in the run."""
 
@@ -47,7 +47,13 @@ def _send(body: bytes, content_type: str) -> Route:
     return route
 
 
-LINKED = ["self.html", "ping.html", "old.html", "new.html", "hop-0.html", "blob.png"]
+def _offsite(handler: HostileHandler) -> None:
+    # the same server under a host name the source does not allow (its entry points name 127.0.0.1)
+    _redirect(f"http://localhost:{handler.server.server_address[1]}{OFFSITE_TARGET}")(handler)
+
+
+OFFSITE_TARGET = "/c08/a/elsewhere.html"  # never asked for: no route answers it
+LINKED = ["self.html", "ping.html", "old.html", "new.html", "hop-0.html", "blob.png", "away.html"]
 
 
 def _listing(handler: HostileHandler) -> None:
@@ -80,6 +86,12 @@ CASES = [
         "redirect-chain",
         f"{HOPS} redirects, one after the other",
         {f"a/hop-{n}.html": _hop(n) for n in range(HOPS)},
+    ),
+    Case(
+        KLASS,
+        "redirect-offsite",
+        "an article redirecting to a host outside the source's allowed domains",
+        {"a/away.html": _offsite},
     ),
     Case(
         KLASS,
@@ -121,6 +133,7 @@ OUTCOMES = {
     "a/new.html": "stored",
     "a/hop-0.html": "redirect_loop",
     "a/blob.png": "not_html",
+    "a/away.html": "offsite",
     "feed.xml": "unparsable",
     "noise.xml": "unparsable",
     "broken.xml.gz": "unparsable",
