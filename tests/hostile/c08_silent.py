@@ -49,7 +49,7 @@ def _send(body: bytes, content_type: str) -> Route:
 
 def _offsite(handler: HostileHandler) -> None:
     # the same server under a host name the source does not allow (its entry points name 127.0.0.1)
-    _redirect(f"http://localhost:{handler.server.server_address[1]}{OFFSITE_TARGET}")(handler)
+    _redirect(f"http://localhost:{handler.connection.getsockname()[1]}{OFFSITE_TARGET}")(handler)
 
 
 OFFSITE_TARGET = "/c08/a/elsewhere.html"  # never asked for: no route answers it
