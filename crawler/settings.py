@@ -58,7 +58,8 @@ DOWNLOADER_MIDDLEWARES = {
     # decompression (590) and inside redirects (600): the bytes as sent, final responses only.
     "crawler.capture.WarcCapture": 595,
     # Sees each redirect before the stock redirect middleware (600) follows it: a target of another
-    # scheme or longer than URLLENGTH_LIMIT is refused in the name of the page asked for.
+    # scheme, longer than URLLENGTH_LIMIT or off the source's allowed domains is refused in the name of
+    # the page asked for.
     "crawler.urlpolicy.RedirectTargets": 610,
 }
 # Scrapy's URL length middleware drops links over URLLENGTH_LIMIT (2,083 characters) without a word and
