@@ -28,8 +28,9 @@ def test_demo_prints_stored_stories_and_dropped_counts_from_a_fresh_database_eac
     out = _demo(tmp_path)  # a second run starts again: nothing is a duplicate of the first run's rows
     pairing = sum(s.pairing for s in load_stories().values())
     assert f"Stored pairing stories ({pairing})" in out
-    assert "Pages not stored (11): not_pairing 6, " in out
-    for reason in ("duplicate 1", "no_text 1", "failed 1", "robots_disallowed 1", "not_html 1"):
+    assert "Pages not stored (12): not_pairing 6, " in out
+    reasons = ("duplicate 1", "no_text 1", "failed 1", "robots_disallowed 1", "not_html 1", "offsite 1")
+    for reason in reasons:
         assert reason in out
     assert f"pairchive search 結對 --db {tmp_path / 'demo.db'}" in out
     assert f"pairchive stories --multi --db {tmp_path / 'demo.db'}" in out
