@@ -287,13 +287,19 @@ def held_portal(
     asks for its list page (the crawl has started), and the release event per source."""
     asked: queue.Queue[str] = queue.Queue()
     release = {name: threading.Event() for name in names}
+    started: set[str] = set()
+    lock = threading.Lock()
 
     class Held(QuietHandler):
         def do_GET(self) -> None:
             section, _, page = self.path.strip("/").partition("/")
             body = b""
             if section in release and page == "list.html":
-                asked.put(section)
+                with lock:
+                    first = section not in started
+                    started.add(section)
+                if first:  # a crawl asking again (a retry after its download timeout) is not a new start
+                    asked.put(section)
                 release[section].wait(WAIT)
                 body = f'<html><body><a href="/{section}/a/1.html">one</a></body></html>'.encode()
             elif section in release and page == "a/1.html":
