@@ -334,7 +334,9 @@ def test_at_most_max_concurrent_crawls_run_at_once_and_a_waiting_one_starts_when
     tmp_path: Path,
 ) -> None:
     with held_portal(tmp_path, ["one", "two", "three"]) as (cfg, asked, release):
-        daemon = scheduler.Daemon(cfg, max_concurrent=2, settings=LOOPBACK_SETTINGS, grace=WAIT)
+        # a held list page answers when the test releases it: no download timeout may end it before
+        settings = {**LOOPBACK_SETTINGS, "DOWNLOAD_TIMEOUT": 3 * WAIT}
+        daemon = scheduler.Daemon(cfg, max_concurrent=2, settings=settings, grace=WAIT)
         assert daemon.load()
         daemon.start(run_now=True)  # all three are due at once
         try:
