@@ -7,7 +7,7 @@
   Asia/Shanghai), `coalesce=True` (a backlog of missed runs is one run), `max_instances=1`, and
   `misfire_grace_time` MISFIRE_GRACE_SECONDS (a run delayed by a restart or a busy machine still runs
   within the hour; later it waits for its next time).
-- Each job is one crawl subprocess (crawler.crawl) holding the source's lease, with a time limit; at most
+- Each job is one crawl subprocess (crawler.runner.crawl) holding the source's lease, with a time limit; at most
   `max_concurrent` crawls run at once (the executor's thread pool), the rest wait their turn.
 - A run that finds its source's lease held (another crawl, or a dead one whose lease has not expired yet:
   a daemon restarted after a kill) is tried once more just after that lease's expiry (job `retry:NAME`),
@@ -42,13 +42,13 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
-from crawler.crawl import RunSummary, crawl
-from crawler.errors import DatabaseUnreachable, PairchiveError, StorageError, first_line
-from crawler.redact import display_url, scrub_logging
-from crawler.sources import Source, cron_trigger, load_sources, select, source_from_dict
+from crawler.runner.crawl import RunSummary, crawl
+from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
+from crawler.vocabulary.errors import DatabaseUnreachable, PairchiveError, StorageError, first_line
+from crawler.vocabulary.sources import Source, cron_trigger, load_sources, select, source_from_dict
 from storage.db import open_database
 from storage.leases import Holder, SourceBusy
+from storage.redact import display_url, scrub_logging
 
 logger = logging.getLogger("pairchive.daemon")
 

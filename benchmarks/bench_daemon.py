@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import scheduler
-from crawler.config import AppConfig
+from crawler.vocabulary.config import AppConfig
 
 SERVE = """
 import json, sys, time

@@ -20,7 +20,7 @@ import trafilatura
 from scrapy.exceptions import DropItem
 from w3lib.encoding import html_to_unicode
 
-from crawler.items import PageItem
+from crawler.vocabulary.items import PageItem
 from pipelines.page import process_page
 
 

@@ -35,11 +35,11 @@ from eval_dedup import Generator, load_texts
 
 from pipelines.dedup import content_hash
 from pipelines.minhash import sketch
-from pipelines.normalize import search_form
 from storage.archive import insert_article, start_run, upsert_sources
 from storage.db import close_all, open_database
 from storage.fulltext import index_text
 from storage.models import Article, Story
+from storage.normalize import search_form
 from storage.queries import iter_records
 from storage.search import search
 

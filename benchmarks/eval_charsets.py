@@ -18,7 +18,7 @@ from pathlib import Path
 
 from w3lib.encoding import html_to_unicode
 
-from crawler.charset import decode_page
+from crawler.vocabulary.charset import decode_page
 
 
 def family(name: str) -> str:

@@ -45,7 +45,7 @@ import lxml.html
 import trafilatura
 from scrapy.exceptions import DropItem
 
-from crawler.charset import decode_page
+from crawler.vocabulary.charset import decode_page
 from pipelines.page import page_item, process_page
 
 HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")

@@ -1,7 +1,7 @@
 """Scrapy settings: the only settings module. Polite by default; a crawl may override single keys."""
 
 from crawler import __version__
-from crawler.config import DEFAULT_CONTACT_URL
+from crawler.vocabulary.config import DEFAULT_CONTACT_URL
 
 BOT_NAME = "pairchive"
 SPIDER_MODULES = ["spiders"]
@@ -43,24 +43,24 @@ ITEM_PIPELINES = {
 DOWNLOADER_MIDDLEWARES = {
     # First of all (before robots.txt, 100): only http and https, and no private addresses when the guard
     # is on, for every request (links, redirects, feeds, sitemaps); a refusal is a rejection with its reason.
-    "crawler.urlpolicy.UrlPolicy": 40,
+    "crawler.process.urlpolicy.UrlPolicy": 40,
     # Scrapy's robots.txt middleware, saying a robots.txt that cannot be had (never answers) in one warning
     # line instead of a traceback; such a host is crawled as if it allowed everything, as Scrapy does.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "crawler.robots.RobotsTxt": 100,
+    "crawler.process.robots.RobotsTxt": 100,
     # Sees 429/503 before the stock retry middleware (550): pauses the portal as Retry-After asks, within
     # PAIRCHIVE_RETRY_AFTER_MAX and _TOTAL; past them the page is left for the next run (`retry_after`).
-    "crawler.politeness.RetryAfterMiddleware": 560,
+    "crawler.process.politeness.RetryAfterMiddleware": 560,
     # Before the meta refresh middleware (580) reads a page: a declared charset that is no charset
-    # (base64, rot13, undefined...) is replaced by the one the bytes decide (crawler.charset).
-    "crawler.charset.ScrapyCharset": 585,
+    # (base64, rot13, undefined...) is replaced by the one the bytes decide (crawler.vocabulary.charset).
+    "crawler.process.charset.ScrapyCharset": 585,
     # Writes each article response, as received, and its request into the run's WARC file. Just outside
     # decompression (590) and inside redirects (600): the bytes as sent, final responses only.
-    "crawler.capture.WarcCapture": 595,
+    "crawler.process.capture.WarcCapture": 595,
     # Sees each redirect before the stock redirect middleware (600) follows it: a target of another
     # scheme, longer than URLLENGTH_LIMIT or off the source's allowed domains is refused in the name of
     # the page asked for.
-    "crawler.urlpolicy.RedirectTargets": 610,
+    "crawler.process.urlpolicy.RedirectTargets": 610,
 }
 # Scrapy's URL length middleware drops links over URLLENGTH_LIMIT (2,083 characters) without a word and
 # never sees redirects: the URL policy keeps the same limit for every request, each refusal a rejection.
@@ -68,13 +68,13 @@ SPIDER_MIDDLEWARES = {"scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": 
 # Only http and https are ever fetched: Scrapy's handlers of other schemes (local files, FTP, S3, data:)
 # are off, so nothing reaches them even past the URL policy.
 DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
-# Refuse hosts that resolve to loopback, private, link-local or reserved addresses (crawler.urlpolicy):
+# Refuse hosts that resolve to loopback, private, link-local or reserved addresses (crawler.process.urlpolicy):
 # "auto" (on for a source whose entry points resolve to public addresses only; an intranet or loopback
 # source still crawls), "true" (always) or "false" (never). A DNS answer counts, not the URL's text.
 PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES = "auto"
 # Scrapy's caching resolver that also refuses, at connection time, a private answer for a host the check
 # passed (an answer that changed in between: DNS rebinding).
-TWISTED_DNS_RESOLVER = "crawler.urlpolicy.GuardedResolver"
+TWISTED_DNS_RESOLVER = "crawler.process.urlpolicy.GuardedResolver"
 # Where the WARC files go (set per crawl from the data directory); empty: raw captures are not kept.
 PAIRCHIVE_WARC_DIR = ""
 PAIRCHIVE_RETRY_AFTER_MAX = 120  # seconds; a longer Retry-After leaves the page for the next run
@@ -87,11 +87,11 @@ PAIRCHIVE_DISCOVERY_MAX_URLS = 50_000
 
 EXTENSIONS = {
     # Stops downloads whose headers say they are not pages, feeds or sitemaps.
-    "crawler.politeness.HtmlOnly": 300,
+    "crawler.process.politeness.HtmlOnly": 300,
     # Loads the article URLs earlier runs settled, so a nightly run fetches only what is new.
-    "crawler.incremental.KnownPages": 400,
+    "crawler.process.incremental.KnownPages": 400,
     # Writes the crawl run record: counts by outcome, each rejection with its reason, final status.
-    "crawler.runrecord.RunRecorder": 500,
+    "crawler.process.runrecord.RunRecorder": 500,
 }
 
 # The database the store stage and the run recorder write to; set per crawl.
@@ -108,7 +108,7 @@ NEAR_COPY_MIN_JACCARD = 0.5
 # Higher keeps fewer stories and fewer strays; benchmarks/README.md has precision and recall by score band.
 PAIRCHIVE_RELEVANCE_THRESHOLD = 0.5
 
-LOG_FORMATTER = "crawler.logformatter.PageLogFormatter"
+LOG_FORMATTER = "crawler.process.logformatter.PageLogFormatter"
 LOG_INSTALL_ROOT_HANDLER = True
 LOG_LEVEL = "INFO"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

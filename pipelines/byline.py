@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from crawler.vocabulary.dates import DATE_RE, from_match, labelled_date
 from pipelines.clean import AUTHOR_LABELS, SOURCE_LABELS, parse_byline
-from pipelines.dates import DATE_RE, from_match, labelled_date
 
 INVISIBLE_RE = re.compile(
     r"<(script|style|noscript|template|textarea|select)\b.*?</\1\s*>|<!--.*?-->|<head\b.*?</head\s*>",

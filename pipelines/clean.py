@@ -13,9 +13,9 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from crawler.items import PageItem
+from crawler.vocabulary.items import PageItem
 from pipelines import Stage, rejected
-from pipelines.normalize import search_form, strip_pinyin
+from storage.normalize import search_form, strip_pinyin
 
 logger = logging.getLogger(__name__)
 

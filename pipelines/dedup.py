@@ -1,6 +1,6 @@
 """Dedup stage: one story, however many copies of it the portals carry.
 
-- **The same page**: canonical URLs (crawler.urls: tracking parameters, fragments, `index.html`, trailing
+- **The same page**: canonical URLs (crawler.vocabulary.urls: tracking parameters, fragments, `index.html`, trailing
   slashes, a source's host names for one site) and the page's `<link rel="canonical">` when it stays on the
   site. A page already stored is not stored again.
 - **An exact copy**: the SHA-256 of the folded search form (simplified script, case, width, whitespace and
@@ -22,13 +22,13 @@ from urllib.parse import urljoin, urlsplit
 
 from scrapy.crawler import Crawler
 
-from crawler.items import PageItem
-from crawler.urls import canonical_url
+from crawler.vocabulary.items import PageItem
+from crawler.vocabulary.urls import canonical_url
 from pipelines import DatabaseStage, rejected
 from pipelines.minhash import band_keys, jaccard, shingles, signature, similarity
-from pipelines.normalize import folded
 from storage.archive import find_duplicate, near_candidates, record_sighting
 from storage.db import open_database
+from storage.normalize import folded
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ DEFAULT_NEAR_COPY_MIN_JACCARD = 0.5
 
 
 def content_hash(text: str) -> str:
-    """SHA-256 of the folded text (pipelines.normalize.folded): equal for copies that differ only in
+    """SHA-256 of the folded text (storage.normalize.folded): equal for copies that differ only in
     script, width, case, spacing or punctuation."""
     return hashlib.sha256(folded(text).encode("utf-8")).hexdigest()
 

@@ -19,10 +19,10 @@ from lxml.html import HtmlElement
 from trafilatura.metadata import examine_meta, extract_title
 from trafilatura.utils import load_html
 
-from crawler.items import PageItem
+from crawler.vocabulary.dates import date_from_meta, date_from_text, date_from_url, date_in_lead, most_trusted
+from crawler.vocabulary.items import PageItem
 from pipelines import Stage, rejected
 from pipelines.byline import read_byline
-from pipelines.dates import date_from_meta, date_from_text, date_from_url, date_in_lead, most_trusted
 from pipelines.density import block_text, densest_block
 
 logger = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ import re
 from langdetect import DetectorFactory, detector_factory
 from langdetect.lang_detect_exception import LangDetectException
 
-from crawler.items import PageItem
+from crawler.vocabulary.items import PageItem
 from pipelines import Stage
-from pipelines.normalize import HAN_RE, han_script
+from storage.normalize import HAN_RE, han_script
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import zlib
 
 import numpy as np
 
-from pipelines.normalize import folded
+from storage.normalize import folded
 
 SHINGLE = 5  # characters; folded text has no spaces or punctuation
 BANDS = 25

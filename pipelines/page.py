@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from crawler.charset import decode_page
-from crawler.items import PageItem
+from crawler.vocabulary.charset import decode_page
+from crawler.vocabulary.items import PageItem
 from pipelines import clean, extract, relevance
 from pipelines.clean import CleanPipeline
 from pipelines.dedup import identify

@@ -25,10 +25,10 @@ from typing import Any, Self
 
 from scrapy.crawler import Crawler
 
-from crawler.items import PageItem
+from crawler.vocabulary.items import PageItem
 from pipelines import Stage, rejected
-from pipelines.normalize import simplified
 from pipelines.relevance_features import Finder, Reading, prepared, read
+from storage.normalize import simplified
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from pipelines.normalize import search_form
+from storage.normalize import search_form
 
 NGRAM_CHARS = 1500  # the opening of a story names its subject; the cost stays bounded on long pages
 LEAD_CHARS = 200

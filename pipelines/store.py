@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from crawler.items import PageItem
+from crawler.vocabulary.items import PageItem
 from pipelines import DatabaseStage, rejected
-from pipelines.normalize import search_form
 from pipelines.page import stage_versions
 from storage.archive import add_revision, insert_article, touch_sighting
 from storage.db import open_database
+from storage.normalize import search_form
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,9 @@ def article_values(item: PageItem) -> dict[str, Any]:
 class StorePipeline(DatabaseStage):
     def process(self, item: PageItem) -> PageItem:
         if item.source_id is None:
-            raise RuntimeError(f"item from {item.url} has no source id: crawl it through crawler.worker")
+            raise RuntimeError(
+                f"item from {item.url} has no source id: crawl it through crawler.process.worker"
+            )
         values = article_values(item)
         if item.recrawl_of is not None:
             return self._revise(item, item.recrawl_of, values)

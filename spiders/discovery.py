@@ -23,9 +23,9 @@ from lxml import etree
 from parsel import Selector
 from w3lib.html import get_base_url
 
-from crawler.charset import decode_page
-from crawler.sources import Source
-from crawler.urls import in_domains
+from crawler.vocabulary.charset import decode_page
+from crawler.vocabulary.sources import Source
+from crawler.vocabulary.urls import in_domains
 
 MAX_UNZIPPED = 50 * 1024 * 1024  # the sitemap protocol's own limit: 50 MB (52,428,800 bytes) per file
 MAX_ENTRIES = 50_000  # ... and 50,000 URLs per file

@@ -24,15 +24,14 @@ from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, StopDownloa
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler.capture import ARTICLE_META, CAPTURE_META
-from crawler.charset import Decoded, decode_page
-from crawler.incremental import KnownPage
-from crawler.items import PageItem
-from crawler.signals import page_not_fetched
-from crawler.sources import Source, source_from_dict
-from crawler.urlpolicy import RefusedUrl
-from crawler.urls import canonical_url, in_domains
-from pipelines.dates import date_from_url
+from crawler.vocabulary.charset import Decoded, decode_page
+from crawler.vocabulary.dates import date_from_url
+from crawler.vocabulary.items import PageItem
+from crawler.vocabulary.pages import ARTICLE_META, CAPTURE_META, KnownPage
+from crawler.vocabulary.reasons import RefusedUrl
+from crawler.vocabulary.signals import page_not_fetched
+from crawler.vocabulary.sources import Source, source_from_dict
+from crawler.vocabulary.urls import canonical_url, in_domains
 from spiders.discovery import (
     MAX_ENTRIES,
     MAX_UNZIPPED,
@@ -71,13 +70,17 @@ class PortalSpider(scrapy.Spider):
         self.time_up = False
         self.asked: set[str] = set()  # canonical article URLs already requested or skipped this run
         self.started = datetime.now(UTC)
-        self.known: dict[str, KnownPage] = {}  # canonical URLs earlier runs settled (crawler.incremental)
+        self.known: dict[
+            str, KnownPage
+        ] = {}  # canonical URLs earlier runs settled (crawler.process.incremental)
         self.since = since
         self.recrawl = recrawl
-        # Set by crawler.incremental when the last run ended early (capped, failed): page on past known
+        # Set by crawler.process.incremental when the last run ended early (capped, failed): page on past known
         # articles this time, to reach what that run never did.
         self.resume = False
-        self.recrawl_targets: list[tuple[int, str]] = []  # (article id, URL), filled by crawler.incremental
+        self.recrawl_targets: list[
+            tuple[int, str]
+        ] = []  # (article id, URL), filled by crawler.process.incremental
         self.caps = Caps()  # feeds and sitemaps (PAIRCHIVE_DISCOVERY_*), set from the crawl's settings
 
     @classmethod
@@ -117,7 +120,7 @@ class PortalSpider(scrapy.Spider):
             self.requested.add(url)
         meta: dict[str, Any] = {}
         if callback == self.parse_article:
-            meta[ARTICLE_META] = True  # kept byte for byte in the run's WARC file (crawler.capture)
+            meta[ARTICLE_META] = True  # kept byte for byte in the run's WARC file (crawler.process.capture)
         elif callback in (self.parse_feed, self.parse_sitemap):
             # Feeds and sitemaps have their own cap, not the page cap: the protocol allows 50 MB a file.
             # No size warning below it either (0): a large sitemap is normal, one over the cap is refused.
@@ -152,7 +155,7 @@ class PortalSpider(scrapy.Spider):
                 yield request
 
     def _decode(self, response: Response) -> Decoded | None:
-        """The page decoded once, by its real charset (crawler.charset), whatever it or its server declare;
+        """The page decoded once, by its real charset (crawler.vocabulary.charset), whatever it or its server declare;
         None, recorded as `not_html`, for a body that is no HTML page."""
         if not isinstance(response, TextResponse) and response.body.lstrip()[:1] != b"<":
             self.logger.warning("not an HTML page, skipped: %s", response.url)
@@ -337,7 +340,9 @@ class PortalSpider(scrapy.Spider):
         else:
             message = f"{failure.type.__name__ if failure.type else 'Error'}: {failure.getErrorMessage()}"
         reason = "failed"
-        if isinstance(failure.value, RefusedUrl):  # crawler.urlpolicy: another scheme, a private address
+        if isinstance(
+            failure.value, RefusedUrl
+        ):  # crawler.process.urlpolicy: another scheme, a private address
             reason, message = failure.value.reason, failure.value.detail
         elif failure.check(StopDownload):
             reason = "not_html"

@@ -11,7 +11,6 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from crawler.redact import scrub
 from storage.fulltext import index_text
 from storage.models import (
     Article,
@@ -26,6 +25,7 @@ from storage.models import (
     url_hash,
     utcnow,
 )
+from storage.redact import scrub
 
 
 def upsert_sources(session: Session, sources: Iterable[Mapping[str, Any]]) -> dict[str, int]:

@@ -18,8 +18,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.errors import DatabaseUnreachable, StorageError
-from crawler.redact import display_url, scrub
+from storage.errors import DatabaseUnreachable, StorageError
+from storage.redact import display_url, scrub
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_PAGE_SIZE = 16384

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipelines.normalize import search_form
+from storage.normalize import search_form
 
 HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 RUN_RE = re.compile(rf"[{HAN}]+|[^\W_{HAN}]+", re.UNICODE)

@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from crawler.errors import PairchiveError
 from storage.archive import _insert
+from storage.errors import PairchiveError
 from storage.models import Lease, Source, utcnow
 
 LEASE_SECONDS = 120  # a lease not renewed for this long is free to take over

@@ -180,7 +180,7 @@ class Article(Base):
     source_name: Mapped[str | None] = mapped_column(Text)  # originating outlet named on the page
     language: Mapped[str] = mapped_column(String(20))
     text: Mapped[str] = mapped_column(Text)
-    # The text as search and dedup read it: simplified script, widths and spaces folded (pipelines.normalize).
+    # The text as search and dedup read it: simplified script, widths and spaces folded (storage.normalize).
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     relevance: Mapped[float] = mapped_column(Float)
     is_pairing: Mapped[bool]

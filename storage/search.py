@@ -16,9 +16,9 @@ from sqlalchemy import ColumnElement, and_, column, func, literal_column, not_, 
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
-from pipelines.normalize import simplified
 from storage.fulltext import Query, Term, fts5_match, highlight_terms, parse, relaxed, tsquery
 from storage.models import Article, Source
+from storage.normalize import simplified
 from storage.queries import escape_like, local_published
 
 # Ranking by relevance weighs every match, so a word found in half a million stories would cost a second.

@@ -28,7 +28,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
-from crawler.errors import PairchiveError
+from storage.errors import PairchiveError
 
 # Headers describing a transfer framing the stored body no longer has (Twisted has undone it): kept under
 # this prefix, as other archiving crawlers do, so a reader does not try to undo it again.

@@ -251,7 +251,7 @@ def started(*args: str) -> Iterator[tuple[subprocess.Popen[str], Lines]]:
 
 
 def worker_pids() -> list[int]:
-    """The crawl subprocesses (crawler.worker) this process started and that are still alive."""
+    """The crawl subprocesses (crawler.process.worker) this process started and that are still alive."""
     me, found = os.getpid(), []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -262,6 +262,6 @@ def worker_pids() -> list[int]:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == me and b"crawler.worker" in cmdline and stat.rsplit(")", 1)[1].split()[0] != "Z":
+        if ppid == me and b"crawler.process.worker" in cmdline and stat.rsplit(")", 1)[1].split()[0] != "Z":
             found.append(int(entry.name))
     return found

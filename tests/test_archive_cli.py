@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli import main
-from pipelines.normalize import search_form
 from storage.archive import insert_article, start_run, upsert_sources
 from storage.db import close_all, open_database
+from storage.normalize import search_form
 
 SHANGHAI = timezone(timedelta(hours=8))
 STORIES = [

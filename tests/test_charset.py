@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.charset import charset_codec, declared_charsets, decode_page
+from crawler.vocabulary.charset import charset_codec, declared_charsets, decode_page
 
 STORY = "湖里区16所学校与闽宁镇16所学校结对共建，喆、堃、珺三位教师赴临夏支教。"
 
@@ -76,13 +76,13 @@ def test_a_declared_non_text_codec_is_ignored() -> None:
     "name", ["base64", "rot13", "zlib", "hex", "undefined", "idna", "punycode", "utf-7", "no-such"]
 )
 def test_a_codec_that_is_no_charset_names_no_charset(name: str) -> None:
-    from crawler.charset import charset_codec
+    from crawler.vocabulary.charset import charset_codec
 
     assert charset_codec(name) is None
 
 
 def test_charset_names_resolve_to_their_codec_with_gb_names_read_as_gb18030() -> None:
-    from crawler.charset import charset_codec
+    from crawler.vocabulary.charset import charset_codec
 
     assert [charset_codec(n) for n in ("GB2312", "gbk", "Big5", "UTF8", "latin1")] == [
         "gb18030",
@@ -113,7 +113,7 @@ def test_a_utf16_byte_order_mark_wins() -> None:
 def test_scrapy_responses_declaring_a_real_charset_pass_untouched() -> None:
     from scrapy.http import HtmlResponse
 
-    from crawler.charset import ScrapyCharset
+    from crawler.process.charset import ScrapyCharset
 
     response = HtmlResponse("http://a.example/", body=_page("gbk").encode("gbk"))
     assert ScrapyCharset().process_response(None, response) is response
@@ -122,7 +122,7 @@ def test_scrapy_responses_declaring_a_real_charset_pass_untouched() -> None:
 def test_scrapy_responses_declaring_no_charset_get_the_one_the_bytes_decide() -> None:
     from scrapy.http import HtmlResponse
 
-    from crawler.charset import ScrapyCharset
+    from crawler.process.charset import ScrapyCharset
 
     body = _page("base64").encode("gbk")
     fixed = ScrapyCharset().process_response(None, HtmlResponse("http://a.example/", body=body))

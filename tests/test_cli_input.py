@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 import crawler.cli.archive
 from crawler.cli import EXIT_INTERNAL, main
-from crawler.sources import parse_sources
-from pipelines.normalize import search_form
+from crawler.vocabulary.sources import parse_sources
 from storage.archive import insert_article, start_run, upsert_sources
 from storage.db import close_all, open_database
+from storage.normalize import search_form
 from tests.hostile.archives import database
 
 EXIT_STATUSES = {0, 1, 2, 3, EXIT_INTERNAL}

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from crawler.sampleweb import PORTALS, SampleWeb, load_stories
-from crawler.sources import KNOWN_KEYS
+from crawler.vocabulary.sources import KNOWN_KEYS
 from pipelines.clean import strip_pinyin
 from storage.db import close_all, open_database
 from storage.models import Article, CrawlRun, Rejection
@@ -223,9 +223,9 @@ def test_max_pages_caps_what_one_run_fetches(sample_web: SampleWeb, tmp_path: Pa
 
 
 def test_a_crawl_over_its_time_limit_is_stopped_and_its_run_recorded(tmp_path: Path) -> None:
-    from crawler.config import AppConfig
-    from crawler.crawl import crawl
-    from crawler.sources import parse_sources
+    from crawler.runner.crawl import crawl
+    from crawler.vocabulary.config import AppConfig
+    from crawler.vocabulary.sources import parse_sources
 
     with socket.socket() as silent:  # accepts connections, never answers
         silent.bind(("127.0.0.1", 0))
@@ -338,7 +338,7 @@ def test_max_minutes_stops_new_requests_once_the_time_is_up() -> None:
     import time_machine
     from scrapy.utils.test import get_crawler
 
-    from crawler.sources import parse_sources
+    from crawler.vocabulary.sources import parse_sources
     from spiders.portal import PortalSpider
 
     (source,) = parse_sources(
@@ -475,9 +475,9 @@ def test_after_a_capped_run_the_next_run_pages_past_known_articles(
 
 
 def test_a_portal_answering_errors_everywhere_is_a_failed_run(tmp_path: Path) -> None:
-    from crawler.config import AppConfig
-    from crawler.crawl import crawl
-    from crawler.sources import parse_sources
+    from crawler.runner.crawl import crawl
+    from crawler.vocabulary.config import AppConfig
+    from crawler.vocabulary.sources import parse_sources
 
     class BadGateway(QuietHandler):
         def do_GET(self) -> None:

@@ -1,4 +1,4 @@
-"""The crawl runner (crawler.crawl) as the CLI and the daemon use it: leases held, renewed, lost and taken
+"""The crawl runner (crawler.runner.crawl) as the CLI and the daemon use it: leases held, renewed, lost and taken
 over; a crawl process that dies, one that runs over its time limit, a parent that fails while it waits."""
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from crawler.config import AppConfig
-from crawler.crawl import RunSummary, crawl
+from crawler.runner.crawl import RunSummary, crawl
 from crawler.sampleweb import SampleWeb
-from crawler.sources import Source, load_sources, select
+from crawler.vocabulary.config import AppConfig
+from crawler.vocabulary.sources import Source, load_sources, select
 from storage.db import close_all, open_database
 from storage.leases import LEASE_SECONDS, SourceBusy, acquire, holders
 from storage.models import Article, CrawlRun, utcnow
@@ -116,7 +116,7 @@ def test_a_crawl_whose_lease_is_taken_over_is_stopped_and_closed_as_interrupted(
     cfg, source = _slow(tmp_path, base)
     other = "cli@elsewhere:1:abcdef"
     # a two-second lease, renewed every half second: it can be made to expire without waiting minutes
-    with watching("crawler.crawl") as log, in_background(cfg, source, lease_seconds=2) as result:
+    with watching("crawler.runner.crawl") as log, in_background(cfg, source, lease_seconds=2) as result:
         assert asked.wait(WAIT)  # page 2 in flight
         _, sessions = open_database(cfg.db_url)
         with sessions.begin() as s:
@@ -144,7 +144,7 @@ def test_a_heartbeat_refused_by_a_locked_database_is_tried_again_and_the_crawl_g
     settings = {**LOOPBACK_SETTINGS, "DOWNLOAD_TIMEOUT": WAIT}  # page 2 is held for longer than the lock
     sink = WatchedSink()
     with (
-        watching("crawler.crawl") as log,
+        watching("crawler.runner.crawl") as log,
         in_background(cfg, source, lease_seconds=2, settings=settings, log_sink=sink) as result,
     ):
         assert asked.wait(WAIT)

@@ -26,9 +26,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 
 import scheduler
-from crawler.config import AppConfig
 from crawler.sampleweb import SampleWeb
-from crawler.sources import load_sources
+from crawler.vocabulary.config import AppConfig
+from crawler.vocabulary.sources import load_sources
 from storage.archive import start_run, upsert_sources
 from storage.db import close_all, open_database
 from storage.leases import LEASE_SECONDS, acquire, attach_run, holders

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crawler.items import PageItem
-from crawler.urls import canonical_url
+from crawler.vocabulary.items import PageItem
+from crawler.vocabulary.urls import canonical_url
 from pipelines.dedup import content_hash, page_url
 
 
@@ -47,7 +47,7 @@ def test_www_and_mobile_hosts_a_source_names_as_one_site_are_one_url() -> None:
 def test_the_spider_asks_once_for_a_page_linked_under_several_hosts_of_one_site() -> None:
     from scrapy.utils.test import get_crawler
 
-    from crawler.sources import parse_sources
+    from crawler.vocabulary.sources import parse_sources
     from spiders.discovery import Entry
     from spiders.portal import PortalSpider
 

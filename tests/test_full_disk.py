@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from crawler.config import AppConfig
-from crawler.crawl import RunSummary, crawl
+from crawler.runner.crawl import RunSummary, crawl
 from crawler.sampleweb import SampleWeb
-from crawler.sources import load_sources
+from crawler.vocabulary.config import AppConfig
+from crawler.vocabulary.sources import load_sources
 from storage.db import close_all, open_database
 from storage.leases import holders
 from storage.models import Article
@@ -149,7 +149,7 @@ def test_a_disk_that_fills_mid_crawl_keeps_the_real_reason_and_releases_the_leas
     cfg = AppConfig(db_url=f"sqlite:///{small_disk / 'archive.db'}", sources_path=str(sources))
     sink, result = WatchedSink(), list[RunSummary]()
     settings = {**LOOPBACK_SETTINGS, "LOG_LEVEL": "INFO"}
-    with watching("crawler.crawl") as log:
+    with watching("crawler.runner.crawl") as log:
         thread = threading.Thread(
             target=lambda: result.extend(
                 crawl(cfg, [source], settings=settings, log_sink=sink, lease_seconds=30)

@@ -254,7 +254,7 @@ def test_sources_check_does_not_follow_a_redirect_off_the_allowed_domains(
 def test_sources_check_reads_the_project_setting_and_does_not_guard_a_loopback_source_at_auto(
     hostile: HostileWeb,
 ) -> None:
-    from crawler.check import check_source, project_policy
+    from crawler.runner.check import check_source, project_policy
 
     source = hostile_source("c01", [hostile.url(1, "guarded.html")], "/c01/a/1")
     assert project_policy(source).mode == "auto" and not project_policy(source).guard
@@ -265,7 +265,7 @@ def test_sources_check_reads_the_project_setting_and_does_not_guard_a_loopback_s
 def test_sources_check_with_the_guard_on_refuses_the_loopback_portal_before_asking_anything(
     hostile: HostileWeb,
 ) -> None:
-    from crawler.check import check_source
+    from crawler.runner.check import check_source
 
     source = hostile_source(
         "c01",
@@ -290,14 +290,14 @@ def test_sources_check_with_the_guard_on_refuses_a_connection_to_a_private_answe
 ) -> None:
     """DNS rebinding: the policy's lookup says public (192.0.2.1 stands for a public answer here), the
     connection reaches 127.0.0.1; it is refused before a byte of the request is sent."""
-    import crawler.check
+    import crawler.runner.check
 
-    monkeypatch.setattr(crawler.check, "is_public", lambda address: address != "127.0.0.1")
-    monkeypatch.setattr(crawler.check, "resolve", lambda host: ("192.0.2.1",))
-    monkeypatch.setattr(crawler.check, "address_refusal", lambda host, addresses: None)
+    monkeypatch.setattr(crawler.runner.check, "is_public", lambda address: address != "127.0.0.1")
+    monkeypatch.setattr(crawler.runner.check, "resolve", lambda host: ("192.0.2.1",))
+    monkeypatch.setattr(crawler.runner.check, "address_refusal", lambda host, addresses: None)
     source = hostile_source("c01", [hostile.url(1, "guarded.html")], ARTICLE_PATTERN)
     before = len(hostile.asked)
-    report = crawler.check.check_source(source, "pairchive-test", block_private="true")
+    report = crawler.runner.check.check_source(source, "pairchive-test", block_private="true")
     assert hostile.asked[before:] == []
     (entry_point,) = report.entry_points
     assert (

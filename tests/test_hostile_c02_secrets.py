@@ -190,7 +190,7 @@ def test_a_portal_address_with_a_password_is_never_asked_for_and_makes_no_run(
     ],
 )
 def test_an_error_naming_an_address_without_its_scheme_has_the_password_hidden(text: str) -> None:
-    from crawler.redact import scrub
+    from storage.redact import scrub
 
     assert SECRET not in scrub(text) and "editor:***@" in scrub(text)
     assert scrub("at 01:02:03 from x@example.org") == "at 01:02:03 from x@example.org"

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from crawler.cli import main
-from crawler.config import AppConfig
-from crawler.crawl import crawl as run_crawl
-from crawler.sources import parse_sources
+from crawler.runner.crawl import crawl as run_crawl
+from crawler.vocabulary.config import AppConfig
+from crawler.vocabulary.sources import parse_sources
 from storage.db import close_all, open_database
 from storage.models import Article, Rejection
 from tests.crawls import LOOPBACK_SETTINGS, STORY
@@ -69,7 +69,7 @@ def test_scrapy_reads_each_hostile_declaration_without_raising(
 ) -> None:
     from scrapy.http import HtmlResponse
 
-    from crawler.charset import ScrapyCharset
+    from crawler.process.charset import ScrapyCharset
     from tests.hostile.c05_charset import _article
 
     body = _article(1, meta, encoding)

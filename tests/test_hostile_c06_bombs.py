@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from crawler.config import AppConfig
-from crawler.crawl import crawl as run_crawl
-from crawler.runrecord import normal_url
-from crawler.sources import parse_sources
+from crawler.process.runrecord import normal_url
+from crawler.runner.crawl import crawl as run_crawl
+from crawler.vocabulary.config import AppConfig
+from crawler.vocabulary.sources import parse_sources
 from spiders.discovery import MAX_UNZIPPED, Unreadable, read_feed, read_sitemap
 from storage.db import close_all, open_database
 from storage.models import Rejection
@@ -104,7 +104,7 @@ def test_a_doctype_without_entities_is_read_as_before() -> None:
 
 
 def test_sources_check_says_each_bomb_is_refused_and_why(hostile: HostileWeb) -> None:
-    from crawler.check import check_source
+    from crawler.runner.check import check_source
 
     (source,) = parse_sources(
         f'[[source]]\nname = "bombs"\nfeeds = ["{hostile.url(6, "laughs.xml")}"]\n'

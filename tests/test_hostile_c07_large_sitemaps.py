@@ -10,9 +10,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from crawler.config import AppConfig
-from crawler.crawl import crawl as run_crawl
-from crawler.sources import parse_sources
+from crawler.runner.crawl import crawl as run_crawl
+from crawler.vocabulary.config import AppConfig
+from crawler.vocabulary.sources import parse_sources
 from storage.db import close_all, open_database
 from storage.models import Article, Rejection
 from tests.crawls import LOOPBACK_SETTINGS
@@ -73,7 +73,7 @@ def test_sitemaps_and_feeds_within_the_protocols_caps_lead_to_their_articles_and
 
 
 def test_sources_check_reads_a_sitemap_over_the_page_cap_whole(hostile: HostileWeb) -> None:
-    from crawler.check import check_source
+    from crawler.runner.check import check_source
 
     (source,) = parse_sources(
         f'[[source]]\nname = "large"\nsitemaps = ["{hostile.url(7, "big.xml")}", "{hostile.url(7, "over.xml")}"]\n'

@@ -12,9 +12,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from crawler.config import AppConfig
-from crawler.crawl import crawl as run_crawl
-from crawler.sources import parse_sources
+from crawler.runner.crawl import crawl as run_crawl
+from crawler.vocabulary.config import AppConfig
+from crawler.vocabulary.sources import parse_sources
 from storage.db import close_all, open_database
 from storage.models import Article, Rejection
 from tests.crawls import LOOPBACK_SETTINGS

@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from crawler.config import AppConfig
-from crawler.crawl import crawl as run_crawl
-from crawler.sources import Source, parse_sources
-from crawler.urlpolicy import length_refusal, redirect_refusal
+from crawler.process.urlpolicy import length_refusal, redirect_refusal
+from crawler.runner.crawl import crawl as run_crawl
+from crawler.vocabulary.config import AppConfig
+from crawler.vocabulary.sources import Source, parse_sources
 from storage.archive import insert_article, record_rejection, record_sighting, start_run, upsert_sources
 from storage.db import alembic_config, close_all, current_revision, head_revision, open_database
 from storage.models import Article, Capture, Rejection, Sighting, url_hash

@@ -23,9 +23,9 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from crawler.cli import main
-from crawler.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
-from crawler.crawl import RunSummary
-from crawler.crawl import crawl as run_crawl
+from crawler.runner.crawl import RunSummary
+from crawler.runner.crawl import crawl as run_crawl
+from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
 from storage.db import close_all, open_database
 from storage.models import Article, Rejection
 from tests.crawls import LOOPBACK, LOOPBACK_SETTINGS, WAIT, WatchedSink

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from crawler.config import AppConfig
-from crawler.crawl import RunSummary, crawl
-from crawler.sources import Source, load_sources
+from crawler.runner.crawl import RunSummary, crawl
+from crawler.vocabulary.config import AppConfig
+from crawler.vocabulary.sources import Source, load_sources
 from storage.db import close_all, open_database
 from storage.leases import holders
 from storage.models import Article, CrawlRun
@@ -48,7 +48,7 @@ def _stored(db_url: str, run_id: int) -> int:
 
 
 def _child_of(pid: int) -> int:
-    """The crawl process (crawler.worker) that process `pid` started."""
+    """The crawl process (crawler.process.worker) that process `pid` started."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -57,7 +57,7 @@ def _child_of(pid: int) -> int:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(stat[1]) == pid and b"crawler.worker" in cmdline:
+        if int(stat[1]) == pid and b"crawler.process.worker" in cmdline:
             return int(entry.name)
     raise AssertionError(f"process {pid} has no crawl process")
 

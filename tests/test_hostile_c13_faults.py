@@ -14,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from crawler.config import AppConfig
-from crawler.crawl import RunSummary, crawl
-from crawler.sources import load_sources
+from crawler.runner.crawl import RunSummary, crawl
+from crawler.vocabulary.config import AppConfig
+from crawler.vocabulary.sources import load_sources
 from storage.db import close_all, open_database
 from storage.leases import holders
 from storage.models import Article
@@ -52,7 +52,7 @@ def test_postgresql_going_away_mid_crawl_keeps_the_real_reason_and_releases_the_
     sink, result = WatchedSink(), list[RunSummary]()
     settings = {**LOOPBACK_SETTINGS, "LOG_LEVEL": "INFO"}
     try:
-        with watching("crawler.crawl") as log:
+        with watching("crawler.runner.crawl") as log:
             # a lease of 30 s: the parent tries to close the run for as long as it would hold
             thread = threading.Thread(
                 target=lambda: result.extend(

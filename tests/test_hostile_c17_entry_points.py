@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from crawler.sources import parse_sources
+from crawler.vocabulary.sources import parse_sources
 from storage.db import close_all, open_database
 from storage.models import Article
 from tests.crawls import pairchive

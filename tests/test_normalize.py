@@ -6,7 +6,7 @@ import pytest
 
 from pipelines.clean import CleanPipeline
 from pipelines.dedup import content_hash
-from pipelines.normalize import folded, han_script, search_form, simplified
+from storage.normalize import folded, han_script, search_form, simplified
 from tests.seeds import SEEDS
 
 TRADITIONAL = "廈門市湖里區與寧夏閩寧鎮學校結對共建，續寫東西部協作新篇章。"
@@ -53,7 +53,7 @@ def test_han_script(text: str, script: str | None) -> None:
 def test_clean_stage_keeps_the_text_as_published_and_its_search_form_beside_it() -> None:
     from datetime import UTC, datetime
 
-    from crawler.items import PageItem
+    from crawler.vocabulary.items import PageItem
 
     seed = next(s for s in SEEDS if s.file.startswith("002"))
     item = PageItem(

@@ -19,14 +19,14 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli import main
-from crawler.crawl import _pump
-from crawler.errors import SourceConfigError, first_line
-from crawler.redact import display_url, scrub
-from crawler.sources import parse_sources
-from pipelines.normalize import search_form
+from crawler.runner.crawl import _pump
+from crawler.vocabulary.errors import SourceConfigError, first_line
+from crawler.vocabulary.sources import parse_sources
 from storage.archive import finish_run, insert_article, start_run, upsert_sources
 from storage.db import close_all, open_database
 from storage.models import CrawlRun
+from storage.normalize import search_form
+from storage.redact import display_url, scrub
 from storage.warc import WarcError, WarcFile, read_member, warc_path
 
 SECRET = "s3cret"

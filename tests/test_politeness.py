@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from scrapy.settings import Settings
 
-from crawler.politeness import retry_after_seconds, seconds_setting
+from crawler.process.politeness import retry_after_seconds, seconds_setting
 
 NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
 

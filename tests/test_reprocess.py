@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from crawler.rejudge import SourceInfo, rebuild
+from crawler.runner.rejudge import SourceInfo, rebuild
 from crawler.sampleweb import SampleWeb
 from pipelines.dedup import content_hash
 from pipelines.page import process_page, stage_versions

@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 
 from crawler.sampleweb import PORTALS, Portal, SampleWeb, build_site, load_stories
-from crawler.sources import parse_sources
+from crawler.vocabulary.sources import parse_sources
 from pipelines.clean import clean_text, strip_pinyin
 from pipelines.extract import extract_article
 from tests.seeds import SEEDS, SeedCase

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
 import scheduler
-from crawler.config import AppConfig
 from crawler.sampleweb import SampleWeb
-from crawler.sources import _cron_days, cron_trigger, parse_sources
+from crawler.vocabulary.config import AppConfig
+from crawler.vocabulary.sources import _cron_days, cron_trigger, parse_sources
 from storage.db import close_all, open_database
 from storage.models import CrawlRun
 from tests.crawls import demo_sources

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.errors import SourceConfigError
-from crawler.sources import load_sources, parse_sources, select, source_from_dict, url_pattern
+from crawler.vocabulary.errors import SourceConfigError
+from crawler.vocabulary.sources import load_sources, parse_sources, select, source_from_dict, url_pattern
 from tests.crawls import pairchive
 
 GOOD = """

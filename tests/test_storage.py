@@ -112,7 +112,7 @@ def test_chinese_substring_search_finds_the_story(db_url: str) -> None:
 
 
 def test_search_is_script_insensitive(db_url: str) -> None:
-    from pipelines.normalize import search_form
+    from storage.normalize import search_form
 
     sessions, source_id, run_id = _setup(db_url)
     traditional = "湖里區16所學校與閩寧鎮學校結對共建，教師交流。"
@@ -244,7 +244,7 @@ def test_a_very_long_story_is_stored_and_found_on_both_databases(db_url: str, sc
     import random
     import string
 
-    from pipelines.normalize import search_form
+    from storage.normalize import search_form
 
     rng = random.Random(0)
     if script == "han":
@@ -263,7 +263,7 @@ def test_a_very_long_story_is_stored_and_found_on_both_databases(db_url: str, sc
 
 
 def _insert_texts(db_url: str, texts: list[str]) -> Any:
-    from pipelines.normalize import search_form
+    from storage.normalize import search_form
 
     sessions, source_id, run_id = _setup(db_url)
     with sessions.begin() as s:
@@ -556,7 +556,7 @@ def test_a_server_that_does_not_answer_is_unreachable_and_a_wrong_name_is_not(tm
     import os
     import socket
 
-    from crawler.errors import DatabaseUnreachable, StorageError
+    from crawler.vocabulary.errors import DatabaseUnreachable, StorageError
     from tests.conftest import PG_ENV
 
     with socket.socket() as closed:  # a port nothing listens on

@@ -1,4 +1,4 @@
-"""The URL policy (crawler.urlpolicy): only http and https are fetched, from links, redirects, feeds and
+"""The URL policy (crawler.process.urlpolicy): only http and https are fetched, from links, redirects, feeds and
 sitemaps alike; private addresses are refused when the guard is on; old captures of another scheme do not
 break `warc verify` or `show --raw`."""
 
@@ -17,11 +17,7 @@ import sqlalchemy as sa
 from scrapy import Request
 from scrapy.utils.test import get_crawler
 
-from crawler.config import AppConfig
-from crawler.crawl import crawl as run_crawl
-from crawler.errors import PairchiveError
-from crawler.sources import Source, parse_sources
-from crawler.urlpolicy import (
+from crawler.process.urlpolicy import (
     RefusedUrl,
     UrlPolicy,
     address_refusal,
@@ -30,6 +26,10 @@ from crawler.urlpolicy import (
     is_public,
     scheme_refusal,
 )
+from crawler.runner.crawl import crawl as run_crawl
+from crawler.vocabulary.config import AppConfig
+from crawler.vocabulary.errors import PairchiveError
+from crawler.vocabulary.sources import Source, parse_sources
 from storage.db import close_all, open_database
 from storage.models import Article, Capture, Rejection
 from storage.warc import WarcFile
@@ -350,10 +350,10 @@ def test_scrapys_handlers_of_other_schemes_are_off() -> None:
 
     assert settings.DOWNLOAD_HANDLERS == {"file": None, "ftp": None, "s3": None, "data": None}
     assert settings.PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES == "auto"
-    assert settings.TWISTED_DNS_RESOLVER == "crawler.urlpolicy.GuardedResolver"
+    assert settings.TWISTED_DNS_RESOLVER == "crawler.process.urlpolicy.GuardedResolver"
     assert (
         min(order for order in settings.DOWNLOADER_MIDDLEWARES.values() if order is not None)  # None: off
-        == settings.DOWNLOADER_MIDDLEWARES["crawler.urlpolicy.UrlPolicy"]
+        == settings.DOWNLOADER_MIDDLEWARES["crawler.process.urlpolicy.UrlPolicy"]
     )
 
 
@@ -363,7 +363,7 @@ def test_a_guarded_host_whose_answer_turns_private_at_connection_time_fails_to_r
     from twisted.internet.error import DNSLookupError
     from twisted.python.failure import Failure
 
-    from crawler.urlpolicy import GuardedResolver
+    from crawler.process.urlpolicy import GuardedResolver
 
     resolver = GuardedResolver(None, 10, 1.0)  # type: ignore[arg-type]
     dnscache["rebind.portal.example"] = "127.0.0.1"

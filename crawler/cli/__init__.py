@@ -23,7 +23,7 @@ from crawler.cli.reprocess import reprocess_command
 from crawler.cli.runs import daemon, runs_group, status
 from crawler.cli.sources import sources
 from crawler.cli.warc import warc_group
-from crawler.errors import first_line
+from crawler.vocabulary.errors import first_line
 
 # Exit status of an error pairchive did not expect (a bug): EX_SOFTWARE of sysexits.h, distinct from 1 (a
 # failed run, an error of the command) and 2 (a usage or configuration error).

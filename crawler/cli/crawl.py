@@ -20,10 +20,10 @@ from crawler.cli.options import (
     table,
 )
 from crawler.cli.types import DAY, minutes
-from crawler.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
-from crawler.crawl import CrawlInterrupted, RunSummary
-from crawler.crawl import crawl as run_crawl
-from crawler.sources import Source, load_sources, select
+from crawler.runner.crawl import CrawlInterrupted, RunSummary
+from crawler.runner.crawl import crawl as run_crawl
+from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
+from crawler.vocabulary.sources import Source, load_sources, select
 from storage.leases import SourceBusy
 
 EXIT_BUSY = 3  # another crawl holds a chosen source's lease

@@ -11,10 +11,10 @@ import click
 
 from crawler.cli.crawl import summary_table
 from crawler.cli.options import table
-from crawler.config import AppConfig
-from crawler.crawl import crawl
+from crawler.runner.crawl import crawl
 from crawler.sampleweb import SampleWeb
-from crawler.sources import parse_sources
+from crawler.vocabulary.config import AppConfig
+from crawler.vocabulary.sources import parse_sources
 from storage.db import open_database
 from storage.queries import articles_of_runs, local_published, rejection_counts, rejections
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 from scrapy.exceptions import DropItem
 
-from crawler.charset import charset_codec
 from crawler.cli.options import echo_record, echo_text, terms_text
+from crawler.vocabulary.charset import charset_codec
 from pipelines import reason_of
 from pipelines.page import extraction_record, page_item, process_page
 

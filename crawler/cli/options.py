@@ -14,9 +14,9 @@ import click
 from scrapy.settings import BaseSettings, Settings
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.config import AppConfig
-from crawler.errors import PairchiveError, SourceConfigError, first_line
-from crawler.redact import scrub
+from crawler.vocabulary.config import AppConfig
+from crawler.vocabulary.errors import PairchiveError, SourceConfigError, first_line
+from storage.redact import scrub
 
 F = TypeVar("F", bound=Callable[..., Any])
 

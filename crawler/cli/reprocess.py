@@ -18,8 +18,8 @@ import click
 from crawler.cli.crawl import EXIT_BUSY
 from crawler.cli.options import ConfigError, app_config, data_dir_option, db_option, table
 from crawler.cli.types import DAY
-from crawler.rejudge import KINDS
-from crawler.reprocess import Report, ReprocessError, ReprocessInterrupted, reprocess
+from crawler.runner.rejudge import KINDS
+from crawler.runner.reprocess import Report, ReprocessError, ReprocessInterrupted, reprocess
 from storage.leases import SourceBusy
 
 PROGRESS_SECONDS = 1.0  # at most one progress line a second (and one at the end of each source)
@@ -52,7 +52,7 @@ class ProgressLines:
 
 @contextmanager
 def fewer_collections() -> Iterator[None]:
-    """What the crawl process does (crawler.worker): what is loaded by now lives as long as the command, so
+    """What the crawl process does (crawler.process.worker): what is loaded by now lives as long as the command, so
     it is kept out of every collection, and collections come less often (each page allocates many
     short-lived lxml proxies; measured on dry runs of 1,000 captures: 2-8% less CPU)."""
     threshold = gc.get_threshold()

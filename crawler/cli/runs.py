@@ -22,12 +22,12 @@ from crawler.cli.options import (
     table,
 )
 from crawler.cli.types import RECORD_ID, minutes, seconds
-from crawler.config import DEFAULT_TIME_LIMIT_MINUTES
-from crawler.redact import scrub
-from crawler.sources import cron_trigger, load_sources
+from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES
+from crawler.vocabulary.sources import cron_trigger, load_sources
 from storage.db import open_database
 from storage.leases import holders
 from storage.models import CrawlRun
+from storage.redact import scrub
 from storage.runs import list_runs, rejections_of, standing
 
 

@@ -8,10 +8,10 @@ from typing import Any
 import click
 from sqlalchemy import func, select
 
-from crawler.check import SAMPLE, check_source
 from crawler.cli.options import app_config, db_option, echo_text, sources_option, table, terms_text
-from crawler.sources import load_sources
-from crawler.sources import select as select_sources
+from crawler.runner.check import SAMPLE, check_source
+from crawler.vocabulary.sources import load_sources
+from crawler.vocabulary.sources import select as select_sources
 from storage.db import open_database
 from storage.models import Article, CrawlRun, Source
 

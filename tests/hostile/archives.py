@@ -12,10 +12,10 @@ from typing import Any, cast
 
 import pytest
 
-from crawler.config import AppConfig
-from crawler.crawl import RunSummary
-from crawler.crawl import crawl as run_crawl
-from crawler.sources import Source, parse_sources
+from crawler.runner.crawl import RunSummary
+from crawler.runner.crawl import crawl as run_crawl
+from crawler.vocabulary.config import AppConfig
+from crawler.vocabulary.sources import Source, parse_sources
 from storage.db import close_all
 from tests.conftest import PG_ENV, _pg_schema_url
 from tests.crawls import LOOPBACK_SETTINGS

@@ -12,7 +12,7 @@ A declaration that names no charset is a wrong declaration, ignored like one: an
 that is not for text (base64, rot13, zlib...), one that decodes nothing or is no document's charset
 (undefined, idna, punycode, unicode_escape, utf-7), and, inside the bytes (<meta>, the XML declaration),
 one that is not ASCII-compatible (utf-16, utf-32, EBCDIC: the declaration itself was read as ASCII).
-`ScrapyCharset` makes Scrapy's own reading of a response (meta refresh, selectors) follow the same rule.
+`crawler.process.charset.ScrapyCharset` makes Scrapy's own reading of a response (meta refresh, selectors) follow the same rule.
 """
 
 from __future__ import annotations
@@ -21,9 +21,6 @@ import codecs
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
-
-from scrapy.http import Response, TextResponse
 
 # <meta charset="x">, <meta http-equiv="Content-Type" content="text/html; charset=x">, in the head.
 META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
@@ -74,7 +71,7 @@ def charset_codec(name: str) -> str | None:
 
 
 @lru_cache(maxsize=256)
-def _ascii_compatible(codec: str) -> bool:
+def ascii_compatible(codec: str) -> bool:
     try:
         return ASCII_PROBE.decode(codec) == ASCII_PROBE.decode("ascii")
     except (UnicodeError, LookupError, ValueError):
@@ -84,7 +81,7 @@ def _ascii_compatible(codec: str) -> bool:
 def _codec(name: str, in_bytes: bool = False) -> str | None:
     """The codec of a declared charset; one declared inside the bytes must be ASCII-compatible."""
     codec = charset_codec(name)
-    if codec is not None and in_bytes and not _ascii_compatible(codec):
+    if codec is not None and in_bytes and not ascii_compatible(codec):
         return None
     return codec
 
@@ -138,19 +135,3 @@ def decode_page(body: bytes, content_type: str | None = None, override: str | No
         return Decoded(text, "gb18030", "undeclared; decodes as gb18030")
     fallback = declared[0] if declared else "utf-8"
     return Decoded(body.decode(fallback, "replace"), fallback, "no charset decodes cleanly; bytes replaced")
-
-
-class ScrapyCharset:
-    """A downloader middleware: a response whose declared charset is no charset, or not an
-    ASCII-compatible one (see the module docstring), is given the charset these rules decide, so that Scrapy's own reading of it (the meta
-    refresh middleware, selectors) decodes it instead of raising. Other responses pass untouched."""
-
-    def process_response(self, request: Any, response: Response, spider: Any = None) -> Response:
-        if not isinstance(response, TextResponse):
-            return response
-        declared = response._declared_encoding()  # header, then the body's declaration; no decoding
-        codec = charset_codec(declared) if declared else "utf-8"
-        if codec is not None and _ascii_compatible(codec):
-            return response
-        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        return response.replace(encoding=decode_page(response.body, content_type).charset)

@@ -28,7 +28,7 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
 
-from crawler.urlpolicy import RefusedUrl
+from crawler.vocabulary.reasons import RefusedUrl
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class RetryAfterMiddleware:
         return retry
 
     def _defer(self, request: Request, detail: str) -> RefusedUrl:
-        """The page left for the next run: a rejection with reason `retry_after` (crawler.urlpolicy's
+        """The page left for the next run: a rejection with reason `retry_after` (crawler.process.urlpolicy's
         refusal, which the spider records with its reason)."""
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value("pairchive/refused/retry_after")

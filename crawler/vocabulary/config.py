@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from crawler.errors import SourceConfigError, first_line
+from crawler.vocabulary.errors import SourceConfigError, first_line
 
 DEFAULT_DB = "sqlite:///pairchive.db"
 DEFAULT_SOURCES = "sources.toml"

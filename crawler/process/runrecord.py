@@ -2,7 +2,7 @@
 
 It counts every page by outcome (fetched, stored, and each rejection reason), writes each rejection with
 its reason as it happens, and closes the run with a status when the spider closes. A run killed before
-that is closed by the parent process (see crawler.crawl).
+that is closed by the parent process (see crawler.runner.crawl).
 
 Counts go to the parent as JSON lines on stdout: counts so far, and the run's end (status, counts, error)
 as the last line, so a parent can record the end itself when this process cannot (the database gone, a
@@ -28,9 +28,9 @@ from scrapy.spiders import Spider
 from sqlalchemy.exc import SQLAlchemyError
 from w3lib.url import safe_url_string
 
-from crawler.errors import StorageError, first_line
-from crawler.items import PageItem
-from crawler.signals import page_not_fetched
+from crawler.vocabulary.errors import StorageError, first_line
+from crawler.vocabulary.items import PageItem
+from crawler.vocabulary.signals import page_not_fetched
 from pipelines import reason_of
 from storage.archive import finish_run, record_rejection
 from storage.db import open_database

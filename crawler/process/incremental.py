@@ -7,27 +7,16 @@ run fetches what is new and leaves a small server alone.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.spiders import Spider
 
-from crawler.urls import canonical_url
+from crawler.vocabulary.pages import KnownPage
+from crawler.vocabulary.urls import canonical_url
 from storage.archive import recrawl_targets
 from storage.db import open_database
 from storage.queries import known_urls, last_finished_run
-
-
-@dataclass(frozen=True)
-class KnownPage:
-    """An article URL an earlier run settled: the stored article's id (None if rejected for good), and
-    when it was last fetched. A feed or sitemap date after that means the page changed."""
-
-    article_id: int | None
-    fetched_at: datetime
-
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +43,7 @@ class KnownPages:
             for url, article_id, fetched_at in known_urls(session, source_id):
                 spider.known[canonical_url(url, same_hosts)] = KnownPage(article_id, fetched_at)
             last = last_finished_run(session, source_id, before=getattr(spider, "run_id", None))
-            # pages a portal asked to wait for (crawler.politeness) were left for this run to fetch
+            # pages a portal asked to wait for (crawler.process.politeness) were left for this run to fetch
             deferred = last is not None and last.counts.get("retry_after")
             if last is not None and (last.status != "ok" or last.counts.get("capped") or deferred):
                 spider.resume = True  # type: ignore[attr-defined]

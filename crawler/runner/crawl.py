@@ -6,7 +6,7 @@ processes), then creates a `running` record per source before starting the subpr
 with the exit code and the last lines the child logged. While the child runs, the parent renews the leases,
 enforces the time limit (`timeout`) and honours a stop request (`interrupted`); a lease another crawl took
 over (it expired unrenewed) ends the crawl too (`interrupted`). The child dies with its parent
-(crawler.worker), and the parent stops the child before it lets go of the leases, whatever went wrong, so
+(crawler.process.worker), and the parent stops the child before it lets go of the leases, whatever went wrong, so
 no crawl runs on behind a released or expiring lease.
 
 A run's counts match what it stored however it ended: a run the child did not close (killed after the
@@ -39,10 +39,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from crawler.config import AppConfig
-from crawler.errors import StorageError, first_line
-from crawler.redact import scrub
-from crawler.sources import Source
+from crawler.vocabulary.config import AppConfig
+from crawler.vocabulary.errors import StorageError, first_line
+from crawler.vocabulary.sources import Source
 from storage.archive import finish_run, set_exit_code, start_run, upsert_sources
 from storage.db import open_database
 from storage.leases import (
@@ -56,6 +55,7 @@ from storage.leases import (
     release,
 )
 from storage.models import ArticleRevision, Capture, CrawlRun, Rejection
+from storage.redact import scrub
 
 TAIL_LINES = 20
 POLL_SECONDS = 0.5  # how often a waiting parent looks at the time limit, the stop request and the heartbeat
@@ -338,7 +338,7 @@ def _run_worker(
     try:
         # The job goes on stdin: a few hundred sources would not fit in a command line.
         proc = subprocess.Popen(
-            [sys.executable, "-m", "crawler.worker", "-"],
+            [sys.executable, "-m", "crawler.process.worker", "-"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -17,7 +17,7 @@ from typing import Any
 from scrapy.exceptions import DropItem
 from sqlalchemy.orm import Session
 
-from crawler.items import PageItem
+from crawler.vocabulary.items import PageItem
 from pipelines import reason_of
 from pipelines.dedup import identify, near_copies
 from pipelines.page import judged_page, page_item

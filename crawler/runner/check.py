@@ -3,7 +3,7 @@
 For an operator adding a portal: a wrong pattern is caught before the first nightly run, not after a month
 of empty runs. Plain blocking HTTP (one page at a time, the crawl's User-Agent); nothing is stored.
 
-It keeps the crawl's URL policy (crawler.urlpolicy): every URL it fetches (entry point, robots.txt, the
+It keeps the crawl's URL policy (crawler.process.urlpolicy): every URL it fetches (entry point, robots.txt, the
 article) and every redirect target is refused when of another scheme than http and https, longer than
 URLLENGTH_LIMIT or, when the private-address guard applies to the source (PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES
 in crawler/settings.py, the crawl's rule), on a host resolving to a non-public address; a redirect off the
@@ -27,10 +27,7 @@ from scrapy.exceptions import DropItem
 from scrapy.settings import Settings
 from w3lib.url import safe_url_string
 
-from crawler.charset import decode_page
-from crawler.items import PageItem
-from crawler.sources import Source
-from crawler.urlpolicy import (
+from crawler.process.urlpolicy import (
     address_refusal,
     block_mode,
     guard_on,
@@ -41,7 +38,10 @@ from crawler.urlpolicy import (
     scheme_refusal,
     shown,
 )
-from crawler.urls import in_domains
+from crawler.vocabulary.charset import decode_page
+from crawler.vocabulary.items import PageItem
+from crawler.vocabulary.sources import Source
+from crawler.vocabulary.urls import in_domains
 from pipelines.page import process_page
 from spiders.discovery import (
     MAX_UNZIPPED,

@@ -29,10 +29,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import re2
 from apscheduler.triggers.cron import CronTrigger
 
-from crawler.charset import charset_codec
-from crawler.errors import SourceConfigError
-from crawler.redact import scrub
-from crawler.urls import in_domains
+from crawler.vocabulary.charset import charset_codec
+from crawler.vocabulary.errors import SourceConfigError
+from crawler.vocabulary.urls import in_domains
+from storage.redact import scrub
 
 # Matched whole: a name becomes a directory of the WARC archive, and "^...$" would pass "name\n".
 NAME_RE = re.compile(r"[a-z0-9_-]+")

@@ -1,4 +1,4 @@
-"""The crawl subprocess: `python -m crawler.worker -` (the job as JSON on stdin).
+"""The crawl subprocess: `python -m crawler.process.worker -` (the job as JSON on stdin).
 
 One process per crawl, so each run gets a fresh Twisted reactor and a crash or leak dies with it. The job
 names the database, the sources (with their source and run ids), single-key setting overrides, the parent's
@@ -28,16 +28,16 @@ from scrapy.settings import Settings
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
-from crawler import runrecord
-from crawler.errors import StorageError, first_line
-from crawler.sources import source_from_dict
-from crawler.urlpolicy import block_mode
+from crawler.process import runrecord
+from crawler.process.urlpolicy import block_mode
+from crawler.vocabulary.errors import StorageError, first_line
+from crawler.vocabulary.sources import source_from_dict
 from spiders.portal import PortalSpider
 from storage.archive import finish_run
 from storage.db import open_database
 from storage.leases import release
 
-logger = logging.getLogger("crawler.worker")  # also when run as __main__
+logger = logging.getLogger("crawler.process.worker")  # also when run as __main__
 
 PR_SET_PDEATHSIG = 1
 
@@ -151,7 +151,10 @@ def die_with_parent(parent_pid: int | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m crawler.worker JOB_JSON|-  (- reads the job from stdin)", file=sys.stderr)
+        print(
+            "usage: python -m crawler.process.worker JOB_JSON|-  (- reads the job from stdin)",
+            file=sys.stderr,
+        )
         return 2
     job = json.loads(sys.stdin.read() if args[0] == "-" else args[0])
     die_with_parent(job.get("parent_pid"))

@@ -1,14 +1,14 @@
-"""Domain errors. Each carries a one-line message fit for an operator's terminal."""
+"""The errors every layer shares, kept at the bottom so that storage needs nothing above it.
 
-from crawler.redact import scrub
+Each carries a one-line message fit for an operator's terminal; the CLI turns a `PairchiveError` into that
+line and an exit status, never a traceback.
+"""
+
+from storage.redact import scrub
 
 
 class PairchiveError(Exception):
     """Base class: an expected failure with a one-line explanation."""
-
-
-class SourceConfigError(PairchiveError):
-    """A sources file is missing, malformed, or has an invalid source."""
 
 
 class StorageError(PairchiveError):

@@ -20,14 +20,13 @@ from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler import __version__
+from crawler.vocabulary.pages import ARTICLE_META, CAPTURE_META
 from storage.db import open_database
 from storage.models import Capture
 from storage.warc import WarcError, WarcFile
 
 logger = logging.getLogger(__name__)
 
-ARTICLE_META = "pairchive_article"  # set on article requests by the spider
-CAPTURE_META = "pairchive_capture"  # the captures row id, set here
 STOP_REASON = "raw_capture_failed"  # the run's finish reason when a capture cannot be written
 
 

@@ -39,7 +39,6 @@ from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.resolver import CachingThreadedResolver
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -48,8 +47,9 @@ from twisted.internet.error import DNSLookupError
 from twisted.internet.threads import deferToThread
 from w3lib.url import safe_url_string
 
-from crawler.errors import PairchiveError
-from crawler.urls import in_domains
+from crawler.vocabulary.errors import PairchiveError
+from crawler.vocabulary.reasons import RefusedUrl
+from crawler.vocabulary.urls import in_domains
 
 logger = logging.getLogger(__name__)
 
@@ -58,15 +58,6 @@ MODES = {"auto": "auto", "true": "true", "1": "true", "yes": "true", "on": "true
 MODES |= {"false": "false", "0": "false", "no": "false", "off": "false"}
 REDIRECTS = frozenset({301, 302, 303, 307, 308})  # the statuses Scrapy's redirect middleware follows
 CACHE_HOSTS = 10_000  # resolved hosts kept per crawl; the cache starts over past it
-
-
-class RefusedUrl(IgnoreRequest):
-    """A request the URL policy does not make: `reason` is the rejection's reason word."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
 
 
 def block_mode(value: Any) -> str:

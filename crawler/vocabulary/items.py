@@ -19,10 +19,12 @@ class PageItem:
     charset: str | None
     fetched_at: datetime
     timezone: str = "Asia/Shanghai"
-    same_hosts: tuple[str, ...] = ()  # the source's host names for one site (crawler.urls.canonical_url)
+    same_hosts: tuple[
+        str, ...
+    ] = ()  # the source's host names for one site (crawler.vocabulary.urls.canonical_url)
     source_id: int | None = None
     run_id: int | None = None
-    capture_id: int | None = None  # the page's raw capture (crawler.capture), if one was written
+    capture_id: int | None = None  # the page's raw capture (crawler.process.capture), if one was written
     recrawl_of: int | None = None  # the stored article this page is a re-fetch of (`crawl --recrawl`)
     outcome: str = "stored"  # what the store stage did: stored, revised
 
@@ -36,7 +38,7 @@ class PageItem:
     # clean
     text: str = ""
     removed: list[str] = field(default_factory=list)
-    search_text: str = ""  # simplified script, widths and spaces folded (pipelines.normalize)
+    search_text: str = ""  # simplified script, widths and spaces folded (storage.normalize)
     # language
     language: str = ""
     # relevance

@@ -1,6 +1,6 @@
 """`pairchive reprocess`: today's per-article stages run again over the raw captures of earlier crawls.
 
-Source by source, every stored story's capture and every rejected page's (crawler.rejudge says what
+Source by source, every stored story's capture and every rejected page's (crawler.runner.rejudge says what
 today's stages make of each) in capture order. A dry run changes nothing and reports. `apply` first takes
 the source's lease (as a crawl does: one job per source at a time), opens a run record (trigger
 `reprocess`), and commits each page with its ledger row (`reprocessed_pages`), so a kill loses at most the
@@ -24,8 +24,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.errors import PairchiveError, first_line
-from crawler.rejudge import KINDS, Decision, SourceInfo, apply, decide_rejected, decide_stored, unreadable
+from crawler.runner.rejudge import (
+    KINDS,
+    Decision,
+    SourceInfo,
+    apply,
+    decide_rejected,
+    decide_stored,
+    unreadable,
+)
+from crawler.vocabulary.errors import PairchiveError, first_line
 from pipelines.page import stage_versions
 from storage.archive import finish_run, start_run
 from storage.db import open_database
