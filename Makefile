@@ -23,6 +23,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # pywb, the standard WARC replay tool, in an environment of its own (it pins its own gevent and
 # friends): `PAIRCHIVE_TEST_PYWB=.venv-pywb/bin make test` then replays the archive's WARC files in it.

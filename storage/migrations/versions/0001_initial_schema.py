@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+from storage.migrations.frozen.types import UTCDateTime
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -26,8 +26,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("title", sa.String(length=300), nullable=False),
         sa.Column("config", sa.JSON(), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sources")),
         sa.UniqueConstraint("name", name=op.f("uq_sources_name")),
     )
@@ -37,8 +37,8 @@ def upgrade() -> None:
         sa.Column("source_id", sa.Integer(), nullable=False),
         sa.Column("trigger", sa.String(length=20), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("started_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("exit_code", sa.Integer(), nullable=True),
         sa.Column("counts", sa.JSON(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.Column("url", sa.String(length=2000), nullable=False),
         sa.Column("fetched_url", sa.String(length=2000), nullable=False),
         sa.Column("title", sa.Text(), nullable=False),
-        sa.Column("published", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("published", UTCDateTime(timezone=True), nullable=True),
         sa.Column("author", sa.Text(), nullable=True),
         sa.Column("source_name", sa.Text(), nullable=True),
         sa.Column("language", sa.String(length=20), nullable=False),
@@ -67,7 +67,7 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("charset", sa.String(length=40), nullable=True),
         sa.Column("http_status", sa.Integer(), nullable=False),
-        sa.Column("first_seen", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("first_seen", UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["run_id"], ["crawl_runs.id"], name=op.f("fk_articles_run_id_crawl_runs")),
         sa.ForeignKeyConstraint(["source_id"], ["sources.id"], name=op.f("fk_articles_source_id_sources")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_articles")),
@@ -88,7 +88,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=40), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.Column("title", sa.Text(), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"], ["crawl_runs.id"], name=op.f("fk_rejections_run_id_crawl_runs"), ondelete="CASCADE"
         ),

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+from storage.migrations.frozen.types import UTCDateTime
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("charset", sa.String(length=40), nullable=True),
         sa.Column("http_status", sa.Integer(), nullable=False),
-        sa.Column("fetched_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("fetched_at", UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["article_id"],
             ["articles.id"],

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from pipelines.normalize import folded, search_form
+from storage.migrations.frozen.text import folded, search_form
 
 revision: str = "0003"
 down_revision: str | None = "0002"

@@ -14,8 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
-from pipelines.minhash import sketch
+from storage.migrations.frozen.types import UTCDateTime
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -28,7 +27,7 @@ def upgrade() -> None:
     op.create_table(
         "stories",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("first_seen", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("first_seen", UTCDateTime(timezone=True), nullable=False),
         sa.Column("merged_into_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["merged_into_id"], ["stories.id"], name=op.f("fk_stories_merged_into_id_stories")
@@ -62,8 +61,8 @@ def upgrade() -> None:
         sa.Column("url", sa.String(length=2000), nullable=False),
         sa.Column("fetched_url", sa.String(length=2000), nullable=False),
         sa.Column("copy", sa.Boolean(), nullable=False),
-        sa.Column("first_seen", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("first_seen", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen", UTCDateTime(timezone=True), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["article_id"],
@@ -89,7 +88,7 @@ def upgrade() -> None:
         sa.Column("into_story_id", sa.Integer(), nullable=False),
         sa.Column("article_id", sa.Integer(), nullable=True),
         sa.Column("similarity", sa.Float(), nullable=False),
-        sa.Column("merged_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("merged_at", UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["article_id"],
             ["articles.id"],
@@ -123,6 +122,8 @@ BATCH = 1000
 
 
 def _backfill() -> None:
+    from storage.migrations.frozen.minhash import sketch  # numpy, only when there are rows to sketch
+
     bind = op.get_bind()
     articles = sa.table(
         "articles",
@@ -133,12 +134,12 @@ def _backfill() -> None:
         sa.column("url", sa.String),
         sa.column("fetched_url", sa.String),
         sa.column("text", sa.Text),
-        sa.column("first_seen", storage.models.UTCDateTime(timezone=True)),
+        sa.column("first_seen", UTCDateTime(timezone=True)),
     )
     stories = sa.table(
         "stories",
         sa.column("id", sa.Integer),
-        sa.column("first_seen", storage.models.UTCDateTime(timezone=True)),
+        sa.column("first_seen", UTCDateTime(timezone=True)),
     )
     sightings = sa.table(
         "sightings",
@@ -148,8 +149,8 @@ def _backfill() -> None:
         sa.column("url", sa.String),
         sa.column("fetched_url", sa.String),
         sa.column("copy", sa.Boolean),
-        sa.column("first_seen", storage.models.UTCDateTime(timezone=True)),
-        sa.column("last_seen", storage.models.UTCDateTime(timezone=True)),
+        sa.column("first_seen", UTCDateTime(timezone=True)),
+        sa.column("last_seen", UTCDateTime(timezone=True)),
         sa.column("run_id", sa.Integer),
     )
     bands = sa.table("minhash_bands", sa.column("article_id", sa.Integer), sa.column("key", sa.BigInteger))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from storage.fulltext import index_text
+from storage.migrations.frozen.fulltext import index_text
 
 revision: str = "0005"
 down_revision: str | None = "0004"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+from storage.migrations.frozen.types import UTCDateTime
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("run_id", sa.Integer(), nullable=True),
         sa.Column("url", sa.String(length=2000), nullable=False),
         sa.Column("http_status", sa.Integer(), nullable=False),
-        sa.Column("fetched_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("fetched_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("warc_file", sa.String(length=500), nullable=False),
         sa.Column("offset", sa.BigInteger(), nullable=False),
         sa.Column("length", sa.BigInteger(), nullable=False),

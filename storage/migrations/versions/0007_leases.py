@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+from storage.migrations.frozen.types import UTCDateTime
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -24,9 +24,9 @@ def upgrade() -> None:
         sa.Column("source_id", sa.Integer(), nullable=False),
         sa.Column("owner", sa.String(length=200), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=True),
-        sa.Column("acquired_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("heartbeat_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("acquired_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("heartbeat_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["run_id"], ["crawl_runs.id"], name=op.f("fk_leases_run_id_crawl_runs")),
         sa.ForeignKeyConstraint(["source_id"], ["sources.id"], name=op.f("fk_leases_source_id_sources")),
         sa.PrimaryKeyConstraint("source_id", name=op.f("pk_leases")),

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+from storage.migrations.frozen.types import UTCDateTime
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -27,7 +27,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("stage_versions", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("flag_reason", sa.String(length=40), nullable=True))
         batch_op.add_column(sa.Column("flag_detail", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("flagged_at", storage.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("flagged_at", UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("flag_run_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(
             batch_op.f("fk_articles_flag_run_id_crawl_runs"), "crawl_runs", ["flag_run_id"], ["id"]
@@ -52,7 +52,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.Column("article_id", sa.Integer(), nullable=True),
         sa.Column("detail", sa.Text(), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["article_id"],
             ["articles.id"],
