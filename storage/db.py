@@ -7,12 +7,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
@@ -20,6 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import DatabaseUnreachable, StorageError
 from storage.redact import display_url, scrub
+
+# Alembic is imported by the functions that check or apply migrations, when they are called: a command
+# that only imports this module (for its help, say) does not pay for loading it.
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_PAGE_SIZE = 16384
@@ -61,6 +62,8 @@ def make_engine(url: str) -> Engine:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -68,10 +71,14 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -114,6 +121,8 @@ def upgrade(engine: Engine) -> None:
             return
         with _migration_lock(engine):
             if current_revision(engine) != head_revision():  # another process may have done it meanwhile
+                from alembic import command
+
                 command.upgrade(alembic_config(engine), "head")
     except OperationalError as exc:
         message = f"{display_url(engine.url)}: {scrub(str(exc.orig))}"

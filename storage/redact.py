@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 HIDDEN = "***"
 
@@ -32,6 +33,10 @@ def scrub(text: str) -> str:
 
 def display_url(url: str | URL) -> str:
     """A database URL as people see it: the password hidden, even in a URL that does not parse."""
+    # Imported here: `scrub` is all that most importers of this module need, and SQLAlchemy is slow to load.
+    from sqlalchemy.engine import URL, make_url
+    from sqlalchemy.exc import ArgumentError
+
     if isinstance(url, URL):
         return url.render_as_string(hide_password=True)
     try:

@@ -20,15 +20,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import brotli
-from warcio.archiveiterator import ArchiveIterator
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.timeutils import datetime_to_iso_date
-from warcio.warcwriter import WARCWriter
 
 from storage.errors import PairchiveError
+
+# warcio is imported where a record is written or parsed: the archive's commands import this module, and
+# only `show --raw`, `warc verify`, reprocess and the crawl read or write a record.
+if TYPE_CHECKING:
+    from warcio.warcwriter import WARCWriter
 
 # Headers describing a transfer framing the stored body no longer has (Twisted has undone it): kept under
 # this prefix, as other archiving crawlers do, so a reader does not try to undo it again.
@@ -111,6 +112,8 @@ class WarcFile:
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("xb")  # a run never writes into another run's file
+        from warcio.warcwriter import WARCWriter
+
         self._writer = WARCWriter(self._file, gzip=True, warc_version="1.1")
         self._append([self._writer.create_warcinfo_record(self.path.name, self.info)])
 
@@ -150,6 +153,9 @@ class WarcFile:
         body: bytes,
     ) -> Pointer:
         """Append one fetched page's response and request records; raises WarcError (disk full, ...)."""
+        from warcio.statusandheaders import StatusAndHeaders
+        from warcio.timeutils import datetime_to_iso_date
+
         try:
             if self._writer is None:
                 self._open()
@@ -225,6 +231,8 @@ def read_member(root: Path, warc_file: str, offset: int, length: int) -> bytes:
 
 def _record(data: bytes, warc_file: str, offset: int) -> tuple[Any, bytes, bytes]:
     """The record in `data` with its raw payload and its decoded content."""
+    from warcio.archiveiterator import ArchiveIterator
+
     for record in ArchiveIterator(io.BytesIO(data)):
         raw = record.raw_stream.read()
         encoding = record.http_headers.get_header("Content-Encoding") if record.http_headers else None

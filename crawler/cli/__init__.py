@@ -1,4 +1,8 @@
-"""The `pairchive` command: one click group; each command is a thin shell over crawler/ and storage/."""
+"""The `pairchive` command: one click group; each command is a thin shell over crawler/ and storage/.
+
+The commands are registered by name and imported when used (crawler.cli.lazy says why): `pairchive search`
+loads what a search needs and nothing of the crawl (Scrapy, Twisted, trafilatura, numpy).
+"""
 
 from __future__ import annotations
 
@@ -13,17 +17,73 @@ from typing import Any
 import click
 
 from crawler import __version__
-from crawler.cli.archive import export, search, show, stories_command
-from crawler.cli.crawl import crawl
-from crawler.cli.db import db_group
-from crawler.cli.demo import demo
-from crawler.cli.extract import extract
+from crawler.cli.lazy import LazyCommand, LazyCommands, LazyGroup
 from crawler.cli.options import PairchiveGroup
-from crawler.cli.reprocess import reprocess_command
-from crawler.cli.runs import daemon, runs_group, status
-from crawler.cli.sources import sources
-from crawler.cli.warc import warc_group
 from crawler.vocabulary.errors import first_line
+
+# Every command: where it lives, and its help's first sentence as `pairchive --help` lists it (a test checks
+# that each is the command's own).
+COMMANDS = {
+    "crawl": LazyCommand(
+        "crawler.cli.crawl:crawl",
+        "Crawl portals now, one after the other, and store the pairing stories found.",
+    ),
+    "search": LazyCommand("crawler.cli.archive:search", "Find stored stories."),
+    "show": LazyCommand(
+        "crawler.cli.archive:show", "Print one stored story with where and when it was fetched."
+    ),
+    "stories": LazyCommand(
+        "crawler.cli.archive:stories_command",
+        "List stories (an event with all its copies), newest first, with where each was seen.",
+    ),
+    "export": LazyCommand(
+        "crawler.cli.archive:export",
+        "Write every stored story with its provenance, streaming (constant memory): URL, source, fetched "
+        "at, HTTP status, charset, content hash, story and sightings.",
+    ),
+    "demo": LazyCommand(
+        "crawler.cli.demo:demo",
+        "Serve the sample portals on 127.0.0.1, crawl them into a fresh SQLite file, show what was stored.",
+    ),
+    "extract": LazyCommand(
+        "crawler.cli.extract:extract",
+        "Run extract, clean, language, relevance and identity on one saved page (any charset; - for "
+        "stdin) and print what a crawl would store.",
+    ),
+    "sources": LazyCommand(
+        "crawler.cli.sources:sources",
+        "Configured portals: list them with their last run, or check a new one before it runs.",
+    ),
+    "db": LazyCommand(
+        "crawler.cli.db:db_group",
+        "The archive database's schema (Alembic migrations; every command also applies them on first use).",
+    ),
+    "warc": LazyCommand(
+        "crawler.cli.warc:warc_group",
+        "The raw captures: every fetched article page's request and response, in WARC files.",
+    ),
+    "reprocess": LazyCommand(
+        "crawler.cli.reprocess:reprocess_command",
+        "Run today's extraction and relevance gate again over the raw captures (WARC) of every page "
+        "earlier crawls read, stored or rejected, and report what would change: rejected pages that now "
+        "pass the gate (new stories, through dedup as a crawl would store them), stored stories the gate "
+        "now rejects (flagged, never deleted), texts that extract differently (a new revision, made by "
+        "reprocess).",
+    ),
+    "runs": LazyCommand(
+        "crawler.cli.runs:runs_group",
+        "Crawl runs, newest first: trigger, status, start, duration, counts by outcome, error.",
+    ),
+    "status": LazyCommand(
+        "crawler.cli.runs:status",
+        "Each configured source at a glance: its next scheduled run, its last run and how it ended, the "
+        "runs in a row that did not end ok, and who is crawling it now.",
+    ),
+    "daemon": LazyCommand(
+        "crawler.cli.runs:daemon",
+        "Run every source on its schedule until stopped (SIGTERM or SIGINT; SIGHUP reloads the sources).",
+    ),
+}
 
 # Exit status of an error pairchive did not expect (a bug): EX_SOFTWARE of sysexits.h, distinct from 1 (a
 # failed run, an error of the command) and 2 (a usage or configuration error).
@@ -72,7 +132,7 @@ def _say(message: str) -> None:
         click.echo(message, err=True)
 
 
-class PairchiveCLI(PairchiveGroup):
+class PairchiveCLI(LazyGroup, PairchiveGroup):
     """The top-level group: refuses arguments that are not text, and turns an unexpected exception into
     one line and exit status 70 (`--debug` or PAIRCHIVE_DEBUG=1 shows the traceback instead)."""
 
@@ -128,7 +188,9 @@ def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None
 
 
 @click.group(
-    cls=PairchiveCLI, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    cls=PairchiveCLI,
+    commands=LazyCommands(COMMANDS),
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="pairchive")
 @click.option(
@@ -161,19 +223,3 @@ def main() -> None:
       pairchive extract page.html           what a crawl would store from one saved page
       pairchive demo                        the whole pipeline on the bundled sample portals
     """
-
-
-main.add_command(crawl)
-main.add_command(search)
-main.add_command(show)
-main.add_command(stories_command)
-main.add_command(export)
-main.add_command(demo)
-main.add_command(extract)
-main.add_command(sources)
-main.add_command(db_group)
-main.add_command(warc_group)
-main.add_command(reprocess_command)
-main.add_command(runs_group)
-main.add_command(status)
-main.add_command(daemon)

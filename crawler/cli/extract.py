@@ -8,12 +8,9 @@ import sys
 from pathlib import Path
 
 import click
-from scrapy.exceptions import DropItem
 
 from crawler.cli.options import echo_record, echo_text, terms_text
 from crawler.vocabulary.charset import charset_codec
-from pipelines import reason_of
-from pipelines.page import extraction_record, page_item, process_page
 
 
 def _codec(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -45,6 +42,12 @@ def extract(path: Path, url: str | None, charset: str | None, timezone: str, as_
 
     Example: pairchive extract saved.html --url https://edu.example.cn/2022/0616/1.html --json
     """
+    # The stages bring Scrapy, trafilatura and numpy: imported when a page is processed, not for --help.
+    from scrapy.exceptions import DropItem
+
+    from pipelines import reason_of
+    from pipelines.page import extraction_record, page_item, process_page
+
     if str(path) == "-":
         body, url = sys.stdin.buffer.read(), url or "stdin:"
     else:

@@ -7,16 +7,20 @@ import functools
 import json
 import math
 import re
+import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
-from scrapy.settings import BaseSettings, Settings
-from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.errors import PairchiveError, SourceConfigError, first_line
 from storage.redact import scrub
+
+# Scrapy is imported only to judge a `-s` value, by the commands that take one: every command imports this
+# module, and Scrapy (with Twisted) takes longer to load than a search takes to run.
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,6 +85,8 @@ class SettingRefused(click.ClickException):
 def setting_value_problem(key: str, value: str) -> str | None:
     """Why Scrapy could not read `value` for setting `key`, judged by the kind of its default (a
     boolean, a number, a dict); None when it can, or when the setting has no default to judge by."""
+    from scrapy.settings import BaseSettings, Settings
+
     default = _default_settings().get(key)
     try:
         trial = Settings({key: value})
@@ -106,6 +112,8 @@ def setting_value_problem(key: str, value: str) -> str | None:
 @functools.cache
 def _default_settings() -> Settings:
     """Scrapy's defaults under pairchive's settings module: what a crawl runs with before `-s`."""
+    from scrapy.settings import Settings
+
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     return settings
@@ -132,13 +140,18 @@ class PairchiveGroup(click.Group):
             raise ConfigError(scrub(str(exc))) from None
         except PairchiveError as exc:
             raise click.ClickException(scrub(str(exc))) from None
-        except SQLAlchemyError as exc:
-            raise click.ClickException(f"database error: {first_line(exc)}") from None
         except click.ClickException as exc:
             # a message may quote a flag's value, and --db may carry a password
             if (cleaned := scrub(exc.message)) != exc.message:
                 vars(exc)["message"] = cleaned  # final to type checkers, a plain attribute at run time
             raise
+        except Exception as exc:
+            # A SQLAlchemy error can come only from a command that loaded SQLAlchemy: looked up, not imported,
+            # so that the commands without a database do not load it.
+            sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+            if sqlalchemy_errors is None or not isinstance(exc, sqlalchemy_errors.SQLAlchemyError):
+                raise
+            raise click.ClickException(f"database error: {first_line(exc)}") from None
 
 
 # Text from the archive came from the web. On a terminal a control character (ESC above all: colour,

@@ -11,16 +11,19 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from types import FrameType
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import click
 
 from crawler.cli.crawl import EXIT_BUSY
 from crawler.cli.options import ConfigError, app_config, data_dir_option, db_option, table
 from crawler.cli.types import DAY
-from crawler.runner.rejudge import KINDS
-from crawler.runner.reprocess import Report, ReprocessError, ReprocessInterrupted, reprocess
 from storage.leases import SourceBusy
+
+# The runner brings the pipelines' stages (Scrapy, trafilatura, numpy): imported where a reprocess runs or
+# reports, not for `pairchive reprocess --help`.
+if TYPE_CHECKING:
+    from crawler.runner.reprocess import Report
 
 PROGRESS_SECONDS = 1.0  # at most one progress line a second (and one at the end of each source)
 
@@ -35,6 +38,8 @@ class ProgressLines:
         self.last: float | None = None  # the first page of a run is always shown
 
     def __call__(self, source: str, done: int, total: int, counts: Mapping[str, int]) -> None:
+        from crawler.runner.rejudge import KINDS
+
         now = time.monotonic()
         if done < total and self.last is not None and now - self.last < PROGRESS_SECONDS:
             return
@@ -73,6 +78,8 @@ def _stop_on_sigterm() -> None:
 
 
 def print_report(report: Report) -> None:
+    from crawler.runner.rejudge import KINDS
+
     doing = "applied" if report.applied else "dry run: nothing changed (--apply to apply)"
     versions = ", ".join(f"{k} {v}" for k, v in report.versions.items())
     click.echo(f"reprocess, stage {report.stage} ({versions}): {doing}")
@@ -131,6 +138,8 @@ def reprocess_command(
 
     Example: pairchive reprocess --source huli-edu --since 2026-01-01 --apply
     """
+    from crawler.runner.reprocess import ReprocessError, ReprocessInterrupted, reprocess
+
     cfg = app_config(db, data_dir=data_dir)
     live = sys.stderr.isatty() if show_progress is None else show_progress
     _stop_on_sigterm()

@@ -9,7 +9,6 @@ import click
 from sqlalchemy import func, select
 
 from crawler.cli.options import app_config, db_option, echo_text, sources_option, table, terms_text
-from crawler.runner.check import SAMPLE, check_source
 from crawler.vocabulary.sources import load_sources
 from crawler.vocabulary.sources import select as select_sources
 from storage.db import open_database
@@ -110,6 +109,9 @@ def check(name: str, sources: str | None) -> None:
 
     Example: pairchive sources check huli-edu --sources sources.toml
     """
+    # The dry run brings Scrapy and the pipelines' stages: imported by it, not by `sources list`.
+    from crawler.runner.check import SAMPLE, check_source
+
     cfg = app_config(None, sources)
     (source,) = select_sources(load_sources(cfg.sources_path), [name], cfg.sources_path)
     report = check_source(source, f"pairchive (+{cfg.contact_url})")

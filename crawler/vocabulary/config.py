@@ -6,9 +6,6 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from crawler.vocabulary.errors import SourceConfigError, first_line
 
 DEFAULT_DB = "sqlite:///pairchive.db"
@@ -29,6 +26,10 @@ def normalize_db_url(value: str) -> str:
     """Accept a SQLAlchemy URL or a plain file path (taken as a SQLite file)."""
     if "://" not in value:
         return f"sqlite:///{Path(value)}"
+    # SQLAlchemy is imported where a URL is read: the CLI's help and its readers of files need none of it.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         url = make_url(value)
     except (ArgumentError, ValueError) as exc:  # a port that is not a number is a ValueError
@@ -52,6 +53,8 @@ class AppConfig:
         the directory of the SQLite database file, so an archive's database and raw captures travel together."""
         if self.data_dir:
             return Path(self.data_dir) / "warc"
+        from sqlalchemy.engine import make_url
+
         url = make_url(self.db_url)
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             return Path(url.database).parent / "warc"

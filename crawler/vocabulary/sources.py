@@ -22,17 +22,19 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import re2
-from apscheduler.triggers.cron import CronTrigger
 
 from crawler.vocabulary.charset import charset_codec
 from crawler.vocabulary.errors import SourceConfigError
 from crawler.vocabulary.urls import in_domains
 from storage.redact import scrub
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 # Matched whole: a name becomes a directory of the WARC archive, and "^...$" would pass "name\n".
 NAME_RE = re.compile(r"[a-z0-9_-]+")
@@ -231,6 +233,9 @@ def cron_trigger(schedule: str, timezone: str) -> CronTrigger:
     if day != "*" and dow != "*":
         # cron fires when either matches; APScheduler only when both do. Refuse rather than differ.
         raise ValueError("restrict the day of month or the day of week, not both")
+    # APScheduler is imported where a schedule is read: loading it costs more than the rest of this module.
+    from apscheduler.triggers.cron import CronTrigger
+
     return CronTrigger(
         minute=minute, hour=hour, day=day, month=month, day_of_week=_cron_days(dow), timezone=timezone
     )

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from w3lib.url import canonicalize_url
-
 # Share and campaign parameters that never select content ("from" does, on paging URLs: it stays).
 TRACKING_PARAMS = {"spm", "fbclid", "gclid", "share_token", "wfr", "isappinstalled", "scene", "srcid"}
 SESSION_ID_RE = re.compile(r";jsessionid=[^?#/]*", re.IGNORECASE)
@@ -22,6 +20,9 @@ def canonical_url(url: str, same_hosts: tuple[str, ...] = ()) -> str:
     `same_hosts` are host names one portal serves the same pages under (`www.`, `m.`, the bare domain):
     each becomes the first of them.
     """
+    # w3lib is imported by the crawl that calls this, not by every reader of a sources file (in_domains).
+    from w3lib.url import canonicalize_url
+
     parts = urlsplit(SESSION_ID_RE.sub("", canonicalize_url(url, keep_fragments=False)))
     # Query values are bytes in whatever charset the portal uses (GBK, often): latin-1 carries them through
     # unchanged, where UTF-8 decoding would turn different values into the same replacement characters.
