@@ -20,6 +20,7 @@ from crawler.cli.options import ConfigError, app_config, data_dir_option, db_opt
 from crawler.cli.types import DAY
 from crawler.runner.rejudge import KINDS
 from crawler.runner.reprocess import Report, ReprocessError, ReprocessInterrupted, reprocess
+from storage.db import open_for_reading, open_for_writing
 from storage.leases import SourceBusy
 
 PROGRESS_SECONDS = 1.0  # at most one progress line a second (and one at the end of each source)
@@ -137,7 +138,8 @@ def reprocess_command(
     try:
         with fewer_collections():
             report = reprocess(
-                cfg.db_url,
+                # --apply writes (and so brings the schema up first); a dry run only reads
+                (open_for_writing if apply_changes else open_for_reading)(cfg.db_url),
                 cfg.warc_dir,
                 sources=sources,
                 since=since.date() if since else None,

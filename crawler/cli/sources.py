@@ -12,7 +12,7 @@ from crawler.cli.options import app_config, db_option, echo_text, sources_option
 from crawler.runner.check import SAMPLE, check_source
 from crawler.vocabulary.sources import load_sources
 from crawler.vocabulary.sources import select as select_sources
-from storage.db import open_database
+from storage.db import open_for_reading
 from storage.models import Article, CrawlRun, Source
 
 
@@ -35,7 +35,7 @@ def list_sources(sources: str | None, db: str | None, as_json: bool) -> None:
     """
     cfg = app_config(db, sources)
     configured = load_sources(cfg.sources_path)
-    _, sessions = open_database(cfg.db_url)
+    sessions = open_for_reading(cfg.db_url).sessions
     records: list[dict[str, Any]] = []
     with sessions() as session:
         for src in configured:
