@@ -68,7 +68,7 @@ MAIN_READERS = ["search", "show", "export", "runs", "status"]
 
 def previous_revision() -> str:
     script = ScriptDirectory(str(MIGRATIONS))
-    head = script.get_revision(head_revision())
+    head = script.get_revision(str(head_revision()))
     assert head is not None and isinstance(head.down_revision, str)
     return head.down_revision
 
