@@ -62,7 +62,7 @@ def _sqlite_reader_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
-    """An engine for `url`; SQLite gets WAL and foreign keys on every connection.
+    """An engine for `url`; a writer's SQLite connections get WAL and foreign keys.
 
     `read_only`: a SQLite file is opened read-only (it must exist) and a PostgreSQL session's
     transactions are read-only, so nothing done through the engine can write.
