@@ -46,7 +46,7 @@ from crawler.runner.crawl import RunSummary, crawl
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
 from crawler.vocabulary.errors import DatabaseUnreachable, PairchiveError, StorageError, first_line
 from crawler.vocabulary.sources import Source, cron_trigger, load_sources, select, source_from_dict
-from storage.db import open_database
+from storage.db import open_for_writing
 from storage.leases import Holder, SourceBusy
 from storage.redact import display_url, scrub_logging
 
@@ -364,7 +364,7 @@ def serve(
     try:
         # Now rather than at the first run, at 02:00: a wrong --db is an error the operator sees at start.
         # Opening also brings the schema to the newest migration, as every crawl would.
-        open_database(cfg.db_url)
+        open_for_writing(cfg.db_url)
     except DatabaseUnreachable as exc:
         # Not a configuration error: the server may be starting (at boot) or away. Exit 1, so a service
         # manager tries again, as it does not after exit 2.

@@ -36,7 +36,7 @@ from eval_dedup import Generator, load_texts
 from pipelines.dedup import content_hash
 from pipelines.minhash import sketch
 from storage.archive import insert_article, start_run, upsert_sources
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.fulltext import index_text
 from storage.models import Article, Story
 from storage.normalize import search_form
@@ -103,7 +103,7 @@ def english(rng: random.Random) -> str:
 
 
 def fill(url: str, gen: Generator, size: int) -> float:
-    _, sessions = open_database(url)
+    sessions = open_for_writing(url).sessions
     now = datetime(2022, 11, 16, tzinfo=UTC)
     with sessions.begin() as s:
         source_id = upsert_sources(s, [{"name": "bench", "title": "Bench"}])["bench"]
@@ -136,7 +136,8 @@ def bulk_fill(url: str, gen: Generator, size: int) -> float:
     """The same articles, as rows in batches: article, story and full-text index only (what search and
     export read), without the per-article work of the crawl's insert path (revision, sighting, band keys).
     The search index is filled the way the store fills it (storage.archive.index_article's statements)."""
-    engine, sessions = open_database(url)
+    database = open_for_writing(url)
+    engine, sessions = database.engine, database.sessions
     now = datetime(2022, 11, 16, tzinfo=UTC)
     with sessions.begin() as s:
         source_id = upsert_sources(s, [{"name": "bench", "title": "Bench"}])["bench"]
@@ -174,7 +175,7 @@ def timed(fn: object, repeat: int) -> list[float]:
 
 
 def measure(url: str, label: str, size: int, queries: int, like: bool = True) -> None:
-    _, sessions = open_database(url)
+    sessions = open_for_writing(url).sessions
     rows = []
     kinds = [(kind, terms, "relevance") for kind, terms in TERMS.items()]
     kinds.append(("zh 2 chars, newest first", TERMS["zh 2 chars"], "date"))

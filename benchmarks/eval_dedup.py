@@ -207,7 +207,7 @@ def cost(folder: Path, sizes: list[int], queries: int) -> int:
     from sqlalchemy import insert
 
     from storage.archive import find_duplicate, near_candidates, upsert_sources
-    from storage.db import close_all, open_database
+    from storage.db import close_all, open_for_writing
     from storage.models import Article, MinhashBand, Story
 
     gen = Generator(load_texts(folder))
@@ -223,7 +223,7 @@ def cost(folder: Path, sizes: list[int], queries: int) -> int:
     for size in sizes:
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite:///{Path(folder) / 'bench.db'}"
-            _, sessions = open_database(url)
+            sessions = open_for_writing(url).sessions
             started = time.perf_counter()
             now = datetime(2022, 11, 16, tzinfo=UTC)
             with sessions.begin() as s:

@@ -11,7 +11,7 @@ from typing import Any, Self
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from storage.db import open_database
+from storage.db import Database, open_for_writing
 
 
 def rejected(reason: str, detail: str = "") -> DropItem:
@@ -43,13 +43,24 @@ class Stage:
 
 
 class DatabaseStage(Stage):
-    """A stage that reads or writes the archive named by the crawl's PAIRCHIVE_DB setting."""
+    """A stage that reads or writes the archive named by the crawl's PAIRCHIVE_DB setting (a writer: the
+    crawl's first opening of it brings its schema to the newest migration)."""
 
     def __init__(self, crawler: Crawler | None = None) -> None:
         super().__init__(crawler)
         if crawler is None:
             raise ValueError(f"{type(self).__name__} needs a crawler (for PAIRCHIVE_DB)")
         self.db_url: str = crawler.settings["PAIRCHIVE_DB"]
+        self._database: Database | None = None
 
     def open_spider(self) -> None:
-        open_database(self.db_url)  # fail at the start of the crawl, not at its first article
+        self._database = open_for_writing(
+            self.db_url
+        )  # fail at the start of the crawl, not at its first article
+
+    @property
+    def database(self) -> Database:
+        """The archive, opened at the spider's start (or now, for a stage driven without a spider)."""
+        if self._database is None:
+            self._database = open_for_writing(self.db_url)
+        return self._database

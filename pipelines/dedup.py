@@ -27,7 +27,6 @@ from crawler.vocabulary.urls import canonical_url
 from pipelines import DatabaseStage, rejected
 from pipelines.minhash import band_keys, jaccard, shingles, signature, similarity
 from storage.archive import find_duplicate, near_candidates, record_sighting
-from storage.db import open_database
 from storage.normalize import folded
 
 logger = logging.getLogger(__name__)
@@ -101,9 +100,8 @@ class DedupPipeline(DatabaseStage):
             return item  # a re-fetch of a stored article: the store stage compares it with its revisions
         if item.canonical_url in self.seen_urls:
             raise rejected("duplicate", f"already seen in this run: {item.url}")
-        _, sessions = open_database(self.db_url)
         copy_of = None
-        with sessions.begin() as session:
+        with self.database.sessions.begin() as session:
             existing = find_duplicate(session, item.canonical_url, item.content_hash)
             if existing is not None:
                 copy_of = (existing.id, existing.story_id, existing.url)

@@ -11,7 +11,6 @@ from crawler.vocabulary.items import PageItem
 from pipelines import DatabaseStage, rejected
 from pipelines.page import stage_versions
 from storage.archive import add_revision, insert_article, touch_sighting
-from storage.db import open_database
 from storage.normalize import search_form
 
 logger = logging.getLogger(__name__)
@@ -52,8 +51,7 @@ class StorePipeline(DatabaseStage):
         values = article_values(item)
         if item.recrawl_of is not None:
             return self._revise(item, item.recrawl_of, values)
-        _, sessions = open_database(self.db_url)
-        with sessions.begin() as session:
+        with self.database.sessions.begin() as session:
             article_id = insert_article(session, values, keys=item.minhash_keys, near=item.near)
         if article_id is None:
             raise rejected("duplicate", f"stored meanwhile by another crawl: {item.url}")
@@ -71,9 +69,8 @@ class StorePipeline(DatabaseStage):
         return item
 
     def _revise(self, item: PageItem, article_id: int, values: dict[str, Any]) -> PageItem:
-        _, sessions = open_database(self.db_url)
         try:
-            with sessions.begin() as session:
+            with self.database.sessions.begin() as session:
                 touch_sighting(session, item.canonical_url, item.fetched_at)
                 revision = add_revision(session, article_id, values, item.minhash_keys)
         except IntegrityError:

@@ -1,17 +1,28 @@
-"""Engine and session setup, and schema migrations applied from code on first use."""
+"""Opening the archive: engine and session setup, for a writer or for a reader, and schema migrations.
+
+A writer (a crawl, the daemon, reprocess, `pairchive db upgrade`, the demo) opens the database with
+`open_for_writing`, which brings its schema to the newest migration. A reader (search, show, export, runs,
+status...) opens it with `open_for_reading`, which never writes: no migration, no PRAGMA that writes, a
+SQLite file opened read-only, a PostgreSQL session whose transactions are read-only. A reader finds the
+schema at the newest revision or says in one line what to do (`pairchive db upgrade`, or upgrade pairchive).
+The command (or the crawl, where it starts) opens the database once and hands the `Database` down.
+"""
 
 from __future__ import annotations
 
 import fcntl
+import os
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import DatabaseUnreachable, StorageError
@@ -41,8 +52,22 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL and foreign keys on every connection."""
+def _sqlite_reader_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    # Any write on this connection fails, whatever a query function does; no journal_mode, page_size or
+    # synchronous here: the first of them writes the file, and none matters to a reader.
+    cur.execute("PRAGMA query_only=ON")
+    cur.close()
+
+
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for `url`; a writer's SQLite connections get WAL and foreign keys.
+
+    `read_only`: a SQLite file is opened read-only (it must exist) and a PostgreSQL session's
+    transactions are read-only, so nothing done through the engine can write.
+    """
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):  # a port that is not a number is a ValueError
@@ -52,13 +77,47 @@ def make_engine(url: str) -> Engine:
             parent = Path(parsed.database).parent
             if not parent.is_dir():
                 raise StorageError(f"{display_url(url)}: directory {parent} does not exist")
+        if read_only:
+            engine = create_engine(_sqlite_read_only(parsed, url))
+            event.listen(engine, "connect", _sqlite_reader_pragmas)
+            return engine
         engine = create_engine(parsed)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    if read_only and parsed.get_backend_name() == "postgresql":
+        # Every transaction of the session read-only: a write is refused by the server itself. Added to
+        # the URL's own options (a search_path, say) rather than in their place.
+        options = " ".join(filter(None, [str(parsed.query.get("options") or ""), READ_ONLY_OPTION]))
+        parsed = parsed.update_query_dict({"options": options})
     try:
         return create_engine(parsed, pool_pre_ping=True)
     except (ImportError, SQLAlchemyError) as exc:
         raise StorageError(f"{display_url(url)}: {scrub(str(exc))}") from None
+
+
+READ_ONLY_OPTION = "-c default_transaction_read_only=on"
+
+
+def _sqlite_read_only(parsed: URL, url: str) -> URL:
+    """The URL of a SQLite file opened read-only (SQLite's `file:` URI, `mode=ro`).
+
+    A WAL database needs its -shm file, which a reader cannot create in a directory it may not write to.
+    There, when no -wal file is left (every commit merged into the file, as at a writer's clean close),
+    the file is read as it is (`immutable=1`): nothing is pending, and no writer can start without
+    creating the -wal file in that same directory.
+    """
+    if parsed.query.get("uri"):
+        return parsed  # a `file:` URI already: the user's own flags
+    database = parsed.database
+    if not database or database == ":memory:":
+        raise StorageError(f"{display_url(url)}: an in-memory database holds no archive to read")
+    path = Path(os.path.abspath(database))
+    if not path.is_file():
+        raise StorageError(f"no database file {path}: `pairchive db upgrade` (or a crawl) creates it")
+    query = {"mode": "ro", "uri": "true"}
+    if not os.access(path.parent, os.W_OK) and not Path(f"{path}-wal").exists():
+        query["immutable"] = "1"
+    return parsed.set(database="file:" + urllib.parse.quote(str(path)), query=query)
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -125,12 +184,46 @@ def upgrade(engine: Engine) -> None:
 
                 command.upgrade(alembic_config(engine), "head")
     except OperationalError as exc:
-        message = f"{display_url(engine.url)}: {scrub(str(exc.orig))}"
-        # A server that does not answer (down, still starting, too busy) may answer later; a database or
-        # role that does not exist, a refused password or a SQLite file that cannot be opened will not.
-        if engine.dialect.name != "sqlite" and _unreachable(str(exc.orig)):
-            raise DatabaseUnreachable(message) from None
-        raise StorageError(message) from None
+        raise _refused(engine, exc) from None
+
+
+def _refused(engine: Engine, exc: DBAPIError) -> StorageError:
+    """A driver's refusal to open or use the database, as one line naming it."""
+    message = f"{display_url(engine.url)}: {scrub(str(exc.orig))}"
+    # A server that does not answer (down, still starting, too busy) may answer later; a database or
+    # role that does not exist, a refused password or a SQLite file that cannot be opened will not.
+    if engine.dialect.name != "sqlite" and _unreachable(str(exc.orig)):
+        return DatabaseUnreachable(message)
+    return StorageError(message)
+
+
+def check_revision(engine: Engine, url: str) -> None:
+    """A reader's check: the schema is at the newest revision this code knows, or a StorageError says in
+    one line what to do (bring the database up: `pairchive db upgrade`; or bring pairchive up)."""
+    try:
+        current = current_revision(engine)
+    except DBAPIError as exc:  # not a database at all, or one this role may not read
+        raise _refused(engine, exc) from None
+    head = head_revision()
+    if current == head:
+        return
+    shown = display_url(url)
+    if current is None:
+        raise StorageError(
+            f"{shown}: no pairchive schema here (a new or foreign database); `pairchive db upgrade` creates it"
+        )
+    from alembic.script import ScriptDirectory
+
+    known = {script.revision for script in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
+    if current in known:
+        raise StorageError(
+            f"{shown}: schema at revision {current}, older than this pairchive's {head}: "
+            "run `pairchive db upgrade`"
+        )
+    raise StorageError(
+        f"{shown}: schema at revision {current}, unknown to this pairchive (newest it knows: {head}): "
+        "a newer pairchive upgraded it; upgrade pairchive"
+    )
 
 
 # What drivers say when the server is not there (yet): libpq's messages, as psycopg passes them on.
@@ -154,27 +247,58 @@ def _unreachable(message: str) -> bool:
     return any(sign in lowered for sign in UNREACHABLE)
 
 
-_OPEN: dict[str, tuple[Engine, sessionmaker[Session]]] = {}
+@dataclass(frozen=True, eq=False)
+class Database:
+    """An opened archive: its engine, its session factory and whether this process may write to it."""
+
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+    writable: bool
 
 
-def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
-    """Engine and session factory for `url`, with the schema migrated to the newest revision.
+# One engine per URL and purpose per process: a crawl's stages, its run recorder and its other components
+# are separate Scrapy objects that share the writer opened first.
+_OPEN: dict[tuple[str, bool], Database] = {}
 
-    One engine per URL per process: the crawl's stages, the run recorder and the CLI share it.
-    """
-    if url not in _OPEN:
+
+def open_for_writing(url: str) -> Database:
+    """The database at `url` for a writer, its schema brought to the newest migration when this process
+    opens it first (under a lock across processes, so writers starting together migrate once)."""
+    key = (url, True)
+    if key not in _OPEN:
         engine = make_engine(url)
         try:
             upgrade(engine)
         except BaseException:
             engine.dispose()
             raise
-        _OPEN[url] = (engine, sessionmaker(engine, expire_on_commit=False))
-    return _OPEN[url]
+        _OPEN[key] = Database(url, engine, sessionmaker(engine, expire_on_commit=False), writable=True)
+    return _OPEN[key]
+
+
+def open_for_reading(url: str) -> Database:
+    """The database at `url` for a reader: never migrated, never written (a read-only SQLite file or
+    PostgreSQL role will do); its schema must be at the newest revision (see check_revision)."""
+    key = (url, False)
+    opened = key not in _OPEN
+    database = _OPEN.get(key)
+    if database is None:
+        engine = make_engine(url, read_only=True)
+        database = Database(url, engine, sessionmaker(engine, expire_on_commit=False), writable=False)
+    try:
+        check_revision(database.engine, url)  # each time: a reader in a long process may outlive a schema
+    except BaseException:
+        _OPEN.pop(key, None)
+        database.engine.dispose()
+        raise
+    if opened:
+        _OPEN[key] = database
+    return database
 
 
 def close_all() -> None:
     """Dispose of every engine this process opened."""
-    for engine, _ in _OPEN.values():
-        engine.dispose()
+    for database in _OPEN.values():
+        database.engine.dispose()
     _OPEN.clear()

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from crawler.sampleweb import SampleWeb
-from storage.db import close_all
+from storage.db import close_all, open_for_writing
 from tests.crawls import slow_portal as _slow_portal
 from tests.hostile import HostileWeb
 
@@ -84,3 +84,14 @@ def _outside_the_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         yield
     finally:
         os.chdir(here)
+
+
+@pytest.fixture
+def empty_archive(tmp_path: Path) -> Iterator[str]:
+    """The path of an empty SQLite archive at the newest schema: readers (search, runs...) open only an
+    archive a writer made, and make none."""
+    path = tmp_path / "a.db"
+    open_for_writing(f"sqlite:///{path}")
+    close_all()
+    yield str(path)
+    close_all()

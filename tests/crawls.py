@@ -21,7 +21,7 @@ from typing import IO
 import sqlalchemy as sa
 
 from crawler.sampleweb import SampleWeb
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.models import CrawlRun
 
 # The sample web is on loopback: a real portal's delays would only make the tests slow.
@@ -134,7 +134,7 @@ def slow_sources(folder: Path, base: str) -> Path:
 
 def run_rows(db: str) -> list[tuple[int, str, str, str | None]]:
     """Every run record: id, trigger, status, error, oldest first."""
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         out = [
             (r.id, r.trigger, r.status, r.error) for r in s.scalars(sa.select(CrawlRun).order_by(CrawlRun.id))

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from crawler.cli import main
 from storage.archive import insert_article, start_run, upsert_sources
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.normalize import search_form
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -30,7 +30,7 @@ STORIES = [
 
 @pytest.fixture
 def db(tmp_path: Path) -> Any:
-    _, sessions = open_database(f"sqlite:///{tmp_path / 'a.db'}")
+    sessions = open_for_writing(f"sqlite:///{tmp_path / 'a.db'}").sessions
     with sessions.begin() as s:
         source_id = upsert_sources(s, [{"name": "p", "title": "Portal", "timezone": "Asia/Shanghai"}])["p"]
         run_id = start_run(s, source_id, "cli")
@@ -160,7 +160,7 @@ def test_show_and_export_tell_which_stages_judged_a_story_and_why_a_reprocess_fl
 
     from storage.models import Article
 
-    _, sessions = open_database(f"sqlite:///{db}")
+    sessions = open_for_writing(f"sqlite:///{db}").sessions
     with sessions.begin() as s:
         versions = {"extract": "3", "clean": "2", "relevance": "logistic-0123456789ab"}
         s.execute(update(Article).where(Article.id == 3).values(

@@ -45,8 +45,8 @@ def test_the_readme_opens_with_the_two_commands() -> None:
     assert head.index("make demo") < head.index("make test")
 
 
-def test_show_of_a_missing_story_is_one_line(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["show", "42", "--db", str(tmp_path / "a.db")])
+def test_show_of_a_missing_story_is_one_line(empty_archive: str) -> None:
+    result = CliRunner().invoke(main, ["show", "42", "--db", empty_archive])
     assert result.exit_code == 1
     assert result.output.strip() == "Error: no stored story with id 42"
 
@@ -59,14 +59,14 @@ def test_a_database_in_a_missing_directory_is_one_line(tmp_path: Path) -> None:
     ]
 
 
-def test_search_of_an_empty_archive_says_so_on_stderr(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["search", "结对", "--db", str(tmp_path / "a.db")])
+def test_search_of_an_empty_archive_says_so_on_stderr(empty_archive: str) -> None:
+    result = CliRunner().invoke(main, ["search", "结对", "--db", empty_archive])
     assert result.exit_code == 0 and result.stdout == ""
     assert "no stored story matches '结对'" in result.stderr
 
 
-def test_a_query_with_nothing_to_search_is_one_line(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["search", "AND OR", "--db", str(tmp_path / "a.db")])
+def test_a_query_with_nothing_to_search_is_one_line(empty_archive: str) -> None:
+    result = CliRunner().invoke(main, ["search", "AND OR", "--db", empty_archive])
     assert result.exit_code == 1
     assert result.output.strip() == "Error: cannot search 'AND OR': the query has no word to search for"
 

@@ -24,7 +24,7 @@ import crawler.cli.archive
 from crawler.cli import EXIT_INTERNAL, main
 from crawler.vocabulary.sources import parse_sources
 from storage.archive import insert_article, start_run, upsert_sources
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.normalize import search_form
 from tests.hostile.archives import database
 
@@ -56,7 +56,7 @@ def assert_clean(result: Result, statuses: set[int] = EXIT_STATUSES) -> None:
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     path = tmp_path_factory.mktemp("db") / "archive.db"
-    engine, _ = open_database(f"sqlite:///{path}")
+    engine = open_for_writing(f"sqlite:///{path}").engine
     engine.dispose()
     yield str(path)
 
@@ -506,7 +506,7 @@ def test_any_generated_sources_file_of_any_keys_loads_or_is_one_line_naming_the_
 def any_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An archive of each kind holding one story, for queries that must parse and run alike on both."""
     with database(request.param, tmp_path_factory.mktemp("query")) as url:
-        _, sessions = open_database(url)
+        sessions = open_for_writing(url).sessions
         with sessions.begin() as s:
             seed_story(s)
         yield url

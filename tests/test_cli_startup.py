@@ -16,7 +16,7 @@ import pytest
 
 from crawler.cli import COMMANDS
 from storage.archive import finish_run, insert_article, start_run, upsert_sources
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.normalize import search_form
 
 # What the crawl brings and no reader needs: each takes longer to load than a search takes to run.
@@ -90,7 +90,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     """A migrated SQLite archive with one finished run and two stories, and its sources file."""
     folder = tmp_path_factory.mktemp("archive")
     db = f"sqlite:///{folder / 'a.db'}"
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions.begin() as s:
         source_id = upsert_sources(
             s, [{"name": "huli-edu", "title": "湖里教育", "timezone": "Asia/Shanghai"}]

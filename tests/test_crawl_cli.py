@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from crawler.cli import main
 from crawler.sampleweb import SampleWeb
 from storage.archive import finish_run, start_run, upsert_sources
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from tests.crawls import (
     LOOPBACK,
     WAIT,
@@ -74,7 +74,7 @@ def test_a_quiet_crawl_says_nothing_on_stderr_when_all_goes_well(
 
 def test_runs_limit_lists_only_the_newest_runs(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'a.db'}"
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions.begin() as s:
         source_id = upsert_sources(s, [{"name": "huli-edu", "title": "湖里教育网"}])["huli-edu"]
         for _ in range(5):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from crawler.sampleweb import PORTALS, SampleWeb, load_stories
 from crawler.vocabulary.sources import KNOWN_KEYS
 from pipelines.clean import strip_pinyin
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.models import Article, CrawlRun, Rejection
 from tests.crawls import LOOPBACK, QuietHandler, crawl, crawl_sample, demo_sources, pairchive, serve
 
@@ -32,7 +32,7 @@ def crawled(sample_web: SampleWeb, tmp_path_factory: pytest.TempPathFactory) -> 
     result = crawl(sources, db)
     hits = {name: sample_web.hits[name][hits_before[name] :] for name in hits_before}
     assert result.returncode == 0, result.stderr[-3000:]
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         data = {
             "db": db,
@@ -176,7 +176,7 @@ def test_search_show_and_export_read_what_was_stored(crawled: dict[str, Any]) ->
 def test_recrawling_stores_nothing_new_and_loses_nothing(crawled: dict[str, Any]) -> None:
     result = crawl(crawled["sources"], crawled["db"], "--source", "huli-edu")
     assert result.returncode == 0, result.stderr[-2000:]
-    _, sessions = open_database(crawled["db"])
+    sessions = open_for_writing(crawled["db"]).sessions
     with sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Article)) == len(crawled["articles"])
     close_all()
@@ -214,7 +214,7 @@ def test_max_pages_caps_what_one_run_fetches(sample_web: SampleWeb, tmp_path: Pa
     db = f"sqlite:///{tmp_path / 'a.db'}"
     result = crawl(sources, db, "--source", "fj-observer")
     assert result.returncode == 0, result.stderr[-2000:]
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         (run,) = s.scalars(sa.select(CrawlRun)).all()
         assert run.status == "ok"
@@ -252,7 +252,7 @@ def test_a_crawl_stores_the_same_stories_on_sqlite_and_postgresql(
         sources, db_url, "--source", "linxia-news", "--source", "huli-edu", "--data-dir", str(data_dir)
     )
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions() as s:
         articles = s.scalars(sa.select(Article).order_by(Article.id)).all()
         assert sorted(a.language for a in articles) == ["zh-Hans", "zh-Hant"]
@@ -283,7 +283,7 @@ def test_a_second_run_fetches_nothing_new_and_stops_paging(
     assert result.returncode == 0, result.stderr[-2000:]
     requested = [path for path in sample_web.hits[portal.name][before:] if path != "/robots.txt"]
     assert requested == [portal.listing_paths(1)]  # page 1 only: all of it is known
-    _, sessions = open_database(crawled["db"])
+    sessions = open_for_writing(crawled["db"]).sessions
     with sessions() as s:
         run = s.scalars(sa.select(CrawlRun).order_by(CrawlRun.id.desc())).first()
         assert run is not None and run.status == "ok"
@@ -293,7 +293,7 @@ def test_a_second_run_fetches_nothing_new_and_stops_paging(
 
 def test_since_skips_article_links_dated_before_it(sample_web: SampleWeb, tmp_path: Path) -> None:
     db = crawl_sample(sample_web, tmp_path, "fj-observer", "--since", "2022-07-01")
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         (run,) = s.scalars(sa.select(CrawlRun)).all()
         stored = s.scalars(sa.select(Article.url)).all()
@@ -375,7 +375,7 @@ def test_a_recrawl_keeps_a_changed_text_as_a_new_revision_and_the_old_one_too(
     ):
         result = pairchive(*args, "--recrawl")
     assert result.returncode == 0, result.stderr[-2000:]
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         run = s.scalars(sa.select(CrawlRun).order_by(CrawlRun.id.desc())).first()
         assert run is not None and run.counts["revised"] == 1 and run.counts["unchanged"] == 1
@@ -418,7 +418,7 @@ def test_pagination_is_followed_by_its_next_page_label_without_a_listing_pattern
     db = f"sqlite:///{tmp_path / 'a.db'}"
     result = crawl(sources, db)
     assert result.returncode == 0, result.stderr[-2000:]
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         titles = set(s.scalars(sa.select(Rejection.title)).all()) | set(
             s.scalars(sa.select(Article.title)).all()
@@ -433,7 +433,7 @@ def test_a_page_over_the_size_cap_is_not_downloaded_and_is_named(
 ) -> None:
     # A cap below every article's size (the listing pages are smaller): every article is refused.
     db = crawl_sample(sample_web, tmp_path, "china-regional-en", "-s", "DOWNLOAD_MAXSIZE=4000")
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Article)) == 0
         refused = s.scalars(sa.select(Rejection.detail).where(Rejection.reason == "too_large")).all()
@@ -462,7 +462,7 @@ def test_after_a_capped_run_the_next_run_pages_past_known_articles(
     result = crawl(uncapped, db, "--source", "fj-observer")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "paging past known articles this time" in result.stderr
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         first, second = s.scalars(sa.select(CrawlRun).order_by(CrawlRun.id)).all()
         assert first.counts["capped"] == 1 and "capped" not in second.counts

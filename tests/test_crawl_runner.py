@@ -23,7 +23,7 @@ from crawler.runner.crawl import RunSummary, crawl
 from crawler.sampleweb import SampleWeb
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.sources import Source, load_sources, select
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.leases import LEASE_SECONDS, SourceBusy, acquire, holders
 from storage.models import Article, CrawlRun, utcnow
 from storage.models import Source as SourceRow
@@ -74,7 +74,7 @@ def test_a_crawl_killed_mid_run_leaves_a_lease_that_expires_and_loses_nothing(
         proc.wait(timeout=WAIT)
     ((old_run, _, status, _),) = run_rows(db)
     assert status == "running"
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         (lease,) = holders(s).values()
         assert lease.run_id == old_run
@@ -99,7 +99,7 @@ def test_a_crawl_killed_mid_run_leaves_a_lease_that_expires_and_loses_nothing(
     runs = {run_id: (status, error) for run_id, _, status, error in run_rows(db)}
     assert runs[old_run][0] == "interrupted"
     assert "stopped without closing this run; its lease expired" in (runs[old_run][1] or "")
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         kept = [(a.id, a.text) for a in s.scalars(sa.select(Article).order_by(Article.id))]
         assert holders(s) == {}
@@ -118,7 +118,7 @@ def test_a_crawl_whose_lease_is_taken_over_is_stopped_and_closed_as_interrupted(
     # a two-second lease, renewed every half second: it can be made to expire without waiting minutes
     with watching("crawler.runner.crawl") as log, in_background(cfg, source, lease_seconds=2) as result:
         assert asked.wait(WAIT)  # page 2 in flight
-        _, sessions = open_database(cfg.db_url)
+        sessions = open_for_writing(cfg.db_url).sessions
         with sessions.begin() as s:
             source_id = s.scalars(sa.select(SourceRow.id).where(SourceRow.name == "slow")).one()
             # as another machine would see it a little later, after a stall of this one's heartbeat
@@ -130,7 +130,7 @@ def test_a_crawl_whose_lease_is_taken_over_is_stopped_and_closed_as_interrupted(
     assert run.status == "interrupted"
     assert run.error is not None and run.error.startswith("the lease of slow was taken over by another crawl")
     assert worker_pids() == []
-    _, sessions = open_database(cfg.db_url)
+    sessions = open_for_writing(cfg.db_url).sessions
     with sessions() as s:
         assert holders(s)["slow"].owner == other  # the new holder keeps its lease
     close_all()
@@ -181,7 +181,7 @@ def test_a_crawl_process_that_dies_is_closed_as_failed_with_its_exit_code_and_la
     assert run.error == f"crawl process exited with code -9 before closing this run: {last}"
     # the child never closed the run: its counts are what it left in the database
     assert run.counts["stored"] == 1 and run.counts["failed"] == 0
-    _, sessions = open_database(cfg.db_url)
+    sessions = open_for_writing(cfg.db_url).sessions
     with sessions() as s:
         assert len(s.scalars(sa.select(Article)).all()) == 1
         assert holders(s) == {}
@@ -225,7 +225,7 @@ def test_an_error_in_the_waiting_parent_stops_the_crawl_before_its_lease_is_let_
     assert error is not None and error.startswith(
         "the crawl was stopped after an error in its parent: _ParentTrouble: something nobody expected"
     )
-    _, sessions = open_database(cfg.db_url)
+    sessions = open_for_writing(cfg.db_url).sessions
     with sessions() as s:
         assert holders(s) == {}
     close_all()

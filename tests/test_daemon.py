@@ -30,7 +30,7 @@ from crawler.sampleweb import SampleWeb
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.sources import load_sources
 from storage.archive import start_run, upsert_sources
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.leases import LEASE_SECONDS, acquire, attach_run, holders
 from storage.models import CrawlRun
 from tests.crawls import (
@@ -173,7 +173,7 @@ def test_a_scheduled_run_of_a_source_another_crawl_holds_is_skipped_and_logged(t
     )
     cfg = AppConfig(db_url=f"sqlite:///{tmp_path / 'a.db'}", sources_path=str(sources))
     (source,) = load_sources(sources)
-    _, sessions = open_database(cfg.db_url)
+    sessions = open_for_writing(cfg.db_url).sessions
     with sessions.begin() as s:
         source_id = upsert_sources(s, [source.to_dict()])["held"]
         acquire(s, source_id, "cli@operator:42:abcdef")
@@ -197,7 +197,7 @@ def test_a_restarted_daemon_tries_a_source_held_by_a_dead_lease_again_when_that_
     fire = datetime(2026, 11, 24, 18, 30, tzinfo=UTC)  # 02:30 in Shanghai
     killed_at = fire - timedelta(seconds=30)
     # the daemon before the restart was killed mid-crawl: its run is open, its lease not yet expired
-    _, sessions = open_database(cfg.db_url)
+    sessions = open_for_writing(cfg.db_url).sessions
     with sessions.begin() as s:
         source_id = upsert_sources(s, [source.to_dict()])["linxia-news"]
         acquire(s, source_id, "schedule@host:1:deadbe", now=killed_at)
@@ -245,7 +245,7 @@ def test_a_retried_source_still_busy_waits_for_its_next_scheduled_time(tmp_path:
     )
     cfg = AppConfig(db_url=f"sqlite:///{tmp_path / 'a.db'}", sources_path=str(sources))
     (source,) = load_sources(sources)
-    _, sessions = open_database(cfg.db_url)
+    sessions = open_for_writing(cfg.db_url).sessions
     with sessions.begin() as s:
         source_id = upsert_sources(s, [source.to_dict()])["held"]
         acquire(s, source_id, "cli@operator:42:abcdef")  # an operator's crawl, renewing its lease
@@ -323,7 +323,7 @@ def held_portal(
 
 
 def _runs_by_source(db: str) -> dict[str, CrawlRun]:
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         runs = {r.source.name: r for r in s.scalars(sa.select(CrawlRun).order_by(CrawlRun.id))}
     close_all()
@@ -493,7 +493,7 @@ def test_a_stop_signal_ends_a_running_crawl_after_the_grace_period_and_marks_it_
     ((_, trigger, status, error),) = run_rows(db)
     assert (trigger, status) == ("schedule", "interrupted")
     assert error is not None and error.startswith("the crawl was stopped")
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         assert holders(s) == {}  # the lease went with it
     close_all()

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from crawler.sampleweb import PORTALS, SampleWeb, load_stories
 from spiders.discovery import Caps, Entry, Unreadable, feed_entries, read_sitemap, sitemap_entries
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.models import Article, CrawlRun
 from tests.crawls import LOOPBACK
 
@@ -137,7 +137,7 @@ def _crawl_only(sample_web: SampleWeb, tmp_path: Path, portal_name: str, key: st
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         titles = list(s.scalars(sa.select(Article.title)).all())
         (run,) = s.scalars(sa.select(CrawlRun)).all()
@@ -207,7 +207,7 @@ def test_a_feed_date_newer_than_the_last_fetch_brings_a_changed_story_back_as_a_
     ):
         second = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
     assert second.returncode == 0, second.stderr[-2000:]
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         run = s.scalars(sa.select(CrawlRun).order_by(CrawlRun.id.desc())).first()
         assert (
@@ -232,7 +232,7 @@ def test_a_feed_date_in_the_future_does_not_bring_a_story_back(sample_web: Sampl
     future = "<published>2099-01-01T00:00:00+08:00</published>"  # a CMS stamping entries oddly
     with sample_web.edited(portal.name, "/education/feed.atom", lambda xml: xml.replace(feed_date, future)):
         assert subprocess.run(args, capture_output=True, timeout=300, check=False).returncode == 0
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         run = s.scalars(sa.select(CrawlRun).order_by(CrawlRun.id.desc())).first()
         assert run is not None and run.counts["fetched"] == 1 and run.counts["known"] == len(portal.stories)

@@ -21,7 +21,7 @@ from crawler.runner.crawl import RunSummary, crawl
 from crawler.sampleweb import SampleWeb
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.sources import load_sources
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.leases import holders
 from storage.models import Article
 from tests.crawls import (
@@ -172,7 +172,7 @@ def test_a_disk_that_fills_mid_crawl_keeps_the_real_reason_and_releases_the_leas
     (run,) = result
     assert run.status == "failed"
     assert run.error is not None and ("No space left on device" in run.error or "full" in run.error)
-    _, sessions = open_database(cfg.db_url)
+    sessions = open_for_writing(cfg.db_url).sessions
     with sessions() as s:
         assert holders(s) == {}
         stored = s.scalar(sa.select(sa.func.count()).select_from(Article).where(Article.run_id == run.run_id))

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from crawler.cli import main
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.models import Article, Capture, Rejection
 from storage.warc import WarcFile
 from tests.hostile import HostileWeb, c01_schemes
@@ -36,7 +36,7 @@ def _crawl(db: str, data_dir: Path, hostile: HostileWeb, **settings: Any) -> dic
     )
     before = len(hostile.asked)
     run = crawl_once(db, data_dir, source, **settings)
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         rejections = {
             r.url: (r.reason, r.detail)
@@ -142,7 +142,7 @@ def file_capture(archive: dict[str, Any]) -> dict[str, Any]:
     )
     warc.close()
     article_id = min(archive["default"]["articles"].values())
-    _, sessions = open_database(archive["db"])
+    sessions = open_for_writing(archive["db"]).sessions
     with sessions.begin() as s:
         capture = Capture(
             run_id=None,

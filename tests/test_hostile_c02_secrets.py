@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy.engine import make_url
 
 from crawler.cli import main
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.models import CrawlRun
 from tests.conftest import PG_ENV
 from tests.crawls import LOOPBACK
@@ -159,7 +159,7 @@ def refused(
             cli("sources", "check", "c02", "--sources", str(sources)),
         ]
         asked = [p for p in hostile.asked if p.startswith("/c02/private/")]
-        _, sessions = open_database(db)
+        sessions = open_for_writing(db).sessions
         with sessions() as s:
             records = list(s.scalars(sa.select(CrawlRun)))
         close_all()

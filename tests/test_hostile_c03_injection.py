@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from crawler.cli import main
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.models import Article
 from tests.hostile import HostileWeb, c03_injection
 from tests.hostile.archives import DATABASES, crawl_once, database, hostile_source
@@ -41,7 +41,7 @@ def archive(
     with database(request.param, folder) as db:
         source = hostile_source("c03", [hostile.url(3, "list.html")], "/c03/a/")
         run = crawl_once(db, folder / "data", source)
-        _, sessions = open_database(db)
+        sessions = open_for_writing(db).sessions
         with sessions.begin() as s:
             stored = {a.fetched_url.split("/c03/", 1)[1]: a for a in s.scalars(sa.select(Article))}
             stored["a/osc-title.html"].title = PLANTED_TITLE

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from crawler.runner.crawl import crawl as run_crawl
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.sources import parse_sources
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.models import Article, Rejection
 from tests.crawls import LOOPBACK_SETTINGS
 from tests.hostile import HostileWeb
@@ -33,7 +33,7 @@ def _crawl(hostile: HostileWeb, db_url: str) -> dict[str, Any]:
     (run,) = run_crawl(
         AppConfig(db_url=db_url), [source], settings={**LOOPBACK_SETTINGS, "RETRY_TIMES": 0}, log_sink=log
     )
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions() as s:
         found = {
             "status": run.status,

@@ -14,7 +14,7 @@ from crawler.process.robots import failure_line
 from crawler.runner.crawl import crawl as run_crawl
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.sources import parse_sources
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.models import Article
 from tests.crawls import LOOPBACK_SETTINGS
 from tests.hostile import HostileWeb
@@ -36,7 +36,7 @@ def _crawl(web: HostileWeb, tmp_path: Path, **settings: Any) -> dict[str, Any]:
         settings={**LOOPBACK_SETTINGS, "DOWNLOAD_TIMEOUT": ROBOTS_TIMEOUT, **settings},
         log_sink=log,
     )
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         stored = list(s.scalars(sa.select(Article.fetched_url)))
     close_all()

@@ -17,7 +17,7 @@ from crawler.runner.crawl import crawl as run_crawl
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.sources import Source, parse_sources
 from storage.archive import insert_article, record_rejection, record_sighting, start_run, upsert_sources
-from storage.db import alembic_config, close_all, current_revision, head_revision, open_database
+from storage.db import alembic_config, close_all, current_revision, head_revision, open_for_writing
 from storage.models import Article, Capture, Rejection, Sighting, url_hash
 from tests.crawls import LOOPBACK_SETTINGS
 from tests.hostile import HostileWeb
@@ -70,7 +70,7 @@ def _article(source_id: int, run_id: int, url: str, n: int) -> dict[str, Any]:
 
 def _store_earlier(db_url: str) -> None:
     """An article stored before the crawl, at a URL no VARCHAR(2000) column would take."""
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions.begin() as s:
         ids = upsert_sources(s, [{"name": "earlier", "title": "Earlier"}])
         run_id = start_run(s, ids["earlier"], "cli")
@@ -84,7 +84,7 @@ def _crawl(hostile: HostileWeb, db_url: str, data_dir: Path) -> dict[str, Any]:
         settings={**LOOPBACK_SETTINGS, "RETRY_TIMES": 0},
         log_sink=None,
     )
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions() as s:
         found = {
             "status": run.status,
@@ -162,7 +162,7 @@ def test_with_a_higher_limit_the_redirect_is_followed_and_stored_on_both_databas
         settings={**LOOPBACK_SETTINGS, "RETRY_TIMES": 0, "URLLENGTH_LIMIT": 4000},
         log_sink=None,
     )
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions() as s:
         fetched = set(s.scalars(sa.select(Article.fetched_url)))
         hashes = set(s.scalars(sa.select(Article.url_hash)))
@@ -175,7 +175,7 @@ def test_with_a_higher_limit_the_redirect_is_followed_and_stored_on_both_databas
 
 
 def test_a_url_is_stored_once_by_its_hash_however_long(db_url: str) -> None:
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     url = "http://portal.example/" + "q" * 5000
     with sessions.begin() as s:
         ids = upsert_sources(s, [{"name": "p", "title": "P"}])
@@ -204,7 +204,8 @@ def test_a_url_is_stored_once_by_its_hash_however_long(db_url: str) -> None:
 
 
 def test_the_migration_to_text_urls_keeps_every_row_both_ways(db_url: str) -> None:
-    engine, sessions = open_database(db_url)
+    database = open_for_writing(db_url)
+    engine, sessions = database.engine, database.sessions
     url = "http://portal.example/edu/" + "m" * 1900 + ".html"
     with sessions.begin() as s:
         ids = upsert_sources(s, [{"name": "p", "title": "P"}])

@@ -26,7 +26,7 @@ from crawler.cli import main
 from crawler.runner.crawl import RunSummary
 from crawler.runner.crawl import crawl as run_crawl
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.models import Article, Rejection
 from tests.crawls import LOOPBACK, LOOPBACK_SETTINGS, WAIT, WatchedSink
 from tests.hostile import HostileWeb, c11_hangs
@@ -65,7 +65,7 @@ def crawl_portal(
         cancel=cancel,
     )
     ended = time.monotonic()
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         rejections = {
             _path(r.url): (r.reason, r.detail)
@@ -202,7 +202,7 @@ def test_nested_quantifiers_on_a_long_link_do_not_hang_the_crawl(hostile: Hostil
     db = f"sqlite:///{tmp_path / 'a.db'}"
     crawl = _pairchive_within_wait("crawl", "--sources", str(sources), "--db", db, *LOOPBACK)
     assert crawl.returncode == 0, crawl.stderr[-2000:]
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         stored = [_path(a.fetched_url) for a in s.scalars(sa.select(Article))]
     close_all()

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from crawler.runner.crawl import RunSummary, crawl
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.sources import Source, load_sources
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.leases import holders
 from storage.models import Article, CrawlRun
 from tests.crawls import LOOPBACK, LOOPBACK_SETTINGS, WAIT, WatchedSink, pairchive, started
@@ -41,7 +41,7 @@ def _source(hostile: HostileWeb, folder: Path) -> tuple[Path, Source]:
 
 
 def _stored(db_url: str, run_id: int) -> int:
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions() as s:
         n = s.scalar(sa.select(sa.func.count()).select_from(Article).where(Article.run_id == run_id))
     return int(n or 0)
@@ -87,7 +87,7 @@ def test_a_crawl_whose_parent_is_killed_closes_its_run_with_what_it_stored_and_f
         proc.wait(timeout=WAIT)
         gate.release.set()
         _wait_gone(child)
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions() as s:
         (run,) = s.scalars(sa.select(CrawlRun)).all()
         assert run.status == "interrupted"
@@ -142,7 +142,7 @@ def test_a_time_limit_that_needs_a_kill_reports_what_the_run_stored(
     )  # fmt: skip
     gate.release.set()
     assert result.returncode == 1
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions() as s:
         (run,) = s.scalars(sa.select(CrawlRun)).all()
         assert run.status == "timeout" and (run.error or "").startswith("the time limit was reached")

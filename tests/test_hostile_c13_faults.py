@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from crawler.runner.crawl import RunSummary, crawl
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.sources import load_sources
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.leases import holders
 from storage.models import Article
 from tests.crawls import LOOPBACK, LOOPBACK_SETTINGS, WAIT, WatchedSink, pairchive, run_rows, watching
@@ -74,7 +74,7 @@ def test_postgresql_going_away_mid_crawl_keeps_the_real_reason_and_releases_the_
         assert run.error is not None and run.error.startswith(
             "the database refused a write: OperationalError"
         )
-        _, sessions = open_database(url)
+        sessions = open_for_writing(url).sessions
         with sessions() as s:
             stored = s.scalar(
                 sa.select(sa.func.count()).select_from(Article).where(Article.run_id == run.run_id)
@@ -126,7 +126,7 @@ def test_a_setting_only_the_crawl_can_refuse_fails_its_run_with_the_reason(
     assert status == "failed"
     assert error is not None and error.startswith("the crawl could not start: ValueError: ")
     assert f"run 1 (held) failed: {error}" in result.stderr
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         assert holders(s) == {}
     close_all()

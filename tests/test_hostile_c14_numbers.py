@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from crawler.cli import main
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from tests.hostile import c14_numbers
 from tests.hostile.archives import DATABASES, database
 
@@ -23,7 +23,7 @@ from tests.hostile.archives import DATABASES, database
 def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An archive of each kind, its schema made (no stories: the lookups find nothing)."""
     with database(request.param, tmp_path_factory.mktemp("c14")) as url:
-        open_database(url)
+        open_for_writing(url)
         close_all()
         yield url
 

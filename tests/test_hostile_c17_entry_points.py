@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from crawler.vocabulary.sources import parse_sources
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.models import Article
 from tests.crawls import pairchive
 from tests.hostile import HostileWeb, c17_entry_points
@@ -47,7 +47,7 @@ def test_an_empty_start_urls_beside_another_kind_of_entry_point_crawls_through_t
     assert source.start_urls == ()
     run = crawl_once(archive, tmp_path / "data", source)
     assert run.status == "ok", run.error
-    _, sessions = open_database(archive)
+    sessions = open_for_writing(archive).sessions
     with sessions() as s:
         stored = [a.fetched_url for a in s.scalars(sa.select(Article).where(Article.run_id == run.run_id))]
     close_all()

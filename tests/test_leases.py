@@ -7,20 +7,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from storage.archive import start_run, upsert_sources
-from storage.db import open_database
+from storage.db import open_for_writing
 from storage.leases import LEASE_SECONDS, Holder, SourceBusy, acquire, attach_run, heartbeat, holders, release
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
 
 def _source(db_url: str) -> int:
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions.begin() as s:
         return upsert_sources(s, [{"name": "huli-edu", "title": "湖里教育网"}])["huli-edu"]
 
 
 def _acquire(db_url: str, source_id: int, owner: str, now: datetime) -> Holder | None:
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions.begin() as s:
         return acquire(s, source_id, owner, now=now)
 
@@ -38,7 +38,7 @@ def test_a_held_lease_refuses_a_second_crawl_and_names_its_holder(db_url: str) -
 
 def test_a_heartbeat_keeps_the_lease_and_a_silent_holder_loses_it(db_url: str) -> None:
     source_id = _source(db_url)
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     _acquire(db_url, source_id, "a", T0)
     with sessions.begin() as s:
         assert heartbeat(s, source_id, "a", now=T0 + timedelta(seconds=100))
@@ -55,7 +55,7 @@ def test_a_heartbeat_keeps_the_lease_and_a_silent_holder_loses_it(db_url: str) -
 
 def test_only_the_holder_releases_and_a_released_lease_is_free(db_url: str) -> None:
     source_id = _source(db_url)
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     _acquire(db_url, source_id, "a", T0)
     with sessions.begin() as s:
         release(s, source_id, "b")
@@ -67,7 +67,7 @@ def test_only_the_holder_releases_and_a_released_lease_is_free(db_url: str) -> N
 
 def test_the_lease_names_the_run_it_is_making(db_url: str) -> None:
     source_id = _source(db_url)
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     _acquire(db_url, source_id, "a", T0)
     with sessions.begin() as s:
         run_id = start_run(s, source_id, "cli")

@@ -23,7 +23,7 @@ from crawler.runner.crawl import _pump
 from crawler.vocabulary.errors import SourceConfigError, first_line
 from crawler.vocabulary.sources import parse_sources
 from storage.archive import finish_run, insert_article, start_run, upsert_sources
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.models import CrawlRun
 from storage.normalize import search_form
 from storage.redact import display_url, scrub
@@ -137,7 +137,7 @@ def test_a_crawl_log_line_carrying_a_url_reaches_neither_the_log_nor_the_run_rec
 
 
 def test_a_run_record_never_stores_a_password(tmp_path: Path) -> None:
-    _, sessions = open_database(f"sqlite:///{tmp_path / 'r.db'}")
+    sessions = open_for_writing(f"sqlite:///{tmp_path / 'r.db'}").sessions
     try:
         with sessions.begin() as s:
             source_id = upsert_sources(s, [{"name": "p", "title": "P", "timezone": "UTC"}])["p"]
@@ -156,7 +156,7 @@ def test_a_run_record_never_stores_a_password(tmp_path: Path) -> None:
 
 @pytest.fixture
 def archive(tmp_path: Path) -> Any:
-    _, sessions = open_database(f"sqlite:///{tmp_path / 'a.db'}")
+    sessions = open_for_writing(f"sqlite:///{tmp_path / 'a.db'}").sessions
     with sessions.begin() as s:
         source_id = upsert_sources(s, [{"name": "p", "title": "Portal", "timezone": "Asia/Shanghai"}])["p"]
         run_id = start_run(s, source_id, "cli")

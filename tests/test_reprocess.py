@@ -23,7 +23,7 @@ from pipelines.dedup import content_hash
 from pipelines.page import process_page, stage_versions
 from pipelines.store import article_values
 from storage.archive import insert_article
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.models import (
     Article,
     ArticleRevision,
@@ -67,7 +67,7 @@ def _report(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 def _reject_as_an_older_gate(db_url: str, title: str) -> tuple[str, int]:
     """Take a stored story back out, leaving the `not_pairing` rejection an older gate would have left;
     returns its URL and capture id."""
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions.begin() as s:
         article = s.scalars(sa.select(Article).where(Article.title.contains(title))).one()
         url, capture_id, story_id, article_id = article.url, article.capture_id, article.story_id, article.id
@@ -89,7 +89,7 @@ def _reject_as_an_older_gate(db_url: str, title: str) -> tuple[str, int]:
 def _store_as_an_older_gate(db_url: str, data: Path, title: str) -> int:
     """Store a rejected page from its capture as a crawl stores a page, as an older gate that let it in
     would have; returns the article id."""
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions.begin() as s:
         rejection = s.scalars(sa.select(Rejection).where(Rejection.title.contains(title))).one()
         capture = s.get(Capture, rejection.capture_id)
@@ -112,7 +112,7 @@ def _store_as_an_older_gate(db_url: str, data: Path, title: str) -> int:
 
 def _state(db_url: str) -> dict[str, Any]:
     """What a reprocess could change, for comparing before and after."""
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions() as s:
         state = {
             "articles": s.execute(
@@ -134,7 +134,7 @@ def test_a_crawl_records_the_stage_versions_of_every_article_and_revision(
     db_url: str, sample_web: SampleWeb, tmp_path: Path
 ) -> None:
     _crawled(db_url, sample_web, tmp_path)
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions() as s:
         article = s.scalars(sa.select(Article)).one()
         revision = s.scalars(sa.select(ArticleRevision)).one()
@@ -157,7 +157,7 @@ def test_a_rejected_page_the_gate_now_accepts_becomes_a_story_with_its_capture(
 
     applied = _report(_reprocess(db_url, data, "--apply", "--json"))
     assert applied["counts"]["new_story"] == 1 and list(applied["runs"]) == ["linxia-news"]
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions() as s:
         article = s.scalars(sa.select(Article).where(Article.url == url)).one()
         assert article.capture_id == capture_id and article.is_pairing
@@ -184,7 +184,7 @@ def test_a_story_the_gate_now_rejects_is_flagged_with_the_reason_and_kept(
     applied = _report(_reprocess(db_url, data, "--apply", "--json"))
     assert applied["counts"]["flagged"] == 1 and applied["counts"]["new_story"] == 0
     assert [(c["kind"], c["article_id"]) for c in applied["changes"]] == [("flagged", article_id)]
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions() as s:
         article = s.get(Article, article_id)
         assert article is not None and HOSPITAL in article.title
@@ -218,7 +218,7 @@ def test_a_text_that_extracts_differently_becomes_a_revision_made_by_reprocess(
     db_url: str, sample_web: SampleWeb, tmp_path: Path
 ) -> None:
     data = _crawled(db_url, sample_web, tmp_path)
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions.begin() as s:  # what an older extraction made of the page: a trailer left in
         article = s.scalars(sa.select(Article)).one()
         fresh_text, capture_id = article.text, article.capture_id
@@ -227,7 +227,7 @@ def test_a_text_that_extracts_differently_becomes_a_revision_made_by_reprocess(
         article.stage_versions = None
     applied = _report(_reprocess(db_url, data, "--apply", "--json"))
     assert applied["counts"]["revised"] == 1 and applied["counts"]["flagged"] == 0
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions() as s:
         article = s.scalars(sa.select(Article)).one()
         revisions = s.scalars(
@@ -285,7 +285,7 @@ def _block_on_a_fifo(db_url: str, data: Path) -> tuple[Path, str]:
     writes to, so a reprocess that has done one page waits there; returns the pipe and the real file."""
     fifo = data / "warc" / "wait-here.warc.gz"
     os.mkfifo(fifo)
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions.begin() as s:
         capture = s.scalars(sa.select(Capture).order_by(Capture.id).offset(1).limit(1)).one()
         real, capture.warc_file = capture.warc_file, fifo.name
@@ -294,7 +294,7 @@ def _block_on_a_fifo(db_url: str, data: Path) -> tuple[Path, str]:
 
 
 def _restore(db_url: str, fifo: Path, real: str) -> None:
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions.begin() as s:
         s.execute(sa.update(Capture).where(Capture.warc_file == fifo.name).values(warc_file=real))
     close_all()
@@ -347,13 +347,13 @@ def test_a_killed_apply_is_closed_as_interrupted_and_continued_by_the_next(
     _restore(db_url, fifo, real)
     busy = _reprocess(db_url, data, "--apply")  # its lease is still held: a live reprocess would be there
     assert busy.returncode == 3 and "reprocess@" in busy.stderr
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions.begin() as s:  # the lease's 120 seconds pass
         s.execute(sa.update(Lease).values(expires_at=utcnow() - timedelta(seconds=1)))
         killed = s.scalars(sa.select(CrawlRun.id).where(CrawlRun.trigger == "reprocess")).one()
     resumed = _report(_reprocess(db_url, data, "--apply", "--json"))
     assert resumed["counts"]["already_reprocessed"] == 1 and resumed["counts"]["pages"] == 3
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions() as s:
         run = s.get(CrawlRun, killed)
         assert (

@@ -15,7 +15,7 @@ import scheduler
 from crawler.sampleweb import SampleWeb
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.sources import _cron_days, cron_trigger, parse_sources
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.models import CrawlRun
 from tests.crawls import demo_sources
 
@@ -104,7 +104,7 @@ def test_the_job_runs_one_real_crawl_and_records_it_as_scheduled(
     cfg = AppConfig(db_url=f"sqlite:///{tmp_path / 'a.db'}", sources_path=str(sources))
     loopback = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0}
     assert scheduler.run_source(asdict(cfg), "linxia-news", loopback) == "ok"
-    _, sessions = open_database(cfg.db_url)
+    sessions = open_for_writing(cfg.db_url).sessions
     with sessions() as s:
         (run,) = s.scalars(sa.select(CrawlRun)).all()
         assert (run.trigger, run.status, run.exit_code) == ("schedule", "ok", 0)

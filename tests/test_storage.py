@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.orm import Session
 
 from storage.archive import finish_run, insert_article, record_rejection, start_run, upsert_sources
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.fulltext import INDEX_TABLES, QueryError, is_index_table
 from storage.models import Article, ArticleRevision, Base, CrawlRun
 from storage.queries import iter_articles, rejection_counts
@@ -47,7 +47,7 @@ def _article(source_id: int, run_id: int, n: int, **over: Any) -> dict[str, Any]
 
 
 def _setup(db_url: str) -> tuple[Any, int, int]:
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions.begin() as s:
         ids = upsert_sources(s, [{"name": "p", "title": "Portal"}])
         run_id = start_run(s, ids["p"], "cli")
@@ -55,7 +55,7 @@ def _setup(db_url: str) -> tuple[Any, int, int]:
 
 
 def test_migrations_create_the_schema_the_models_describe(db_url: str) -> None:
-    engine, _ = open_database(db_url)
+    engine = open_for_writing(db_url).engine
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     # the full-text index is dialect-specific DDL of its own (storage.fulltext), not a model
@@ -69,8 +69,8 @@ def test_migrations_create_the_schema_the_models_describe(db_url: str) -> None:
 
 
 def test_opening_twice_does_not_migrate_again(db_url: str) -> None:
-    open_database(db_url)
-    engine, _ = open_database(db_url)
+    open_for_writing(db_url)
+    engine = open_for_writing(db_url).engine
     with engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from alembic_version")).scalar() == 1
 
@@ -426,14 +426,14 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(db_url: str) -
     import subprocess
     import sys
 
-    code = "import sys; from storage.db import open_database; open_database(sys.argv[1])"
+    code = "import sys; from storage.db import open_for_writing; open_for_writing(sys.argv[1])"
     procs = [
         subprocess.Popen([sys.executable, "-c", code, db_url], stderr=subprocess.PIPE, text=True)
         for _ in range(6)
     ]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 6, errors
-    engine, _ = open_database(db_url)
+    engine = open_for_writing(db_url).engine
     with engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from alembic_version")).scalar() == 1
 
@@ -476,7 +476,7 @@ def test_upgrades_add_search_forms_rehash_and_make_stories_without_losing_rows(d
             )
     engine.dispose()
     close_all()
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions() as s:
         rows = {a.url: a for a in s.scalars(sa.select(Article))}
         revisions = s.execute(sa.text("SELECT text, content_hash FROM article_revisions")).all()
@@ -509,7 +509,7 @@ def test_the_schema_document_describes_every_table_and_column() -> None:
 
 
 def test_every_sqlite_connection_is_in_wal_mode_with_foreign_keys_on(tmp_path: Path) -> None:
-    engine, _ = open_database(f"sqlite:///{tmp_path / 'a.db'}")
+    engine = open_for_writing(f"sqlite:///{tmp_path / 'a.db'}").engine
     with engine.connect() as first, engine.connect() as second:  # two pooled connections, each set up
         for conn in (first, second):
             assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
@@ -526,7 +526,7 @@ def test_an_existing_sqlite_file_keeps_its_page_size_and_its_rows(tmp_path: Path
         old.execute("PRAGMA page_size=4096")
         old.execute("CREATE TABLE notes (body TEXT)")
         old.execute("INSERT INTO notes VALUES ('kept')")
-    engine, _ = open_database(f"sqlite:///{path}")
+    engine = open_for_writing(f"sqlite:///{path}").engine
     with engine.connect() as conn:
         assert conn.execute(sa.text("PRAGMA page_size")).scalar() == 4096
         assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
@@ -540,7 +540,7 @@ def test_the_schema_document_describes_the_full_text_index_of_both_databases(tmp
     doc = (Path(__file__).parent.parent / "docs" / "schema.md").read_text(encoding="utf-8")
     for name in INDEX_TABLES:
         assert f"`{name}`" in doc.split("## `articles_fts`", 1)[1].split("\n## ", 1)[0], name
-    engine, _ = open_database(f"sqlite:///{tmp_path / 'a.db'}")
+    engine = open_for_writing(f"sqlite:///{tmp_path / 'a.db'}").engine
     with engine.connect() as conn:
         names = conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'table'")).scalars().all()
         columns = [row[1] for row in conn.execute(sa.text("PRAGMA table_info(articles_fts)"))]
@@ -563,9 +563,9 @@ def test_a_server_that_does_not_answer_is_unreachable_and_a_wrong_name_is_not(tm
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     with pytest.raises(DatabaseUnreachable, match="Connection refused"):
-        open_database(f"postgresql+psycopg://postgres@127.0.0.1:{port}/test")
+        open_for_writing(f"postgresql+psycopg://postgres@127.0.0.1:{port}/test")
     with pytest.raises(StorageError) as caught:
-        open_database(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+        open_for_writing(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
     assert not isinstance(caught.value, DatabaseUnreachable)
     base = os.environ.get(PG_ENV)
     if not base:
@@ -573,6 +573,6 @@ def test_a_server_that_does_not_answer_is_unreachable_and_a_wrong_name_is_not(tm
     url = sa.engine.make_url(base)
     for wrong in (url.set(database="pairchive_no_such_database"), url.set(username="pairchive_no_such_role")):
         with pytest.raises(StorageError) as caught:
-            open_database(wrong.render_as_string(hide_password=False))
+            open_for_writing(wrong.render_as_string(hide_password=False))
         assert not isinstance(caught.value, DatabaseUnreachable), caught.value
         assert "does not exist" in str(caught.value)

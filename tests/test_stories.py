@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from pipelines.clean import strip_pinyin
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.models import Article, Sighting, Story, StoryMerge
 from tests.crawls import QuietHandler, crawl, pairchive, serve
 
@@ -123,7 +123,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
 
 
 def _story_of(db: str, url_part: str) -> int:
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         return s.scalars(sa.select(Sighting.story_id).where(Sighting.url.contains(url_part))).one()
 
@@ -134,7 +134,7 @@ def test_copies_cut_and_converted_reposts_are_one_story_with_every_sighting(
     db, _ = archive
     story = _story_of(db, "/bureau/a/1.html")
     assert {_story_of(db, p) for p in ("/daily/a/7.html", "/agg/a/3.html", "/tw/a/9.html")} == {story}
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         sightings = s.scalars(sa.select(Sighting).where(Sighting.story_id == story)).all()
         articles = s.scalars(sa.select(Article).where(Article.story_id == story).order_by(Article.id)).all()
@@ -172,7 +172,7 @@ def test_stories_multi_lists_the_syndicated_story_with_its_portals(archive: tupl
 def test_show_lists_the_sightings_and_export_carries_them(archive: tuple[str, Path]) -> None:
     db, folder = archive
     story = _story_of(db, "/bureau/a/1.html")
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         first = s.scalars(sa.select(Article.id).where(Article.story_id == story).order_by(Article.id)).first()
     shown = pairchive("show", str(first), "--db", db)
@@ -192,7 +192,7 @@ def test_show_lists_the_sightings_and_export_carries_them(archive: tuple[str, Pa
 
 def test_recrawl_moves_last_seen_and_keeps_first_seen(archive: tuple[str, Path]) -> None:
     db, _ = archive
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         seen = s.scalars(sa.select(Sighting).where(Sighting.url.contains("/bureau/a/1.html"))).one()
     assert seen.first_seen <= seen.last_seen
@@ -200,7 +200,7 @@ def test_recrawl_moves_last_seen_and_keeps_first_seen(archive: tuple[str, Path])
 
 def test_pinyin_and_script_do_not_change_the_stored_original(archive: tuple[str, Path]) -> None:
     db, _ = archive
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         texts = s.scalars(sa.select(Article.text)).all()
     assert not any("(xù)" in t or "續" in t for t in texts)  # the traditional copy was never stored again
@@ -212,7 +212,7 @@ def test_merges_are_recorded_when_an_article_copies_two_stories(tmp_path: Path) 
 
     from storage.archive import insert_article, start_run, upsert_sources
 
-    _, sessions = open_database(f"sqlite:///{tmp_path / 'm.db'}")
+    sessions = open_for_writing(f"sqlite:///{tmp_path / 'm.db'}").sessions
     now = datetime(2022, 11, 16, tzinfo=UTC)
 
     def values(n: int) -> dict[str, object]:

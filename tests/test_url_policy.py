@@ -30,7 +30,7 @@ from crawler.runner.crawl import crawl as run_crawl
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.errors import PairchiveError
 from crawler.vocabulary.sources import Source, parse_sources
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.models import Article, Capture, Rejection
 from storage.warc import WarcFile
 from tests.crawls import LOOPBACK_SETTINGS, QuietHandler, answer, article_page, pairchive, serve
@@ -118,7 +118,7 @@ def _crawl(portal: str, folder: Path, **settings: Any) -> dict[str, Any]:
         settings={**LOOPBACK_SETTINGS, "RETRY_TIMES": 0, **settings},
         log_sink=None,
     )
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         data = {
             "db": db,
@@ -293,7 +293,7 @@ def archive_with_a_file_capture(crawled: dict[str, Any], tmp_path: Path) -> dict
     )
     warc.close()
     article_id = crawled["articles"][0][0]
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions.begin() as s:
         others = s.scalar(sa.select(sa.func.count()).select_from(Capture))
         capture = Capture(

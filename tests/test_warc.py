@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 
 from crawler.sampleweb import SampleWeb
-from storage.db import close_all, open_database
+from storage.db import close_all, open_for_writing
 from storage.models import Article, Capture, Rejection
 from storage.warc import decode_content
 from tests.crawls import QuietHandler, crawl, demo_sources, pairchive, serve
@@ -40,7 +40,7 @@ def archive(sample_web: SampleWeb, tmp_path_factory: pytest.TempPathFactory) -> 
     db = f"sqlite:///{folder / 'archive.db'}"
     result = crawl(sources, db)
     assert result.returncode == 0, result.stderr[-3000:]
-    _, sessions = open_database(db)
+    sessions = open_for_writing(db).sessions
     with sessions() as s:
         data = {
             "folder": folder,
@@ -226,7 +226,7 @@ def test_a_gzip_page_is_kept_as_sent_and_shown_as_the_page(db_url: str, tmp_path
     """The record holds the body as the server sent it (gzip, digest over those bytes); `show --raw` gives
     the page itself; the record claims no chunking it no longer has. Both databases."""
     data_dir = _crawl_one_page(GzipPortal, db_url, tmp_path)
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions() as s:
         article = s.scalars(sa.select(Article)).one()
         article_id, capture = article.id, article.capture
@@ -261,7 +261,7 @@ class BrotliPortal(GzipPortal):
 def test_a_brotli_page_is_kept_as_sent_and_shown_as_the_page(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'a.db'}"
     data_dir = _crawl_one_page(BrotliPortal, db_url, tmp_path)
-    _, sessions = open_database(db_url)
+    sessions = open_for_writing(db_url).sessions
     with sessions() as s:
         article = s.scalars(sa.select(Article)).one()
         article_id, text = article.id, article.text

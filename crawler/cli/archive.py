@@ -25,7 +25,7 @@ from crawler.cli.options import (
     write_csv,
 )
 from crawler.cli.types import DAY, RECORD_ID
-from storage.db import open_database
+from storage.db import open_for_reading
 from storage.fulltext import QueryError
 from storage.models import Capture
 from storage.queries import (
@@ -99,7 +99,7 @@ def search(
     """
     if as_json and as_csv:
         raise click.UsageError("--json and --csv cannot be used together")
-    _, sessions = open_database(app_config(db).db_url)
+    sessions = open_for_reading(app_config(db).db_url).sessions
     try:
         with sessions() as session:
             hits = search_articles(
@@ -164,7 +164,7 @@ def show(
     Example: pairchive show 3    (pairchive show 3 --raw > page.html: the page as fetched)
     """
     cfg = app_config(db, data_dir=data_dir)
-    _, sessions = open_database(cfg.db_url)
+    sessions = open_for_reading(cfg.db_url).sessions
     with sessions() as session:
         article = get_article(session, article_id)
         if article is None:
@@ -259,7 +259,7 @@ def stories_command(multi: bool, source: str | None, limit: int, as_json: bool, 
 
     Example: pairchive stories --multi
     """
-    _, sessions = open_database(app_config(db).db_url)
+    sessions = open_for_reading(app_config(db).db_url).sessions
     with sessions() as session:
         found = stories(session, multi=multi, source=source, limit=limit)
     if as_json:
@@ -339,7 +339,7 @@ def export(
 
     Example: pairchive export --format csv --since 2022-06-01 -o stories.csv
     """
-    _, sessions = open_database(app_config(db).db_url)
+    sessions = open_for_reading(app_config(db).db_url).sessions
     after = since.replace(tzinfo=UTC) if since else None
     with sessions() as session:
         records = iter_records(session, source=source, since=after)

@@ -10,7 +10,8 @@ from storage.db import current_revision, head_revision, make_engine, upgrade
 
 @click.group("db")
 def db_group() -> None:
-    """The archive database's schema (Alembic migrations; every command also applies them on first use).
+    """The archive database's schema (Alembic migrations). Writers (crawl, daemon, reprocess --apply, demo)
+    also apply them; readers (search, show, export, runs, status...) never write, and ask for an upgrade.
 
     Example: pairchive db upgrade --db archive.db
     """
@@ -44,7 +45,7 @@ def db_status(db: str | None) -> None:
 
     Example: pairchive db status
     """
-    engine = make_engine(app_config(db).db_url)
+    engine = make_engine(app_config(db).db_url, read_only=True)  # a reader: it only looks
     try:
         current = current_revision(engine)
     finally:

@@ -15,7 +15,7 @@ from crawler.runner.crawl import crawl
 from crawler.sampleweb import SampleWeb
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.sources import parse_sources
-from storage.db import open_database
+from storage.db import open_for_writing
 from storage.queries import articles_of_runs, local_published, rejection_counts, rejections
 
 # The sample web is on loopback: no need to wait between requests as on a real portal.
@@ -61,7 +61,7 @@ def demo(workdir: str) -> None:
 
     click.echo("\nCrawl runs\n")
     click.echo(summary_table(runs))
-    _, sessions = open_database(cfg.db_url)
+    sessions = open_for_writing(cfg.db_url).sessions  # the demo wrote this database
     run_ids = [r.run_id for r in runs]
     with sessions() as session:
         stored = articles_of_runs(session, run_ids)

@@ -139,6 +139,7 @@ def reprocess_command(
     Example: pairchive reprocess --source huli-edu --since 2026-01-01 --apply
     """
     from crawler.runner.reprocess import ReprocessError, ReprocessInterrupted, reprocess
+    from storage.db import open_for_reading, open_for_writing
 
     cfg = app_config(db, data_dir=data_dir)
     live = sys.stderr.isatty() if show_progress is None else show_progress
@@ -146,7 +147,8 @@ def reprocess_command(
     try:
         with fewer_collections():
             report = reprocess(
-                cfg.db_url,
+                # --apply writes (and so brings the schema up first); a dry run only reads
+                (open_for_writing if apply_changes else open_for_reading)(cfg.db_url),
                 cfg.warc_dir,
                 sources=sources,
                 since=since.date() if since else None,

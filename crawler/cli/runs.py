@@ -24,7 +24,7 @@ from crawler.cli.options import (
 from crawler.cli.types import RECORD_ID, minutes, seconds
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES
 from crawler.vocabulary.sources import cron_trigger, load_sources
-from storage.db import open_database
+from storage.db import open_for_reading
 from storage.leases import holders
 from storage.models import CrawlRun
 from storage.redact import scrub
@@ -74,7 +74,7 @@ def runs_group(
     """
     if ctx.invoked_subcommand is not None:
         return
-    _, sessions = open_database(app_config(db).db_url)
+    sessions = open_for_reading(app_config(db).db_url).sessions
     with sessions() as session:
         found = list_runs(session, source=source, failed=failed, limit=limit)
         if as_json:
@@ -114,7 +114,7 @@ def runs_show(run_id: int, limit: int, as_json: bool, db: str | None) -> None:
 
     Example: pairchive runs show 12
     """
-    _, sessions = open_database(app_config(db).db_url)
+    sessions = open_for_reading(app_config(db).db_url).sessions
     with sessions() as session:
         run = session.get(CrawlRun, run_id)
         if run is None:
@@ -170,7 +170,7 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
     cfg = app_config(db, sources)
     configured = load_sources(cfg.sources_path)
     now = datetime.now(UTC)
-    _, sessions = open_database(cfg.db_url)
+    sessions = open_for_reading(cfg.db_url).sessions
     with sessions() as session:
         stand = standing(session, [s.name for s in configured])
         held = holders(session)

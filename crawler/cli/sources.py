@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from crawler.cli.options import app_config, db_option, echo_text, sources_option, table, terms_text
 from crawler.vocabulary.sources import load_sources
 from crawler.vocabulary.sources import select as select_sources
-from storage.db import open_database
+from storage.db import open_for_reading
 from storage.models import Article, CrawlRun, Source
 
 
@@ -34,7 +34,7 @@ def list_sources(sources: str | None, db: str | None, as_json: bool) -> None:
     """
     cfg = app_config(db, sources)
     configured = load_sources(cfg.sources_path)
-    _, sessions = open_database(cfg.db_url)
+    sessions = open_for_reading(cfg.db_url).sessions
     records: list[dict[str, Any]] = []
     with sessions() as session:
         for src in configured:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from crawler.cli.options import app_config, data_dir_option, db_option
 from crawler.cli.types import RECORD_ID
-from storage.db import open_database
+from storage.db import open_for_reading
 from storage.models import Article, Capture
 from storage.warc import verify_capture
 
@@ -38,7 +38,7 @@ def verify(db: str | None, data_dir: str | None, run_id: int | None) -> None:
     """
     cfg = app_config(db, data_dir=data_dir)
     root = cfg.warc_dir
-    _, sessions = open_database(cfg.db_url)
+    sessions = open_for_reading(cfg.db_url).sessions
     checked = bad = 0
     files: set[str] = set()
     last_id = 0

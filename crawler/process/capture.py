@@ -21,7 +21,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler import __version__
 from crawler.vocabulary.pages import ARTICLE_META, CAPTURE_META
-from storage.db import open_database
+from storage.db import open_for_writing
 from storage.models import Capture
 from storage.warc import WarcError, WarcFile
 
@@ -104,7 +104,7 @@ class WarcCapture:
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason=STOP_REASON))
             raise IgnoreRequest(str(exc)) from exc
         run_id = getattr(spider, "run_id", None)
-        _, sessions = open_database(self.db_url)
+        sessions = open_for_writing(self.db_url).sessions
         with sessions.begin() as session:
             capture = Capture(
                 run_id=run_id,

@@ -15,7 +15,7 @@ from scrapy.spiders import Spider
 from crawler.vocabulary.pages import KnownPage
 from crawler.vocabulary.urls import canonical_url
 from storage.archive import recrawl_targets
-from storage.db import open_database
+from storage.db import open_for_writing
 from storage.queries import known_urls, last_finished_run
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class KnownPages:
             return
         source = getattr(spider, "source", None)
         same_hosts: tuple[str, ...] = source.same_hosts if source is not None else ()
-        _, sessions = open_database(self.db_url)
+        sessions = open_for_writing(self.db_url).sessions
         with sessions() as session:
             for url, article_id, fetched_at in known_urls(session, source_id):
                 spider.known[canonical_url(url, same_hosts)] = KnownPage(article_id, fetched_at)

@@ -33,7 +33,7 @@ from crawler.vocabulary.items import PageItem
 from crawler.vocabulary.signals import page_not_fetched
 from pipelines import reason_of
 from storage.archive import finish_run, record_rejection
-from storage.db import open_database
+from storage.db import open_for_writing
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ class RunRecorder:
         if run_id is None:
             return
         try:
-            _, sessions = open_database(self.db_url)
+            sessions = open_for_writing(self.db_url).sessions
             with sessions.begin() as session:
                 record_rejection(session, run_id, url, reason, detail, title, capture_id)
         except (SQLAlchemyError, StorageError) as exc:
@@ -252,7 +252,7 @@ class RunRecorder:
         if run_id is None:
             return
         try:
-            _, sessions = open_database(self.db_url)
+            sessions = open_for_writing(self.db_url).sessions
             with sessions.begin() as session:
                 finish_run(session, run_id, status=status, counts=counts, error=error)
         except (SQLAlchemyError, StorageError) as exc:

@@ -34,7 +34,7 @@ from crawler.vocabulary.errors import StorageError, first_line
 from crawler.vocabulary.sources import source_from_dict
 from spiders.portal import PortalSpider
 from storage.archive import finish_run
-from storage.db import open_database
+from storage.db import open_for_writing
 from storage.leases import release
 
 logger = logging.getLogger("crawler.process.worker")  # also when run as __main__
@@ -67,7 +67,7 @@ def _not_started(failure: Failure, job: dict[str, Any], run_id: int, not_started
     logger.error("run %s: %s", run_id, reason)
     not_started.append(run_id)
     try:
-        _, sessions = open_database(job["db_url"])
+        sessions = open_for_writing(job["db_url"]).sessions
         with sessions.begin() as session:
             finish_run(session, run_id, status="failed", error=reason, only_if_running=True)
     except (SQLAlchemyError, StorageError) as exc:
@@ -82,7 +82,7 @@ def release_orphaned_leases(job: dict[str, Any]) -> None:
     if not owner:
         return
     try:
-        _, sessions = open_database(job["db_url"])
+        sessions = open_for_writing(job["db_url"]).sessions
         with sessions.begin() as session:
             for entry in job["sources"]:
                 release(session, entry["source_id"], owner)

@@ -43,7 +43,7 @@ from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.errors import StorageError, first_line
 from crawler.vocabulary.sources import Source
 from storage.archive import finish_run, set_exit_code, start_run, upsert_sources
-from storage.db import open_database
+from storage.db import Database, open_for_writing
 from storage.leases import (
     HEARTBEAT_SECONDS,
     LEASE_SECONDS,
@@ -164,7 +164,7 @@ def _retrying(what: str, action: Callable[[], None], until: float) -> None:
 class _Leases:
     """The leases one crawl holds: taken before it starts, renewed while it runs, released at its end."""
 
-    db_url: str
+    database: Database
     owner: str
     seconds: float
     held: dict[int, str] = field(default_factory=dict)  # source id -> name
@@ -176,7 +176,7 @@ class _Leases:
         return self.renewed + self.seconds
 
     def take(self, sources: Mapping[int, str]) -> list[Holder]:
-        _, sessions = open_database(self.db_url)
+        sessions = self.database.sessions
         taken_over: list[Holder] = []
         try:
             for source_id, name in sources.items():
@@ -207,8 +207,7 @@ class _Leases:
         lost: list[str] = []
         beat = time.monotonic()
         try:
-            _, sessions = open_database(self.db_url)
-            with sessions.begin() as session:
+            with self.database.sessions.begin() as session:
                 for source_id, name in self.held.items():
                     if not heartbeat(session, source_id, self.owner, seconds=self.seconds):
                         lost.append(name)
@@ -224,8 +223,7 @@ class _Leases:
     def release(self) -> None:
         if not self.held:
             return
-        _, sessions = open_database(self.db_url)
-        with sessions.begin() as session:
+        with self.database.sessions.begin() as session:
             for source_id in self.held:
                 release(session, source_id, self.owner)
         self.held = {}
@@ -244,11 +242,10 @@ class _Leases:
             )
 
 
-def _close_abandoned(db_url: str, taken_over: Sequence[Holder]) -> None:
+def _close_abandoned(database: Database, taken_over: Sequence[Holder]) -> None:
     """A lease taken over was left by a crawl that died without closing its run: close it as interrupted,
     with the counts of what it stored and rejected."""
-    _, sessions = open_database(db_url)
-    with sessions.begin() as session:
+    with database.sessions.begin() as session:
         for holder in taken_over:
             logger.warning("took over the expired lease of %s held by %s", holder.source, holder.owner)
             run = session.get(CrawlRun, holder.run_id) if holder.run_id is not None else None
@@ -290,14 +287,14 @@ def crawl(
     marks its runs `interrupted`.
     `progress` is called with a run id and its counts so far as pages are settled.
     """
-    _, sessions = open_database(cfg.db_url)
-    with sessions.begin() as session:
+    database = open_for_writing(cfg.db_url)  # the crawl is a writer: the schema is brought up first
+    with database.sessions.begin() as session:
         source_ids = upsert_sources(session, [s.to_dict() for s in sources])
-    leases = _Leases(cfg.db_url, new_owner(trigger), lease_seconds)
+    leases = _Leases(database, new_owner(trigger), lease_seconds)
     taken_over = leases.take({source_ids[s.name]: s.name for s in sources})
     try:
-        _close_abandoned(cfg.db_url, taken_over)
-        with sessions.begin() as session:
+        _close_abandoned(database, taken_over)
+        with database.sessions.begin() as session:
             entries: list[dict[str, Any]] = []
             for s in sources:
                 run_id = start_run(session, source_ids[s.name], trigger)
@@ -316,15 +313,15 @@ def crawl(
             "lease_owner": leases.owner,
         }
         try:
-            return _run_worker(cfg.db_url, job, run_ids, leases, log_sink, timeout, cancel, grace, progress)
+            return _run_worker(database, job, run_ids, leases, log_sink, timeout, cancel, grace, progress)
         except KeyboardInterrupt:
-            raise CrawlInterrupted(run_summaries(cfg.db_url, run_ids)) from None
+            raise CrawlInterrupted(run_summaries(database, run_ids)) from None
     finally:
         leases.let_go()
 
 
 def _run_worker(
-    db_url: str,
+    database: Database,
     job: dict[str, Any],
     run_ids: list[int],
     leases: _Leases,
@@ -350,7 +347,9 @@ def _run_worker(
         proc.stdin.write(json.dumps(job))
         proc.stdin.close()
     except OSError as exc:
-        _close_books(db_url, run_ids, -1, deque([f"cannot start the crawl process: {exc}"]), None, _Report())
+        _close_books(
+            database, run_ids, -1, deque([f"cannot start the crawl process: {exc}"]), None, _Report()
+        )
         raise
     report = _Report()
     # Log and progress are pumped on threads, so the time limit applies even to a child that says nothing.
@@ -387,14 +386,14 @@ def _run_worker(
         try:
             _retrying(
                 "record the end of the crawl",
-                lambda: _close_books(db_url, run_ids, proc.returncode, tail, ending, report),
+                lambda: _close_books(database, run_ids, proc.returncode, tail, ending, report),
                 leases.expiry,
             )
         except (SQLAlchemyError, StorageError) as exc:
             logger.error("could not record the end of the crawl: %s", first_line(exc))
             if not in_flight:
                 raise
-    return run_summaries(db_url, run_ids)
+    return run_summaries(database, run_ids)
 
 
 @dataclass(frozen=True)
@@ -454,7 +453,7 @@ def _stop(proc: subprocess.Popen[str], grace: float, already_asked: bool = False
 
 
 def _close_books(
-    db_url: str,
+    database: Database,
     run_ids: list[int],
     exit_code: int,
     tail: deque[str],
@@ -464,9 +463,8 @@ def _close_books(
     """Close what the child left open: with the end the child reported, else as failed, its counts
     recounted; with an `ending` (a timeout, a stop, a lost lease: the parent's doing), set its status on
     every run of this crawl, keeping the counts the child recorded."""
-    _, sessions = open_database(db_url)
     last = next((line for line in reversed(tail) if line.strip()), "")
-    with sessions.begin() as session:
+    with database.sessions.begin() as session:
         for run_id in run_ids:
             run = session.get(CrawlRun, run_id)
             if run is None:
@@ -513,9 +511,8 @@ def recount(session: Session, run_id: int, reported: Mapping[str, int]) -> dict[
     return counts
 
 
-def run_summaries(db_url: str, run_ids: Sequence[int]) -> list[RunSummary]:
-    _, sessions = open_database(db_url)
-    with sessions() as session:
+def run_summaries(database: Database, run_ids: Sequence[int]) -> list[RunSummary]:
+    with database.sessions() as session:
         runs = session.scalars(select(CrawlRun).where(CrawlRun.id.in_(run_ids)).order_by(CrawlRun.id)).all()
         return [
             RunSummary(

@@ -36,7 +36,7 @@ from crawler.runner.rejudge import (
 from crawler.vocabulary.errors import PairchiveError, first_line
 from pipelines.page import stage_versions
 from storage.archive import finish_run, start_run
-from storage.db import open_database
+from storage.db import Database
 from storage.leases import HEARTBEAT_SECONDS, acquire, attach_run, heartbeat, new_owner, release
 from storage.models import Source
 from storage.reprocess import (
@@ -125,7 +125,7 @@ def _since(day: date | None, source: SourceInfo) -> datetime | None:
 
 
 def reprocess(
-    db_url: str,
+    database: Database,
     warc_dir: Path,
     *,
     sources: Sequence[str] = (),
@@ -135,10 +135,13 @@ def reprocess(
     progress: Progress | None = None,
 ) -> Report:
     """Reprocess the captures of `sources` (every source in the archive when empty); the report.
-    Raises ReprocessInterrupted (with the report so far) on Ctrl-C, SourceBusy when a crawl is at work."""
+    Raises ReprocessInterrupted (with the report so far) on Ctrl-C, SourceBusy when a crawl is at work.
+    `apply_changes` needs a `database` opened for writing; a dry run reads only."""
     if stage not in STAGES:
         raise ReprocessError(f"unknown stage {stage!r}: one of {', '.join(STAGES)}")
-    _, sessions = open_database(db_url)
+    if apply_changes and not database.writable:
+        raise ValueError("reprocess --apply needs the database opened for writing")
+    sessions = database.sessions
     versions = stage_versions()
     report = Report(apply_changes, stage, versions)
     with sessions() as session:
