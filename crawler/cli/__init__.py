@@ -56,7 +56,7 @@ COMMANDS = {
     ),
     "db": LazyCommand(
         "crawler.cli.db:db_group",
-        "The archive database's schema (Alembic migrations; every command also applies them on first use).",
+        "The archive database's schema (Alembic migrations).",
     ),
     "warc": LazyCommand(
         "crawler.cli.warc:warc_group",
