@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import DatabaseUnreachable, StorageError
+from storage.migrations.frozen.errors import MigrationRefused
 from storage.redact import display_url, scrub
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -115,6 +116,8 @@ def upgrade(engine: Engine) -> None:
         with _migration_lock(engine):
             if current_revision(engine) != head_revision():  # another process may have done it meanwhile
                 command.upgrade(alembic_config(engine), "head")
+    except MigrationRefused as exc:  # rows a migration will not change: the operator's to correct
+        raise StorageError(f"{display_url(engine.url)}: {exc}") from None
     except OperationalError as exc:
         message = f"{display_url(engine.url)}: {scrub(str(exc.orig))}"
         # A server that does not answer (down, still starting, too busy) may answer later; a database or

@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 
 import click
-from scrapy.exceptions import DropItem
 
 from crawler.cli.options import echo_record, echo_text, terms_text
 from crawler.vocabulary.charset import charset_codec
-from pipelines import reason_of
+from crawler.vocabulary.reasons import Rejected
 from pipelines.page import extraction_record, page_item, process_page
 
 
@@ -55,9 +54,8 @@ def extract(path: Path, url: str | None, charset: str | None, timezone: str, as_
         url = url or path.resolve().as_uri()
     try:
         item = process_page(page_item(body, url, charset=charset, timezone=timezone))
-    except DropItem as exc:
-        reason, detail = reason_of(exc)
-        raise click.ClickException(f"{reason}: {detail}") from None
+    except Rejected as exc:
+        raise click.ClickException(f"{exc.reason}: {exc.detail}") from None
     except (LookupError, ValueError) as exc:  # an unknown --timezone
         raise click.ClickException(f"cannot read {url}: {exc}") from None
     record = extraction_record(item)
