@@ -55,7 +55,7 @@ def finish_run(
     session: Session,
     run_id: int,
     *,
-    status: RunStatus | str,  # a status the child reported as text is checked here
+    status: str,  # a RunStatus (the child reports its end as text); the database refuses any other
     counts: Mapping[str, int] | None = None,
     error: str | None = None,
     exit_code: int | None = None,
@@ -65,7 +65,7 @@ def finish_run(
     run = session.get(CrawlRun, run_id)
     if run is None or (only_if_running and run.status != RunStatus.RUNNING):
         return False
-    run.status = RunStatus(status)
+    run.status = status
     run.finished_at = run.finished_at or utcnow()
     if counts is not None:
         run.counts = dict(counts)
@@ -94,12 +94,7 @@ def record_rejection(
 ) -> None:
     session.add(
         Rejection(
-            run_id=run_id,
-            url=url,
-            reason=Reason(reason),
-            detail=detail[:2000],
-            title=title,
-            capture_id=capture_id,
+            run_id=run_id, url=url, reason=reason, detail=detail[:2000], title=title, capture_id=capture_id
         )
     )
 

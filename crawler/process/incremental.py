@@ -16,7 +16,7 @@ from crawler.vocabulary.pages import KnownPage
 from crawler.vocabulary.urls import canonical_url
 from storage.archive import recrawl_targets
 from storage.db import open_database
-from storage.outcomes import RunStatus
+from storage.outcomes import Reason, RunStatus
 from storage.queries import known_urls, last_finished_run
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class KnownPages:
                 spider.known[canonical_url(url, same_hosts)] = KnownPage(article_id, fetched_at)
             last = last_finished_run(session, source_id, before=getattr(spider, "run_id", None))
             # pages a portal asked to wait for (crawler.process.politeness) were left for this run to fetch
-            deferred = last is not None and last.counts.get("retry_after")
+            deferred = last is not None and last.counts.get(Reason.RETRY_AFTER)
             if last is not None and (last.status != RunStatus.OK or last.counts.get("capped") or deferred):
                 spider.resume = True  # type: ignore[attr-defined]
                 logger.info(

@@ -224,12 +224,12 @@ class RunRecorder:
         counts["fetched"] = self._fetched()
         if stats.get_value("pairchive/capped"):
             counts["capped"] = 1  # the next run pages past known articles to finish what this one left
-        counts.setdefault("failed", 0)
+        counts.setdefault(Reason.FAILED, 0)
         for skip in ("known", "too_old"):
             if value := int(stats.get_value(f"pairchive/skipped/{skip}", 0) or 0):
                 counts[skip] = value
         if offsite := int(stats.get_value("offsite/filtered", 0) or 0):
-            counts["offsite"] = offsite  # links and redirects leading off the portal, never followed
+            counts[Reason.OFFSITE] = offsite  # links and redirects leading off the portal, never followed
         first_error = self.first_error
         error: str | None
         if self.write_error is not None:  # what it stored is in the database; the rest could not be
@@ -247,12 +247,12 @@ class RunRecorder:
                 f"first error: {first_error}" if first_error else ""
             )
             status, error = RunStatus.FAILED, f"crawl ended early: {reason}" + (f": {cause}" if cause else "")
-        elif counts["fetched"] == 0 and counts["failed"]:
+        elif counts["fetched"] == 0 and counts[Reason.FAILED]:
             status, error = RunStatus.FAILED, f"no page could be fetched; first error: {first_error}"
         elif self.entry_refusals and set(self.entry_refusals) >= self._entry_points(spider):
             status, error = RunStatus.FAILED, "every entry point was refused: " + self._refusals_line()
         else:
-            notes = [f"{counts['failed']} page(s) failed; first: {first_error}"] if first_error else []
+            notes = [f"{counts[Reason.FAILED]} page(s) failed; first: {first_error}"] if first_error else []
             if self.entry_refusals:
                 notes.append(f"{len(self.entry_refusals)} entry point(s) refused: " + self._refusals_line())
             status, error = RunStatus.OK, "; ".join(notes) or None

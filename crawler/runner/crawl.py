@@ -55,7 +55,7 @@ from storage.leases import (
     release,
 )
 from storage.models import ArticleRevision, Capture, CrawlRun, Rejection
-from storage.outcomes import RunStatus
+from storage.outcomes import Reason, RunStatus
 from storage.redact import scrub
 
 TAIL_LINES = 20
@@ -475,7 +475,7 @@ def _close_books(
                 continue
             counts = None
             status, error = (
-                RunStatus.FAILED.value,  # or the child's own word for its end, checked by finish_run
+                RunStatus.FAILED.value,  # or the child's own word for its end, as text
                 f"crawl process exited with code {exit_code} before closing this run: {last}",
             )
             if run.status == RunStatus.RUNNING:
@@ -511,7 +511,7 @@ def recount(session: Session, run_id: int, reported: Mapping[str, int]) -> dict[
         counts[str(reason)] = max(counts.get(str(reason), 0), int(n))
     captured = session.scalar(select(func.count()).where(Capture.run_id == run_id)) or 0
     counts["fetched"] = max(counts.get("fetched", 0), int(captured))
-    counts.setdefault("failed", 0)
+    counts.setdefault(Reason.FAILED, 0)
     return counts
 
 
