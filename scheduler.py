@@ -48,6 +48,7 @@ from crawler.vocabulary.errors import DatabaseUnreachable, PairchiveError, Stora
 from crawler.vocabulary.sources import Source, cron_trigger, load_sources, select, source_from_dict
 from storage.db import open_for_writing
 from storage.leases import Holder, SourceBusy
+from storage.outcomes import RunStatus
 from storage.redact import display_url, scrub_logging
 
 logger = logging.getLogger("pairchive.daemon")
@@ -116,7 +117,7 @@ def run_source(
                 del _running[name]
             _running_changed.notify_all()
     counts = " ".join(f"{k}={v}" for k, v in sorted(run.counts.items()))
-    log = logger.info if run.status == "ok" else logger.error
+    log = logger.info if run.status == RunStatus.OK else logger.error
     log(
         "run %s of %s: %s %s%s",
         run.run_id,

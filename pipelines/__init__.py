@@ -1,7 +1,7 @@
 """What happens to one fetched page, one module per stage:
 extract -> clean -> language -> relevance -> dedup -> store.
 
-Expected rejections raise `DropItem` whose message starts with a short reason word (see `rejected`).
+Expected rejections raise `Rejected` (crawler.vocabulary.reasons), a `DropItem` carrying its `Reason`.
 """
 
 from __future__ import annotations
@@ -9,20 +9,8 @@ from __future__ import annotations
 from typing import Any, Self
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 
 from storage.db import Database, open_for_writing
-
-
-def rejected(reason: str, detail: str = "") -> DropItem:
-    """A DropItem whose message is `reason: detail`, the form the run recorder counts by."""
-    return DropItem(f"{reason}: {detail}" if detail else reason)
-
-
-def reason_of(exc: BaseException) -> tuple[str, str]:
-    """Split a DropItem message back into (reason word, detail)."""
-    reason, _, detail = str(exc).partition(": ")
-    return (reason if reason.replace("_", "").isalnum() else "dropped"), detail
 
 
 class Stage:

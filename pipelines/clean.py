@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 
 from crawler.vocabulary.items import PageItem
-from pipelines import Stage, rejected
+from crawler.vocabulary.reasons import Reason, Rejected
+from pipelines import Stage
 from storage.normalize import search_form, strip_pinyin
 
 logger = logging.getLogger(__name__)
@@ -243,7 +244,9 @@ class CleanPipeline(Stage):
         item.title = strip_pinyin(item.title)
         cleaned = clean_text(item.raw_text, item.title)
         if len(cleaned.text) < 50:
-            raise rejected("no_text", f"only {len(cleaned.text)} characters left after cleaning {item.url}")
+            raise Rejected(
+                Reason.NO_TEXT, f"only {len(cleaned.text)} characters left after cleaning {item.url}"
+            )
         item.text = cleaned.text
         item.search_text = search_form(cleaned.text)
         item.removed = cleaned.removed

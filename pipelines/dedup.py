@@ -23,8 +23,9 @@ from urllib.parse import urljoin, urlsplit
 from scrapy.crawler import Crawler
 
 from crawler.vocabulary.items import PageItem
+from crawler.vocabulary.reasons import Reason, Rejected
 from crawler.vocabulary.urls import canonical_url
-from pipelines import DatabaseStage, rejected
+from pipelines import DatabaseStage
 from pipelines.minhash import band_keys, jaccard, shingles, signature, similarity
 from storage.archive import find_duplicate, near_candidates, record_sighting
 from storage.normalize import folded
@@ -99,7 +100,7 @@ class DedupPipeline(DatabaseStage):
         if item.recrawl_of is not None:
             return item  # a re-fetch of a stored article: the store stage compares it with its revisions
         if item.canonical_url in self.seen_urls:
-            raise rejected("duplicate", f"already seen in this run: {item.url}")
+            raise Rejected(Reason.DUPLICATE, f"already seen in this run: {item.url}")
         copy_of = None
         with self.database.sessions.begin() as session:
             existing = find_duplicate(session, item.canonical_url, item.content_hash)
@@ -123,7 +124,7 @@ class DedupPipeline(DatabaseStage):
         if copy_of is not None:
             article_id, story_id, url = copy_of
             same = "URL" if url == item.canonical_url else "text"
-            raise rejected("duplicate", f"same {same} as article {article_id} (story {story_id}, {url})")
+            raise Rejected(Reason.DUPLICATE, f"same {same} as article {article_id} (story {story_id}, {url})")
         if candidates:
             item.near = near_copies(grams, candidates, self.threshold, self.min_jaccard)
         self.seen_urls.add(item.canonical_url)

@@ -21,7 +21,8 @@ from trafilatura.utils import load_html
 
 from crawler.vocabulary.dates import date_from_meta, date_from_text, date_from_url, date_in_lead, most_trusted
 from crawler.vocabulary.items import PageItem
-from pipelines import Stage, rejected
+from crawler.vocabulary.reasons import Reason, Rejected
+from pipelines import Stage
 from pipelines.byline import read_byline
 from pipelines.density import block_text, densest_block
 
@@ -253,7 +254,7 @@ class ExtractPipeline(Stage):
     def process(self, item: PageItem) -> PageItem:
         found = extract_article(item.html, item.url, item.timezone)
         if found is None:
-            raise rejected("no_text", f"no article body found in {item.url}")
+            raise Rejected(Reason.NO_TEXT, f"no article body found in {item.url}")
         item.title = found.title
         item.raw_text = found.text
         item.published = found.published

@@ -26,7 +26,8 @@ from typing import Any, Self
 from scrapy.crawler import Crawler
 
 from crawler.vocabulary.items import PageItem
-from pipelines import Stage, rejected
+from crawler.vocabulary.reasons import Reason, Rejected
+from pipelines import Stage
 from pipelines.relevance_features import Finder, Reading, prepared, read
 from storage.normalize import simplified
 
@@ -298,5 +299,5 @@ class RelevancePipeline(Stage):
         found = judge(item, self.threshold)
         # A re-fetched story stays in the archive whatever its new wording scores: it is judged, not dropped.
         if not found.is_pairing and item.recrawl_of is None:
-            raise rejected("not_pairing", found.explain())
+            raise Rejected(Reason.NOT_PAIRING, found.explain())
         return item

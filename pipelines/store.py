@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from crawler.vocabulary.items import PageItem
-from pipelines import DatabaseStage, rejected
+from crawler.vocabulary.reasons import Reason, Rejected
+from pipelines import DatabaseStage
 from pipelines.page import stage_versions
 from storage.archive import add_revision, insert_article, touch_sighting
 from storage.normalize import search_form
@@ -54,7 +55,7 @@ class StorePipeline(DatabaseStage):
         with self.database.sessions.begin() as session:
             article_id = insert_article(session, values, keys=item.minhash_keys, near=item.near)
         if article_id is None:
-            raise rejected("duplicate", f"stored meanwhile by another crawl: {item.url}")
+            raise Rejected(Reason.DUPLICATE, f"stored meanwhile by another crawl: {item.url}")
         if item.near:
             story, similarity = item.near[0]
             logger.info(
@@ -74,11 +75,11 @@ class StorePipeline(DatabaseStage):
                 touch_sighting(session, item.canonical_url, item.fetched_at)
                 revision = add_revision(session, article_id, values, item.minhash_keys)
         except IntegrityError:
-            raise rejected(
-                "duplicate", f"new text of article {article_id} is another stored story's"
+            raise Rejected(
+                Reason.DUPLICATE, f"new text of article {article_id} is another stored story's"
             ) from None
         if revision is None:
-            raise rejected("unchanged", f"article {article_id}: same text as its newest revision")
+            raise Rejected(Reason.UNCHANGED, f"article {article_id}: same text as its newest revision")
         item.outcome = "revised"
         logger.info("article %d: revision %d from %s", article_id, revision, item.url)
         return item

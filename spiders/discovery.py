@@ -24,6 +24,7 @@ from parsel import Selector
 from w3lib.html import get_base_url
 
 from crawler.vocabulary.charset import decode_page
+from crawler.vocabulary.reasons import Reason
 from crawler.vocabulary.sources import Source
 from crawler.vocabulary.urls import in_domains
 
@@ -40,7 +41,8 @@ PARSER = etree.XMLParser(
 class Unreadable(ValueError):
     """A feed or sitemap that was not read: a reason word (for the run's rejections) and what was wrong."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: Reason, detail: str) -> None:
+        reason = Reason(reason)
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
@@ -94,7 +96,7 @@ def unzip_if_gzipped(body: bytes, max_bytes: int = MAX_UNZIPPED) -> bytes:
     unpacked whole. Refused too: a body already over `max_bytes`, and gzip data that is corrupt."""
     if body[:2] != b"\x1f\x8b":
         if len(body) > max_bytes:
-            raise Unreadable("too_large", f"{len(body)} bytes, more than the cap of {max_bytes}")
+            raise Unreadable(Reason.TOO_LARGE, f"{len(body)} bytes, more than the cap of {max_bytes}")
         return body
     out = bytearray()
     data = body
@@ -106,13 +108,13 @@ def unzip_if_gzipped(body: bytes, max_bytes: int = MAX_UNZIPPED) -> bytes:
                 data = unzip.unconsumed_tail
                 if len(out) > max_bytes:
                     raise Unreadable(
-                        "too_large", f"gzip data unpacks to more than the cap of {max_bytes} bytes"
+                        Reason.TOO_LARGE, f"gzip data unpacks to more than the cap of {max_bytes} bytes"
                     )
             if not unzip.eof:
-                raise Unreadable("unparsable", "gzip data ends early")
+                raise Unreadable(Reason.UNPARSABLE, "gzip data ends early")
             data = unzip.unused_data
     except zlib.error as exc:
-        raise Unreadable("unparsable", f"gzip data is corrupt: {exc}") from None
+        raise Unreadable(Reason.UNPARSABLE, f"gzip data is corrupt: {exc}") from None
     return bytes(out)
 
 
@@ -135,14 +137,14 @@ def _root(data: bytes) -> etree._Element:
     try:
         root = etree.fromstring(data, PARSER)
     except (etree.XMLSyntaxError, ValueError) as exc:
-        raise Unreadable("unparsable", f"not XML: {exc}") from None
+        raise Unreadable(Reason.UNPARSABLE, f"not XML: {exc}") from None
     if root is None:
-        raise Unreadable("unparsable", "not XML")
+        raise Unreadable(Reason.UNPARSABLE, "not XML")
     dtd = root.getroottree().docinfo.internalDTD
     if dtd is not None and (names := [e.name for e in dtd.iterentities()]):
         shown = ", ".join(str(n) for n in names[:3]) + (", ..." if len(names) > 3 else "")
         entities = "an XML entity" if len(names) == 1 else f"{len(names)} XML entities"
-        raise Unreadable("xml_entities", f"declares {entities} ({shown}); none is expanded")
+        raise Unreadable(Reason.XML_ENTITIES, f"declares {entities} ({shown}); none is expanded")
     return root
 
 
@@ -155,7 +157,7 @@ def read_feed(body: bytes, caps: Caps = Caps()) -> Discovered:
     entries; raises Unreadable for a file that is not read (see the module docstring)."""
     root = _root(_utf8(body, caps))
     if _local(root.tag) not in FEED_ROOTS:
-        raise Unreadable("unparsable", f"not an RSS or Atom feed: the document is <{_local(root.tag)}>")
+        raise Unreadable(Reason.UNPARSABLE, f"not an RSS or Atom feed: the document is <{_local(root.tag)}>")
     entries: list[Entry] = []
     for node in root.iter():
         if len(entries) > caps.max_entries:
@@ -196,12 +198,12 @@ def _text_sitemap(text: str, caps: Caps) -> Discovered:
         if not url:
             continue
         if not re.match(r"https?://\S+$", url, re.IGNORECASE):
-            raise Unreadable("unparsable", "neither XML nor a list of URLs, one a line")
+            raise Unreadable(Reason.UNPARSABLE, "neither XML nor a list of URLs, one a line")
         if len(entries) == caps.max_entries:
             return Discovered("urlset", entries, truncated=True)
         entries.append(Entry(url))
     if not entries:
-        raise Unreadable("unparsable", "empty")
+        raise Unreadable(Reason.UNPARSABLE, "empty")
     return Discovered("urlset", entries)
 
 
@@ -213,7 +215,7 @@ def read_sitemap(body: bytes, caps: Caps = Caps()) -> Discovered:
         return _text_sitemap(data.decode("utf-8", "replace"), caps)
     root = _root(data)
     if _local(root.tag) not in SITEMAP_ROOTS:
-        raise Unreadable("unparsable", f"not a sitemap: the document is <{_local(root.tag)}>")
+        raise Unreadable(Reason.UNPARSABLE, f"not a sitemap: the document is <{_local(root.tag)}>")
     kind = "index" if _local(root.tag) == "sitemapindex" else "urlset"
     entries: list[Entry] = []
     for node in root:

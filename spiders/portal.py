@@ -28,7 +28,7 @@ from crawler.vocabulary.charset import Decoded, decode_page
 from crawler.vocabulary.dates import date_from_url
 from crawler.vocabulary.items import PageItem
 from crawler.vocabulary.pages import ARTICLE_META, CAPTURE_META, KnownPage
-from crawler.vocabulary.reasons import RefusedUrl
+from crawler.vocabulary.reasons import Reason, RefusedUrl
 from crawler.vocabulary.signals import page_not_fetched
 from crawler.vocabulary.sources import Source, source_from_dict
 from crawler.vocabulary.urls import canonical_url, in_domains
@@ -127,7 +127,7 @@ class PortalSpider(scrapy.Spider):
             meta["download_maxsize"], meta["download_warnsize"] = self.caps.max_bytes, 0
         return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta or None)
 
-    def _refuse(self, url: str, reason: str, detail: str) -> None:
+    def _refuse(self, url: str, reason: Reason, detail: str) -> None:
         """Record that `url` was asked for and not stored, and why (the run recorder writes and counts it)."""
         self.crawler.signals.send_catch_log(
             signal=page_not_fetched, url=url, reason=reason, detail=detail, spider=self
@@ -160,7 +160,7 @@ class PortalSpider(scrapy.Spider):
         if not isinstance(response, TextResponse) and response.body.lstrip()[:1] != b"<":
             self.logger.warning("not an HTML page, skipped: %s", response.url)
             kind = (response.headers.get(b"Content-Type") or b"").decode("latin-1") or "no Content-Type"
-            self._refuse(response.url, "not_html", f"not an HTML page: {kind}")
+            self._refuse(response.url, Reason.NOT_HTML, f"not an HTML page: {kind}")
             return None
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         decoded = decode_page(response.body, content_type, self.source.encoding)
@@ -231,7 +231,7 @@ class PortalSpider(scrapy.Spider):
                 f"{what}: more than {self.caps.max_entries} entries; the first {self.caps.max_entries} read"
             )
             self.logger.warning("%s %s: %s", what, url, detail)
-            self._refuse(url, "truncated", detail)
+            self._refuse(url, Reason.TRUNCATED, detail)
         return found
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
@@ -282,7 +282,7 @@ class PortalSpider(scrapy.Spider):
             self.crawler.signals.send_catch_log(
                 signal=page_not_fetched,
                 url=linked,
-                reason="redirected",
+                reason=Reason.REDIRECTED,
                 detail=f"to {response.url}",
                 spider=self,
             )
@@ -317,9 +317,9 @@ class PortalSpider(scrapy.Spider):
                 else f"back to {request.url} after {len(chain)} redirects"
             )
             self.logger.warning("redirect loop: %s redirects %s", chain[0], how)
-            self._refuse(chain[0], "redirect_loop", f"redirects {how}")
+            self._refuse(chain[0], Reason.REDIRECT_LOOP, f"redirects {how}")
         else:
-            self._refuse(chain[0], "redirected", f"to {request.url}, asked for already")
+            self._refuse(chain[0], Reason.REDIRECTED, f"to {request.url}, asked for already")
 
     def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
@@ -339,22 +339,24 @@ class PortalSpider(scrapy.Spider):
             message = f"HTTP {response.status}"
         else:
             message = f"{failure.type.__name__ if failure.type else 'Error'}: {failure.getErrorMessage()}"
-        reason = "failed"
+        reason = Reason.FAILED
         if isinstance(
             failure.value, RefusedUrl
         ):  # crawler.process.urlpolicy: another scheme, a private address
             reason, message = failure.value.reason, failure.value.detail
         elif failure.check(StopDownload):
-            reason = "not_html"
+            reason = Reason.NOT_HTML
             self.logger.info("skipped, %s: %s", message, url)
         elif failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
-            reason = "robots_disallowed"
+            reason = Reason.ROBOTS_DISALLOWED
             self.logger.info("skipped, disallowed by robots.txt: %s", url)
         else:
             self.logger.error("fetch failed: %s: %s", url, message)
         self._refuse(url, reason, message)
 
-    def _download_refusal(self, failure: Failure, request: scrapy.Request | None) -> tuple[str, str] | None:
+    def _download_refusal(
+        self, failure: Failure, request: scrapy.Request | None
+    ) -> tuple[Reason, str] | None:
         """(reason, detail) for a download Scrapy gave up on by design: over its size cap (as sent or as
         unpacked from its Content-Encoding), or redirected more often than REDIRECT_MAX_TIMES."""
         message = failure.getErrorMessage()
@@ -364,8 +366,8 @@ class PortalSpider(scrapy.Spider):
             failure.check(IgnoreRequest) and "DOWNLOAD_MAXSIZE" in message
         ):
             unpacked = " unpacked" if failure.check(IgnoreRequest) else ""
-            return "too_large", f"larger{unpacked} than the download cap of {cap} bytes"
+            return Reason.TOO_LARGE, f"larger{unpacked} than the download cap of {cap} bytes"
         if failure.check(IgnoreRequest) and "max redirections" in message:
             times = self.crawler.settings.getint("REDIRECT_MAX_TIMES")
-            return "redirect_loop", f"redirected more than {times} times"
+            return Reason.REDIRECT_LOOP, f"redirected more than {times} times"
         return None

@@ -25,6 +25,7 @@ from storage.models import (
     url_hash,
     utcnow,
 )
+from storage.outcomes import Reason, RunStatus
 from storage.redact import scrub
 
 
@@ -44,7 +45,7 @@ def upsert_sources(session: Session, sources: Iterable[Mapping[str, Any]]) -> di
 
 
 def start_run(session: Session, source_id: int, trigger: str) -> int:
-    run = CrawlRun(source_id=source_id, trigger=trigger, status="running", counts={})
+    run = CrawlRun(source_id=source_id, trigger=trigger, status=RunStatus.RUNNING, counts={})
     session.add(run)
     session.flush()
     return run.id
@@ -54,7 +55,7 @@ def finish_run(
     session: Session,
     run_id: int,
     *,
-    status: str,
+    status: str,  # a RunStatus (the child reports its end as text); the database refuses any other
     counts: Mapping[str, int] | None = None,
     error: str | None = None,
     exit_code: int | None = None,
@@ -62,7 +63,7 @@ def finish_run(
 ) -> bool:
     """Close a run record. With `only_if_running`, leave a run the crawl itself already closed."""
     run = session.get(CrawlRun, run_id)
-    if run is None or (only_if_running and run.status != "running"):
+    if run is None or (only_if_running and run.status != RunStatus.RUNNING):
         return False
     run.status = status
     run.finished_at = run.finished_at or utcnow()
@@ -86,7 +87,7 @@ def record_rejection(
     session: Session,
     run_id: int,
     url: str,
-    reason: str,
+    reason: Reason,
     detail: str,
     title: str | None,
     capture_id: int | None = None,

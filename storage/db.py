@@ -26,6 +26,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlche
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import DatabaseUnreachable, StorageError
+from storage.migrations.frozen.errors import MigrationRefused
 from storage.redact import display_url, scrub
 
 # Alembic is imported by the functions that check or apply migrations, when they are called: a command
@@ -183,6 +184,8 @@ def upgrade(engine: Engine) -> None:
                 from alembic import command
 
                 command.upgrade(alembic_config(engine), "head")
+    except MigrationRefused as exc:  # rows a migration will not change: the operator's to correct
+        raise StorageError(f"{display_url(engine.url)}: {exc}") from None
     except OperationalError as exc:
         raise _refused(engine, exc) from None
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -22,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.outcomes import FLAG_REASONS, Reason, RunStatus
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -71,6 +75,13 @@ NAMING = {
 }
 
 
+def one_of(column: str, values: Iterable[str]) -> CheckConstraint:
+    """The CHECK constraint `ck_<table>_<column>` that keeps `column` to `values` (migration 0010 and its
+    successors create it; a NULL passes, as a CHECK that is not false does)."""
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads it as a class attribute)
@@ -99,11 +110,12 @@ class CrawlRun(Base):
     """One crawl of one source: when, why, how it ended and what came of each page."""
 
     __tablename__ = "crawl_runs"
+    __table_args__ = (one_of("status", RunStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
     trigger: Mapped[str] = mapped_column(String(20))  # cli, schedule, demo
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running, ok, failed, ...
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.RUNNING)  # a RunStatus
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     exit_code: Mapped[int | None]
@@ -166,6 +178,7 @@ class Article(Base):
     """One stored pairing story: the cleaned text as published, and where and when it was fetched."""
 
     __tablename__ = "articles"
+    __table_args__ = (one_of("flag_reason", sorted(FLAG_REASONS)),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
@@ -196,7 +209,7 @@ class Article(Base):
     # NULL for articles stored before versions were recorded.
     stage_versions: Mapped[dict[str, Any] | None]
     # Set when a reprocess found that today's gate rejects the stored story: it is flagged, never deleted.
-    flag_reason: Mapped[str | None] = mapped_column(String(40))  # not_pairing, no_text
+    flag_reason: Mapped[str | None] = mapped_column(String(40))  # one of storage.outcomes.FLAG_REASONS
     flag_detail: Mapped[str | None] = mapped_column(Text)
     flagged_at: Mapped[datetime | None]
     flag_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
@@ -209,11 +222,12 @@ class Rejection(Base):
     """A page a run fetched and did not store, with the reason word and a one-line detail."""
 
     __tablename__ = "rejections"
+    __table_args__ = (one_of("reason", Reason),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(Text)
-    reason: Mapped[str] = mapped_column(String(40), index=True)
+    reason: Mapped[str] = mapped_column(String(40), index=True)  # a Reason
     detail: Mapped[str] = mapped_column(Text, default="")
     title: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

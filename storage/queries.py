@@ -23,6 +23,7 @@ from storage.models import (
     Story,
     StoryMerge,
 )
+from storage.outcomes import Reason, RunStatus
 
 EXPORT_BATCH = 500
 
@@ -297,7 +298,7 @@ def articles_of_runs(session: Session, run_ids: Sequence[int]) -> list[Article]:
 
 
 # Rejections that are final for a URL: fetching it again would give the same answer.
-FINAL_REJECTIONS = ("not_pairing", "no_text", "duplicate", "redirected")
+FINAL_REJECTIONS = (Reason.NOT_PAIRING, Reason.NO_TEXT, Reason.DUPLICATE, Reason.REDIRECTED)
 
 
 def known_urls(session: Session, source_id: int) -> Iterator[tuple[str, int | None, datetime]]:
@@ -310,7 +311,7 @@ def known_urls(session: Session, source_id: int) -> Iterator[tuple[str, int | No
     # A re-fetch that found the text unchanged is a fetch too: later feed dates are compared with it.
     checked = (
         select(Rejection.url, func.max(Rejection.created_at).label("checked_at"))
-        .where(Rejection.reason == "unchanged")
+        .where(Rejection.reason == Reason.UNCHANGED)
         .group_by(Rejection.url)
         .subquery()
     )
@@ -330,7 +331,7 @@ def known_urls(session: Session, source_id: int) -> Iterator[tuple[str, int | No
 
 def last_finished_run(session: Session, source_id: int, before: int | None = None) -> CrawlRun | None:
     """The source's newest run that has ended (before run `before`, when given)."""
-    stmt = select(CrawlRun).where(CrawlRun.source_id == source_id, CrawlRun.status != "running")
+    stmt = select(CrawlRun).where(CrawlRun.source_id == source_id, CrawlRun.status != RunStatus.RUNNING)
     if before is not None:
         stmt = stmt.where(CrawlRun.id < before)
     return session.scalars(stmt.order_by(CrawlRun.id.desc()).limit(1)).first()

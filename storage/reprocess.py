@@ -27,8 +27,13 @@ from storage.models import (
     url_hash,
     utcnow,
 )
+from storage.outcomes import Reason, RunStatus
 
-REJECTED = ("not_pairing", "no_text", "duplicate")  # rejections whose pages a newer stage may judge otherwise
+REJECTED = (
+    Reason.NOT_PAIRING,
+    Reason.NO_TEXT,
+    Reason.DUPLICATE,
+)  # rejections whose pages a newer stage may judge otherwise
 STAGES = ("relevance", "all")
 
 
@@ -65,7 +70,7 @@ class Selection:
 def _reasons(stage: str) -> tuple[str, ...]:
     # Re-judging alone can only turn a `not_pairing` page into a story; the other rejections are about
     # the text extracted or its copies, which only re-extraction (`all`) can change.
-    return ("not_pairing",) if stage == "relevance" else REJECTED
+    return (Reason.NOT_PAIRING,) if stage == "relevance" else REJECTED
 
 
 def _candidates(sel: Selection, *columns: Any) -> Select[Any]:
@@ -196,6 +201,8 @@ def running_reprocesses(session: Session, source_id: int) -> Sequence[int]:
     """Reprocess runs of a source still marked running: left by a reprocess that was killed."""
     return session.scalars(
         select(CrawlRun.id).where(
-            CrawlRun.source_id == source_id, CrawlRun.trigger == "reprocess", CrawlRun.status == "running"
+            CrawlRun.source_id == source_id,
+            CrawlRun.trigger == "reprocess",
+            CrawlRun.status == RunStatus.RUNNING,
         )
     ).all()

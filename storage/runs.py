@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.models import CrawlRun, Rejection, Source
+from storage.outcomes import RunStatus
 
-NOT_OK = ("failed", "timeout", "interrupted")
+NOT_OK = (RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.INTERRUPTED)
 
 
 def list_runs(
@@ -55,7 +56,7 @@ def standing(session: Session, names: list[str], window: int = 50) -> dict[str, 
         runs = session.scalars(
             select(CrawlRun)
             .join(Source, Source.id == CrawlRun.source_id)
-            .where(Source.name == name, CrawlRun.status != "running")
+            .where(Source.name == name, CrawlRun.status != RunStatus.RUNNING)
             .order_by(CrawlRun.id.desc())
             .limit(window)
         ).all()
@@ -68,13 +69,13 @@ def standing(session: Session, names: list[str], window: int = 50) -> dict[str, 
         ).first()
         failures = 0
         for run in runs:
-            if run.status == "ok":
+            if run.status == RunStatus.OK:
                 break
             failures += 1
         last_ok = session.scalar(
             select(func.max(CrawlRun.finished_at))
             .join(Source, Source.id == CrawlRun.source_id)
-            .where(Source.name == name, CrawlRun.status == "ok")
+            .where(Source.name == name, CrawlRun.status == RunStatus.OK)
         )
         out[name] = Standing(name, latest, last_ok, failures)
     return out

@@ -19,6 +19,7 @@ from crawler.vocabulary.sources import Source, parse_sources
 from storage.archive import insert_article, record_rejection, record_sighting, start_run, upsert_sources
 from storage.db import alembic_config, close_all, current_revision, head_revision, open_for_writing
 from storage.models import Article, Capture, Rejection, Sighting, url_hash
+from storage.outcomes import Reason
 from tests.crawls import LOOPBACK_SETTINGS
 from tests.hostile import HostileWeb
 from tests.hostile.c10_long_urls import (
@@ -195,7 +196,7 @@ def test_a_url_is_stored_once_by_its_hash_however_long(db_url: str) -> None:
             seen_at=seen,
             run_id=run_id,
         )
-        record_rejection(s, run_id, url + "/r", "url_too_long", "URL of 5002 characters", None)
+        record_rejection(s, run_id, url + "/r", Reason.URL_TOO_LONG, "URL of 5002 characters", None)
     with sessions() as s:
         (sighting,) = s.scalars(sa.select(Sighting)).all()
         assert sighting.url == url and sighting.url_hash == url_hash(url)
@@ -212,7 +213,7 @@ def test_the_migration_to_text_urls_keeps_every_row_both_ways(db_url: str) -> No
         run_id = start_run(s, ids["p"], "cli")
         for n in range(3):
             assert insert_article(s, _article(ids["p"], run_id, f"{url}?n={n}", n)) is not None
-        record_rejection(s, run_id, url, "not_pairing", "score 0.1", "标题")
+        record_rejection(s, run_id, url, Reason.NOT_PAIRING, "score 0.1", "标题")
     cfg = alembic_config(engine)
     command.downgrade(cfg, "0008")
     assert current_revision(engine) == "0008"

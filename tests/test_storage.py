@@ -16,6 +16,7 @@ from storage.archive import finish_run, insert_article, record_rejection, start_
 from storage.db import close_all, open_for_writing
 from storage.fulltext import INDEX_TABLES, QueryError, is_index_table
 from storage.models import Article, ArticleRevision, Base, CrawlRun
+from storage.outcomes import Reason
 from storage.queries import iter_articles, rejection_counts
 from storage.search import search
 
@@ -413,7 +414,7 @@ def test_a_closed_run_is_not_reopened_by_the_parent(db_url: str) -> None:
     sessions, _, run_id = _setup(db_url)
     with sessions.begin() as s:
         finish_run(s, run_id, status="ok", counts={"fetched": 3})
-        record_rejection(s, run_id, "http://x/1", "not_pairing", "pairing 0.0", "t")
+        record_rejection(s, run_id, "http://x/1", Reason.NOT_PAIRING, "pairing 0.0", "t")
     with sessions.begin() as s:
         assert not finish_run(s, run_id, status="failed", error="exit 1", only_if_running=True)
     with sessions() as s:

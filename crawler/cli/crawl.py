@@ -25,6 +25,7 @@ from crawler.runner.crawl import crawl as run_crawl
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
 from crawler.vocabulary.sources import Source, load_sources, select
 from storage.leases import SourceBusy
+from storage.outcomes import RunStatus
 
 EXIT_BUSY = 3  # another crawl holds a chosen source's lease
 PROGRESS_COUNTS = ("fetched", "stored", "revised", "duplicate", "not_pairing", "failed")
@@ -161,7 +162,7 @@ def crawl(
     )
     if runs:
         click.echo(summary_table(runs))
-    failed = [r for r in runs if r.status != "ok"]
+    failed = [r for r in runs if r.status != RunStatus.OK]
     for r in failed:
         echo_text(f"run {r.run_id} ({r.source}) {r.status}: {r.error}", err=True)
     if interrupted:

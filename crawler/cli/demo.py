@@ -16,6 +16,7 @@ from crawler.sampleweb import SampleWeb
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.sources import parse_sources
 from storage.db import open_for_writing
+from storage.outcomes import RunStatus
 from storage.queries import articles_of_runs, local_published, rejection_counts, rejections
 
 # The sample web is on loopback: no need to wait between requests as on a real portal.
@@ -106,7 +107,7 @@ def demo(workdir: str) -> None:
         f"  {cmd} runs --db {db_path}                (what each crawl run did)\n"
         f"  {cmd} export --format jsonl --db {db_path}"
     )
-    if any(r.status != "ok" for r in runs):
+    if any(r.status != RunStatus.OK for r in runs):
         sys.exit(1)
 
 

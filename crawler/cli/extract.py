@@ -43,9 +43,7 @@ def extract(path: Path, url: str | None, charset: str | None, timezone: str, as_
     Example: pairchive extract saved.html --url https://edu.example.cn/2022/0616/1.html --json
     """
     # The stages bring Scrapy, trafilatura and numpy: imported when a page is processed, not for --help.
-    from scrapy.exceptions import DropItem
-
-    from pipelines import reason_of
+    from crawler.vocabulary.reasons import Rejected
     from pipelines.page import extraction_record, page_item, process_page
 
     if str(path) == "-":
@@ -58,9 +56,8 @@ def extract(path: Path, url: str | None, charset: str | None, timezone: str, as_
         url = url or path.resolve().as_uri()
     try:
         item = process_page(page_item(body, url, charset=charset, timezone=timezone))
-    except DropItem as exc:
-        reason, detail = reason_of(exc)
-        raise click.ClickException(f"{reason}: {detail}") from None
+    except Rejected as exc:
+        raise click.ClickException(f"{exc.reason}: {exc.detail}") from None
     except (LookupError, ValueError) as exc:  # an unknown --timezone
         raise click.ClickException(f"cannot read {url}: {exc}") from None
     record = extraction_record(item)

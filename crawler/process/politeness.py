@@ -28,7 +28,7 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
 
-from crawler.vocabulary.reasons import RefusedUrl
+from crawler.vocabulary.reasons import Reason, RefusedUrl
 
 logger = logging.getLogger(__name__)
 
@@ -150,9 +150,9 @@ class RetryAfterMiddleware:
         """The page left for the next run: a rejection with reason `retry_after` (crawler.process.urlpolicy's
         refusal, which the spider records with its reason)."""
         if self.crawler.stats is not None:
-            self.crawler.stats.inc_value("pairchive/refused/retry_after")
+            self.crawler.stats.inc_value(f"pairchive/refused/{Reason.RETRY_AFTER}")
         logger.warning("%s: %s; left for the next run", request.url, detail)
-        return RefusedUrl("retry_after", f"{detail}; left for the next run")
+        return RefusedUrl(Reason.RETRY_AFTER, f"{detail}; left for the next run")
 
 
 class HtmlOnly:

@@ -30,10 +30,11 @@ from w3lib.url import safe_url_string
 
 from crawler.vocabulary.errors import StorageError, first_line
 from crawler.vocabulary.items import PageItem
+from crawler.vocabulary.reasons import Reason, Rejected
 from crawler.vocabulary.signals import page_not_fetched
-from pipelines import reason_of
 from storage.archive import finish_run, record_rejection
 from storage.db import open_for_writing
+from storage.outcomes import RunStatus
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def emit(event: dict[str, Any]) -> bool:
 
 # Rejections of an entry point that are no refusal of it: it failed (said as the run's first error), it
 # was read in part (truncated), or the portal asked to wait and it is left for the next run (retry_after).
-NOT_REFUSALS = frozenset({"failed", "truncated", "retry_after"})
+NOT_REFUSALS = frozenset({Reason.FAILED, Reason.TRUNCATED, Reason.RETRY_AFTER})
 
 
 def entry_points(spider: Spider) -> set[str]:
@@ -155,10 +156,10 @@ class RunRecorder:
         self.counts[getattr(item, "outcome", "stored")] += 1
         self._progress()
 
-    def page_not_fetched(self, url: str, reason: str, detail: str, spider: Spider) -> None:
+    def page_not_fetched(self, url: str, reason: Reason, detail: str, spider: Spider) -> None:
         self.counts[reason] += 1
         self._progress()
-        if reason == "failed" and not self.first_error:
+        if reason == Reason.FAILED and not self.first_error:
             self.first_error = f"{url}: {detail}"
         if reason not in NOT_REFUSALS and normal_url(url) in self._entry_points(spider):
             # A refused entry point (a feed bomb, an unparsable sitemap...) is said in the run's own
@@ -167,7 +168,7 @@ class RunRecorder:
         self._record(url, reason, detail, None)
 
     def _record(
-        self, url: str, reason: str, detail: str, title: str | None, capture_id: int | None = None
+        self, url: str, reason: Reason, detail: str, title: str | None, capture_id: int | None = None
     ) -> None:
         run_id = self._run_id()
         if run_id is None:
@@ -187,7 +188,12 @@ class RunRecorder:
             self.write_error = line
 
     def item_dropped(self, item: Any, response: Response, exception: BaseException, spider: Spider) -> None:
-        reason, detail = reason_of(exception)
+        if not isinstance(exception, Rejected):
+            # Every stage of pipelines/ rejects with a Reason, and Scrapy drops no item by itself: a plain
+            # DropItem is a stage's bug, counted as a failed page (like an unexpected error), its message kept.
+            self.page_not_fetched(response.url, Reason.FAILED, first_line(exception, with_type=True), spider)
+            return
+        reason, detail = exception.reason, exception.detail
         self.counts[reason] += 1
         self._progress()
         if self.crawler.stats is not None:
@@ -199,7 +205,7 @@ class RunRecorder:
     def item_error(self, item: Any, response: Response, spider: Spider, failure: Any) -> None:
         """An unexpected error in a stage (a bug, a database gone): the page is counted as failed."""
         detail = f"{failure.type.__name__ if failure.type else 'Error'}: {failure.getErrorMessage()}"
-        self.page_not_fetched(response.url, "failed", detail, spider)
+        self.page_not_fetched(response.url, Reason.FAILED, detail, spider)
 
     def _entry_points(self, spider: Spider) -> set[str]:
         if self.entries is None:
@@ -218,35 +224,38 @@ class RunRecorder:
         counts["fetched"] = self._fetched()
         if stats.get_value("pairchive/capped"):
             counts["capped"] = 1  # the next run pages past known articles to finish what this one left
-        counts.setdefault("failed", 0)
+        counts.setdefault(Reason.FAILED, 0)
         for skip in ("known", "too_old"):
             if value := int(stats.get_value(f"pairchive/skipped/{skip}", 0) or 0):
                 counts[skip] = value
         if offsite := int(stats.get_value("offsite/filtered", 0) or 0):
-            counts["offsite"] = offsite  # links and redirects leading off the portal, never followed
+            counts[Reason.OFFSITE] = offsite  # links and redirects leading off the portal, never followed
         first_error = self.first_error
         error: str | None
         if self.write_error is not None:  # what it stored is in the database; the rest could not be
-            status, error = "failed", f"the database refused a write: {self.write_error}"
+            status, error = RunStatus.FAILED, f"the database refused a write: {self.write_error}"
         elif reason == "shutdown" and parent_gone(self.parent_pid):
-            status, error = "interrupted", "the crawl was stopped: the process that started it is gone"
+            status, error = (
+                RunStatus.INTERRUPTED,
+                "the crawl was stopped: the process that started it is gone",
+            )
         elif reason == "shutdown":  # asked to stop (SIGTERM, SIGINT): the parent says why
-            status, error = "interrupted", "the crawl was stopped before it finished"
+            status, error = RunStatus.INTERRUPTED, "the crawl was stopped before it finished"
         elif reason not in OK_FINISH:
             # what ended it (a stage that cannot go on, e.g. raw captures on a full disk), else the first error
             cause = stats.get_value("pairchive/stopped_by") or (
                 f"first error: {first_error}" if first_error else ""
             )
-            status, error = "failed", f"crawl ended early: {reason}" + (f": {cause}" if cause else "")
-        elif counts["fetched"] == 0 and counts["failed"]:
-            status, error = "failed", f"no page could be fetched; first error: {first_error}"
+            status, error = RunStatus.FAILED, f"crawl ended early: {reason}" + (f": {cause}" if cause else "")
+        elif counts["fetched"] == 0 and counts[Reason.FAILED]:
+            status, error = RunStatus.FAILED, f"no page could be fetched; first error: {first_error}"
         elif self.entry_refusals and set(self.entry_refusals) >= self._entry_points(spider):
-            status, error = "failed", "every entry point was refused: " + self._refusals_line()
+            status, error = RunStatus.FAILED, "every entry point was refused: " + self._refusals_line()
         else:
-            notes = [f"{counts['failed']} page(s) failed; first: {first_error}"] if first_error else []
+            notes = [f"{counts[Reason.FAILED]} page(s) failed; first: {first_error}"] if first_error else []
             if self.entry_refusals:
                 notes.append(f"{len(self.entry_refusals)} entry point(s) refused: " + self._refusals_line())
-            status, error = "ok", "; ".join(notes) or None
+            status, error = RunStatus.OK, "; ".join(notes) or None
         run_id = self._run_id()
         logger.info("run %s of %s: %s %s", run_id, spider.name, status, counts)
         if run_id is None:
@@ -260,9 +269,9 @@ class RunRecorder:
             UNRECORDED.append(run_id)
             line = first_line(exc, with_type=True)
             logger.error("could not record the end of run %s: %s", run_id, line)
-            if status != "failed":
+            if status != RunStatus.FAILED:
                 status, error = (
-                    "failed",
+                    RunStatus.FAILED,
                     f"the database refused a write: {line}" + (f"; {error}" if error else ""),
                 )
         self._emit({"run_id": run_id, "counts": counts, "end": {"status": status, "error": error}})

@@ -24,7 +24,7 @@ So that an answer changing in between (DNS rebinding) still cannot reach a priva
 resolver (`GuardedResolver`, TWISTED_DNS_RESOLVER) fails the connection to a host the policy guarded when
 the answer it connects to is not public.
 
-A refusal is a `RefusedUrl` (an IgnoreRequest with a reason word); the spider records it as a rejection
+A refusal is a `RefusedUrl` (an IgnoreRequest with its `Reason`); the spider records it as a rejection
 with that reason, so it is counted in the run like any page that was not fetched.
 """
 
@@ -48,7 +48,7 @@ from twisted.internet.threads import deferToThread
 from w3lib.url import safe_url_string
 
 from crawler.vocabulary.errors import PairchiveError
-from crawler.vocabulary.reasons import RefusedUrl
+from crawler.vocabulary.reasons import Reason, RefusedUrl
 from crawler.vocabulary.urls import in_domains
 
 logger = logging.getLogger(__name__)
@@ -82,16 +82,16 @@ def shown(url: str, at_most: int = 200) -> str:
     return url if len(url) <= at_most else url[:at_most] + "..."
 
 
-def redirect_refusal(target: str, limit: int) -> tuple[str, str] | None:
+def redirect_refusal(target: str, limit: int) -> tuple[Reason, str] | None:
     """(reason, detail) of a redirect to `target` that is not followed, or None."""
     if detail := scheme_refusal(target):
-        return "scheme", f"redirect to {shown(target)}: {detail}"
+        return Reason.SCHEME, f"redirect to {shown(target)}: {detail}"
     if detail := length_refusal(target, limit):
-        return "url_too_long", f"redirect to {shown(target)}: {detail}"
+        return Reason.URL_TOO_LONG, f"redirect to {shown(target)}: {detail}"
     return None
 
 
-def _count_refusal(crawler: Crawler, reason: str, detail: str, url: str) -> RefusedUrl:
+def _count_refusal(crawler: Crawler, reason: Reason, detail: str, url: str) -> RefusedUrl:
     if crawler.stats is not None:
         crawler.stats.inc_value(f"pairchive/refused/{reason}")
     logger.info("refused, %s: %s", detail, shown(url))
@@ -201,19 +201,19 @@ class UrlPolicy:
             logger.info("private addresses are %s", "refused" if self.guard else "allowed")
         return self.guard
 
-    def _refuse(self, reason: str, detail: str, url: str) -> RefusedUrl:
+    def _refuse(self, reason: Reason, detail: str, url: str) -> RefusedUrl:
         return _count_refusal(self.crawler, reason, detail, url)
 
     async def process_request(self, request: Request, spider: Spider | None = None) -> None:
         if detail := scheme_refusal(request.url):
-            raise self._refuse("scheme", detail, request.url)
+            raise self._refuse(Reason.SCHEME, detail, request.url)
         if detail := length_refusal(request.url, self.max_length):
-            raise self._refuse("url_too_long", detail, request.url)
+            raise self._refuse(Reason.URL_TOO_LONG, detail, request.url)
         if self.mode == "false" or not await self._guard(spider or self.crawler.spider):
             return
         host = urlsplit(request.url).hostname or ""
         if detail := address_refusal(host, await self._addresses(host)):
-            raise self._refuse("private_address", detail, request.url)
+            raise self._refuse(Reason.PRIVATE_ADDRESS, detail, request.url)
         from twisted.internet import reactor  # here: importing it installs one, before Scrapy chose its own
 
         resolver = getattr(reactor, "resolver", None)
@@ -249,7 +249,7 @@ class RedirectTargets:
                 if self.crawler.stats is not None:
                     self.crawler.stats.inc_value("offsite/filtered")
                 detail = f"redirect to {shown(target)}: not on the source's allowed domains"
-                raise _count_refusal(self.crawler, "offsite", detail, request.url)
+                raise _count_refusal(self.crawler, Reason.OFFSITE, detail, request.url)
         return response
 
     @staticmethod

@@ -36,6 +36,7 @@ from spiders.portal import PortalSpider
 from storage.archive import finish_run
 from storage.db import open_for_writing
 from storage.leases import release
+from storage.outcomes import RunStatus
 
 logger = logging.getLogger("crawler.process.worker")  # also when run as __main__
 
@@ -69,11 +70,11 @@ def _not_started(failure: Failure, job: dict[str, Any], run_id: int, not_started
     try:
         sessions = open_for_writing(job["db_url"]).sessions
         with sessions.begin() as session:
-            finish_run(session, run_id, status="failed", error=reason, only_if_running=True)
+            finish_run(session, run_id, status=RunStatus.FAILED, error=reason, only_if_running=True)
     except (SQLAlchemyError, StorageError) as exc:
         logger.error("could not record the end of run %s: %s", run_id, first_line(exc, with_type=True))
         runrecord.UNRECORDED.append(run_id)
-    runrecord.emit({"run_id": run_id, "counts": {}, "end": {"status": "failed", "error": reason}})
+    runrecord.emit({"run_id": run_id, "counts": {}, "end": {"status": RunStatus.FAILED, "error": reason}})
 
 
 def release_orphaned_leases(job: dict[str, Any]) -> None:

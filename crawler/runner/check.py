@@ -40,6 +40,7 @@ from crawler.process.urlpolicy import (
 )
 from crawler.vocabulary.charset import decode_page
 from crawler.vocabulary.items import PageItem
+from crawler.vocabulary.reasons import Reason
 from crawler.vocabulary.sources import Source
 from crawler.vocabulary.urls import in_domains
 from pipelines.page import process_page
@@ -118,9 +119,9 @@ class Policy:
     def check(self, url: str) -> None:
         """Raise Refused when the crawl would not fetch `url`."""
         if detail := scheme_refusal(url):
-            raise Refused("scheme", f"{shown(url)}: {detail}")
+            raise Refused(Reason.SCHEME, f"{shown(url)}: {detail}")
         if detail := length_refusal(url, self.max_length):
-            raise Refused("url_too_long", f"{shown(url)}: {detail}")
+            raise Refused(Reason.URL_TOO_LONG, f"{shown(url)}: {detail}")
         self._check_address(url, "")
 
     def check_redirect(self, target: str) -> None:
@@ -128,7 +129,7 @@ class Policy:
         if refusal := redirect_refusal(target, self.max_length):
             raise Refused(*refusal)
         if not in_domains(target, self.source.allowed_domains):
-            raise Refused("offsite", f"redirect to {shown(target)}: not on the source's allowed domains")
+            raise Refused(Reason.OFFSITE, f"redirect to {shown(target)}: not on the source's allowed domains")
         self._check_address(target, "redirect to ")
 
     def _check_address(self, url: str, prefix: str) -> None:
@@ -136,7 +137,7 @@ class Policy:
             return
         host = urlsplit(url).hostname or ""
         if detail := address_refusal(host, self.addresses(host)):
-            raise Refused("private_address", f"{prefix}{shown(url)}: {detail}")
+            raise Refused(Reason.PRIVATE_ADDRESS, f"{prefix}{shown(url)}: {detail}")
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):
@@ -175,7 +176,7 @@ def _connection(base: type[http.client.HTTPConnection], policy: Policy, req: url
             peer = str(sock.getpeername()[0])
             if not is_public(peer):
                 sock.close()
-                raise Refused("private_address", f"{self.host} connects to {peer}, not a public address")
+                raise Refused(Reason.PRIVATE_ADDRESS, f"{self.host} connects to {peer}, not a public address")
             return sock
 
     return Guarded
@@ -282,7 +283,7 @@ def check_source(source: Source, user_agent: str, block_private: str | None = No
         else:
             try:
                 if len(body) > MAX_UNZIPPED:  # a crawl's cap for feeds and sitemaps (spiders.discovery)
-                    raise Unreadable("too_large", f"more than the cap of {MAX_UNZIPPED} bytes")
+                    raise Unreadable(Reason.TOO_LARGE, f"more than the cap of {MAX_UNZIPPED} bytes")
                 entries = feed_entries(body) if kind == "feed" else sitemap_entries(body)[1]
             except Unreadable as refused:  # a crawl refuses it too, with this reason
                 report.error = f"refused, {refused.reason}: {refused.detail}"

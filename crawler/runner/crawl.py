@@ -55,6 +55,7 @@ from storage.leases import (
     release,
 )
 from storage.models import ArticleRevision, Capture, CrawlRun, Rejection
+from storage.outcomes import Reason, RunStatus
 from storage.redact import scrub
 
 TAIL_LINES = 20
@@ -249,11 +250,11 @@ def _close_abandoned(database: Database, taken_over: Sequence[Holder]) -> None:
         for holder in taken_over:
             logger.warning("took over the expired lease of %s held by %s", holder.source, holder.owner)
             run = session.get(CrawlRun, holder.run_id) if holder.run_id is not None else None
-            if run is not None and run.status == "running":
+            if run is not None and run.status == RunStatus.RUNNING:
                 finish_run(
                     session,
                     run.id,
-                    status="interrupted",
+                    status=RunStatus.INTERRUPTED,
                     # a reprocess run's counts are its outcomes, not pages: kept as they are
                     counts=None if run.trigger == "reprocess" else recount(session, run.id, run.counts or {}),
                     error=(
@@ -366,12 +367,13 @@ def _run_worker(
         in_flight = False
     except KeyboardInterrupt:
         # The terminal sent SIGINT to the child too: Scrapy closes the run; give it the grace period.
-        ending = _Ending("interrupted", "the crawl was stopped")
+        ending = _Ending(RunStatus.INTERRUPTED, "the crawl was stopped")
         _stop(proc, grace, already_asked=True)
         raise
     except BaseException as exc:
         ending = _Ending(
-            "failed", f"the crawl was stopped after an error in its parent: {first_line(exc, with_type=True)}"
+            RunStatus.FAILED,
+            f"the crawl was stopped after an error in its parent: {first_line(exc, with_type=True)}",
         )
         raise
     finally:
@@ -430,12 +432,12 @@ def _wait(
                 # this one must neither go on nor close its run over the new holder's record.
                 logger.error("lost the lease of %s: another crawl took it over; stopping", ", ".join(lost))
                 ending = _Ending(
-                    "interrupted", f"the lease of {', '.join(lost)} was taken over by another crawl"
+                    RunStatus.INTERRUPTED, f"the lease of {', '.join(lost)} was taken over by another crawl"
                 )
         if ending is None and deadline is not None and now >= deadline:
-            ending = _Ending("timeout", "the time limit was reached")
+            ending = _Ending(RunStatus.TIMEOUT, "the time limit was reached")
         if ending is None and cancel is not None and cancel.is_set():
-            ending = _Ending("interrupted", "the crawl was stopped")
+            ending = _Ending(RunStatus.INTERRUPTED, "the crawl was stopped")
         if ending is not None:
             _stop(proc, grace)
             return ending
@@ -471,10 +473,10 @@ def _close_books(
                 continue
             counts = None
             status, error = (
-                "failed",
+                RunStatus.FAILED.value,  # or the child's own word for its end, as text
                 f"crawl process exited with code {exit_code} before closing this run: {last}",
             )
-            if run.status == "running":
+            if run.status == RunStatus.RUNNING:
                 counts = recount(session, run_id, report.counts.get(run_id, {}))
                 if run_id in report.ends:  # the child's account of its end, which it could not write
                     status, reason = report.ends[run_id]
@@ -507,7 +509,7 @@ def recount(session: Session, run_id: int, reported: Mapping[str, int]) -> dict[
         counts[str(reason)] = max(counts.get(str(reason), 0), int(n))
     captured = session.scalar(select(func.count()).where(Capture.run_id == run_id)) or 0
     counts["fetched"] = max(counts.get("fetched", 0), int(captured))
-    counts.setdefault("failed", 0)
+    counts.setdefault(Reason.FAILED, 0)
     return counts
 
 

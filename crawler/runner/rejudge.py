@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scrapy.exceptions import DropItem
 from sqlalchemy.orm import Session
 
 from crawler.vocabulary.items import PageItem
-from pipelines import reason_of
+from crawler.vocabulary.reasons import Reason, Rejected
 from pipelines.dedup import identify, near_copies
 from pipelines.page import judged_page, page_item
 from pipelines.relevance import Relevance, classify
@@ -132,12 +131,12 @@ def decide_stored(
         decision.verdict = _verdict(
             found, {**(article.stage_versions or {}), "relevance": versions["relevance"]}
         )
-        reason, decision.detail = (None if found.is_pairing else "not_pairing"), explain(found)
+        reason, decision.detail = (None if found.is_pairing else Reason.NOT_PAIRING), explain(found)
     else:
         try:
             item, found = judged_page(rebuild(work, source, root, article.charset))
-        except DropItem as exc:
-            reason, decision.detail = reason_of(exc)[0], str(exc)
+        except Rejected as exc:
+            reason, decision.detail = exc.reason, str(exc)
         else:
             identify(item)
             decision.item = item
@@ -147,7 +146,7 @@ def decide_stored(
                     return Decision(["duplicate"], f"the re-extracted text is article {other}'s", article.id)
                 decision.kinds.append("revised")
             decision.verdict = _verdict(item, versions)
-            reason, decision.detail = (None if item.is_pairing else "not_pairing"), found_detail
+            reason, decision.detail = (None if item.is_pairing else Reason.NOT_PAIRING), found_detail
     if change := _flag(article, reason, decision.detail):
         decision.kinds.append(change[0])
         decision.flag = change[1]
@@ -161,7 +160,7 @@ def decide_rejected(
     `planned` holds the URLs and hashes of pages a dry run would already have stored."""
     try:
         item, found = judged_page(rebuild(work, source, root, None))
-    except DropItem as exc:
+    except Rejected as exc:
         return Decision([], f"still rejected: {exc}")
     if not item.is_pairing:  # as in a crawl, its identities are not computed: nothing compares them
         return Decision([], f"still not_pairing: {explain(found)}", item=item)

@@ -39,6 +39,7 @@ from storage.archive import finish_run, start_run
 from storage.db import Database
 from storage.leases import HEARTBEAT_SECONDS, acquire, attach_run, heartbeat, new_owner, release
 from storage.models import Source
+from storage.outcomes import RunStatus
 from storage.reprocess import (
     STAGES,
     Selection,
@@ -187,15 +188,15 @@ class _Pass:
         if todo == 0:
             return  # nothing to apply: no run record, and no lease taken from a crawl
         self._open()
-        status, error = "ok", None
+        status, error = RunStatus.OK, None
         try:
             self._pages(todo)
         except (KeyboardInterrupt, LeaseLost) as exc:
-            status = "interrupted"
+            status = RunStatus.INTERRUPTED
             error = "the lease was taken over" if isinstance(exc, LeaseLost) else "stopped before it finished"
             raise ReprocessInterrupted(self.report, f"{self.source.name}: reprocess {error}") from None
         except BaseException as exc:
-            status, error = "failed", first_line(exc)
+            status, error = RunStatus.FAILED, first_line(exc)
             raise
         finally:
             self._close(status, error)
@@ -213,7 +214,9 @@ class _Pass:
                         why = (
                             f"this reprocess stopped without closing its run; run {self.run_id} continues it"
                         )
-                        finish_run(session, left, status="interrupted", error=why, only_if_running=True)
+                        finish_run(
+                            session, left, status=RunStatus.INTERRUPTED, error=why, only_if_running=True
+                        )
         except BaseException:
             self._release()
             raise
