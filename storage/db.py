@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from storage.redact import display_url, scrub
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_PAGE_SIZE = 16384
+SQLITE_BUSY_TIMEOUT = 30.0  # seconds a connection waits for another's lock, unless the environment says
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -36,8 +38,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # nightly run fetches again. FULL would fsync once per stored article.
     cur.execute("PRAGMA synchronous=NORMAL")
     # A crawl and a reader (CLI, daemon) may overlap: wait for the lock rather than fail at once.
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={round(_busy_timeout() * 1000)}")
     cur.close()
+
+
+def _busy_timeout() -> float:
+    """Seconds an SQLite connection waits for a lock: PAIRCHIVE_SQLITE_BUSY_TIMEOUT, read as each connection
+    opens (tests that hold a lock on purpose need not wait half a minute), else SQLITE_BUSY_TIMEOUT."""
+    value = os.environ.get("PAIRCHIVE_SQLITE_BUSY_TIMEOUT", "").strip()
+    try:
+        seconds = float(value) if value else SQLITE_BUSY_TIMEOUT
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 86400:  # nan fails both comparisons
+        raise StorageError(f"PAIRCHIVE_SQLITE_BUSY_TIMEOUT={value!r} is not a number of seconds (0-86400)")
+    return seconds
 
 
 def make_engine(url: str) -> Engine:
