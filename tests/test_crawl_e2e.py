@@ -197,7 +197,7 @@ def test_a_dead_portal_is_a_failed_run_with_a_clear_error(tmp_path: Path) -> Non
 def test_a_bad_sources_file_is_one_line_and_touches_no_database(tmp_path: Path) -> None:
     sources = tmp_path / "sources.toml"
     sources.write_text('[[source]]\nname = "x"\ncolour = 1\n', encoding="utf-8")
-    result = pairchive("crawl", "--sources", str(sources), "--db", f"sqlite:///{tmp_path / 'a.db'}")
+    result = run_cli("crawl", "--sources", str(sources), "--db", f"sqlite:///{tmp_path / 'a.db'}")
     assert result.returncode == 2  # a configuration error
     known = ", ".join(sorted(KNOWN_KEYS))
     assert result.stderr.strip().splitlines() == [
