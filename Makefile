@@ -17,7 +17,7 @@ demo: venv
 	$(BIN)/pairchive demo
 
 test: venv
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25
 
 lint: venv
 	$(BIN)/ruff check .

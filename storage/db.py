@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_PAGE_SIZE = 16384
+SQLITE_BUSY_TIMEOUT = 30.0  # seconds a connection waits for another's lock, unless the environment says
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -49,14 +50,27 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # nightly run fetches again. FULL would fsync once per stored article.
     cur.execute("PRAGMA synchronous=NORMAL")
     # A crawl and a reader (CLI, daemon) may overlap: wait for the lock rather than fail at once.
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={round(_busy_timeout() * 1000)}")
     cur.close()
+
+
+def _busy_timeout() -> float:
+    """Seconds an SQLite connection waits for a lock: PAIRCHIVE_SQLITE_BUSY_TIMEOUT, read as each connection
+    opens (tests that hold a lock on purpose need not wait half a minute), else SQLITE_BUSY_TIMEOUT."""
+    value = os.environ.get("PAIRCHIVE_SQLITE_BUSY_TIMEOUT", "").strip()
+    try:
+        seconds = float(value) if value else SQLITE_BUSY_TIMEOUT
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 86400:  # nan fails both comparisons
+        raise StorageError(f"PAIRCHIVE_SQLITE_BUSY_TIMEOUT={value!r} is not a number of seconds (0-86400)")
+    return seconds
 
 
 def _sqlite_reader_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={round(_busy_timeout() * 1000)}")
     # Any write on this connection fails, whatever a query function does; no journal_mode, page_size or
     # synchronous here: the first of them writes the file, and none matters to a reader.
     cur.execute("PRAGMA query_only=ON")

@@ -17,6 +17,7 @@ from crawler.cli import main
 from crawler.sampleweb import SampleWeb
 from storage.archive import finish_run, start_run, upsert_sources
 from storage.db import close_all, open_for_writing
+from tests.cli import run_cli
 from tests.crawls import (
     LOOPBACK,
     WAIT,
@@ -129,22 +130,22 @@ def test_crawl_all_runs_every_source_in_turn_with_live_counts(sample_web: Sample
     assert pairchive("crawl", "--all", "--source", "huli-edu", "--db", db).returncode == 2
 
     # what the operator reads afterwards
-    runs = pairchive("runs", "--db", db).stdout.splitlines()
+    runs = run_cli("runs", "--db", db).stdout.splitlines()
     assert [line.split()[:4] for line in runs[2:]] == [
         [str(run_id), name, "cli", "ok"] for run_id, name in reversed(list(zip(run_ids, names, strict=True)))
     ]
-    assert len(pairchive("runs", "--source", "linxia-news", "--db", db).stdout.splitlines()) == 3
-    assert pairchive("runs", "--failed", "--db", db).stderr.strip() == "no runs recorded"
-    shown = pairchive("runs", "show", str(run_ids[0]), "--db", db).stdout
+    assert len(run_cli("runs", "--source", "linxia-news", "--db", db).stdout.splitlines()) == 3
+    assert run_cli("runs", "--failed", "--db", db).stderr.strip() == "no runs recorded"
+    shown = run_cli("runs", "show", str(run_ids[0]), "--db", db).stdout
     assert f"run {run_ids[0]} of huli-edu" in shown and "status: ok" in shown
     assert re.search(
         r"^  not_pairing +http://127\.0\.0\.1:\d+/edu/\S+  score 0\.\d+ < 0\.5; for: ", shown, re.M
     )
     assert "exit code: 0" in shown
-    status = pairchive("status", "--sources", str(sources), "--db", db).stdout.splitlines()
+    status = run_cli("status", "--sources", str(sources), "--db", db).stdout.splitlines()
     for line, (run_id, name) in zip(status[2:], zip(run_ids, names, strict=True), strict=True):
         assert re.match(rf"{name} +\d{{4}}-\d\d-\d\d \d\d:\d\d:00Z +{run_id} ok .* 0 +-$", line), line
-    assert pairchive("runs", "show", "999", "--db", db).stderr.strip() == "Error: no run with id 999"
+    assert run_cli("runs", "show", "999", "--db", db).stderr.strip() == "Error: no run with id 999"
 
 
 def test_failed_runs_are_listed_and_counted_in_a_row(tmp_path: Path) -> None:
@@ -166,10 +167,10 @@ def test_failed_runs_are_listed_and_counted_in_a_row(tmp_path: Path) -> None:
     levels = re.findall(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (\w+) ", result.stderr, re.M)
     assert levels and set(levels) <= {"WARNING", "ERROR", "CRITICAL"}
     assert result.stderr.splitlines()[-1].startswith("run 2 (dead) failed: no page could be fetched")
-    failed = pairchive("runs", "--failed", "--json", "--db", db).stdout.splitlines()
+    failed = run_cli("runs", "--failed", "--json", "--db", db).stdout.splitlines()
     assert len(failed) == 2
     assert all("no page could be fetched" in json.loads(line)["error"] for line in failed)
-    (line,) = pairchive("status", "--sources", str(sources), "--db", db, "--json").stdout.splitlines()
+    (line,) = run_cli("status", "--sources", str(sources), "--db", db, "--json").stdout.splitlines()
     record = json.loads(line)
     assert record["consecutive_failures"] == 2 and record["last_run"]["status"] == "failed"
     assert record["last_ok"] is None and record["crawling_now"] is None

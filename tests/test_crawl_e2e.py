@@ -17,6 +17,7 @@ from crawler.vocabulary.sources import KNOWN_KEYS
 from pipelines.clean import strip_pinyin
 from storage.db import close_all, open_for_writing
 from storage.models import Article, CrawlRun, Rejection
+from tests.cli import run_cli
 from tests.crawls import LOOPBACK, QuietHandler, crawl, crawl_sample, demo_sources, pairchive, serve
 
 STORIES = load_stories()
@@ -157,16 +158,14 @@ def test_the_crawl_prints_a_summary_table(crawled: dict[str, Any]) -> None:
 
 def test_search_show_and_export_read_what_was_stored(crawled: dict[str, Any]) -> None:
     db = crawled["db"]
-    hits = [
-        json.loads(line) for line in pairchive("search", "結對", "--json", "--db", db).stdout.splitlines()
-    ]
+    hits = [json.loads(line) for line in run_cli("search", "結對", "--json", "--db", db).stdout.splitlines()]
     # a traditional query finds the traditional story and the simplified ones alike
     assert hits and all("結對" in h["snippet"] or "结对" in h["snippet"] for h in hits)
     assert {h["language"] for h in hits} >= {"zh-Hant", "zh-Hans"}
-    shown = pairchive("show", str(hits[0]["id"]), "--db", db)
+    shown = run_cli("show", str(hits[0]["id"]), "--db", db)
     assert shown.returncode == 0 and hits[0]["url"] in shown.stdout
     exported = [
-        json.loads(line) for line in pairchive("export", "--format", "jsonl", "--db", db).stdout.splitlines()
+        json.loads(line) for line in run_cli("export", "--format", "jsonl", "--db", db).stdout.splitlines()
     ]
     assert len(exported) == len(crawled["articles"])
     required = {"id", "url", "source", "title", "published", "language", "relevance", "text"}
@@ -198,7 +197,7 @@ def test_a_dead_portal_is_a_failed_run_with_a_clear_error(tmp_path: Path) -> Non
 def test_a_bad_sources_file_is_one_line_and_touches_no_database(tmp_path: Path) -> None:
     sources = tmp_path / "sources.toml"
     sources.write_text('[[source]]\nname = "x"\ncolour = 1\n', encoding="utf-8")
-    result = pairchive("crawl", "--sources", str(sources), "--db", f"sqlite:///{tmp_path / 'a.db'}")
+    result = run_cli("crawl", "--sources", str(sources), "--db", f"sqlite:///{tmp_path / 'a.db'}")
     assert result.returncode == 2  # a configuration error
     known = ", ".join(sorted(KNOWN_KEYS))
     assert result.stderr.strip().splitlines() == [

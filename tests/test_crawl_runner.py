@@ -19,9 +19,10 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from crawler.runner.crawl import RunSummary, crawl
+from crawler.runner.crawl import RunSummary, crawl, stop_grace
 from crawler.sampleweb import SampleWeb
 from crawler.vocabulary.config import AppConfig
+from crawler.vocabulary.errors import PairchiveError
 from crawler.vocabulary.sources import Source, load_sources, select
 from storage.db import close_all, open_for_writing
 from storage.leases import LEASE_SECONDS, SourceBusy, acquire, holders
@@ -137,8 +138,9 @@ def test_a_crawl_whose_lease_is_taken_over_is_stopped_and_closed_as_interrupted(
 
 
 def test_a_heartbeat_refused_by_a_locked_database_is_tried_again_and_the_crawl_goes_on(
-    slow_portal: Portal, tmp_path: Path
+    slow_portal: Portal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("PAIRCHIVE_SQLITE_BUSY_TIMEOUT", "1")  # SQLite gives up on a lock after 1 s, not 30
     base, asked, release = slow_portal
     cfg, source = _slow(tmp_path, base)
     settings = {**LOOPBACK_SETTINGS, "DOWNLOAD_TIMEOUT": WAIT}  # page 2 is held for longer than the lock
@@ -149,7 +151,7 @@ def test_a_heartbeat_refused_by_a_locked_database_is_tried_again_and_the_crawl_g
     ):
         assert asked.wait(WAIT)
         sink.wait_for(r"stored article \d+ from .*/a/1\.html")  # the crawl itself writes nothing now
-        # another writer holds the database longer than SQLite waits (busy_timeout, 30 s)
+        # another writer holds the database longer than SQLite waits (busy_timeout)
         lock = sqlite3.connect(tmp_path / "a.db", isolation_level=None)
         lock.execute("BEGIN IMMEDIATE")
         try:
@@ -213,9 +215,10 @@ def test_an_error_in_the_waiting_parent_stops_the_crawl_before_its_lease_is_let_
     poker.start()
     try:
         with pytest.raises(_ParentTrouble):
-            # page 2 never comes: a crawl asked to stop gives up on it after the download timeout
+            # page 2 never comes: a crawl asked to stop gives up on it after the download timeout, or is
+            # killed after the grace
             settings = {**LOOPBACK_SETTINGS, "DOWNLOAD_TIMEOUT": 10}
-            crawl(cfg, [source], settings=settings, log_sink=None)
+            crawl(cfg, [source], settings=settings, log_sink=None, grace=1)
     finally:
         poker.join(WAIT)
         signal.signal(signal.SIGUSR1, previous)
@@ -258,3 +261,22 @@ def test_a_crawl_over_its_time_limit_is_ended_and_recorded_as_timeout(
     assert run.status == "timeout" and run.counts.get("stored", 0) <= 1
     assert run.error is not None and run.error.startswith("the time limit was reached")
     assert run.exit_code is not None
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "1e309"])
+def test_a_stop_grace_from_the_environment_that_is_no_number_of_seconds_is_one_line(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAIRCHIVE_STOP_GRACE", value)
+    with pytest.raises(PairchiveError) as refused:
+        stop_grace()
+    assert str(refused.value) == f"PAIRCHIVE_STOP_GRACE={value!r} is not a number of seconds (0-86400)"
+
+
+def test_the_stop_grace_is_thirty_seconds_unless_the_environment_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PAIRCHIVE_STOP_GRACE", raising=False)
+    assert stop_grace() == 30.0
+    monkeypatch.setenv("PAIRCHIVE_STOP_GRACE", "0.5")
+    assert stop_grace() == 0.5

@@ -476,12 +476,17 @@ def test_a_database_server_that_does_not_answer_at_start_exits_1_to_be_restarted
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_stop_signal_ends_a_running_crawl_after_the_grace_period_and_marks_it_interrupted(
-    stop: signal.Signals, slow_portal: tuple[str, threading.Event, threading.Event], tmp_path: Path
+    stop: signal.Signals,
+    slow_portal: tuple[str, threading.Event, threading.Event],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     base, asked, release = slow_portal
     sources = slow_sources(tmp_path, base)
     db = f"sqlite:///{tmp_path / 'a.db'}"
-    # Page 2 never comes; a crawl asked to stop gives up on it after the download timeout.
+    # Page 2 never comes; a crawl asked to stop gives up on it after the download timeout, or is ended
+    # after its own grace (1 s here, 30 by default), whichever comes first.
+    monkeypatch.setenv("PAIRCHIVE_STOP_GRACE", "1")
     with _daemon(sources, db, "--now", "--grace", "0", "-s", "DOWNLOAD_TIMEOUT=10") as (proc, err):
         err.wait_for(r"run of slow starting")
         assert asked.wait(WAIT)  # the crawl is in the middle of a page

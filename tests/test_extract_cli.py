@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from crawler.cli import main
 from pipelines.page import RECORD_KEYS
+from tests.cli import run_cli
 from tests.crawls import pairchive
 
 PAGE = """<!DOCTYPE html>
@@ -66,7 +67,7 @@ def test_stdin_gives_the_same_record_as_the_file(tmp_path: Path) -> None:
 
 
 def test_plain_output_is_a_readable_record(tmp_path: Path) -> None:
-    result = pairchive("extract", str(_saved(tmp_path)))
+    result = run_cli("extract", str(_saved(tmp_path)))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("湖里区与临夏县学校结对帮扶签约\n")
     assert "published: 2022-06-16T10:30:00+08:00" in result.stdout
@@ -77,7 +78,7 @@ def test_plain_output_is_a_readable_record(tmp_path: Path) -> None:
 def test_a_page_without_a_story_is_one_line_and_a_failure(tmp_path: Path) -> None:
     empty = tmp_path / "empty.html"
     empty.write_text("<html><body><a href='/'>首页</a></body></html>", encoding="utf-8")
-    result = pairchive("extract", str(empty))
+    result = run_cli("extract", str(empty))
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         f"Error: no_text: no article body found in {empty.as_uri()}"

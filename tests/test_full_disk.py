@@ -24,13 +24,13 @@ from crawler.vocabulary.sources import load_sources
 from storage.db import close_all, open_for_writing
 from storage.leases import holders
 from storage.models import Article
+from tests.cli import run_cli
 from tests.crawls import (
     LOOPBACK,
     LOOPBACK_SETTINGS,
     WAIT,
     WatchedSink,
     demo_sources,
-    pairchive,
     slow_sources,
     watching,
 )
@@ -97,11 +97,11 @@ def test_a_full_disk_is_one_line_and_loses_nothing_stored(
     finally:
         conn.close()
     # the raw captures of what was stored are whole: a WARC write cut short by the full disk was undone
-    verified = pairchive("warc", "verify", "--db", str(db))
+    verified = run_cli("warc", "verify", "--db", str(db))
     assert verified.returncode == 0, verified.stdout
     again = _crawl(sources, db, "fj-observer")
     assert again.returncode == 0, again.stderr[-2000:]
-    verified = pairchive("warc", "verify", "--db", str(db))
+    verified = run_cli("warc", "verify", "--db", str(db))
     assert verified.returncode == 0, verified.stdout
 
 

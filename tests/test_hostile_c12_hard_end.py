@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import select
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,6 +101,31 @@ def test_a_crawl_whose_parent_is_killed_closes_its_run_with_what_it_stored_and_f
     assert again.returncode == 0, again.stderr[-2000:]
 
 
+# The kernel's deliveries of one parent's death (one per thread of the parent it passes through), the
+# second entering the handler before the first was handled to its end; then a later one, after.
+TWO_DELIVERIES = """
+import signal
+from crawler.process import worker
+
+stops = []
+signal.signal(signal.SIGTERM, lambda signum, frame: stops.append(signum))
+worker.die_with_parent(None)
+worker._parent_died(signal.SIGHUP, None)
+worker._parent_died(signal.SIGHUP, None)
+signal.raise_signal(signal.SIGHUP)
+print(len(stops), signal.getsignal(signal.SIGHUP) == signal.SIG_IGN)
+"""
+
+
+def test_a_crawl_process_asks_itself_to_stop_once_however_often_its_parent_death_is_signalled() -> None:
+    # Two SIGTERMs make Scrapy stop at once, with the runs still open: the run would stay `running`.
+    result = subprocess.run(
+        [sys.executable, "-c", TWO_DELIVERIES], capture_output=True, text=True, timeout=WAIT, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["1", "True"]
+
+
 def test_a_crawl_killed_after_a_stop_keeps_the_counts_of_what_it_stored(
     hostile: HostileWeb, gate: type[Gate], db_url: str, tmp_path: Path
 ) -> None:
@@ -131,11 +158,12 @@ def test_a_crawl_killed_after_a_stop_keeps_the_counts_of_what_it_stored(
 
 
 def test_a_time_limit_that_needs_a_kill_reports_what_the_run_stored(
-    hostile: HostileWeb, gate: type[Gate], db_url: str, tmp_path: Path
+    hostile: HostileWeb, gate: type[Gate], db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sources, _ = _source(hostile, tmp_path)
-    # --timeout is in minutes: 0.1 is six seconds, the held article longer, the grace of a foreground crawl
-    # (30 s) shorter than the download timeout: the crawl is killed
+    monkeypatch.setenv("PAIRCHIVE_STOP_GRACE", "1")  # the grace of a foreground crawl, 30 s by default
+    # --timeout is in minutes: 0.1 is six seconds, the held article longer, the grace shorter than the
+    # download timeout: the crawl is killed
     result = pairchive(
         "crawl", "--sources", str(sources), "--db", db_url, "--timeout", "0.1", *LOOPBACK,
         "-s", f"DOWNLOAD_TIMEOUT={WAIT * 2}",

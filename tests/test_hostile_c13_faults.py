@@ -20,6 +20,7 @@ from crawler.vocabulary.sources import load_sources
 from storage.db import close_all, open_for_writing
 from storage.leases import holders
 from storage.models import Article
+from tests.cli import run_cli
 from tests.crawls import LOOPBACK, LOOPBACK_SETTINGS, WAIT, WatchedSink, pairchive, run_rows, watching
 from tests.hostile import HostileWeb
 from tests.hostile.c13_faults import BAD_SETTINGS, CASES, Gate, Proxy, sources_toml
@@ -95,7 +96,7 @@ def test_a_setting_value_scrapy_cannot_read_is_one_line_and_exit_2_before_any_cr
 ) -> None:
     db = f"sqlite:///{tmp_path / 'a.db'}"
     asked = hostile.asked.count("/c13/list.html")
-    result = pairchive("crawl", "--sources", str(_sources(hostile, tmp_path)), "--db", db, "-s", setting)
+    result = run_cli("crawl", "--sources", str(_sources(hostile, tmp_path)), "--db", db, "-s", setting)
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()
     key, _, value = setting.partition("=")

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from crawler.vocabulary.sources import parse_sources
 from storage.db import close_all, open_for_writing
 from storage.models import Article
-from tests.crawls import pairchive
+from tests.cli import run_cli
 from tests.hostile import HostileWeb, c17_entry_points
 from tests.hostile.archives import DATABASES, crawl_once, database
 
@@ -59,7 +59,7 @@ def test_a_source_whose_every_entry_point_list_is_empty_is_one_configuration_err
 ) -> None:
     sources = tmp_path / "sources.toml"
     sources.write_text(sources_text(hostile, "no-entry-point-at-all"), encoding="utf-8")
-    result = pairchive("crawl", "--sources", str(sources), "--db", f"sqlite:///{tmp_path / 'a.db'}")
+    result = run_cli("crawl", "--sources", str(sources), "--db", f"sqlite:///{tmp_path / 'a.db'}")
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"Error: {sources}: source 'no-entry-point-at-all': key 'start_urls': is empty, and the source has "

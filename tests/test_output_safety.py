@@ -28,6 +28,7 @@ from storage.models import CrawlRun
 from storage.normalize import search_form
 from storage.redact import display_url, scrub
 from storage.warc import WarcError, WarcFile, read_member, warc_path
+from tests.cli import run_cli
 
 SECRET = "s3cret"
 CLOSED_PG = f"postgresql+psycopg://postgres:{SECRET}@127.0.0.1:1/test"
@@ -37,6 +38,9 @@ CLOSED_PG = f"postgresql+psycopg://postgres:{SECRET}@127.0.0.1:1/test"
 TITLE = "结对帮扶\x1b]0;owned\x07学校"
 TEXT = "两地学校结对帮扶。\x1b[31m红\x1b[0m\x1b[2J\x1b]8;;http://evil.example/\x1b\\链接\x1b]8;;\x1b\\\x9b6n"
 FORMULA_TITLE = '=HYPERLINK("http://evil.example/","结对")'
+
+
+NO_DB_ENV = {"PAIRCHIVE_DB": ""}  # the database is the one --db names, whatever the environment says
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -91,7 +95,7 @@ def test_first_line_of_an_error_carrying_a_url_hides_its_password() -> None:
     ],
 )
 def test_a_closed_postgresql_port_gives_an_error_line_without_the_password(args: list[str]) -> None:
-    result = _cli(*args, "--db", CLOSED_PG)
+    result = run_cli(*args, "--db", CLOSED_PG, env=NO_DB_ENV)
     assert result.returncode != 0
     assert "Error:" in result.stderr
     assert SECRET not in result.stderr + result.stdout
@@ -107,7 +111,7 @@ def test_a_closed_postgresql_port_gives_an_error_line_without_the_password(args:
     ],
 )
 def test_a_bad_database_url_is_refused_in_one_line_without_the_password(url: str, status: int) -> None:
-    result = _cli("db", "status", "--db", url)
+    result = run_cli("db", "status", "--db", url, env=NO_DB_ENV)
     assert result.returncode == status
     assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
     assert SECRET not in result.stderr

@@ -38,6 +38,7 @@ from storage.models import (
     utcnow,
 )
 from storage.reprocess import Work
+from tests.cli import run_cli
 from tests.crawls import WAIT, crawl, demo_sources, pairchive, started
 
 PAIRING = "手拉手"  # the title of linxia-news' school pairing story
@@ -171,7 +172,7 @@ def test_a_rejected_page_the_gate_now_accepts_becomes_a_story_with_its_capture(
         # the rejection an older gate left stays: nothing is deleted
         assert s.scalar(sa.select(sa.func.count()).where(Rejection.capture_id == capture_id)) == 1
     close_all()
-    search = pairchive("search", PAIRING, "--db", db_url, "--json")
+    search = run_cli("search", PAIRING, "--db", db_url, "--json")
     assert url in search.stdout
 
 

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from crawler.sampleweb import PORTALS, SampleWeb, load_stories
-from tests.crawls import crawl, demo_sources, pairchive
+from tests.cli import run_cli
+from tests.crawls import crawl, demo_sources
 
 STORIES = load_stories()
 
@@ -17,7 +18,7 @@ _sources = demo_sources
 def test_check_reports_pattern_matches_and_one_extracted_article(
     sample_web: SampleWeb, tmp_path: Path
 ) -> None:
-    result = pairchive("sources", "check", "linxia-news", "--sources", str(_sources(sample_web, tmp_path)))
+    result = run_cli("sources", "check", "linxia-news", "--sources", str(_sources(sample_web, tmp_path)))
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
     portal = next(p for p in PORTALS if p.name == "linxia-news")
@@ -32,7 +33,7 @@ def test_check_of_a_wrong_article_pattern_fails_before_any_nightly_run(
     sample_web: SampleWeb, tmp_path: Path
 ) -> None:
     text = sample_web.sources_toml().replace(r"'/jy/\d{6}/\d+\.htm$'", r"'/jy/\d{8}/\d+\.html$'")
-    result = pairchive(
+    result = run_cli(
         "sources", "check", "linxia-news", "--sources", str(_sources(sample_web, tmp_path, text))
     )
     assert result.returncode == 1
@@ -41,7 +42,7 @@ def test_check_of_a_wrong_article_pattern_fails_before_any_nightly_run(
 
 def test_check_of_a_dead_entry_point_says_so(sample_web: SampleWeb, tmp_path: Path) -> None:
     text = '[[source]]\nname = "dead"\nstart_urls = ["http://127.0.0.1:9/edu/"]\narticle_pattern = "/edu/"\n'
-    result = pairchive("sources", "check", "dead", "--sources", str(_sources(sample_web, tmp_path, text)))
+    result = run_cli("sources", "check", "dead", "--sources", str(_sources(sample_web, tmp_path, text)))
     assert result.returncode == 1 and "error: " in result.stdout
 
 
@@ -54,7 +55,7 @@ def test_list_shows_each_source_with_its_last_run_and_stored_stories(
     assert first.returncode == 0, first.stderr[-2000:]
     listed = [
         json.loads(line)
-        for line in pairchive(
+        for line in run_cli(
             "sources", "list", "--sources", str(sources), "--db", db, "--json"
         ).stdout.splitlines()
     ]
@@ -64,7 +65,7 @@ def test_list_shows_each_source_with_its_last_run_and_stored_stories(
     assert linxia["entry_points"] == {"listing": 1, "feeds": 1, "sitemaps": 0}
     assert linxia["last_run"]["status"] == "ok" and linxia["stored"] == 1
     assert by_name["huli-edu"]["last_run"] is None and by_name["huli-edu"]["stored"] == 0
-    plain = pairchive("sources", "list", "--sources", str(sources), "--db", db).stdout
+    plain = run_cli("sources", "list", "--sources", str(sources), "--db", db).stdout
     assert "linxia-news" in plain and "never" in plain
 
 
@@ -72,6 +73,6 @@ def test_check_obeys_robots_txt_like_the_crawl(sample_web: SampleWeb, tmp_path: 
     base = sample_web.base_urls["huli-edu"]
     text = f'[[source]]\nname = "admin"\nstart_urls = ["{base}/admin/"]\narticle_pattern = "/edu/"\n'
     before = len(sample_web.hits["huli-edu"])
-    result = pairchive("sources", "check", "admin", "--sources", str(_sources(sample_web, tmp_path, text)))
+    result = run_cli("sources", "check", "admin", "--sources", str(_sources(sample_web, tmp_path, text)))
     assert result.returncode == 1 and "error: disallowed by robots.txt" in result.stdout
     assert "/admin/" not in sample_web.hits["huli-edu"][before:]

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from storage.archive import finish_run, insert_article, record_rejection, start_run, upsert_sources
 from storage.db import close_all, open_for_writing
+from storage.errors import StorageError
 from storage.fulltext import INDEX_TABLES, QueryError, is_index_table
 from storage.models import Article, ArticleRevision, Base, CrawlRun
 from storage.outcomes import Reason
@@ -507,6 +508,25 @@ def test_the_schema_document_describes_every_table_and_column() -> None:
         section = doc.split(f"## `{table.name}`", 1)[1].split("\n## ", 1)[0]
         for column in table.columns:
             assert f"`{column.name}`" in section, f"{table.name}.{column.name}"
+
+
+def test_an_sqlite_connection_waits_thirty_seconds_for_a_lock_unless_the_environment_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PAIRCHIVE_SQLITE_BUSY_TIMEOUT", raising=False)
+    engine = open_for_writing(f"sqlite:///{tmp_path / 'a.db'}").engine
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("PRAGMA busy_timeout")).scalar() == 30000
+    close_all()
+    monkeypatch.setenv("PAIRCHIVE_SQLITE_BUSY_TIMEOUT", "0.25")
+    engine = open_for_writing(f"sqlite:///{tmp_path / 'a.db'}").engine
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("PRAGMA busy_timeout")).scalar() == 250
+    close_all()
+    monkeypatch.setenv("PAIRCHIVE_SQLITE_BUSY_TIMEOUT", "a while")
+    with pytest.raises(StorageError, match=r"^PAIRCHIVE_SQLITE_BUSY_TIMEOUT='a while' is not a number of"):
+        open_for_writing(f"sqlite:///{tmp_path / 'a.db'}")
+    close_all()
 
 
 def test_every_sqlite_connection_is_in_wal_mode_with_foreign_keys_on(tmp_path: Path) -> None:

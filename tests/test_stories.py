@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from pipelines.clean import strip_pinyin
 from storage.db import close_all, open_for_writing
 from storage.models import Article, Sighting, Story, StoryMerge
+from tests.cli import run_cli
 from tests.crawls import QuietHandler, crawl, pairchive, serve
 
 BOILERPLATE = "湖里区教育局表示，将继续深化东西部教育协作，推动优质教育资源共享，助力乡村教育振兴。"
@@ -159,13 +160,13 @@ def test_a_different_signing_from_the_same_template_stays_apart(archive: tuple[s
 
 def test_stories_multi_lists_the_syndicated_story_with_its_portals(archive: tuple[str, Path]) -> None:
     db, _ = archive
-    result = pairchive("stories", "--multi", "--json", "--db", db)
+    result = run_cli("stories", "--multi", "--json", "--db", db)
     assert result.returncode == 0, result.stderr
     (story,) = [json.loads(line) for line in result.stdout.splitlines()]
     assert story["id"] == _story_of(db, "/bureau/a/1.html")
     assert story["portals"] == ["agg", "bureau", "daily", "tw"] and story["sightings"] == 4
     assert story["articles"] == 2 and story["title"] == TITLE  # the earliest article is canonical
-    everything = pairchive("stories", "--db", db)
+    everything = run_cli("stories", "--db", db)
     assert everything.returncode == 0 and "思明区" in everything.stdout
 
 
@@ -175,7 +176,7 @@ def test_show_lists_the_sightings_and_export_carries_them(archive: tuple[str, Pa
     sessions = open_for_writing(db).sessions
     with sessions() as s:
         first = s.scalars(sa.select(Article.id).where(Article.story_id == story).order_by(Article.id)).first()
-    shown = pairchive("show", str(first), "--db", db)
+    shown = run_cli("show", str(first), "--db", db)
     assert shown.returncode == 0, shown.stderr
     assert (
         "Seen at 4 URL(s):" in shown.stdout
@@ -183,7 +184,7 @@ def test_show_lists_the_sightings_and_export_carries_them(archive: tuple[str, Pa
         and "/tw/a/9.html" in shown.stdout
     )
     out = folder / "export.jsonl"
-    assert pairchive("export", "--db", db, "-o", str(out)).returncode == 0
+    assert run_cli("export", "--db", db, "-o", str(out)).returncode == 0
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     mine = [r for r in records if r["story_id"] == story]
     assert len(mine) == 2 and all(len(r["sightings"]) == 4 for r in mine)
@@ -266,8 +267,8 @@ def test_csv_export_round_trips_and_since_filters(archive: tuple[str, Path]) -> 
 
     db, folder = archive
     jsonl, table = folder / "all.jsonl", folder / "all.csv"
-    assert pairchive("export", "--db", db, "-o", str(jsonl)).returncode == 0
-    assert pairchive("export", "--db", db, "--format", "csv", "-o", str(table)).returncode == 0
+    assert run_cli("export", "--db", db, "-o", str(jsonl)).returncode == 0
+    assert run_cli("export", "--db", db, "--format", "csv", "-o", str(table)).returncode == 0
     records = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
     with table.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -287,7 +288,7 @@ def test_csv_export_round_trips_and_since_filters(archive: tuple[str, Path]) -> 
         assert record["fetched_at"] == capture["fetched_at"]  # when its bytes were fetched
     assert max(len(r["sightings"].split()) for r in rows) == 4
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d")
-    later = pairchive("export", "--db", db, "--format", "csv", "--since", tomorrow)
+    later = run_cli("export", "--db", db, "--format", "csv", "--since", tomorrow)
     assert later.returncode == 0 and len(later.stdout.splitlines()) == 1  # the header only
     bad = pairchive("export", "--db", db, "--since", "16/11/2022")
     assert bad.returncode == 2 and "16/11/2022" in bad.stderr

@@ -33,7 +33,8 @@ from crawler.vocabulary.sources import Source, parse_sources
 from storage.db import close_all, open_for_writing
 from storage.models import Article, Capture, Rejection
 from storage.warc import WarcFile
-from tests.crawls import LOOPBACK_SETTINGS, QuietHandler, answer, article_page, pairchive, serve
+from tests.cli import run_cli
+from tests.crawls import LOOPBACK_SETTINGS, QuietHandler, answer, article_page, serve
 
 # Links of other schemes on the portal's own host; the article pattern matches every one of them.
 OTHER_SCHEME_LINKS = [
@@ -320,7 +321,7 @@ def test_warc_verify_reports_a_capture_of_another_scheme_in_one_line_and_goes_on
     archive_with_a_file_capture: dict[str, Any],
 ) -> None:
     archive = archive_with_a_file_capture
-    result = pairchive("warc", "verify", "--db", archive["db"])
+    result = run_cli("warc", "verify", "--db", archive["db"])
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = result.stdout.splitlines()
@@ -336,7 +337,7 @@ def test_show_raw_of_a_capture_of_another_scheme_is_one_line(
     archive_with_a_file_capture: dict[str, Any],
 ) -> None:
     archive = archive_with_a_file_capture
-    result = pairchive("show", str(archive["article_id"]), "--raw", "--db", archive["db"])
+    result = run_cli("show", str(archive["article_id"]), "--raw", "--db", archive["db"])
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [

@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from datetime import date
 from typing import Any
 
@@ -124,6 +125,11 @@ def run(job: dict[str, Any]) -> int:
 
 PARENT_DEATH_SIGNAL = signal.SIGHUP  # Scrapy handles SIGTERM as a stop and a second one as a kill
 
+# Taken by the first delivery of the parent-death signal. Acquiring without blocking is one C call, so a
+# delivery that enters the handler again before it has returned (Python runs signal handlers between any
+# two bytecodes, nested ones included) finds it taken and asks nothing.
+_ASKED_TO_STOP = threading.Lock()
+
 
 def _set_parent_death_signal(signum: int) -> None:
     with contextlib.suppress(OSError, AttributeError):
@@ -131,11 +137,18 @@ def _set_parent_death_signal(signum: int) -> None:
 
 
 def _parent_died(_signum: int, _frame: object) -> None:
-    """Ask the crawl to stop once (a graceful close of its runs). The kernel sends the parent-death signal
-    again each time a later parent ends (a thread of init the crawl was handed to): a second SIGTERM would
-    make Scrapy stop at once, with its runs left open, so the signal is disarmed here."""
-    _set_parent_death_signal(0)
+    """Ask the crawl to stop once (a graceful close of its runs).
+
+    The kernel sends the parent-death signal at each change of parent: when the thread that started this
+    process ends and the process is handed to another thread of the dying parent, again when that one ends,
+    and when a later parent ends (a thread of init). A killed parent with several threads sends it a few
+    times within microseconds, so a second delivery can land while the first is still being handled, before
+    the signal is disarmed. A second SIGTERM would make Scrapy stop at once, leaving its runs open; so only
+    the first delivery asks for the stop, and it disarms the signal before anything else."""
+    if not _ASKED_TO_STOP.acquire(blocking=False):
+        return
     signal.signal(PARENT_DEATH_SIGNAL, signal.SIG_IGN)
+    _set_parent_death_signal(0)
     os.kill(os.getpid(), signal.SIGTERM)
 
 
