@@ -57,6 +57,10 @@ class PortalSpider(scrapy.Spider):
         recrawl: bool = False,
         **kwargs: Any,
     ) -> None:
+        if isinstance(source, str):
+            # A name from the command line (-a source=NAME): only `scrapy crawl` (crawler.cli.scrapycommands)
+            # looks it up in the sources file, with the run record and lease a crawl needs.
+            raise ValueError(f"source {source!r}: run it as `scrapy crawl portal -a source={source}`")
         self.source = source if isinstance(source, Source) else source_from_dict(source)
         super().__init__(name=self.source.name, **kwargs)
         self.source_id = source_id
