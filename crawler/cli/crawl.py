@@ -16,6 +16,7 @@ from crawler.cli.options import (
     db_option,
     echo_text,
     scrapy_overrides,
+    set_option,
     sources_option,
     table,
 )
@@ -112,14 +113,7 @@ class Progress:
     metavar="YYYY-MM-DD",
     help="Skip article links dated (in their URL) before this day.",
 )
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override one Scrapy setting for this crawl, e.g. -s DOWNLOAD_DELAY=2 (repeatable).",
-)
+@set_option()
 def crawl(
     names: tuple[str, ...],
     all_sources: bool,

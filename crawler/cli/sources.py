@@ -8,7 +8,17 @@ from typing import Any
 import click
 from sqlalchemy import func, select
 
-from crawler.cli.options import app_config, db_option, echo_text, sources_option, table, terms_text
+from crawler.cli.options import (
+    app_config,
+    db_option,
+    echo_text,
+    json_option,
+    scrapy_overrides,
+    set_option,
+    sources_option,
+    table,
+    terms_text,
+)
 from crawler.runner.check import SAMPLE, check_source
 from crawler.vocabulary.sources import load_sources
 from crawler.vocabulary.sources import select as select_sources
@@ -27,7 +37,7 @@ def sources() -> None:
 @sources.command("list")
 @sources_option
 @db_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per source, one per line.")
+@json_option("One JSON object per source, one per line.")
 def list_sources(sources: str | None, db: str | None, as_json: bool) -> None:
     """Every configured source: entry points, schedule, last run and stored stories.
 
