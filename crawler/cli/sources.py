@@ -19,7 +19,7 @@ from crawler.cli.options import (
     table,
     terms_text,
 )
-from crawler.runner.check import SAMPLE, check_source
+from crawler.runner.check import SAMPLE, check_source, crawl_user_agent
 from crawler.vocabulary.sources import load_sources
 from crawler.vocabulary.sources import select as select_sources
 from storage.db import open_database
@@ -113,7 +113,8 @@ def _row(record: dict[str, Any]) -> list[Any]:
 @sources.command("check")
 @click.argument("name")
 @sources_option
-def check(name: str, sources: str | None) -> None:
+@set_option("the check as for a crawl (it sends the crawl's USER_AGENT)", "-s USER_AGENT=mybot/1.0")
+def check(name: str, sources: str | None, overrides: tuple[str, ...]) -> None:
     """Fetch NAME's entry points once; show what its patterns match and one extracted article.
 
     Nothing is stored. Exits 1 when no link matches article_pattern or the article yields no story text.
@@ -122,7 +123,7 @@ def check(name: str, sources: str | None) -> None:
     """
     cfg = app_config(None, sources)
     (source,) = select_sources(load_sources(cfg.sources_path), [name], cfg.sources_path)
-    report = check_source(source, f"pairchive (+{cfg.contact_url})")
+    report = check_source(source, crawl_user_agent(cfg.contact_url, scrapy_overrides(overrides)))
     for ep in report.entry_points:
         echo_text(f"{ep.kind} {ep.url}")
         if ep.error:

@@ -16,6 +16,7 @@ import http.client
 import socket
 import urllib.request
 import urllib.robotparser
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.client import HTTPMessage
@@ -38,6 +39,7 @@ from crawler.process.urlpolicy import (
     scheme_refusal,
     shown,
 )
+from crawler.process.worker import build_settings
 from crawler.vocabulary.charset import decode_page
 from crawler.vocabulary.items import PageItem
 from crawler.vocabulary.sources import Source
@@ -222,6 +224,13 @@ def project_policy(source: Source, mode: str | None = None) -> Policy:
     settings.setmodule("crawler.settings", priority="project")
     chosen = block_mode(settings.get("PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES") if mode is None else mode)
     return Policy(source, chosen, settings.getint("URLLENGTH_LIMIT"))
+
+
+def crawl_user_agent(contact_url: str, overrides: Mapping[str, Any] | None = None) -> str:
+    """The User-Agent a crawl sends, made as the crawl process makes it (crawler.process.worker): the one of
+    crawler/settings.py with the configured contact URL, unless `-s USER_AGENT=` (`overrides`) replaces it."""
+    job = {"db_url": "", "contact_url": contact_url, "settings": dict(overrides or {})}
+    return str(build_settings(job).get("USER_AGENT"))
 
 
 _ROBOTS: dict[str, urllib.robotparser.RobotFileParser] = {}
