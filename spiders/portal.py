@@ -224,7 +224,9 @@ class PortalSpider(scrapy.Spider):
         """The feed's or sitemap's entries; None when it is not read, recorded with the reason why."""
         url = (response.meta.get("redirect_urls") or [response.url])[0]  # the entry point as linked
         try:
-            found = (read_feed if what == "feed" else read_sitemap)(response.body, self.caps)
+            found = (read_feed if what == "feed" else read_sitemap)(
+                response.body, self.caps, self.source.encoding
+            )
         except Unreadable as refused:
             self.logger.warning("%s %s refused, %s: %s", what, url, refused.reason, refused.detail)
             self._refuse(url, refused.reason, f"{what}: {refused.detail}")

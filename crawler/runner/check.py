@@ -292,7 +292,11 @@ def check_source(source: Source, user_agent: str, block_private: str | None = No
             try:
                 if len(body) > MAX_UNZIPPED:  # a crawl's cap for feeds and sitemaps (spiders.discovery)
                     raise Unreadable("too_large", f"more than the cap of {MAX_UNZIPPED} bytes")
-                entries = feed_entries(body) if kind == "feed" else sitemap_entries(body)[1]
+                entries = (
+                    feed_entries(body, encoding=source.encoding)
+                    if kind == "feed"
+                    else sitemap_entries(body, encoding=source.encoding)[1]
+                )
             except Unreadable as refused:  # a crawl refuses it too, with this reason
                 report.error = f"refused, {refused.reason}: {refused.detail}"
                 continue
