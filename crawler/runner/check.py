@@ -39,7 +39,6 @@ from crawler.process.urlpolicy import (
     scheme_refusal,
     shown,
 )
-from crawler.process.worker import build_settings
 from crawler.vocabulary.charset import decode_page
 from crawler.vocabulary.items import PageItem
 from crawler.vocabulary.sources import Source
@@ -229,6 +228,10 @@ def project_policy(source: Source, mode: str | None = None) -> Policy:
 def crawl_user_agent(contact_url: str, overrides: Mapping[str, Any] | None = None) -> str:
     """The User-Agent a crawl sends, made as the crawl process makes it (crawler.process.worker): the one of
     crawler/settings.py with the configured contact URL, unless `-s USER_AGENT=` (`overrides`) replaces it."""
+    # Here, not at the top: the crawl process's module brings the spider and Scrapy's engine, which every
+    # other `pairchive` command would then load at start for nothing.
+    from crawler.process.worker import build_settings
+
     job = {"db_url": "", "contact_url": contact_url, "settings": dict(overrides or {})}
     return str(build_settings(job).get("USER_AGENT"))
 
