@@ -16,7 +16,8 @@
   not, one error line and exit status 2 (a configuration error: not worth a restart), or 1 when a database
   server does not answer (it may be starting: worth a restart).
 - SIGTERM or SIGINT: no new runs start (jobs waiting for a free slot are skipped); running crawls get
-  `grace` seconds to finish, then are asked to stop, closed and marked `interrupted`; the daemon exits 0.
+  `grace` seconds to finish, then are asked to stop, with `grace` seconds again to close their runs (past
+  them they are killed), and marked `interrupted`; the daemon exits 0.
 - SIGHUP, or a change to the sources file: the sources are read again and the jobs added, replaced or
   removed to match, without a restart. A file that does not load keeps the old schedule; the error is
   logged in one line.
@@ -77,9 +78,12 @@ def run_source(
     settings: dict[str, Any] | None = None,
     time_limit: float | None = TIME_LIMIT_MINUTES,
     retry_when_busy: bool = True,
+    *,
+    grace: float = GRACE_SECONDS,
 ) -> str:
     """The job: crawl one source now; returns the run's status (`busy` when another crawl holds it,
-    `skipped` when the daemon is stopping, `failed` when no run could be made).
+    `skipped` when the daemon is stopping, `failed` when no run could be made). A crawl asked to stop (the
+    daemon stopping) has `grace` seconds to close its run before it is ended.
 
     `source` is the source's table as the daemon loaded it (or, for a one-off call, its name, looked up in
     the sources file). The job's arguments are plain data, so it runs from any job store. A busy source
@@ -94,10 +98,10 @@ def run_source(
     with _running_changed:
         _running[name] = _running.get(name, 0) + 1
     try:
-        run = _crawl_one(AppConfig(**config), source, settings, time_limit)
+        run = _crawl_one(AppConfig(**config), source, settings, time_limit, grace)
     except SourceBusy as exc:
         retry = (
-            _retry_after(exc.holder, name, [config, source, settings, time_limit])
+            _retry_after(exc.holder, name, [config, source, settings, time_limit], grace)
             if retry_when_busy
             else None
         )
@@ -129,7 +133,7 @@ def run_source(
     return run.status
 
 
-def _retry_after(holder: Holder, name: str, args: list[Any]) -> datetime | None:
+def _retry_after(holder: Holder, name: str, args: list[Any], grace: float) -> datetime | None:
     """Schedule one more run of a busy source just after its holder's lease expires: a dead crawl's lease
     (a daemon restarted after a kill) is taken over then, not at the next cron time. None when no daemon
     is running to do it (a one-off call) or it is stopping."""
@@ -141,6 +145,7 @@ def _retry_after(holder: Holder, name: str, args: list[Any]) -> datetime | None:
         run_source,
         DateTrigger(run_date=when),
         args=[*args, False],
+        kwargs={"grace": grace},
         id=f"retry:{name}",
         name=f"retry {name}",
         replace_existing=True,
@@ -152,7 +157,11 @@ def _retry_after(holder: Holder, name: str, args: list[Any]) -> datetime | None:
 
 
 def _crawl_one(
-    cfg: AppConfig, source: dict[str, Any] | str, settings: dict[str, Any] | None, time_limit: float | None
+    cfg: AppConfig,
+    source: dict[str, Any] | str,
+    settings: dict[str, Any] | None,
+    time_limit: float | None,
+    grace: float,
 ) -> RunSummary:
     if isinstance(source, str):
         (chosen,) = select(load_sources(cfg.sources_path), [source], cfg.sources_path)
@@ -167,6 +176,7 @@ def _crawl_one(
         log_sink=None,
         timeout=time_limit * 60 if time_limit else None,
         cancel=STOPPING,
+        grace=grace,
     )
     return run
 
@@ -191,13 +201,16 @@ def add_jobs(
     sources: Sequence[Source],
     settings: dict[str, Any] | None = None,
     time_limit: float | None = TIME_LIMIT_MINUTES,
+    grace: float = GRACE_SECONDS,
 ) -> None:
-    """One cron job per source, in the source's own time zone; re-adding replaces the old job."""
+    """One cron job per source, in the source's own time zone; re-adding replaces the old job. `grace` is
+    how long each crawl, once asked to stop, may take to close its run."""
     for source in sources:
         scheduler.add_job(
             run_source,
             cron_trigger(source.schedule, source.timezone),
             args=[asdict(cfg), source.to_dict(), settings, time_limit],
+            kwargs={"grace": grace},
             id=job_id(source.name),
             name=f"crawl {source.name}",
             replace_existing=True,
@@ -255,7 +268,7 @@ class Daemon:
         new = {s.name: s.to_dict() for s in sources}
         changed = [s for s in sources if self.sources.get(s.name) != new[s.name]]
         removed = sorted(set(self.sources) - set(new))
-        add_jobs(self.scheduler, self.cfg, changed, self.settings, self.time_limit)
+        add_jobs(self.scheduler, self.cfg, changed, self.settings, self.time_limit, self.grace)
         for name in removed:
             self.scheduler.remove_job(job_id(name))
             if self.scheduler.get_job(f"retry:{name}") is not None:

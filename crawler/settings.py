@@ -6,9 +6,10 @@ from crawler.vocabulary.config import DEFAULT_CONTACT_URL
 BOT_NAME = "pairchive"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
+# `scrapy crawl portal -a source=NAME` (scrapy.cfg) crawls a source of the sources file with its run record.
+COMMANDS_MODULE = "crawler.cli.scrapycommands"
 
-# Identify ourselves, with a page a webmaster can read and complain to.
-PAIRCHIVE_CONTACT_URL = DEFAULT_CONTACT_URL
+# Identify ourselves, with a page a webmaster can read and complain to (PAIRCHIVE_CONTACT_URL replaces it).
 USER_AGENT = f"pairchive/{__version__} (+{DEFAULT_CONTACT_URL})"
 
 # Politeness: small regional servers, crawled nightly for years.

@@ -121,14 +121,15 @@ def unzip_if_gzipped(body: bytes, max_bytes: int = MAX_UNZIPPED) -> bytes:
 MARKUP_RE = re.compile(rb"(\xef\xbb\xbf)?\s*<")
 
 
-def _utf8(body: bytes, caps: Caps) -> bytes:
-    """The file as UTF-8: unpacked, then decoded by pairchive's charset rules (feeds declare gb2312 and
-    use GBK characters as often as pages do, and libxml2 stops at the first character it cannot map).
-    ASCII and UTF-8 files are passed on as they are: a 50 MB sitemap is not copied."""
+def _utf8(body: bytes, caps: Caps, encoding: str | None = None) -> bytes:
+    """The file as UTF-8: unpacked, then decoded by pairchive's charset rules, as a page of the source is
+    (a byte order mark, else the source's `encoding`, else what the bytes and declarations decide: feeds
+    declare gb2312 and use GBK characters as often as pages do, and libxml2 stops at the first character
+    it cannot map). ASCII and UTF-8 files are passed on as they are: a 50 MB sitemap is not copied."""
     data = unzip_if_gzipped(body, caps.max_bytes)
     if data.isascii():
         return data
-    decoded = decode_page(data)
+    decoded = decode_page(data, None, encoding)
     return data if decoded.charset == "utf-8" else decoded.text.encode("utf-8")
 
 
@@ -152,10 +153,11 @@ FEED_ROOTS = ("rss", "feed", "rdf")  # RSS 0.9x/2.0, Atom, RSS 1.0 (rdf:RDF)
 SITEMAP_ROOTS = ("urlset", "sitemapindex")
 
 
-def read_feed(body: bytes, caps: Caps = Caps()) -> Discovered:
+def read_feed(body: bytes, caps: Caps = Caps(), encoding: str | None = None) -> Discovered:
     """Item links of an RSS or Atom feed, with their published (or updated) dates, up to the cap of
-    entries; raises Unreadable for a file that is not read (see the module docstring)."""
-    root = _root(_utf8(body, caps))
+    entries; raises Unreadable for a file that is not read (see the module docstring). `encoding` is the
+    source's, as for its pages."""
+    root = _root(_utf8(body, caps, encoding))
     if _local(root.tag) not in FEED_ROOTS:
         raise Unreadable(Reason.UNPARSABLE, f"not an RSS or Atom feed: the document is <{_local(root.tag)}>")
     entries: list[Entry] = []
@@ -185,9 +187,9 @@ def read_feed(body: bytes, caps: Caps = Caps()) -> Discovered:
     return Discovered("feed", entries[: caps.max_entries], len(entries) > caps.max_entries)
 
 
-def feed_entries(body: bytes, caps: Caps = Caps()) -> list[Entry]:
+def feed_entries(body: bytes, caps: Caps = Caps(), encoding: str | None = None) -> list[Entry]:
     """read_feed's entries."""
-    return read_feed(body, caps).entries
+    return read_feed(body, caps, encoding).entries
 
 
 def _text_sitemap(text: str, caps: Caps) -> Discovered:
@@ -207,10 +209,11 @@ def _text_sitemap(text: str, caps: Caps) -> Discovered:
     return Discovered("urlset", entries)
 
 
-def read_sitemap(body: bytes, caps: Caps = Caps()) -> Discovered:
+def read_sitemap(body: bytes, caps: Caps = Caps(), encoding: str | None = None) -> Discovered:
     """("index", child sitemaps) or ("urlset", page URLs), with lastmod or news publication dates, up to
-    the cap of entries; the text format too; raises Unreadable for a file that is not read."""
-    data = _utf8(body, caps)
+    the cap of entries; the text format too; raises Unreadable for a file that is not read. `encoding`
+    is the source's, as for its pages."""
+    data = _utf8(body, caps, encoding)
     if not MARKUP_RE.match(data):
         return _text_sitemap(data.decode("utf-8", "replace"), caps)
     root = _root(data)
@@ -235,9 +238,9 @@ def read_sitemap(body: bytes, caps: Caps = Caps()) -> Discovered:
     return Discovered(kind, entries[: caps.max_entries], len(entries) > caps.max_entries)
 
 
-def sitemap_entries(body: bytes, caps: Caps = Caps()) -> tuple[str, list[Entry]]:
+def sitemap_entries(body: bytes, caps: Caps = Caps(), encoding: str | None = None) -> tuple[str, list[Entry]]:
     """read_sitemap's kind and entries."""
-    found = read_sitemap(body, caps)
+    found = read_sitemap(body, caps, encoding)
     return found.kind, found.entries
 
 

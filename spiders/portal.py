@@ -57,6 +57,10 @@ class PortalSpider(scrapy.Spider):
         recrawl: bool = False,
         **kwargs: Any,
     ) -> None:
+        if isinstance(source, str):
+            # A name from the command line (-a source=NAME): only `scrapy crawl` (crawler.cli.scrapycommands)
+            # looks it up in the sources file, with the run record and lease a crawl needs.
+            raise ValueError(f"source {source!r}: run it as `scrapy crawl portal -a source={source}`")
         self.source = source if isinstance(source, Source) else source_from_dict(source)
         super().__init__(name=self.source.name, **kwargs)
         self.source_id = source_id
@@ -220,7 +224,9 @@ class PortalSpider(scrapy.Spider):
         """The feed's or sitemap's entries; None when it is not read, recorded with the reason why."""
         url = (response.meta.get("redirect_urls") or [response.url])[0]  # the entry point as linked
         try:
-            found = (read_feed if what == "feed" else read_sitemap)(response.body, self.caps)
+            found = (read_feed if what == "feed" else read_sitemap)(
+                response.body, self.caps, self.source.encoding
+            )
         except Unreadable as refused:
             self.logger.warning("%s %s refused, %s: %s", what, url, refused.reason, refused.detail)
             self._refuse(url, refused.reason, f"{what}: {refused.detail}")

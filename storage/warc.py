@@ -15,7 +15,7 @@ import io
 import os
 import re
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
@@ -329,8 +329,3 @@ def verify_capture(root: Path, capture: Any) -> list[str]:
         elif request.rec_headers.get_header("WARC-Concurrent-To") != capture.record_id:
             problems.append("the request record belongs to another response")
     return problems
-
-
-def warc_files(root: Path) -> Iterator[Path]:
-    """Every WARC file under the WARC directory, oldest name first."""
-    yield from sorted(root.rglob("*.warc.gz"))

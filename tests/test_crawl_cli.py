@@ -174,3 +174,24 @@ def test_failed_runs_are_listed_and_counted_in_a_row(tmp_path: Path) -> None:
     record = json.loads(line)
     assert record["consecutive_failures"] == 2 and record["last_run"]["status"] == "failed"
     assert record["last_ok"] is None and record["crawling_now"] is None
+
+
+def test_crawl_all_is_crawl_without_source_every_source_in_turn(tmp_path: Path) -> None:
+    # two portals that refuse connections: each run fails at once, and the runs say which were crawled
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        "".join(
+            f'[[source]]\nname = "{name}"\nstart_urls = ["http://127.0.0.1:9/list.html"]\narticle_pattern = "/a/"\n'
+            for name in ("first", "second")
+        ),
+        encoding="utf-8",
+    )
+    crawled: dict[str, list[str]] = {}
+    for label, args in (("bare", []), ("all", ["--all"])):
+        db = f"sqlite:///{tmp_path / f'{label}.db'}"
+        result = crawl(sources, db, *args, "-s", "RETRY_TIMES=0")
+        assert result.returncode in (0, 1), result.stderr[-2000:]
+        crawled[label] = re.findall(r"^\d+\s+(\S+)\s", result.stdout, re.MULTILINE)
+    assert crawled == {"bare": ["first", "second"], "all": ["first", "second"]}
+    help_text = CliRunner().invoke(main, ["crawl", "--help"]).output
+    assert "what `crawl` without --source does" in " ".join(help_text.split())

@@ -375,6 +375,34 @@ def test_jobs_waiting_for_a_free_slot_when_the_daemon_stops_are_skipped_not_star
     assert asked.empty()
 
 
+def test_the_daemons_grace_is_each_crawls_grace_to_close_its_run_once_asked_to_stop(tmp_path: Path) -> None:
+    with held_portal(tmp_path, ["held"]) as (cfg, asked, _release):
+        sched = DrivenScheduler(timezone="UTC", executors={"default": DebugExecutor()})
+        daemon = scheduler.Daemon(cfg, settings=LOOPBACK_SETTINGS, grace=7.5, scheduler=sched)
+        assert daemon.load()
+        (job,) = sched.get_jobs()
+        assert job.kwargs == {"grace": 7.5}  # the job's crawl gets it, not the runner's default
+        (source,) = load_sources(cfg.sources_path)
+        statuses: list[str] = []
+        job_thread = threading.Thread(
+            target=lambda: statuses.append(
+                scheduler.run_source(asdict(cfg), source.to_dict(), LOOPBACK_SETTINGS, None, False, grace=0)
+            )
+        )
+        job_thread.start()
+        try:
+            assert asked.get(timeout=WAIT) == "held"  # the crawl is in the middle of its list page
+            scheduler.STOPPING.set()  # as the daemon does past its own grace period
+            job_thread.join(WAIT)
+        finally:
+            scheduler.STOPPING.clear()
+    assert statuses == ["interrupted"]
+    ((_, _, status, error),) = run_rows(cfg.db_url)
+    # no grace at all: ended at once, not left the runner's 30 seconds to finish its page
+    assert status == "interrupted" and error is not None
+    assert error.endswith("(it did not stop within the grace period and was killed)")
+
+
 # --- a real daemon process -----------------------------------------------------------------------------
 
 

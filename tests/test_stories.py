@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import opencc
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 
 from pipelines.clean import strip_pinyin
 from storage.db import close_all, open_for_writing
-from storage.models import Article, Sighting, Story, StoryMerge
+from storage.models import Article, CrawlRun, Sighting, Story, StoryMerge
 from tests.cli import run_cli
 from tests.crawls import QuietHandler, crawl, pairchive, serve
 
@@ -191,12 +192,30 @@ def test_show_lists_the_sightings_and_export_carries_them(archive: tuple[str, Pa
     assert {s["source"] for s in mine[0]["sightings"]} == {"bureau", "daily", "agg", "tw"}
 
 
-def test_recrawl_moves_last_seen_and_keeps_first_seen(archive: tuple[str, Path]) -> None:
-    db, _ = archive
+def test_recrawl_moves_last_seen_and_keeps_first_seen(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'a.db'}"  # an archive of its own: the shared one stays as first crawled
+
+    def sighting() -> tuple[datetime, datetime]:
+        sessions = open_for_writing(db).sessions
+        with sessions() as s:
+            seen = s.scalars(sa.select(Sighting).where(Sighting.url.contains("/bureau/a/1.html"))).one()
+            return seen.first_seen, seen.last_seen
+
+    with serve(Portals) as base:
+        sources = _sources(tmp_path, base, ["bureau"])
+        first = crawl(sources, db, "--source", "bureau")
+        assert first.returncode == 0, first.stderr[-3000:]
+        first_seen, last_seen = sighting()
+        assert first_seen == last_seen
+        again = crawl(sources, db, "--source", "bureau", "--recrawl")
+        assert again.returncode == 0, again.stderr[-3000:]
+    assert sighting()[0] == first_seen
+    assert sighting()[1] > last_seen
     sessions = open_for_writing(db).sessions
     with sessions() as s:
-        seen = s.scalars(sa.select(Sighting).where(Sighting.url.contains("/bureau/a/1.html"))).one()
-    assert seen.first_seen <= seen.last_seen
+        runs = s.scalars(sa.select(CrawlRun).order_by(CrawlRun.id)).all()
+        assert runs[1].counts.get("unchanged") == 1  # the page was fetched again, its text the same
+    close_all()
 
 
 def test_pinyin_and_script_do_not_change_the_stored_original(archive: tuple[str, Path]) -> None:

@@ -19,6 +19,7 @@ from crawler.cli.options import (
     db_option,
     echo_record,
     echo_text,
+    json_option,
     raw_csv_option,
     table,
     terms_text,
@@ -65,7 +66,7 @@ from storage.warc import WarcError, read_exchange, read_member
     help="Hit order.",
 )
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000), help="Most hits.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit, one per line.")
+@json_option("One JSON object per hit, one per line.")
 @click.option(
     "--csv", "as_csv", is_flag=True, help="CSV with a header row (formula cells defused: --raw-csv)."
 )
@@ -139,7 +140,7 @@ def search(
 
 @click.command()
 @click.argument("article_id", type=RECORD_ID)
-@click.option("--json", "as_json", is_flag=True, help="The stored record as JSON.")
+@json_option("The stored record as JSON.")
 @click.option(
     "--raw",
     is_flag=True,
@@ -252,7 +253,7 @@ def _print_capture(root: Path, article_id: int, capture: Capture | None, whole: 
 @click.option("--multi", is_flag=True, help="Only stories seen on more than one portal.")
 @click.option("--source", metavar="NAME", help="Only stories seen on this source.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000), help="Most stories.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per story, one per line.")
+@json_option("One JSON object per story, one per line.")
 @db_option
 def stories_command(multi: bool, source: str | None, limit: int, as_json: bool, db: str | None) -> None:
     """List stories (an event with all its copies), newest first, with where each was seen.

@@ -16,6 +16,7 @@ from crawler.cli.options import (
     db_option,
     echo_text,
     scrapy_overrides,
+    set_option,
     sources_option,
     table,
 )
@@ -83,7 +84,13 @@ class Progress:
 
 @click.command()
 @click.option("--source", "names", multiple=True, metavar="NAME", help="Crawl only this source (repeatable).")
-@click.option("--all", "all_sources", is_flag=True, help="Crawl every source in the sources file, in turn.")
+@click.option(
+    "--all",
+    "all_sources",
+    is_flag=True,
+    help="Crawl every source in the sources file, in turn: what `crawl` without --source does (for scripts "
+    "that say so).",
+)
 @sources_option
 @db_option
 @data_dir_option
@@ -113,14 +120,7 @@ class Progress:
     metavar="YYYY-MM-DD",
     help="Skip article links dated (in their URL) before this day.",
 )
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override one Scrapy setting for this crawl, e.g. -s DOWNLOAD_DELAY=2 (repeatable).",
-)
+@set_option()
 def crawl(
     names: tuple[str, ...],
     all_sources: bool,
@@ -136,6 +136,7 @@ def crawl(
 ) -> None:
     """Crawl portals now, one after the other, and store the pairing stories found.
 
+    The sources named with --source, or without any every source in the sources file (--all says so).
     Each run is a subprocess holding its source's lease: a source another crawl (the daemon, another
     operator) is crawling is skipped with who holds it. Progress and log go to stderr, the summary table
     to stdout (Ctrl-C: the runs so far). Exit status: 0 every run ok, 1 a run failed, timed out or was

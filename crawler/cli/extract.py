@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.options import echo_record, echo_text, terms_text
+from crawler.cli.options import echo_record, echo_text, json_option, terms_text
 from crawler.vocabulary.charset import charset_codec
 
 
@@ -35,7 +35,7 @@ def _codec(ctx: click.Context, param: click.Parameter, value: str | None) -> str
 @click.option(
     "--timezone", default="Asia/Shanghai", show_default=True, help="The portal's zone, for dates without one."
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON object with stable keys (see docs).")
+@json_option("One JSON object with stable keys (see docs).")
 def extract(path: Path, url: str | None, charset: str | None, timezone: str, as_json: bool) -> None:
     """Run extract, clean, language, relevance and identity on one saved page (any charset; - for stdin)
     and print what a crawl would store. Nothing is written and nothing is dropped for relevance.

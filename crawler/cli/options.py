@@ -55,6 +55,23 @@ def data_dir_option(f: F) -> F:
     )(f)
 
 
+def json_option(help: str) -> Callable[[F], F]:
+    """`--json` (the `as_json` flag): the command's data as JSON; `help` says what its JSON holds."""
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def set_option(what: str = "this crawl", example: str = "-s DOWNLOAD_DELAY=2") -> Callable[[F], F]:
+    """`-s/--set KEY=VALUE` (the `overrides`, read with scrapy_overrides): one Scrapy setting for `what`."""
+    return click.option(
+        "-s",
+        "--set",
+        "overrides",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help=f"Override one Scrapy setting for {what}, e.g. {example} (repeatable).",
+    )
+
+
 def scrapy_overrides(pairs: Sequence[str]) -> dict[str, str]:
     """`-s KEY=VALUE` options as Scrapy settings; pairchive's own settings are refused (they have flags),
     and so is a value Scrapy could not read as its setting's kind (a usage error before any crawl starts)."""

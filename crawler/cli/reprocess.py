@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING
 import click
 
 from crawler.cli.crawl import EXIT_BUSY
-from crawler.cli.options import ConfigError, app_config, data_dir_option, db_option, table
+from crawler.cli.options import ConfigError, app_config, data_dir_option, db_option, json_option, table
 from crawler.cli.types import DAY
 from storage.leases import SourceBusy
 
@@ -108,7 +108,7 @@ def print_report(report: Report) -> None:
     "texts again as they are (and extract only pages rejected as not_pairing, which have no stored text).",
 )
 @click.option("--apply", "apply_changes", is_flag=True, help="Make the changes (in a run record per source).")
-@click.option("--json", "as_json", is_flag=True, help="The report as one JSON object.")
+@json_option("The report as one JSON object.")
 @click.option(
     "--progress/--no-progress",
     "show_progress",

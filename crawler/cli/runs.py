@@ -17,7 +17,9 @@ from crawler.cli.options import (
     db_option,
     echo_record,
     echo_text,
+    json_option,
     scrapy_overrides,
+    set_option,
     sources_option,
     table,
 )
@@ -60,7 +62,7 @@ def _run_dict(run: CrawlRun) -> dict[str, Any]:
 @click.option("--source", metavar="NAME", help="Only this source's runs.")
 @click.option("--failed", is_flag=True, help="Only runs that did not end ok (failed, timeout, interrupted).")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100_000), help="Most runs.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per run, one per line.")
+@json_option("One JSON object per run, one per line.")
 @db_option
 @click.pass_context
 def runs_group(
@@ -107,7 +109,7 @@ def runs_group(
 @click.option(
     "--limit", default=50, show_default=True, type=click.IntRange(0, 100_000), help="Most rejections."
 )
-@click.option("--json", "as_json", is_flag=True, help="The run and its rejections as JSON.")
+@json_option("The run and its rejections as JSON.")
 @db_option
 def runs_show(run_id: int, limit: int, as_json: bool, db: str | None) -> None:
     """One run: when, why, how it ended, counts by outcome, and the pages it did not store with why.
@@ -160,7 +162,7 @@ def runs_show(run_id: int, limit: int, as_json: bool, db: str | None) -> None:
 @click.command("status")
 @sources_option
 @db_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per source, one per line.")
+@json_option("One JSON object per source, one per line.")
 def status(sources: str | None, db: str | None, as_json: bool) -> None:
     """Each configured source at a glance: its next scheduled run, its last run and how it ended, the runs in
     a row that did not end ok, and who is crawling it now.
@@ -241,14 +243,7 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
     help="At SIGTERM or SIGINT, how long running crawls may go on before they are stopped.",
 )
 @click.option("--now", "run_now", is_flag=True, help="Also run every source once at start.")
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override one Scrapy setting for every crawl, e.g. -s DOWNLOAD_DELAY=2 (repeatable).",
-)
+@set_option("every crawl")
 def daemon(
     sources: str | None,
     db: str | None,

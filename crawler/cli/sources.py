@@ -8,7 +8,17 @@ from typing import Any
 import click
 from sqlalchemy import func, select
 
-from crawler.cli.options import app_config, db_option, echo_text, sources_option, table, terms_text
+from crawler.cli.options import (
+    app_config,
+    db_option,
+    echo_text,
+    json_option,
+    scrapy_overrides,
+    set_option,
+    sources_option,
+    table,
+    terms_text,
+)
 from crawler.vocabulary.sources import load_sources
 from crawler.vocabulary.sources import select as select_sources
 from storage.db import open_for_reading
@@ -26,7 +36,7 @@ def sources() -> None:
 @sources.command("list")
 @sources_option
 @db_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per source, one per line.")
+@json_option("One JSON object per source, one per line.")
 def list_sources(sources: str | None, db: str | None, as_json: bool) -> None:
     """Every configured source: entry points, schedule, last run and stored stories.
 
@@ -102,7 +112,8 @@ def _row(record: dict[str, Any]) -> list[Any]:
 @sources.command("check")
 @click.argument("name")
 @sources_option
-def check(name: str, sources: str | None) -> None:
+@set_option("the check as for a crawl (it sends the crawl's USER_AGENT)", "-s USER_AGENT=mybot/1.0")
+def check(name: str, sources: str | None, overrides: tuple[str, ...]) -> None:
     """Fetch NAME's entry points once; show what its patterns match and one extracted article.
 
     Nothing is stored. Exits 1 when no link matches article_pattern or the article yields no story text.
@@ -110,11 +121,11 @@ def check(name: str, sources: str | None) -> None:
     Example: pairchive sources check huli-edu --sources sources.toml
     """
     # The dry run brings Scrapy and the pipelines' stages: imported by it, not by `sources list`.
-    from crawler.runner.check import SAMPLE, check_source
+    from crawler.runner.check import SAMPLE, check_source, crawl_user_agent
 
     cfg = app_config(None, sources)
     (source,) = select_sources(load_sources(cfg.sources_path), [name], cfg.sources_path)
-    report = check_source(source, f"pairchive (+{cfg.contact_url})")
+    report = check_source(source, crawl_user_agent(cfg.contact_url, scrapy_overrides(overrides)))
     for ep in report.entry_points:
         echo_text(f"{ep.kind} {ep.url}")
         if ep.error:

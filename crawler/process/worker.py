@@ -54,7 +54,6 @@ def build_settings(job: dict[str, Any]) -> Settings:
     if contact:
         version = settings.get("USER_AGENT").split(" ", 1)[0]
         settings.set("USER_AGENT", f"{version} (+{contact})", priority="cmdline")
-        settings.set("PAIRCHIVE_CONTACT_URL", contact, priority="cmdline")
     for key, value in job.get("settings", {}).items():
         settings.set(key, value, priority="cmdline")
     if job.get("parent_pid"):

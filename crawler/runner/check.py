@@ -16,6 +16,7 @@ import http.client
 import socket
 import urllib.request
 import urllib.robotparser
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.client import HTTPMessage
@@ -225,6 +226,17 @@ def project_policy(source: Source, mode: str | None = None) -> Policy:
     return Policy(source, chosen, settings.getint("URLLENGTH_LIMIT"))
 
 
+def crawl_user_agent(contact_url: str, overrides: Mapping[str, Any] | None = None) -> str:
+    """The User-Agent a crawl sends, made as the crawl process makes it (crawler.process.worker): the one of
+    crawler/settings.py with the configured contact URL, unless `-s USER_AGENT=` (`overrides`) replaces it."""
+    # Here, not at the top: the crawl process's module brings the spider and Scrapy's engine, which every
+    # other `pairchive` command would then load at start for nothing.
+    from crawler.process.worker import build_settings
+
+    job = {"db_url": "", "contact_url": contact_url, "settings": dict(overrides or {})}
+    return str(build_settings(job).get("USER_AGENT"))
+
+
 _ROBOTS: dict[str, urllib.robotparser.RobotFileParser] = {}
 
 
@@ -284,7 +296,11 @@ def check_source(source: Source, user_agent: str, block_private: str | None = No
             try:
                 if len(body) > MAX_UNZIPPED:  # a crawl's cap for feeds and sitemaps (spiders.discovery)
                     raise Unreadable(Reason.TOO_LARGE, f"more than the cap of {MAX_UNZIPPED} bytes")
-                entries = feed_entries(body) if kind == "feed" else sitemap_entries(body)[1]
+                entries = (
+                    feed_entries(body, encoding=source.encoding)
+                    if kind == "feed"
+                    else sitemap_entries(body, encoding=source.encoding)[1]
+                )
             except Unreadable as refused:  # a crawl refuses it too, with this reason
                 report.error = f"refused, {refused.reason}: {refused.detail}"
                 continue

@@ -1,7 +1,9 @@
 """Which charset a page is really in, from its bytes and what it (and its server) declare.
 
 Chinese portals declare gb2312 and serve GBK or GB18030, declare gb2312 and serve UTF-8, declare two
-charsets or none. Declarations are hints; the bytes decide:
+charsets or none. Declarations are hints; the bytes decide, the same way for pages, feeds and sitemaps:
+  0. a byte order mark (UTF-8, UTF-16, UTF-32): the strongest signal, as in the WHATWG encoding standard,
+     which lets a BOM override even the transport's label;
   1. a source's `encoding` key, when the operator set one;
   2. UTF-8, when the bytes hold non-ASCII text and are valid UTF-8 (GBK text practically never is);
   3. the first declaration (HTTP header, then <meta> in order) that decodes the bytes without error,
