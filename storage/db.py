@@ -25,7 +25,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.errors import DatabaseUnreachable, StorageError
+from storage.errors import DatabaseUnreachable, NoArchive, StorageError
 from storage.migrations.frozen.errors import MigrationRefused
 from storage.redact import display_url, scrub
 
@@ -128,7 +128,7 @@ def _sqlite_read_only(parsed: URL, url: str) -> URL:
         raise StorageError(f"{display_url(url)}: an in-memory database holds no archive to read")
     path = Path(os.path.abspath(database))
     if not path.is_file():
-        raise StorageError(f"no database file {path}: `pairchive db upgrade` (or a crawl) creates it")
+        raise NoArchive(f"no database file {path}: `pairchive db upgrade` (or a crawl) creates it")
     query = {"mode": "ro", "uri": "true"}
     if not os.access(path.parent, os.W_OK) and not Path(f"{path}-wal").exists():
         query["immutable"] = "1"
@@ -226,7 +226,7 @@ def check_revision(engine: Engine, url: str) -> None:
         return
     shown = display_url(url)
     if current is None:
-        raise StorageError(
+        raise NoArchive(
             f"{shown}: no pairchive schema here (a new or foreign database); `pairchive db upgrade` creates it"
         )
     from alembic.script import ScriptDirectory

@@ -15,6 +15,11 @@ class StorageError(PairchiveError):
     """The database cannot be reached, created or migrated."""
 
 
+class NoArchive(StorageError):
+    """No archive here yet: a missing SQLite file, or a database without pairchive's schema. A reader
+    says so; a writer (a crawl, `pairchive db upgrade`) creates it."""
+
+
 class DatabaseUnreachable(StorageError):
     """A database server did not answer (down, starting, or the network): worth trying again later."""
 

@@ -335,3 +335,35 @@ def last_finished_run(session: Session, source_id: int, before: int | None = Non
     if before is not None:
         stmt = stmt.where(CrawlRun.id < before)
     return session.scalars(stmt.order_by(CrawlRun.id.desc()).limit(1)).first()
+
+
+def source_overview(session: Session, names: Sequence[str]) -> dict[str, tuple[CrawlRun | None, int]]:
+    """For each source name: its newest run (None if it never ran) and the number of articles stored."""
+    out: dict[str, tuple[CrawlRun | None, int]] = {name: (None, 0) for name in names}
+    for row in session.scalars(select(Source).where(Source.name.in_(list(names)))):
+        last = session.scalars(
+            select(CrawlRun).where(CrawlRun.source_id == row.id).order_by(CrawlRun.id.desc()).limit(1)
+        ).first()
+        stored = session.scalar(select(func.count()).select_from(Article).where(Article.source_id == row.id))
+        out[row.name] = (last, stored or 0)
+    return out
+
+
+def iter_captures(session: Session, run_id: int | None = None, batch: int = 500) -> Iterator[Capture]:
+    """Every capture (of one run, if given) in id order, read in batches so memory stays flat."""
+    last_id = 0
+    while True:
+        stmt = select(Capture).where(Capture.id > last_id).order_by(Capture.id).limit(batch)
+        if run_id is not None:
+            stmt = stmt.where(Capture.run_id == run_id)
+        rows = session.scalars(stmt).all()
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id
+        session.expunge_all()
+
+
+def uncaptured_count(session: Session) -> int:
+    """Stored articles without a raw capture (fetched before raw captures were kept)."""
+    return session.scalar(select(func.count()).where(Article.capture_id.is_(None))) or 0

@@ -210,13 +210,37 @@ def test_a_reader_of_a_database_without_a_pairchive_schema_names_db_upgrade(tmp_
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["notes"]
 
 
-@pytest.mark.parametrize("reader", list(READERS))
+# The two commands about the configured sources answer before the first crawl: nothing has run yet.
+BEFORE_THE_FIRST_CRAWL = ("status", "sources list")
+
+
+@pytest.mark.parametrize("reader", [r for r in READERS if r not in BEFORE_THE_FIRST_CRAWL])
 def test_a_reader_of_a_missing_sqlite_file_fails_in_one_line_and_creates_nothing(
     reader: str, sources: Path, tmp_path: Path
 ) -> None:
     path = tmp_path / "missing.db"
     line = one_error_line(invoke(READERS[reader][0], str(path), sources, tmp_path / "data"))
     assert line == f"Error: no database file {path}: `pairchive db upgrade` (or a crawl) creates it"
+    assert not any(p.name.startswith("missing.db") for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("reader", BEFORE_THE_FIRST_CRAWL)
+def test_status_and_sources_list_of_an_archive_not_made_yet_show_the_sources_as_never_run_and_create_nothing(
+    reader: str, sources: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "missing.db"
+    result = CliRunner().invoke(
+        main,
+        [*READERS[reader][0], "--db", str(path), "--sources", str(sources)],
+        env={"PAIRCHIVE_DATA_DIR": str(tmp_path / "data")},
+    )
+    close_all()
+    assert result.exit_code == 0, result.output
+    assert "p " in result.stdout and "never" in result.stdout, result.stdout
+    assert result.stderr.strip() == (
+        f"no archive yet (no database file {path}: `pairchive db upgrade` (or a crawl) creates it): "
+        "the sources as configured, none has run"
+    )
     assert not any(p.name.startswith("missing.db") for p in tmp_path.iterdir())
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextlib import nullcontext
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,10 +28,14 @@ from crawler.cli.types import RECORD_ID, minutes, seconds
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES
 from crawler.vocabulary.sources import cron_trigger, load_sources
 from storage.db import open_for_reading
+from storage.errors import NoArchive
 from storage.leases import holders
 from storage.models import CrawlRun
 from storage.redact import scrub
-from storage.runs import list_runs, rejections_of, standing
+from storage.runs import Standing, list_runs, rejections_of, standing
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def _when(value: datetime | None) -> str:
@@ -172,10 +177,17 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
     cfg = app_config(db, sources)
     configured = load_sources(cfg.sources_path)
     now = datetime.now(UTC)
-    sessions = open_for_reading(cfg.db_url).sessions
-    with sessions() as session:
-        stand = standing(session, [s.name for s in configured])
-        held = holders(session)
+    names = [s.name for s in configured]
+    try:
+        session: Session | None = open_for_reading(cfg.db_url).sessions()
+    except NoArchive as exc:  # a new deployment: its schedule is worth seeing before the first crawl
+        click.echo(f"no archive yet ({exc}): the sources as configured, none has run", err=True)
+        session = None
+    with session or nullcontext():  # open while the rows are made: a run's source loads on demand
+        if session is None:
+            stand, held = {name: Standing(name, None, None, 0) for name in names}, {}
+        else:
+            stand, held = standing(session, names), holders(session)
         rows, records = [], []
         for source in configured:
             s = stand[source.name]

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import click
-from sqlalchemy import func, select
 
 from crawler.cli.options import (
     app_config,
@@ -22,7 +21,9 @@ from crawler.cli.options import (
 from crawler.vocabulary.sources import load_sources
 from crawler.vocabulary.sources import select as select_sources
 from storage.db import open_for_reading
-from storage.models import Article, CrawlRun, Source
+from storage.errors import NoArchive
+from storage.models import CrawlRun
+from storage.queries import source_overview
 
 
 @click.group()
@@ -44,45 +45,32 @@ def list_sources(sources: str | None, db: str | None, as_json: bool) -> None:
     """
     cfg = app_config(db, sources)
     configured = load_sources(cfg.sources_path)
-    sessions = open_for_reading(cfg.db_url).sessions
     records: list[dict[str, Any]] = []
-    with sessions() as session:
-        for src in configured:
-            row = session.scalar(select(Source).where(Source.name == src.name))
-            last: CrawlRun | None = None
-            stored = 0
-            if row is not None:
-                last = session.scalars(
-                    select(CrawlRun).where(CrawlRun.source_id == row.id).order_by(CrawlRun.id.desc()).limit(1)
-                ).first()
-                stored = (
-                    session.scalar(
-                        select(func.count()).select_from(Article).where(Article.source_id == row.id)
-                    )
-                    or 0
-                )
-            records.append(
-                {
-                    "name": src.name,
-                    "title": src.title,
-                    "entry_points": {
-                        "listing": len(src.start_urls),
-                        "feeds": len(src.feeds),
-                        "sitemaps": len(src.sitemaps),
-                    },
-                    "schedule": src.schedule,
-                    "timezone": src.timezone,
-                    "last_run": None
-                    if last is None
-                    else {
-                        "id": last.id,
-                        "status": last.status,
-                        "finished": last.finished_at.isoformat() if last.finished_at else None,
-                        "counts": last.counts,
-                    },
-                    "stored": stored,
-                }
-            )
+    overview = _overview(cfg.db_url, [src.name for src in configured])
+    for src in configured:
+        last, stored = overview.get(src.name, (None, 0))
+        records.append(
+            {
+                "name": src.name,
+                "title": src.title,
+                "entry_points": {
+                    "listing": len(src.start_urls),
+                    "feeds": len(src.feeds),
+                    "sitemaps": len(src.sitemaps),
+                },
+                "schedule": src.schedule,
+                "timezone": src.timezone,
+                "last_run": None
+                if last is None
+                else {
+                    "id": last.id,
+                    "status": last.status,
+                    "finished": last.finished_at.isoformat() if last.finished_at else None,
+                    "counts": last.counts,
+                },
+                "stored": stored,
+            }
+        )
     if as_json:
         for record in records:
             click.echo(json.dumps(record, ensure_ascii=False))
@@ -93,6 +81,18 @@ def list_sources(sources: str | None, db: str | None, as_json: bool) -> None:
             [_row(record) for record in records],
         )
     )
+
+
+def _overview(db_url: str, names: list[str]) -> dict[str, tuple[CrawlRun | None, int]]:
+    """What the archive holds of each source; an archive not made yet holds nothing (said on stderr), so
+    the sources of a new deployment can be listed before their first crawl."""
+    try:
+        sessions = open_for_reading(db_url).sessions
+    except NoArchive as exc:
+        click.echo(f"no archive yet ({exc}): the sources as configured, none has run", err=True)
+        return {}
+    with sessions() as session:
+        return source_overview(session, names)
 
 
 def _row(record: dict[str, Any]) -> list[Any]:

@@ -5,15 +5,12 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy import func, select
 
 from crawler.cli.options import app_config, data_dir_option, db_option
 from crawler.cli.types import RECORD_ID
 from storage.db import open_for_reading
-from storage.models import Article, Capture
+from storage.queries import iter_captures, uncaptured_count
 from storage.warc import verify_capture
-
-BATCH = 500
 
 
 @click.group("warc")
@@ -41,24 +38,14 @@ def verify(db: str | None, data_dir: str | None, run_id: int | None) -> None:
     sessions = open_for_reading(cfg.db_url).sessions
     checked = bad = 0
     files: set[str] = set()
-    last_id = 0
     with sessions() as session:
-        while True:
-            stmt = select(Capture).where(Capture.id > last_id).order_by(Capture.id).limit(BATCH)
-            if run_id is not None:
-                stmt = stmt.where(Capture.run_id == run_id)
-            batch = session.scalars(stmt).all()
-            if not batch:
-                break
-            for capture in batch:
-                checked += 1
-                files.add(capture.warc_file)
-                for problem in verify_capture(root, capture):
-                    bad += 1
-                    click.echo(f"capture {capture.id} ({capture.url}): {problem}")
-            last_id = batch[-1].id
-            session.expunge_all()
-        uncaptured = session.scalar(select(func.count()).where(Article.capture_id.is_(None)))
+        for capture in iter_captures(session, run_id):
+            checked += 1
+            files.add(capture.warc_file)
+            for problem in verify_capture(root, capture):
+                bad += 1
+                click.echo(f"capture {capture.id} ({capture.url}): {problem}")
+        uncaptured = uncaptured_count(session)
     summary = f"checked {checked} capture(s) in {len(files)} WARC file(s) under {root}: "
     summary += f"{bad} problem(s)" if bad else "every pointer and digest matches"
     click.echo(summary)
