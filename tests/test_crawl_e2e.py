@@ -234,7 +234,10 @@ def test_a_crawl_over_its_time_limit_is_stopped_and_its_run_recorded(tmp_path: P
             f'[[source]]\nname = "silent"\nstart_urls = ["http://127.0.0.1:{port}/edu/"]\narticle_pattern = "/a/"\n'
         )
         cfg = AppConfig(db_url=f"sqlite:///{tmp_path / 'a.db'}")
-        (run,) = crawl(cfg, [source], settings={"ROBOTSTXT_OBEY": False}, log_sink=None, timeout=3)
+        # the stop waits for the request in flight: a short download timeout ends it (retried, so the
+        # request is still in flight at the limit) instead of Scrapy's 30 seconds
+        settings = {"ROBOTSTXT_OBEY": False, "DOWNLOAD_TIMEOUT": 4}
+        (run,) = crawl(cfg, [source], settings=settings, log_sink=None, timeout=3)
     # asked to stop at the limit, the crawl closes its run itself; the parent records why it ended
     assert run.status == "timeout" and run.exit_code is not None
     assert run.finished_at is not None and (run.error or "").startswith("the time limit was reached")
