@@ -6,7 +6,8 @@ Each command runs as a fresh interpreter, `python -m crawler ARGS` (what the `pa
 PYTHONPATH set to a source tree (default: this one), stdout and stderr discarded. The baseline is
 `python -c pass` under the same interpreter and PYTHONPATH: the start-up every Python command pays.
 
-The demo archive is built first with `pairchive demo` into a temporary directory, by the first tree. With
+The demo archive is built first with `pairchive demo` into a temporary directory, by each tree for itself
+(a tree reads only an archive at its own schema revision: readers never migrate). With
 several trees (say the code before a change, from `git archive`, and after it), every round runs every
 command of every tree, the trees and the commands taking turns in an order that changes from round to
 round, so that a drift of the shared machine touches them all alike. One warm-up round is not counted.
@@ -83,11 +84,15 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         work = Path(tmp)
-        db = build_demo(next(iter(trees.values())), work)
+        dbs = {}
+        for label, tree in trees.items():
+            (work / label).mkdir()
+            dbs[label] = build_demo(tree, work / label)
+        search = f"pairchive search {opts.query}"
         commands = {
             "python -c pass": ["-c", "pass"],
             "pairchive --help": ["-m", "crawler", "--help"],
-            f"pairchive search {opts.query}": ["-m", "crawler", "search", opts.query, "--db", str(db)],
+            search: ["-m", "crawler", "search", opts.query, "--db"],
         }
         jobs = [(label, name) for label in trees for name in commands]
         times: dict[tuple[str, str], list[float]] = {job: [] for job in jobs}
@@ -97,7 +102,8 @@ def main() -> None:
             if round_no % 2:
                 order.reverse()
             for label, name in order:
-                elapsed = run(trees[label], commands[name], work)
+                args = [*commands[name], str(dbs[label])] if name == search else commands[name]
+                elapsed = run(trees[label], args, work)
                 if round_no:  # the first round warms the page cache and the bytecode caches
                     times[(label, name)].append(elapsed)
 
