@@ -32,6 +32,7 @@ from crawler.vocabulary.sources import parse_sources
 from storage.archive import finish_run, insert_article, start_run, upsert_sources
 from storage.db import (
     MIGRATIONS,
+    SCHEMA_HEAD,
     alembic_config,
     close_all,
     current_revision,
@@ -199,6 +200,10 @@ def test_a_reader_of_a_database_ahead_of_this_pairchive_asks_for_a_newer_pairchi
     line = one_error_line(invoke(["search", "结对"], db_url, sources, tmp_path / "data"))
     assert "9999_from_the_future, unknown to this pairchive" in line and line.endswith("upgrade pairchive")
     assert revision_of(db_url) == "9999_from_the_future"
+
+
+def test_the_schema_head_a_reader_compares_with_is_the_newest_migration() -> None:
+    assert head_revision() == SCHEMA_HEAD
 
 
 def test_a_reader_of_a_database_without_a_pairchive_schema_names_db_upgrade(tmp_path: Path) -> None:
