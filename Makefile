@@ -35,6 +35,9 @@ test-floor:
 	$(PYTHON) tests/floor_constraints.py pyproject.toml > $(FLOOR)/constraints.txt
 	$(FLOOR)/bin/pip install --quiet --constraint $(FLOOR)/constraints.txt -e '.[test]'
 	$(FLOOR)/bin/pytest -q -p no:cacheprovider $(FLOOR_TESTS)
+	$(FLOOR)/bin/ruff check .
+	$(FLOOR)/bin/mypy
+	$(FLOOR)/bin/lint-imports --no-cache
 
 lint: venv
 	$(BIN)/ruff check .
