@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-floor lint bench pywb clean
+.PHONY: venv demo test test-floor lint bench bench-quick pywb clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,8 +53,29 @@ pywb: .venv-pywb/bin/wayback
 	$(PYTHON) -m venv .venv-pywb
 	.venv-pywb/bin/pip install --quiet 'pywb>=2.8,<3'
 
+# The benchmarks (benchmarks/README.md has each one's command, figures and commit). Those that read saved
+# pages need BENCH_DATA=DIR, a folder of saved Chinese news pages (none ship here); the others generate
+# their web on loopback.
 bench: venv
-	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python benchmarks/bench_crawl.py --pages 2000
+	$(BIN)/python benchmarks/bench_reprocess.py --pages 1000
+	$(BIN)/python benchmarks/bench_startup.py --rounds 15
+	$(BIN)/python benchmarks/bench_daemon.py --runs 100
+	@if [ -n "$(BENCH_DATA)" ]; then \
+		$(BIN)/python benchmarks/bench_pipeline.py --data "$(BENCH_DATA)" --rounds 5 && \
+		$(BIN)/python benchmarks/bench_search.py --data "$(BENCH_DATA)"; \
+	else echo "make bench: BENCH_DATA=DIR (saved pages) also runs the per-article and search benchmarks"; fi
+
+# A small version of each (minutes, not hours): the ratios, to see at once whether a change moved one.
+bench-quick: venv
+	$(BIN)/python benchmarks/bench_crawl.py --pages 300
+	$(BIN)/python benchmarks/bench_reprocess.py --pages 300
+	$(BIN)/python benchmarks/bench_startup.py --rounds 5
+	$(BIN)/python benchmarks/bench_daemon.py --runs 10
+	@if [ -n "$(BENCH_DATA)" ]; then \
+		$(BIN)/python benchmarks/bench_pipeline.py --data "$(BENCH_DATA)" --rounds 2 && \
+		$(BIN)/python benchmarks/bench_search.py --data "$(BENCH_DATA)" --sizes 10000 --queries 10; \
+	else echo "make bench-quick: BENCH_DATA=DIR (saved pages) also runs the per-article and search benchmarks"; fi
 
 clean:
 	rm -rf $(VENV) .venv-pywb $(FLOOR) demo-output .pytest_cache .mypy_cache .ruff_cache
