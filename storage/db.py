@@ -57,17 +57,23 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _busy_timeout() -> float:
-    """Seconds an SQLite connection waits for a lock: PAIRCHIVE_SQLITE_BUSY_TIMEOUT, read as each connection
-    opens (tests that hold a lock on purpose need not wait half a minute), else SQLITE_BUSY_TIMEOUT."""
-    value = os.environ.get("PAIRCHIVE_SQLITE_BUSY_TIMEOUT", "").strip()
+def seconds_from_env(name: str, default: float, error: type[Exception] = StorageError) -> float:
+    """A number of seconds (0-86400) from the environment variable `name`, else `default`; a value that
+    is not one raises `error` in one line. Read when used, so a test may set it for one case."""
+    value = os.environ.get(name, "").strip()
     try:
-        seconds = float(value) if value else SQLITE_BUSY_TIMEOUT
+        seconds = float(value) if value else default
     except ValueError:
         seconds = -1.0
     if not 0 <= seconds <= 86400:  # nan fails both comparisons
-        raise StorageError(f"PAIRCHIVE_SQLITE_BUSY_TIMEOUT={value!r} is not a number of seconds (0-86400)")
+        raise error(f"{name}={value!r} is not a number of seconds (0-86400)")
     return seconds
+
+
+def _busy_timeout() -> float:
+    """Seconds an SQLite connection waits for a lock: PAIRCHIVE_SQLITE_BUSY_TIMEOUT, read as each connection
+    opens (tests that hold a lock on purpose need not wait half a minute), else SQLITE_BUSY_TIMEOUT."""
+    return seconds_from_env("PAIRCHIVE_SQLITE_BUSY_TIMEOUT", SQLITE_BUSY_TIMEOUT)
 
 
 def _sqlite_reader_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -43,7 +43,7 @@ from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.errors import PairchiveError, StorageError, first_line
 from crawler.vocabulary.sources import Source
 from storage.archive import finish_run, set_exit_code, start_run, upsert_sources
-from storage.db import Database, open_for_writing
+from storage.db import Database, open_for_writing, seconds_from_env
 from storage.leases import (
     HEARTBEAT_SECONDS,
     LEASE_SECONDS,
@@ -326,14 +326,7 @@ def crawl(
 def stop_grace() -> float:
     """The grace of a crawl asked to stop: PAIRCHIVE_STOP_GRACE seconds (tests of a crawl held mid-page
     need not wait half a minute for the kill), else GRACE_SECONDS."""
-    value = os.environ.get(GRACE_ENV, "").strip()
-    try:
-        seconds = float(value) if value else GRACE_SECONDS
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 86400:  # nan fails both comparisons
-        raise PairchiveError(f"{GRACE_ENV}={value!r} is not a number of seconds (0-86400)")
-    return seconds
+    return seconds_from_env(GRACE_ENV, GRACE_SECONDS, PairchiveError)
 
 
 def _run_worker(
