@@ -42,9 +42,8 @@ class DatabaseStage(Stage):
         self._database: Database | None = None
 
     def open_spider(self) -> None:
-        self._database = open_for_writing(
-            self.db_url
-        )  # fail at the start of the crawl, not at its first article
+        # Fail at the start of the crawl, not at its first article.
+        self._database = open_for_writing(self.db_url)
 
     @property
     def database(self) -> Database:

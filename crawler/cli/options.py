@@ -22,6 +22,8 @@ from storage.redact import scrub
 if TYPE_CHECKING:
     from scrapy.settings import Settings
 
+    from storage.db import Database
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -175,6 +177,19 @@ class PairchiveGroup(click.Group):
 # cursor moves, OSC titles and links, a cleared screen) would act instead of being read, so each one other
 # than newline and tab is shown as a visible escape. JSON and CSV output keep the text as stored.
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def archive_if_made(db_url: str) -> Database | None:
+    """The archive opened for reading, or None (said in one line on stderr) when it is not made yet: the
+    commands about the configured sources answer before the first crawl, showing them as never run."""
+    from storage.db import open_for_reading
+    from storage.errors import NoArchive
+
+    try:
+        return open_for_reading(db_url)
+    except NoArchive as exc:
+        click.echo(f"no archive yet ({exc}): the sources as configured, none has run", err=True)
+        return None
 
 
 def printable(value: Any) -> str:

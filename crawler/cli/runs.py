@@ -14,6 +14,7 @@ import click
 from crawler.cli.crawl import COUNT_COLUMNS
 from crawler.cli.options import (
     app_config,
+    archive_if_made,
     data_dir_option,
     db_option,
     echo_record,
@@ -28,7 +29,6 @@ from crawler.cli.types import RECORD_ID, minutes, seconds
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES
 from crawler.vocabulary.sources import cron_trigger, load_sources
 from storage.db import open_for_reading
-from storage.errors import NoArchive
 from storage.leases import holders
 from storage.models import CrawlRun
 from storage.redact import scrub
@@ -178,11 +178,8 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
     configured = load_sources(cfg.sources_path)
     now = datetime.now(UTC)
     names = [s.name for s in configured]
-    try:
-        session: Session | None = open_for_reading(cfg.db_url).sessions()
-    except NoArchive as exc:  # a new deployment: its schedule is worth seeing before the first crawl
-        click.echo(f"no archive yet ({exc}): the sources as configured, none has run", err=True)
-        session = None
+    archive = archive_if_made(cfg.db_url)  # a new deployment: its schedule is worth seeing before a crawl
+    session: Session | None = archive.sessions() if archive else None
     with session or nullcontext():  # open while the rows are made: a run's source loads on demand
         if session is None:
             stand, held = {name: Standing(name, None, None, 0) for name in names}, {}

@@ -9,6 +9,7 @@ import click
 
 from crawler.cli.options import (
     app_config,
+    archive_if_made,
     db_option,
     echo_text,
     json_option,
@@ -20,8 +21,6 @@ from crawler.cli.options import (
 )
 from crawler.vocabulary.sources import load_sources
 from crawler.vocabulary.sources import select as select_sources
-from storage.db import open_for_reading
-from storage.errors import NoArchive
 from storage.models import CrawlRun
 from storage.queries import source_overview
 
@@ -84,14 +83,11 @@ def list_sources(sources: str | None, db: str | None, as_json: bool) -> None:
 
 
 def _overview(db_url: str, names: list[str]) -> dict[str, tuple[CrawlRun | None, int]]:
-    """What the archive holds of each source; an archive not made yet holds nothing (said on stderr), so
-    the sources of a new deployment can be listed before their first crawl."""
-    try:
-        sessions = open_for_reading(db_url).sessions
-    except NoArchive as exc:
-        click.echo(f"no archive yet ({exc}): the sources as configured, none has run", err=True)
+    """What the archive holds of each source; an archive not made yet holds nothing."""
+    archive = archive_if_made(db_url)
+    if archive is None:
         return {}
-    with sessions() as session:
+    with archive.sessions() as session:
         return source_overview(session, names)
 
 

@@ -31,6 +31,7 @@ from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
 from crawler.vocabulary.errors import PairchiveError, SourceConfigError, first_line
 from crawler.vocabulary.sources import load_sources, select
 from storage.leases import SourceBusy
+from storage.outcomes import RunStatus
 
 SPIDER = "portal"
 # pairchive's own settings a `scrapy crawl` may give with -s, as the variables of the same names
@@ -97,7 +98,7 @@ class Command(ScrapyCrawl):
             timeout=DEFAULT_TIME_LIMIT_MINUTES * 60,
         )
         print(summary_table([run]), file=sys.stderr)
-        if run.status != "ok":
+        if run.status != RunStatus.OK:
             print(f"run {run.run_id} ({run.source}) {run.status}: {run.error}", file=sys.stderr)
             return 1
         return 0
