@@ -68,14 +68,7 @@ bench: venv
 
 # A small version of each (minutes, not hours): the ratios, to see at once whether a change moved one.
 bench-quick: venv
-	$(BIN)/python benchmarks/bench_crawl.py --pages 300
-	$(BIN)/python benchmarks/bench_reprocess.py --pages 300
-	$(BIN)/python benchmarks/bench_startup.py --rounds 5
-	$(BIN)/python benchmarks/bench_daemon.py --runs 10
-	@if [ -n "$(BENCH_DATA)" ]; then \
-		$(BIN)/python benchmarks/bench_pipeline.py --data "$(BENCH_DATA)" --rounds 2 && \
-		$(BIN)/python benchmarks/bench_search.py --data "$(BENCH_DATA)" --sizes 10000 --queries 10; \
-	else echo "make bench-quick: BENCH_DATA=DIR (saved pages) also runs the per-article and search benchmarks"; fi
+	$(BIN)/python benchmarks/quick.py $(if $(BENCH_DATA),--data "$(BENCH_DATA)")
 
 clean:
 	rm -rf $(VENV) .venv-pywb $(FLOOR) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -22,6 +22,7 @@ from pathlib import Path
 import trafilatura
 
 sys.path.insert(0, str(Path(__file__).parent))
+from ratios import ratio
 from synthweb import SyntheticWeb, article_html
 
 LOOPBACK = {
@@ -155,6 +156,7 @@ def speed(pages: int) -> None:
         f"\nfull crawl minus bare Scrapy, per page: {crawl_ms - per_page['bare Scrapy (fetch + decode, no pipelines)'][1]:.2f} "
         f"CPU ms = {(crawl_ms - per_page['bare Scrapy (fetch + decode, no pipelines)'][1]) / extract_ms:.2f}x extraction"
     )
+    ratio("full crawl", crawl_ms / extract_ms, "bare trafilatura.extract")
 
 
 def memory(sizes: list[int]) -> None:

@@ -26,6 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ratios import ratio
+
 import scheduler
 from crawler.vocabulary.config import AppConfig
 
@@ -103,6 +105,7 @@ def main() -> int:
         f"first run {first / 1024:.1f} MiB, last run {last / 1024:.1f} MiB: last/first {last / first:.3f}; "
         f"runs ok {statuses.count('ok')} of {len(statuses)}"
     )
+    ratio(f"daemon RSS after run {len(samples)}", last / first, "after the first run")
     return 0
 
 

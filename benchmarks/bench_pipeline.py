@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import trafilatura
+from ratios import ratio
 from scrapy.exceptions import DropItem
 from w3lib.encoding import html_to_unicode
 
@@ -86,6 +87,7 @@ def main() -> int:
         f"| pairchive per-article stages (extract+clean+language+relevance+identity) | {our_ms:.2f} "
         f"| {our_ms / base_ms:.2f} |"
     )
+    ratio("per-article stages", our_ms / base_ms, "bare trafilatura.extract")
     return 0
 
 

@@ -26,6 +26,7 @@ import trafilatura
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_crawl import measured, pairchive_crawl
+from ratios import ratio
 from synthweb import SyntheticWeb
 
 from storage.warc import read_exchange
@@ -76,6 +77,7 @@ def main() -> int:
     print(f"| bare read of every WARC record | - | {n / read_cpu:.0f} (CPU) | {read_cpu / n * 1000:.2f} | "
           f"{read_cpu / extract_cpu:.2f} |")  # fmt: skip
     print(f"| read + bare `trafilatura.extract` | - | {n / extract_cpu:.0f} (CPU) | {base:.2f} | 1.00 |")
+    ratios = []
     for name, run in (
         ("`pairchive reprocess` (dry run, all stages)", dry),
         ("`pairchive reprocess --apply`", applied),
@@ -83,7 +85,10 @@ def main() -> int:
     ):
         ms = run["cpu"] / n * 1000
         print(f"| {name} | {run['wall']:.1f} | {n / run['wall']:.0f} | {ms:.2f} | {ms / base:.2f} |")
+        ratios.append((name, ms / base))
     print(f"\n(the crawl itself: {crawl['wall']:.1f} s wall)")
+    for name, value in ratios:
+        ratio(name.replace("`", ""), value, "read + bare trafilatura.extract")
     return 0
 
 

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from eval_dedup import Generator, load_texts
+from ratios import ratio
 
 from pipelines.dedup import content_hash
 from pipelines.minhash import sketch
@@ -214,6 +215,9 @@ def measure(url: str, label: str, size: int, queries: int, like: bool = True) ->
             f"| {statistics.median(scanned):.1f} | {q(scanned, n=20)[18]:.1f} | {statistics.fmean(hits):.1f} "
             f"| {max(first):.1f} |"
         )
+        if like:
+            p95 = q(indexed, n=20)[18] / q(scanned, n=20)[18]
+            ratio(f"{label} {size:,} {kind}: indexed p95", p95, "LIKE scan p95")
     for row in rows:
         print(row, flush=True)
     with sessions() as s:

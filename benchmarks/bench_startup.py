@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ratios import ratio
+
 HERE = Path(__file__).resolve().parent.parent
 
 
@@ -119,6 +121,11 @@ def main() -> None:
                 f"{label:<10} {name:<28} {median * 1000:>10.0f} {least * 1000:>8.0f} "
                 f"{median / base_median:>9.2f} {least / base_min:>7.2f}"
             )
+    for label in trees:
+        base_median = statistics.median(times[(label, "python -c pass")])
+        for name in list(commands)[1:]:
+            figure = name if len(trees) == 1 else f"{name} [{label}]"
+            ratio(figure, statistics.median(times[(label, name)]) / base_median, "python -c pass (median)")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from ratios import ratio
+
 from pipelines.relevance import classify
 
 DEFAULT_CASES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "relevance_labelled.toml"
@@ -89,6 +91,7 @@ def cost(folder: Path, rounds: int) -> int:
     print("| what | CPU ms/page | ratio |\n| --- | --- | --- |")
     print(f"| bare `trafilatura.extract` | {bare_ms:.2f} | 1.00 |")
     print(f"| relevance gate (`classify`) | {gate_ms:.2f} | {gate_ms / bare_ms:.3f} |")
+    ratio("relevance gate", gate_ms / bare_ms, "bare trafilatura.extract")
     return 0
 
 
