@@ -2,6 +2,7 @@
 
     python benchmarks/stale.py              # every figure: fresh, or stale with the files changed since
     python benchmarks/stale.py --markdown   # the index table at the top of benchmarks/README.md
+    python benchmarks/stale.py --write      # write that table into benchmarks/README.md
 
 A figure is stale when a file under its `code` paths (benchmarks/figures.toml) differs between the commit
 it was measured on and the working tree (uncommitted changes count: a change is checked before it lands).
@@ -75,11 +76,23 @@ def markdown(figures: list[Figure]) -> str:
     return "\n".join(rows)
 
 
+def write_index(figures: list[Figure], readme: Path = HERE / "README.md") -> None:
+    text = readme.read_text(encoding="utf-8")
+    begin, end = "<!-- figures index: begin -->\n", "\n<!-- figures index: end -->"
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(end)
+    readme.write_text(head + begin + markdown(figures) + end + tail, encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--markdown", action="store_true", help="print the README's index of figures")
+    parser.add_argument("--write", action="store_true", help="write the index into benchmarks/README.md")
     args = parser.parse_args()
     figures = load()
+    if args.write:
+        write_index(figures)
+        return 0
     if args.markdown:
         print(markdown(figures))
         return 0
