@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import opencc
+from ratios import ratio
 from scrapy.exceptions import DropItem
 
 from pipelines.dedup import content_hash
@@ -220,6 +221,7 @@ def cost(folder: Path, sizes: list[int], queries: int) -> int:
         "| stored articles | fill s | dedup ms/article (median) | p95 ms | sketch only ms | candidates/article | peak RSS MB |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- |")
+    medians: list[float] = []
     for size in sizes:
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite:///{Path(folder) / 'bench.db'}"
@@ -290,6 +292,11 @@ def cost(folder: Path, sizes: list[int], queries: int) -> int:
                 f"| {statistics.median(sketch_times):.2f} | {statistics.fmean(counts):.1f} | {rss:.0f} |",
                 flush=True,
             )
+            medians.append(statistics.median(timings))
+            if len(medians) > 1:
+                ratio(
+                    f"near-copy dedup at {size:,} stored", medians[-1] / medians[0], f"at {sizes[0]:,} stored"
+                )
     return 0
 
 
