@@ -335,7 +335,7 @@ def main() -> int:
                 measure(pg_url, "PostgreSQL", size, args.queries, like=not args.skip_like)
             finally:
                 close_all()
-                if args.keep:
+                if args.keep or exists:  # a schema this run did not make is never dropped
                     print(f"kept PostgreSQL schema {schema}", flush=True)
                 else:
                     with admin.begin() as c:
