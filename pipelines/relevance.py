@@ -11,6 +11,7 @@ often their words occur and what they added to the log-odds, so an archivist can
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import math
@@ -19,7 +20,7 @@ import tomllib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Self
 
@@ -220,6 +221,11 @@ class GateModel:
         doc = json.loads(path.read_text(encoding="utf-8"))
         return cls(doc["version"], float(doc["bias"]), doc["weights"], TermModel.from_toml(terms_file))
 
+    @cached_property
+    def labels(self) -> dict[str, str]:
+        """The label of every weighted feature, looked up once per model rather than once per story."""
+        return {key: feature_label(key) for key in self.weights}
+
     def reading(self, text: str, title: str = "") -> Reading:
         """Every feature of a story, as the model weighs them (training reads stories through this too)."""
         head, body = prepared(title), prepared(text)
@@ -230,16 +236,22 @@ class GateModel:
         contributions: dict[str, float] = {}
         counts: dict[str, int] = {}
         logit = self.bias
+        weights, labels, found = self.weights, self.labels, reading.counts
         for key, value in reading.values.items():
-            weight = self.weights.get(key)
+            weight = weights.get(key)
             if weight is None or not value:
                 continue
-            logit += weight * value
-            label = feature_label(key)
-            contributions[label] = contributions.get(label, 0.0) + weight * value
-            counts[label] = max(counts.get(label, 0), reading.counts.get(key, 1))
+            part = weight * value
+            logit += part
+            label = labels[key]
+            contributions[label] = contributions.get(label, 0.0) + part
+            counts[label] = max(counts.get(label, 0), found.get(key, 1))
         score = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
-        ranked = sorted(contributions.items(), key=lambda kv: (-abs(kv[1]), kv[0]))
+
+        def strongest(side: int) -> list[tuple[str, float]]:  # sorted(...)[:EVIDENCE_SIDE], as heapq says
+            found = [kv for kv in contributions.items() if kv[1] * side > 0]
+            return heapq.nsmallest(EVIDENCE_SIDE, found, key=lambda kv: (-abs(kv[1]), kv[0]))
+
         evidence = [
             {
                 "term": label,
@@ -248,7 +260,7 @@ class GateModel:
                 "weight": round(c, 3),
             }
             for side in (1, -1)
-            for label, c in [kv for kv in ranked if kv[1] * side > 0][:EVIDENCE_SIDE]
+            for label, c in strongest(side)
         ]
         scores = {**term_sums(reading.values), "logit": round(logit, 3), "threshold": threshold}
         return Relevance(round(score, 4), score >= threshold, evidence, scores)

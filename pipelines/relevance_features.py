@@ -25,8 +25,10 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import operator
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from storage.normalize import search_form
@@ -139,14 +141,27 @@ class Finder:
         self.han = re.compile("|".join(han)) if han else None
         self.latin = re.compile("|".join(latin)) if latin else None
 
-    def finditer(self, text: str) -> list[re.Match[str]]:
+    def finditer(self, text: str, latin: bool | None = None) -> list[re.Match[str]]:
+        """Every match in order; `latin` says whether the text has Latin letters, when the caller knows."""
         found = list(self.han.finditer(text)) if self.han else []
-        if self.latin and HAS_LATIN_RE.search(text):
+        if self.latin and (HAS_LATIN_RE.search(text) if latin is None else latin):
             found += [
                 m for m in self.latin.finditer(text) if not m.start() or not text[m.start() - 1].isalnum()
             ]
-            found.sort(key=lambda m: m.start())
+            found.sort(key=_start)
         return found
+
+    def search(self, text: str) -> bool:
+        """Whether `finditer` would find anything, stopping at the first match."""
+        if self.han and self.han.search(text):
+            return True
+        if self.latin and HAS_LATIN_RE.search(text):
+            return any(not m.start() or not text[m.start() - 1].isalnum() for m in self.latin.finditer(text))
+        return False
+
+
+def _start(m: re.Match[str]) -> int:
+    return m.start()
 
 
 HAS_LATIN_RE = re.compile("[a-z]")
@@ -183,6 +198,9 @@ PLACE_RES = (
 )
 
 
+Found = dict[str, list[re.Match[str]]]  # concept -> its matches in the text, in order
+
+
 @dataclass(frozen=True)
 class Reading:
     """A story as the gate reads it: feature values, and how often each feature's words occur."""
@@ -193,109 +211,168 @@ class Reading:
 
 def prepared(text: str) -> str:
     """The form every feature is read in: simplified script, folded widths, lower case, MT hyphens joined."""
-    return HYPHEN_SPACING_RE.sub("-", search_form(text).lower())
+    text = search_form(text).lower()
+    return HYPHEN_SPACING_RE.sub("-", text) if "-" in text else text  # each spacing holds a hyphen
 
 
 def _fold_plural(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
+def _han_grams(run: str) -> Iterator[str]:
+    """A Han run's 1-grams, then its 2-grams, then its 3-grams, each in order of position."""
+    pairs = map(operator.add, run, run[1:])
+    return itertools.chain(run, pairs, map(operator.add, map(operator.add, run, run[1:]), run[2:]))
+
+
 def ngram_counts(text: str) -> Counter[str]:
     """Han character 1-3-grams and English words and word pairs."""
-    counts: Counter[str] = Counter()
-    for run in HAN_RUN_RE.findall(text):
-        for n in (1, 2, 3):
-            counts.update("c:" + run[i : i + n] for i in range(len(run) - n + 1))
+    # Counted by Counter's C loop over one chain of iterators, then named (`c:`, `w:`) once per distinct gram:
+    # the keys come in the order a loop over each run's 1-, 2- and 3-grams, then the words, then the word
+    # pairs, would meet them, and the model's sums run in that order. Han grams and English words cannot be
+    # the same string, so one count serves both.
+    han = itertools.chain.from_iterable(map(_han_grams, HAN_RUN_RE.findall(text)))
     words = [_fold_plural(w) for w in WORD_RE.findall(text)]
-    counts.update("w:" + w for w in words)
-    counts.update(f"w:{a} {b}" for a, b in itertools.pairwise(words))
-    return counts
+    grams = Counter(itertools.chain(han, words, map(" ".join, itertools.pairwise(words))))
+    named: Counter[str] = Counter()
+    named.update({("w:" if gram < "\x80" else "c:") + gram: n for gram, n in grams.items()})
+    return named
+
+
+# 1 + log(n) for the counts n-grams mostly have: the same floats as computing them, looked up
+ONE_PLUS_LOG = [0.0] + [1.0 + math.log(n) for n in range(1, 64)]
+
+
+def _one_plus_log(n: int) -> float:
+    return ONE_PLUS_LOG[n] if n < len(ONE_PLUS_LOG) else 1.0 + math.log(n)
 
 
 def _wording(head: str, body: str, values: dict[str, float], counts: dict[str, int]) -> None:
     grams = ngram_counts(head + "\n" + body[:NGRAM_CHARS])
-    weights = {k: 1.0 + math.log(v) for k, v in grams.items()}
-    norm = math.sqrt(sum(v * v for v in weights.values())) or 1.0
-    for key, weight in weights.items():
-        values[key] = weight / norm
+    weights = list(map(_one_plus_log, grams.values()))
+    norm = math.sqrt(sum(map(operator.mul, weights, weights))) or 1.0
+    values.update(zip(grams, map(operator.truediv, weights, itertools.repeat(norm)), strict=True))
     counts.update(grams)
 
 
-def _parties(text: str, values: dict[str, float]) -> None:
-    positions = {name: [m.start() for m in rx.finditer(text)] for name, rx in PARTY_RES.items()}
+def _parties(
+    text: str, values: dict[str, float], found: Found, cues_found: list[re.Match[str]], latin: bool
+) -> None:
+    positions = {name: [m.start() for m in rx.finditer(text, latin)] for name, rx in PARTY_RES.items()}
     near: Counter[str] = Counter()
     cues = 0
-    civic = [(m.start(), m.end()) for m in CONCEPT_RES["N_civic"].finditer(text)]
-    for m in PAIRING_WORDS.finditer(text):
-        if any(a <= m.start() < b for a, b in civic):
+    civic = [(m.start(), m.end()) for m in found["N_civic"]]
+    for m in cues_found:
+        if civic and any(a <= m.start() < b for a, b in civic):
             continue  # 共建 of 共建文明城市 joins no parties
         cues += 1
-        for name, found in positions.items():
-            i = bisect.bisect_left(found, m.start() - WINDOW)
-            if i < len(found) and found[i] <= m.end() + WINDOW:
+        for name, where in positions.items():
+            i = bisect.bisect_left(where, m.start() - WINDOW)
+            if i < len(where) and where[i] <= m.end() + WINDOW:
                 near[name] += 1
     values["cue:n"] = math.log1p(cues)
     for name, n in near.items():
         values["near:" + name] = math.log1p(n)
         values["nearshare:" + name] = n / cues
-    for name, found in positions.items():
-        values["ent:" + name] = math.log1p(len(found))
+    for name, where in positions.items():
+        values["ent:" + name] = math.log1p(len(where))
     names = set(SCHOOL_NAME_RE.findall(text))
-    if HAS_LATIN_RE.search(text):
+    if latin:
         names.update(LATIN_SCHOOL_NAME_RE.findall(text))
     values["schools:distinct"] = math.log1p(len(names))
     values["len"] = math.log1p(len(text)) / 8
 
 
-def _concepts(head: str, body: str, values: dict[str, float], counts: dict[str, int]) -> None:
-    text = head + "\n" + body[:CONCEPT_CHARS]
+def _concepts(
+    head: str, values: dict[str, float], counts: dict[str, int], found: Found, starts: list[int]
+) -> None:
     lead_end = len(head) + 1 + LEAD_CHARS
-    starts = [m.start() for m in SENTENCE_RE.finditer(text)] or [0]
+    starts = starts or [0]
     sentences: dict[str, set[int]] = {}
-    for name, finder in CONCEPT_RES.items():
-        found = finder.finditer(text)
-        sentences[name] = {bisect.bisect_right(starts, m.start()) for m in found}
-        in_body = sum(m.start() > len(head) for m in found)
+    for name, matches in found.items():
+        sentences[name] = {bisect.bisect_right(starts, m.start()) for m in matches}
+        in_body = sum(m.start() > len(head) for m in matches)
         counts["k:" + name] = in_body
         values["k:" + name] = math.log1p(in_body)
-        values["klead:" + name] = math.log1p(sum(m.start() < lead_end for m in found))
+        values["klead:" + name] = math.log1p(sum(m.start() < lead_end for m in matches))
     verbs = sentences["P_pairverb"]
     for name, where in sentences.items():
         if name != "P_pairverb":
             values["co:pv+" + name] = math.log1p(len(verbs & where))
-    values["sectors_distinct"] = len({m.group(0) for m in CONCEPT_RES["N_sectors"].finditer(text)}) / 5
+    values["sectors_distinct"] = len({m.group(0) for m in found["N_sectors"]}) / 5
 
 
-def _found(pair: tuple[re.Pattern[str], re.Pattern[str]], text: str) -> list[re.Match[str]]:
+def _found(pair: tuple[re.Pattern[str], re.Pattern[str]], text: str, latin: bool) -> list[re.Match[str]]:
     found = list(pair[0].finditer(text))
-    return found + list(pair[1].finditer(text)) if HAS_LATIN_RE.search(text) else found
+    return found + list(pair[1].finditer(text)) if latin else found
+
+
+def _joins(pair: tuple[re.Pattern[str], re.Pattern[str]], text: str) -> bool:
+    """Whether `_found` would find anything in the text."""
+    return bool(pair[0].search(text) or (HAS_LATIN_RE.search(text) and pair[1].search(text)))
 
 
 def _pairs(sentence: str) -> bool:
     """A pairing word outside the civic phrases that share it (共建文明城市, 共建共治共享)."""
     for m in reversed(CONCEPT_RES["N_civic"].finditer(sentence)):
         sentence = sentence[: m.start()] + " " + sentence[m.end() :]
-    return bool(PAIRING_WORDS.finditer(sentence) or CONCEPT_RES["P_pairverb"].finditer(sentence))
+    return PAIRING_WORDS.search(sentence) or CONCEPT_RES["P_pairverb"].search(sentence)
 
 
-def _relations(head: str, body: str, values: dict[str, float], counts: dict[str, int]) -> None:
+def _pairing_sentences(
+    sentences: list[str], starts: list[int], found: Found, cues_found: list[re.Match[str]]
+) -> list[int]:
+    """The indices of the sentences `_pairs` holds, read off the matches in the whole text.
+
+    The words `_pairs` looks for never hold a sentence's end (。！？!?；; or a line break), so each match in the
+    whole text lies inside one sentence and a sentence holds one exactly when the same search in it alone
+    finds one; only sentences with a civic phrase, whose removal can change what remains, are read again.
+    """
+
+    def where(matches: list[re.Match[str]]) -> set[int]:
+        return {bisect.bisect_right(starts, m.start()) - 1 for m in matches}
+
+    civic = where(found["N_civic"])
+    cued = where(cues_found) | where(found["P_pairverb"])
+    return [i for i, sentence in enumerate(sentences) if (_pairs(sentence) if i in civic else i in cued)]
+
+
+def _relations(
+    head: str,
+    text: str,
+    values: dict[str, float],
+    counts: dict[str, int],
+    found: Found,
+    cues_found: list[re.Match[str]],
+    spans: list[tuple[int, int]],
+    latin: bool,
+) -> None:
     """Two schools or two bureaus in one pairing clause, the places named, and how much of the story they fill."""
-    text = head + "\n" + body[:CONCEPT_CHARS]
     lead_end = len(head) + 1 + LEAD_CHARS
-    sentences = SENTENCE_RE.findall(text) or [text]
-    pairing = [s for s in sentences if _pairs(s)]
+    if spans:
+        sentences = [text[a:b] for a, b in spans]
+        starts = [a for a, _ in spans]
+        chosen = _pairing_sentences(sentences, starts, found, cues_found)
+        schooled = {bisect.bisect_right(starts, m.start()) - 1 for m in found["E_school"]}
+        school_pairing = len(schooled.intersection(chosen))
+        pairing = [sentences[i] for i in chosen]
+    else:  # nothing but sentence ends: the text is its one sentence
+        sentences = [text]
+        pairing = [text] if _pairs(text) else []
+        school_pairing = sum(1 for s in pairing if CONCEPT_RES["E_school"].search(s))
     for name, pair in RELATIONS.items():
-        found = _found(pair, text)
-        counts["rel:" + name] = len(found)
-        values["rel:" + name] = math.log1p(len(found))
-        values["rellead:" + name] = math.log1p(sum(m.start() < lead_end for m in found))
-        paired = sum(1 for s in pairing if _found(pair, s))
+        matches = _found(pair, text, latin)
+        counts["rel:" + name] = len(matches)
+        values["rel:" + name] = math.log1p(len(matches))
+        values["rellead:" + name] = math.log1p(sum(m.start() < lead_end for m in matches))
+        paired = sum(1 for s in pairing if _joins(pair, s))  # a clause may run over ！？: read per sentence
         values["relpair:" + name] = math.log1p(paired)
         values["relshare:" + name] = paired / len(sentences)
-    values["places:distinct"] = math.log1p(len({m.group(0) for m in _found(PLACE_RES, text)}))
-    values["places:lead"] = math.log1p(len({m.group(0) for m in _found(PLACE_RES, text[:lead_end])}))
-    schools = CONCEPT_RES["E_school"]
-    values["share:school+pairing"] = sum(1 for s in pairing if schools.finditer(s)) / len(sentences)
+    values["places:distinct"] = math.log1p(len({m.group(0) for m in _found(PLACE_RES, text, latin)}))
+    lead = text[:lead_end]
+    lead_places = _found(PLACE_RES, lead, latin and bool(HAS_LATIN_RE.search(lead)))
+    values["places:lead"] = math.log1p(len({m.group(0) for m in lead_places}))
+    values["share:school+pairing"] = school_pairing / len(sentences)
 
 
 def read(head: str, body: str, terms: dict[str, float], term_counts: dict[str, int]) -> Reading:
@@ -306,7 +383,12 @@ def read(head: str, body: str, terms: dict[str, float], term_counts: dict[str, i
     for key, value in terms.items():
         values[key] = value
     counts.update(term_counts)
-    _parties(head + "\n" + body[:CONCEPT_CHARS], values)
-    _concepts(head, body, values, counts)
-    _relations(head, body, values, counts)
+    text = head + "\n" + body[:CONCEPT_CHARS]  # what the parties, concepts and relations are read in
+    latin = bool(HAS_LATIN_RE.search(text))
+    found = {name: finder.finditer(text, latin) for name, finder in CONCEPT_RES.items()}
+    cues_found = PAIRING_WORDS.finditer(text, latin)
+    spans = [m.span() for m in SENTENCE_RE.finditer(text)]
+    _parties(text, values, found, cues_found, latin)
+    _concepts(head, values, counts, found, [a for a, _ in spans])
+    _relations(head, text, values, counts, found, cues_found, spans, latin)
     return Reading(values, counts)
