@@ -12,9 +12,11 @@ often their words occur and what they added to the log-odds, so an archivist can
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 import logging
 import math
+import operator
 import re
 import tomllib
 from collections import Counter
@@ -134,9 +136,10 @@ class TermModel:
         """`match` of texts already in their prepared form (`relevance_features.prepared`)."""
         scores = dict.fromkeys(CATEGORIES, 0.0)
         terms: list[dict[str, Any]] = []
+        body_chars, head_chars = set(body), set(head)
         for category, pattern in self.patterns.items():
-            counts = Counter(m.group(0) for m in pattern.finditer(body))
-            for m in pattern.finditer(head):
+            counts = Counter(m.group(0) for m in pattern.finditer(body, chars=body_chars))
+            for m in pattern.finditer(head, chars=head_chars):
                 counts[m.group(0)] += self.title_weight
             for term, count in counts.items():
                 weight = self.weights[category][term]
@@ -236,16 +239,22 @@ class GateModel:
         contributions: dict[str, float] = {}
         counts: dict[str, int] = {}
         logit = self.bias
-        weights, labels, found = self.weights, self.labels, reading.counts
-        for key, value in reading.values.items():
-            weight = weights.get(key)
-            if weight is None or not value:
+        weights, labels = self.weights, self.labels
+        values, found = reading.values, reading.counts
+        found_weights = list(map(weights.get, values))  # in C: most keys (n-grams) have no weight
+        weighed = itertools.compress(
+            zip(values, values.values(), found_weights, strict=True),
+            map(operator.is_not, found_weights, itertools.repeat(None)),
+        )
+        for key, value, weight in weighed:
+            if not value:
                 continue
             part = weight * value
             logit += part
             label = labels[key]
             contributions[label] = contributions.get(label, 0.0) + part
             counts[label] = max(counts.get(label, 0), found.get(key, 1))
+
         score = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
 
         def strongest(side: int) -> list[tuple[str, float]]:  # sorted(...)[:EVIDENCE_SIDE], as heapq says

@@ -28,7 +28,7 @@ import math
 import operator
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Set
 from dataclasses import dataclass
 
 from storage.normalize import search_form
@@ -39,6 +39,8 @@ CONCEPT_CHARS = 4000
 WINDOW = 30  # characters either side of a pairing word where its parties are named
 HYPHEN_SPACING_RE = re.compile(r"\s*-\s*(?=[a-z])|(?<=[a-z])\s+-(?=\S)")  # "co -construction"
 HAN_RUN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+BIGRAM_RE = re.compile(r"(?=(..))")  # every 2 characters of a run, overlapping
+TRIGRAM_RE = re.compile(r"(?=(...))")
 WORD_RE = re.compile(r"[a-z]+(?:['-][a-z]+)*")
 SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+")
 
@@ -64,6 +66,8 @@ PARTIES = {
     "sector": r"产业|劳务|消费帮扶|农产品|旅游|就业|招商|\blabou?r\b|\btourism\b|\binvestment\b",
 }
 SCHOOL_NAME_RE = re.compile(r"[\u4e00-\u9fff]{2,12}?(?:小学|中学|学校|幼儿园|附中|附小|高中|初中|学院|大学)")
+SCHOOL_WORD_RE = re.compile(r"(?=(小学|中学|学校|幼儿园|附中|附小|高中|初中|学院|大学))")  # each, overlapping
+CJK_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
 LATIN_SCHOOL_NAME_RE = re.compile(
     r"(?:[a-z]+ ){1,4}(?:primary|middle|high|secondary|elementary)? ?(?:school|college|kindergarten)"
 )
@@ -126,6 +130,18 @@ def _alternatives(pattern: str) -> list[str]:
     return [*parts, pattern[start:]]
 
 
+def _literal_prefix(branch: str) -> str:
+    """The characters every match of a regular expression's branch begins with (perhaps none)."""
+    prefix = []
+    for ch in branch:
+        if ch in "()[]{}.?*+|\\^$":
+            if ch in "?*{" and prefix:
+                prefix.pop()  # the last character is optional or repeated
+            break
+        prefix.append(ch)
+    return "".join(prefix)
+
+
 class Finder:
     """One alternation of Han and English words, matched as fast as Python's re allows.
 
@@ -140,11 +156,21 @@ class Finder:
         latin = [b.removeprefix("\\b") for b in branches if b.startswith("\\b")]
         self.han = re.compile("|".join(han)) if han else None
         self.latin = re.compile("|".join(latin)) if latin else None
+        # What a match must begin with, branch by branch: most texts hold no branch's opening of most
+        # alternations, and a look at the text's characters is far cheaper than a scan of it.
+        self.han_needs = [frozenset(_literal_prefix(b)) for b in han]
+        self.latin_needs = [(frozenset(prefix), prefix) for prefix in map(_literal_prefix, latin)]
 
-    def finditer(self, text: str, latin: bool | None = None) -> list[re.Match[str]]:
-        """Every match in order; `latin` says whether the text has Latin letters, when the caller knows."""
-        found = list(self.han.finditer(text)) if self.han else []
+    def finditer(
+        self, text: str, latin: bool | None = None, chars: Set[str] | None = None
+    ) -> list[re.Match[str]]:
+        """Every match in order; `latin` says whether the text has Latin letters and `chars` which characters
+        it holds, when the caller knows (so that alternations the text cannot match are not scanned)."""
+        han = self.han and (chars is None or any(need <= chars for need in self.han_needs))
+        found = list(self.han.finditer(text)) if han and self.han else []
         if self.latin and (HAS_LATIN_RE.search(text) if latin is None else latin):
+            if chars is not None and not any(n <= chars and p in text for n, p in self.latin_needs):
+                return found
             found += [
                 m for m in self.latin.finditer(text) if not m.start() or not text[m.start() - 1].isalnum()
             ]
@@ -192,6 +218,7 @@ RELATIONS = {
         ),
     ),
 }
+PLACE_WORD_RE = re.compile(r"(?=(省|市|县|区|州|旗))")  # place_names reads the first of PLACE_RES this way
 PLACE_RES = (
     re.compile(r"[\u4e00-\u9fff]{2,3}?(?:省|市|县|区|州|旗)(?=[\u4e00-\u9fff])"),
     re.compile(r"\b[a-z]+ (?:province|county|city|district|prefecture|autonomous region)\b"),
@@ -215,27 +242,66 @@ def prepared(text: str) -> str:
     return HYPHEN_SPACING_RE.sub("-", text) if "-" in text else text  # each spacing holds a hyphen
 
 
+def _named(text: str, words: re.Pattern[str], longest: int, followed: bool = False) -> list[str]:
+    """What `[\u4e00-\u9fff]{2,longest}?(?:WORD)` (followed by one more such character, if `followed`) finds
+    in the text, worked out from where the words stand rather than tried at every character.
+
+    `words` finds every word, overlapping. The match is as short as possible in one run of Han
+    characters: from a start in a run, it ends at the first word at least 2 characters on, if that is at
+    most `longest` on; where it is further, the next start that matches is `longest` before it.
+    """
+    found = [(m.start(), m.end(1)) for m in words.finditer(text)]
+    if followed:
+        found = [(q, e) for q, e in found if e < len(text) and "\u4e00" <= text[e] <= "\u9fff"]
+    if not found:
+        return []
+    starts = [q for q, _ in found]
+    names = []
+    for run in CJK_RUN_RE.finditer(text):
+        p, end = run.span()
+        while True:
+            i = bisect.bisect_left(starts, p + 2)
+            if i == len(starts) or starts[i] >= end:
+                break  # the words lie in runs of their own characters, so a later one is in a later run
+            q, e = found[i]
+            if q - p > longest:
+                p = q - longest
+                continue
+            names.append(text[p:e])
+            p = e
+    return names
+
+
+def school_names(text: str) -> list[str]:
+    """`SCHOOL_NAME_RE.findall(text)`."""
+    return _named(text, SCHOOL_WORD_RE, 12)
+
+
+def place_names(text: str) -> list[str]:
+    """The Han matches of `PLACE_RES`."""
+    return _named(text, PLACE_WORD_RE, 3, followed=True)
+
+
 def _fold_plural(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
-def _han_grams(run: str) -> Iterator[str]:
-    """A Han run's 1-grams, then its 2-grams, then its 3-grams, each in order of position."""
-    pairs = map(operator.add, run, run[1:])
-    return itertools.chain(run, pairs, map(operator.add, map(operator.add, run, run[1:]), run[2:]))
-
-
 def ngram_counts(text: str) -> Counter[str]:
     """Han character 1-3-grams and English words and word pairs."""
-    # Counted by Counter's C loop over one chain of iterators, then named (`c:`, `w:`) once per distinct gram:
-    # the keys come in the order a loop over each run's 1-, 2- and 3-grams, then the words, then the word
-    # pairs, would meet them, and the model's sums run in that order. Han grams and English words cannot be
-    # the same string, so one count serves both.
-    han = itertools.chain.from_iterable(map(_han_grams, HAN_RUN_RE.findall(text)))
+    # Counted by Counter's C loop over one list, then named (`c:`, `w:`) once per distinct gram: the keys
+    # come in the order a loop over each run's 1-, 2- and 3-grams, then the words, then the word pairs,
+    # would meet them, and the model's sums run in that order. Han grams and English words cannot be the
+    # same string, so one count serves both.
+    grams: list[str] = []
+    for run in HAN_RUN_RE.findall(text):
+        grams += run
+        grams += BIGRAM_RE.findall(run)
+        grams += TRIGRAM_RE.findall(run)
     words = [_fold_plural(w) for w in WORD_RE.findall(text)]
-    grams = Counter(itertools.chain(han, words, map(" ".join, itertools.pairwise(words))))
+    grams += words
+    grams += map(" ".join, itertools.pairwise(words))
     named: Counter[str] = Counter()
-    named.update({("w:" if gram < "\x80" else "c:") + gram: n for gram, n in grams.items()})
+    named.update({("w:" if gram < "\x80" else "c:") + gram: n for gram, n in Counter(grams).items()})
     return named
 
 
@@ -256,9 +322,14 @@ def _wording(head: str, body: str, values: dict[str, float], counts: dict[str, i
 
 
 def _parties(
-    text: str, values: dict[str, float], found: Found, cues_found: list[re.Match[str]], latin: bool
+    text: str,
+    values: dict[str, float],
+    found: Found,
+    cues_found: list[re.Match[str]],
+    latin: bool,
+    chars: Set[str],
 ) -> None:
-    positions = {name: [m.start() for m in rx.finditer(text, latin)] for name, rx in PARTY_RES.items()}
+    positions = {name: [m.start() for m in rx.finditer(text, latin, chars)] for name, rx in PARTY_RES.items()}
     near: Counter[str] = Counter()
     cues = 0
     civic = [(m.start(), m.end()) for m in found["N_civic"]]
@@ -276,7 +347,7 @@ def _parties(
         values["nearshare:" + name] = n / cues
     for name, where in positions.items():
         values["ent:" + name] = math.log1p(len(where))
-    names = set(SCHOOL_NAME_RE.findall(text))
+    names = set(school_names(text))
     if latin:
         names.update(LATIN_SCHOOL_NAME_RE.findall(text))
     values["schools:distinct"] = math.log1p(len(names))
@@ -305,6 +376,11 @@ def _concepts(
 def _found(pair: tuple[re.Pattern[str], re.Pattern[str]], text: str, latin: bool) -> list[re.Match[str]]:
     found = list(pair[0].finditer(text))
     return found + list(pair[1].finditer(text)) if latin else found
+
+
+def _places(text: str, latin: bool) -> set[str]:
+    places = set(place_names(text))
+    return places.union(PLACE_RES[1].findall(text)) if latin else places
 
 
 def _joins(pair: tuple[re.Pattern[str], re.Pattern[str]], text: str) -> bool:
@@ -368,10 +444,9 @@ def _relations(
         paired = sum(1 for s in pairing if _joins(pair, s))  # a clause may run over ！？: read per sentence
         values["relpair:" + name] = math.log1p(paired)
         values["relshare:" + name] = paired / len(sentences)
-    values["places:distinct"] = math.log1p(len({m.group(0) for m in _found(PLACE_RES, text, latin)}))
+    values["places:distinct"] = math.log1p(len(_places(text, latin)))
     lead = text[:lead_end]
-    lead_places = _found(PLACE_RES, lead, latin and bool(HAS_LATIN_RE.search(lead)))
-    values["places:lead"] = math.log1p(len({m.group(0) for m in lead_places}))
+    values["places:lead"] = math.log1p(len(_places(lead, latin and bool(HAS_LATIN_RE.search(lead)))))
     values["share:school+pairing"] = school_pairing / len(sentences)
 
 
@@ -384,11 +459,11 @@ def read(head: str, body: str, terms: dict[str, float], term_counts: dict[str, i
         values[key] = value
     counts.update(term_counts)
     text = head + "\n" + body[:CONCEPT_CHARS]  # what the parties, concepts and relations are read in
-    latin = bool(HAS_LATIN_RE.search(text))
-    found = {name: finder.finditer(text, latin) for name, finder in CONCEPT_RES.items()}
-    cues_found = PAIRING_WORDS.finditer(text, latin)
+    latin, chars = bool(HAS_LATIN_RE.search(text)), set(text)
+    found = {name: finder.finditer(text, latin, chars) for name, finder in CONCEPT_RES.items()}
+    cues_found = PAIRING_WORDS.finditer(text, latin, chars)
     spans = [m.span() for m in SENTENCE_RE.finditer(text)]
-    _parties(text, values, found, cues_found, latin)
+    _parties(text, values, found, cues_found, latin, chars)
     _concepts(head, values, counts, found, [a for a, _ in spans])
     _relations(head, text, values, counts, found, cues_found, spans, latin)
     return Reading(values, counts)
