@@ -247,7 +247,7 @@ class GateModel:
             map(operator.is_not, found_weights, itertools.repeat(None)),
         )
         for key, value, weight in weighed:
-            if not value:
+            if not value or weight is None:  # (compress has already left out the features without one)
                 continue
             part = weight * value
             logit += part

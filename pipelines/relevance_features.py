@@ -132,7 +132,7 @@ def _alternatives(pattern: str) -> list[str]:
 
 def _literal_prefix(branch: str) -> str:
     """The characters every match of a regular expression's branch begins with (perhaps none)."""
-    prefix = []
+    prefix: list[str] = []
     for ch in branch:
         if ch in "()[]{}.?*+|\\^$":
             if ch in "?*{" and prefix:
