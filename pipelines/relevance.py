@@ -11,15 +11,18 @@ often their words occur and what they added to the log-odds, so an archivist can
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import logging
 import math
+import operator
 import re
 import tomllib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Self
 
@@ -133,9 +136,10 @@ class TermModel:
         """`match` of texts already in their prepared form (`relevance_features.prepared`)."""
         scores = dict.fromkeys(CATEGORIES, 0.0)
         terms: list[dict[str, Any]] = []
+        body_chars, head_chars = set(body), set(head)
         for category, pattern in self.patterns.items():
-            counts = Counter(m.group(0) for m in pattern.finditer(body))
-            for m in pattern.finditer(head):
+            counts = Counter(m.group(0) for m in pattern.finditer(body, chars=body_chars))
+            for m in pattern.finditer(head, chars=head_chars):
                 counts[m.group(0)] += self.title_weight
             for term, count in counts.items():
                 weight = self.weights[category][term]
@@ -220,6 +224,11 @@ class GateModel:
         doc = json.loads(path.read_text(encoding="utf-8"))
         return cls(doc["version"], float(doc["bias"]), doc["weights"], TermModel.from_toml(terms_file))
 
+    @cached_property
+    def labels(self) -> dict[str, str]:
+        """The label of every weighted feature, looked up once per model rather than once per story."""
+        return {key: feature_label(key) for key in self.weights}
+
     def reading(self, text: str, title: str = "") -> Reading:
         """Every feature of a story, as the model weighs them (training reads stories through this too)."""
         head, body = prepared(title), prepared(text)
@@ -230,16 +239,28 @@ class GateModel:
         contributions: dict[str, float] = {}
         counts: dict[str, int] = {}
         logit = self.bias
-        for key, value in reading.values.items():
-            weight = self.weights.get(key)
-            if weight is None or not value:
+        weights, labels = self.weights, self.labels
+        values, found = reading.values, reading.counts
+        found_weights = list(map(weights.get, values))  # in C: most keys (n-grams) have no weight
+        weighed = itertools.compress(
+            zip(values, values.values(), found_weights, strict=True),
+            map(operator.is_not, found_weights, itertools.repeat(None)),
+        )
+        for key, value, weight in weighed:
+            if not value or weight is None:  # (compress has already left out the features without one)
                 continue
-            logit += weight * value
-            label = feature_label(key)
-            contributions[label] = contributions.get(label, 0.0) + weight * value
-            counts[label] = max(counts.get(label, 0), reading.counts.get(key, 1))
+            part = weight * value
+            logit += part
+            label = labels[key]
+            contributions[label] = contributions.get(label, 0.0) + part
+            counts[label] = max(counts.get(label, 0), found.get(key, 1))
+
         score = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
-        ranked = sorted(contributions.items(), key=lambda kv: (-abs(kv[1]), kv[0]))
+
+        def strongest(side: int) -> list[tuple[str, float]]:  # sorted(...)[:EVIDENCE_SIDE], as heapq says
+            found = [kv for kv in contributions.items() if kv[1] * side > 0]
+            return heapq.nsmallest(EVIDENCE_SIDE, found, key=lambda kv: (-abs(kv[1]), kv[0]))
+
         evidence = [
             {
                 "term": label,
@@ -248,7 +269,7 @@ class GateModel:
                 "weight": round(c, 3),
             }
             for side in (1, -1)
-            for label, c in [kv for kv in ranked if kv[1] * side > 0][:EVIDENCE_SIDE]
+            for label, c in strongest(side)
         ]
         scores = {**term_sums(reading.values), "logit": round(logit, 3), "threshold": threshold}
         return Relevance(round(score, 4), score >= threshold, evidence, scores)

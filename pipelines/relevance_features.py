@@ -25,8 +25,10 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import operator
 import re
 from collections import Counter
+from collections.abc import Set
 from dataclasses import dataclass
 
 from storage.normalize import search_form
@@ -37,6 +39,8 @@ CONCEPT_CHARS = 4000
 WINDOW = 30  # characters either side of a pairing word where its parties are named
 HYPHEN_SPACING_RE = re.compile(r"\s*-\s*(?=[a-z])|(?<=[a-z])\s+-(?=\S)")  # "co -construction"
 HAN_RUN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+BIGRAM_RE = re.compile(r"(?=(..))")  # every 2 characters of a run, overlapping
+TRIGRAM_RE = re.compile(r"(?=(...))")
 WORD_RE = re.compile(r"[a-z]+(?:['-][a-z]+)*")
 SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+")
 
@@ -62,6 +66,8 @@ PARTIES = {
     "sector": r"产业|劳务|消费帮扶|农产品|旅游|就业|招商|\blabou?r\b|\btourism\b|\binvestment\b",
 }
 SCHOOL_NAME_RE = re.compile(r"[\u4e00-\u9fff]{2,12}?(?:小学|中学|学校|幼儿园|附中|附小|高中|初中|学院|大学)")
+SCHOOL_WORD_RE = re.compile(r"(?=(小学|中学|学校|幼儿园|附中|附小|高中|初中|学院|大学))")  # each, overlapping
+CJK_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
 LATIN_SCHOOL_NAME_RE = re.compile(
     r"(?:[a-z]+ ){1,4}(?:primary|middle|high|secondary|elementary)? ?(?:school|college|kindergarten)"
 )
@@ -124,6 +130,18 @@ def _alternatives(pattern: str) -> list[str]:
     return [*parts, pattern[start:]]
 
 
+def _literal_prefix(branch: str) -> str:
+    """The characters every match of a regular expression's branch begins with (perhaps none)."""
+    prefix: list[str] = []
+    for ch in branch:
+        if ch in "()[]{}.?*+|\\^$":
+            if ch in "?*{" and prefix:
+                prefix.pop()  # the last character is optional or repeated
+            break
+        prefix.append(ch)
+    return "".join(prefix)
+
+
 class Finder:
     """One alternation of Han and English words, matched as fast as Python's re allows.
 
@@ -138,15 +156,38 @@ class Finder:
         latin = [b.removeprefix("\\b") for b in branches if b.startswith("\\b")]
         self.han = re.compile("|".join(han)) if han else None
         self.latin = re.compile("|".join(latin)) if latin else None
+        # What a match must begin with, branch by branch: most texts hold no branch's opening of most
+        # alternations, and a look at the text's characters is far cheaper than a scan of it.
+        self.han_needs = [frozenset(_literal_prefix(b)) for b in han]
+        self.latin_needs = [(frozenset(prefix), prefix) for prefix in map(_literal_prefix, latin)]
 
-    def finditer(self, text: str) -> list[re.Match[str]]:
-        found = list(self.han.finditer(text)) if self.han else []
-        if self.latin and HAS_LATIN_RE.search(text):
+    def finditer(
+        self, text: str, latin: bool | None = None, chars: Set[str] | None = None
+    ) -> list[re.Match[str]]:
+        """Every match in order; `latin` says whether the text has Latin letters and `chars` which characters
+        it holds, when the caller knows (so that alternations the text cannot match are not scanned)."""
+        han = self.han and (chars is None or any(need <= chars for need in self.han_needs))
+        found = list(self.han.finditer(text)) if han and self.han else []
+        if self.latin and (HAS_LATIN_RE.search(text) if latin is None else latin):
+            if chars is not None and not any(n <= chars and p in text for n, p in self.latin_needs):
+                return found
             found += [
                 m for m in self.latin.finditer(text) if not m.start() or not text[m.start() - 1].isalnum()
             ]
-            found.sort(key=lambda m: m.start())
+            found.sort(key=_start)
         return found
+
+    def search(self, text: str) -> bool:
+        """Whether `finditer` would find anything, stopping at the first match."""
+        if self.han and self.han.search(text):
+            return True
+        if self.latin and HAS_LATIN_RE.search(text):
+            return any(not m.start() or not text[m.start() - 1].isalnum() for m in self.latin.finditer(text))
+        return False
+
+
+def _start(m: re.Match[str]) -> int:
+    return m.start()
 
 
 HAS_LATIN_RE = re.compile("[a-z]")
@@ -177,10 +218,14 @@ RELATIONS = {
         ),
     ),
 }
+PLACE_WORD_RE = re.compile(r"(?=(省|市|县|区|州|旗))")  # place_names reads the first of PLACE_RES this way
 PLACE_RES = (
     re.compile(r"[\u4e00-\u9fff]{2,3}?(?:省|市|县|区|州|旗)(?=[\u4e00-\u9fff])"),
     re.compile(r"\b[a-z]+ (?:province|county|city|district|prefecture|autonomous region)\b"),
 )
+
+
+Found = dict[str, list[re.Match[str]]]  # concept -> its matches in the text, in order
 
 
 @dataclass(frozen=True)
@@ -193,7 +238,48 @@ class Reading:
 
 def prepared(text: str) -> str:
     """The form every feature is read in: simplified script, folded widths, lower case, MT hyphens joined."""
-    return HYPHEN_SPACING_RE.sub("-", search_form(text).lower())
+    text = search_form(text).lower()
+    return HYPHEN_SPACING_RE.sub("-", text) if "-" in text else text  # each spacing holds a hyphen
+
+
+def _named(text: str, words: re.Pattern[str], longest: int, followed: bool = False) -> list[str]:
+    """What `[\u4e00-\u9fff]{2,longest}?(?:WORD)` (followed by one more such character, if `followed`) finds
+    in the text, worked out from where the words stand rather than tried at every character.
+
+    `words` finds every word, overlapping. The match is as short as possible in one run of Han
+    characters: from a start in a run, it ends at the first word at least 2 characters on, if that is at
+    most `longest` on; where it is further, the next start that matches is `longest` before it.
+    """
+    found = [(m.start(), m.end(1)) for m in words.finditer(text)]
+    if followed:
+        found = [(q, e) for q, e in found if e < len(text) and "\u4e00" <= text[e] <= "\u9fff"]
+    if not found:
+        return []
+    starts = [q for q, _ in found]
+    names = []
+    for run in CJK_RUN_RE.finditer(text):
+        p, end = run.span()
+        while True:
+            i = bisect.bisect_left(starts, p + 2)
+            if i == len(starts) or starts[i] >= end:
+                break  # the words lie in runs of their own characters, so a later one is in a later run
+            q, e = found[i]
+            if q - p > longest:
+                p = q - longest
+                continue
+            names.append(text[p:e])
+            p = e
+    return names
+
+
+def school_names(text: str) -> list[str]:
+    """`SCHOOL_NAME_RE.findall(text)`."""
+    return _named(text, SCHOOL_WORD_RE, 12)
+
+
+def place_names(text: str) -> list[str]:
+    """The Han matches of `PLACE_RES`."""
+    return _named(text, PLACE_WORD_RE, 3, followed=True)
 
 
 def _fold_plural(word: str) -> str:
@@ -202,100 +288,166 @@ def _fold_plural(word: str) -> str:
 
 def ngram_counts(text: str) -> Counter[str]:
     """Han character 1-3-grams and English words and word pairs."""
-    counts: Counter[str] = Counter()
+    # Counted by Counter's C loop over one list, then named (`c:`, `w:`) once per distinct gram: the keys
+    # come in the order a loop over each run's 1-, 2- and 3-grams, then the words, then the word pairs,
+    # would meet them, and the model's sums run in that order. Han grams and English words cannot be the
+    # same string, so one count serves both.
+    grams: list[str] = []
     for run in HAN_RUN_RE.findall(text):
-        for n in (1, 2, 3):
-            counts.update("c:" + run[i : i + n] for i in range(len(run) - n + 1))
+        grams += run
+        grams += BIGRAM_RE.findall(run)
+        grams += TRIGRAM_RE.findall(run)
     words = [_fold_plural(w) for w in WORD_RE.findall(text)]
-    counts.update("w:" + w for w in words)
-    counts.update(f"w:{a} {b}" for a, b in itertools.pairwise(words))
-    return counts
+    grams += words
+    grams += map(" ".join, itertools.pairwise(words))
+    named: Counter[str] = Counter()
+    named.update({("w:" if gram < "\x80" else "c:") + gram: n for gram, n in Counter(grams).items()})
+    return named
+
+
+# 1 + log(n) for the counts n-grams mostly have: the same floats as computing them, looked up
+ONE_PLUS_LOG = [0.0] + [1.0 + math.log(n) for n in range(1, 64)]
+
+
+def _one_plus_log(n: int) -> float:
+    return ONE_PLUS_LOG[n] if n < len(ONE_PLUS_LOG) else 1.0 + math.log(n)
 
 
 def _wording(head: str, body: str, values: dict[str, float], counts: dict[str, int]) -> None:
     grams = ngram_counts(head + "\n" + body[:NGRAM_CHARS])
-    weights = {k: 1.0 + math.log(v) for k, v in grams.items()}
-    norm = math.sqrt(sum(v * v for v in weights.values())) or 1.0
-    for key, weight in weights.items():
-        values[key] = weight / norm
+    weights = list(map(_one_plus_log, grams.values()))
+    norm = math.sqrt(sum(map(operator.mul, weights, weights))) or 1.0
+    values.update(zip(grams, map(operator.truediv, weights, itertools.repeat(norm)), strict=True))
     counts.update(grams)
 
 
-def _parties(text: str, values: dict[str, float]) -> None:
-    positions = {name: [m.start() for m in rx.finditer(text)] for name, rx in PARTY_RES.items()}
+def _parties(
+    text: str,
+    values: dict[str, float],
+    found: Found,
+    cues_found: list[re.Match[str]],
+    latin: bool,
+    chars: Set[str],
+) -> None:
+    positions = {name: [m.start() for m in rx.finditer(text, latin, chars)] for name, rx in PARTY_RES.items()}
     near: Counter[str] = Counter()
     cues = 0
-    civic = [(m.start(), m.end()) for m in CONCEPT_RES["N_civic"].finditer(text)]
-    for m in PAIRING_WORDS.finditer(text):
-        if any(a <= m.start() < b for a, b in civic):
+    civic = [(m.start(), m.end()) for m in found["N_civic"]]
+    for m in cues_found:
+        if civic and any(a <= m.start() < b for a, b in civic):
             continue  # 共建 of 共建文明城市 joins no parties
         cues += 1
-        for name, found in positions.items():
-            i = bisect.bisect_left(found, m.start() - WINDOW)
-            if i < len(found) and found[i] <= m.end() + WINDOW:
+        for name, where in positions.items():
+            i = bisect.bisect_left(where, m.start() - WINDOW)
+            if i < len(where) and where[i] <= m.end() + WINDOW:
                 near[name] += 1
     values["cue:n"] = math.log1p(cues)
     for name, n in near.items():
         values["near:" + name] = math.log1p(n)
         values["nearshare:" + name] = n / cues
-    for name, found in positions.items():
-        values["ent:" + name] = math.log1p(len(found))
-    names = set(SCHOOL_NAME_RE.findall(text))
-    if HAS_LATIN_RE.search(text):
+    for name, where in positions.items():
+        values["ent:" + name] = math.log1p(len(where))
+    names = set(school_names(text))
+    if latin:
         names.update(LATIN_SCHOOL_NAME_RE.findall(text))
     values["schools:distinct"] = math.log1p(len(names))
     values["len"] = math.log1p(len(text)) / 8
 
 
-def _concepts(head: str, body: str, values: dict[str, float], counts: dict[str, int]) -> None:
-    text = head + "\n" + body[:CONCEPT_CHARS]
+def _concepts(
+    head: str, values: dict[str, float], counts: dict[str, int], found: Found, starts: list[int]
+) -> None:
     lead_end = len(head) + 1 + LEAD_CHARS
-    starts = [m.start() for m in SENTENCE_RE.finditer(text)] or [0]
+    starts = starts or [0]
     sentences: dict[str, set[int]] = {}
-    for name, finder in CONCEPT_RES.items():
-        found = finder.finditer(text)
-        sentences[name] = {bisect.bisect_right(starts, m.start()) for m in found}
-        in_body = sum(m.start() > len(head) for m in found)
+    for name, matches in found.items():
+        sentences[name] = {bisect.bisect_right(starts, m.start()) for m in matches}
+        in_body = sum(m.start() > len(head) for m in matches)
         counts["k:" + name] = in_body
         values["k:" + name] = math.log1p(in_body)
-        values["klead:" + name] = math.log1p(sum(m.start() < lead_end for m in found))
+        values["klead:" + name] = math.log1p(sum(m.start() < lead_end for m in matches))
     verbs = sentences["P_pairverb"]
     for name, where in sentences.items():
         if name != "P_pairverb":
             values["co:pv+" + name] = math.log1p(len(verbs & where))
-    values["sectors_distinct"] = len({m.group(0) for m in CONCEPT_RES["N_sectors"].finditer(text)}) / 5
+    values["sectors_distinct"] = len({m.group(0) for m in found["N_sectors"]}) / 5
 
 
-def _found(pair: tuple[re.Pattern[str], re.Pattern[str]], text: str) -> list[re.Match[str]]:
+def _found(pair: tuple[re.Pattern[str], re.Pattern[str]], text: str, latin: bool) -> list[re.Match[str]]:
     found = list(pair[0].finditer(text))
-    return found + list(pair[1].finditer(text)) if HAS_LATIN_RE.search(text) else found
+    return found + list(pair[1].finditer(text)) if latin else found
+
+
+def _places(text: str, latin: bool) -> set[str]:
+    places = set(place_names(text))
+    return places.union(PLACE_RES[1].findall(text)) if latin else places
+
+
+def _joins(pair: tuple[re.Pattern[str], re.Pattern[str]], text: str) -> bool:
+    """Whether `_found` would find anything in the text."""
+    return bool(pair[0].search(text) or (HAS_LATIN_RE.search(text) and pair[1].search(text)))
 
 
 def _pairs(sentence: str) -> bool:
     """A pairing word outside the civic phrases that share it (共建文明城市, 共建共治共享)."""
     for m in reversed(CONCEPT_RES["N_civic"].finditer(sentence)):
         sentence = sentence[: m.start()] + " " + sentence[m.end() :]
-    return bool(PAIRING_WORDS.finditer(sentence) or CONCEPT_RES["P_pairverb"].finditer(sentence))
+    return PAIRING_WORDS.search(sentence) or CONCEPT_RES["P_pairverb"].search(sentence)
 
 
-def _relations(head: str, body: str, values: dict[str, float], counts: dict[str, int]) -> None:
+def _pairing_sentences(
+    sentences: list[str], starts: list[int], found: Found, cues_found: list[re.Match[str]]
+) -> list[int]:
+    """The indices of the sentences `_pairs` holds, read off the matches in the whole text.
+
+    The words `_pairs` looks for never hold a sentence's end (。！？!?；; or a line break), so each match in the
+    whole text lies inside one sentence and a sentence holds one exactly when the same search in it alone
+    finds one; only sentences with a civic phrase, whose removal can change what remains, are read again.
+    """
+
+    def where(matches: list[re.Match[str]]) -> set[int]:
+        return {bisect.bisect_right(starts, m.start()) - 1 for m in matches}
+
+    civic = where(found["N_civic"])
+    cued = where(cues_found) | where(found["P_pairverb"])
+    return [i for i, sentence in enumerate(sentences) if (_pairs(sentence) if i in civic else i in cued)]
+
+
+def _relations(
+    head: str,
+    text: str,
+    values: dict[str, float],
+    counts: dict[str, int],
+    found: Found,
+    cues_found: list[re.Match[str]],
+    spans: list[tuple[int, int]],
+    latin: bool,
+) -> None:
     """Two schools or two bureaus in one pairing clause, the places named, and how much of the story they fill."""
-    text = head + "\n" + body[:CONCEPT_CHARS]
     lead_end = len(head) + 1 + LEAD_CHARS
-    sentences = SENTENCE_RE.findall(text) or [text]
-    pairing = [s for s in sentences if _pairs(s)]
+    if spans:
+        sentences = [text[a:b] for a, b in spans]
+        starts = [a for a, _ in spans]
+        chosen = _pairing_sentences(sentences, starts, found, cues_found)
+        schooled = {bisect.bisect_right(starts, m.start()) - 1 for m in found["E_school"]}
+        school_pairing = len(schooled.intersection(chosen))
+        pairing = [sentences[i] for i in chosen]
+    else:  # nothing but sentence ends: the text is its one sentence
+        sentences = [text]
+        pairing = [text] if _pairs(text) else []
+        school_pairing = sum(1 for s in pairing if CONCEPT_RES["E_school"].search(s))
     for name, pair in RELATIONS.items():
-        found = _found(pair, text)
-        counts["rel:" + name] = len(found)
-        values["rel:" + name] = math.log1p(len(found))
-        values["rellead:" + name] = math.log1p(sum(m.start() < lead_end for m in found))
-        paired = sum(1 for s in pairing if _found(pair, s))
+        matches = _found(pair, text, latin)
+        counts["rel:" + name] = len(matches)
+        values["rel:" + name] = math.log1p(len(matches))
+        values["rellead:" + name] = math.log1p(sum(m.start() < lead_end for m in matches))
+        paired = sum(1 for s in pairing if _joins(pair, s))  # a clause may run over ！？: read per sentence
         values["relpair:" + name] = math.log1p(paired)
         values["relshare:" + name] = paired / len(sentences)
-    values["places:distinct"] = math.log1p(len({m.group(0) for m in _found(PLACE_RES, text)}))
-    values["places:lead"] = math.log1p(len({m.group(0) for m in _found(PLACE_RES, text[:lead_end])}))
-    schools = CONCEPT_RES["E_school"]
-    values["share:school+pairing"] = sum(1 for s in pairing if schools.finditer(s)) / len(sentences)
+    values["places:distinct"] = math.log1p(len(_places(text, latin)))
+    lead = text[:lead_end]
+    values["places:lead"] = math.log1p(len(_places(lead, latin and bool(HAS_LATIN_RE.search(lead)))))
+    values["share:school+pairing"] = school_pairing / len(sentences)
 
 
 def read(head: str, body: str, terms: dict[str, float], term_counts: dict[str, int]) -> Reading:
@@ -306,7 +458,12 @@ def read(head: str, body: str, terms: dict[str, float], term_counts: dict[str, i
     for key, value in terms.items():
         values[key] = value
     counts.update(term_counts)
-    _parties(head + "\n" + body[:CONCEPT_CHARS], values)
-    _concepts(head, body, values, counts)
-    _relations(head, body, values, counts)
+    text = head + "\n" + body[:CONCEPT_CHARS]  # what the parties, concepts and relations are read in
+    latin, chars = bool(HAS_LATIN_RE.search(text)), set(text)
+    found = {name: finder.finditer(text, latin, chars) for name, finder in CONCEPT_RES.items()}
+    cues_found = PAIRING_WORDS.finditer(text, latin, chars)
+    spans = [m.span() for m in SENTENCE_RE.finditer(text)]
+    _parties(text, values, found, cues_found, latin, chars)
+    _concepts(head, values, counts, found, [a for a, _ in spans])
+    _relations(head, text, values, counts, found, cues_found, spans, latin)
     return Reading(values, counts)

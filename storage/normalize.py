@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 import opencc
 
@@ -32,7 +32,10 @@ HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 def strip_pinyin(text: str) -> str:
     """Remove inline pinyin annotations after Han characters: `續(xù)寫(xiě)` -> `續寫`."""
-    return PINYIN_RE.sub("", text)
+    # Every annotation holds one of these; the look-behind keeps re from skipping ahead to them itself.
+    if "(" in text or "（" in text or "?" in text:
+        return PINYIN_RE.sub("", text)
+    return text
 
 
 @cache
@@ -45,6 +48,9 @@ def simplified(text: str) -> str:
     return _converter("t2s").convert(text) if HAN_RE.search(text) else text
 
 
+# A page's text is read in its search form by the clean, relevance and near-copy stages and the full-text
+# index, one after another: kept for the few texts in flight, it is converted once.
+@lru_cache(maxsize=64)
 def search_form(text: str) -> str:
     """Simplified script, NFKC widths, no inline pinyin, one space between words, no blank lines."""
     text = simplified(strip_pinyin(unicodedata.normalize("NFKC", text)))
