@@ -20,9 +20,10 @@ INVISIBLE_RE = re.compile(
     r"<(script|style|noscript|template|textarea|select)\b.*?</\1\s*>|<!--.*?-->|<head\b.*?</head\s*>",
     re.IGNORECASE | re.DOTALL,
 )
+# The optional slash is read once, not once per tag name: the names are whole words (`\b`), so at most
+# one of them matches at a `<` and the order of the alternatives does not change what matches.
 BLOCK_TAG_RE = re.compile(
-    r"<(?:br|/?p|/?div|/?li|/?ul|/?ol|/?h[1-6]|/?tr|/?table|/?section|/?article|/?header|/?footer"
-    r"|/?dd|/?dt|/?blockquote|/?td|/?th)\b[^>]*>",
+    r"<(?:br|/?(?:p|div|li|ul|ol|h[1-6]|tr|table|section|article|header|footer|dd|dt|blockquote|td|th))\b[^>]*>",
     re.IGNORECASE,
 )
 TAG_RE = re.compile(r"<[^>]*>")

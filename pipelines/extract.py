@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import htmldate
 import trafilatura
+from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.metadata import examine_meta, extract_title
 from trafilatura.utils import load_html
@@ -102,11 +103,12 @@ LINK_LIST_BLOCKS = {"ul", "ol", "dl", "div", "section", "aside", "nav", "table",
 MIN_LINKS = 3
 LINK_DENSITY = 0.6
 PROSE_CHARS = 40
-WS_RE = re.compile(r"\s+")
 
 
 def _chars(text: str | None) -> int:
-    return len(WS_RE.sub("", text)) if text else 0
+    # str.split() and the regex `\s` split on the same characters (Unicode whitespace); joining is a
+    # C loop where a substitution builds a match object per run of spaces.
+    return len("".join(text.split())) if text else 0
 
 
 DATE_ONLY_RE = re.compile(
@@ -119,42 +121,57 @@ def _date_chars(text: str | None) -> int:
     return _chars(text) if text and len(text) <= 30 and DATE_ONLY_RE.match(text) else 0
 
 
+def _link_blocks(tree: HtmlElement) -> list[HtmlElement]:
+    """The blocks `prune_link_lists` removes, children before their parents.
+
+    One walk of the tree: each element's (chars, link chars, links, longest text run outside links) is
+    summed from its own text and its children's as their ends are reached, on a stack, so no element is
+    looked up or iterated twice. A comment's tail counts for its parent as any child's does.
+    """
+    stack: list[list[int]] = []
+    blocks = []
+    for event, el in etree.iterwalk(tree, events=("start", "end", "comment", "pi")):
+        if event == "start":
+            own = _chars(el.text)
+            stack.append([own, _date_chars(el.text), 0, own])
+            continue
+        if event == "end":
+            chars, link_chars, links, prose = stack.pop()
+            if el.tag == "a":
+                link_chars, links, prose = chars, links + 1, 0
+            elif (
+                el.tag in LINK_LIST_BLOCKS
+                and links >= MIN_LINKS
+                and chars
+                and link_chars >= LINK_DENSITY * chars
+                and prose < PROSE_CHARS
+            ):
+                blocks.append(el)
+        else:
+            chars = link_chars = links = prose = 0
+        if stack:
+            tail = el.tail
+            parent, tail_chars = stack[-1], _chars(tail)
+            parent[0] += chars + tail_chars
+            parent[1] += link_chars + _date_chars(tail)
+            parent[2] += links
+            parent[3] = max(parent[3], prose, tail_chars)
+    return blocks
+
+
 def prune_link_lists(tree: HtmlElement) -> int:
     """Remove blocks that are mostly link text: navigation bars, related-headline lists, rankings.
 
     A block goes when it holds at least three links, at least 60% of its visible characters are link
-    text (or bare dates beside the links: a dated headline list), and none of its text outside links is a paragraph (a run of PROSE_CHARS or more). A story's
-    container holds such paragraphs, so a sidebar goes and the story beside it stays, whatever the site
-    calls its classes. The price: a list of links inside a story (a reading list) goes too.
+    text (or bare dates beside the links: a dated headline list), and none of its text outside links is a
+    paragraph (a run of PROSE_CHARS or more). A story's container holds such paragraphs, so a sidebar goes
+    and the story beside it stays, whatever the site calls its classes. The price: a list of links inside
+    a story (a reading list) goes too. Every block is judged on the whole page, before any goes.
     Returns how many blocks went.
     """
-    # element -> (chars, link chars, links, longest text run outside links)
-    size: dict[HtmlElement, tuple[int, int, int, int]] = {}
-    for el in reversed(list(tree.iter())):
-        if not isinstance(el.tag, str):
-            continue
-        chars = _chars(el.text)
-        link_chars, links, prose = _date_chars(el.text), 0, chars
-        for child in el:
-            c, lc, n, pr = size.get(child, (0, 0, 0, 0))
-            tail = _chars(child.tail)
-            chars += c + tail
-            link_chars += lc + _date_chars(child.tail)
-            links += n
-            prose = max(prose, pr, tail)
-        if el.tag == "a":
-            link_chars, links, prose = chars, links + 1, 0
-        size[el] = (chars, link_chars, links, prose)
     removed = 0
-    for el in list(tree.iter(*LINK_LIST_BLOCKS)):
-        chars, link_chars, links, prose = size.get(el, (0, 0, 0, 0))
-        if (
-            links >= MIN_LINKS
-            and chars
-            and link_chars >= LINK_DENSITY * chars
-            and prose < PROSE_CHARS
-            and el.getparent() is not None
-        ):
+    for el in _link_blocks(tree):
+        if el.getparent() is not None:
             el.drop_tree()  # its tail text (if any) stays
             removed += 1
     return removed
