@@ -175,7 +175,7 @@ def timed(fn: object, repeat: int) -> list[float]:
     return out
 
 
-def measure(url: str, label: str, size: int, queries: int, like: bool = True) -> None:
+def measure(url: str, label: str, size: int, queries: int, like: bool = True, export: bool = True) -> None:
     sessions = open_for_writing(url).sessions
     rows = []
     kinds = [(kind, terms, "relevance") for kind, terms in TERMS.items()]
@@ -220,6 +220,8 @@ def measure(url: str, label: str, size: int, queries: int, like: bool = True) ->
             ratio(f"{label} {size:,} {kind}: indexed p95", p95, "LIKE scan p95")
     for row in rows:
         print(row, flush=True)
+    if not export:
+        return
     with sessions() as s:
         # resident memory sampled as the export goes: constant memory means no growth with the archive
         start_rss = peak_rss = rss_mib()
@@ -279,6 +281,14 @@ def main() -> int:
         metavar="FILE",
         help="only measure this SQLite file, filled by an earlier run (its size is --sizes' first)",
     )
+    parser.add_argument("--search-only", action="store_true", help="time search only, not the export")
+    parser.add_argument(
+        "--pg-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a PostgreSQL setting for the measuring sessions (repeatable), e.g. work_mem=64MB",
+    )
     args = parser.parse_args()
     gen = Generator(load_texts(args.data))
     print(
@@ -310,11 +320,19 @@ def main() -> int:
                 ).first()
                 if not exists:
                     c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-            url = sa.engine.make_url(args.pg).update_query_dict({"options": f"-csearch_path={schema}"})
+            options = " ".join([f"-csearch_path={schema}", *(f"-c{kv}" for kv in args.pg_setting)])
+            url = sa.engine.make_url(args.pg).update_query_dict({"options": options})
             pg_url = url.render_as_string(hide_password=False)
             try:
                 if exists:  # filled by an earlier run kept with --keep: measure only
-                    measure(pg_url, "PostgreSQL", size, args.queries, like=not args.skip_like)
+                    measure(
+                        pg_url,
+                        "PostgreSQL",
+                        size,
+                        args.queries,
+                        like=not args.skip_like,
+                        export=not args.search_only,
+                    )
                     continue
                 seconds = fill_with(pg_url, gen, size)
                 # What autovacuum does on a live archive, done at once after a bulk load: statistics for
@@ -332,10 +350,17 @@ def main() -> int:
                         {"s": schema},
                     ).scalar_one()
                 print(f"postgresql ingest: {size / seconds:,.0f} articles/s; {mb:,.0f} MB", flush=True)
-                measure(pg_url, "PostgreSQL", size, args.queries, like=not args.skip_like)
+                measure(
+                    pg_url,
+                    "PostgreSQL",
+                    size,
+                    args.queries,
+                    like=not args.skip_like,
+                    export=not args.search_only,
+                )
             finally:
                 close_all()
-                if args.keep or exists:  # a schema this run did not make is never dropped
+                if args.keep or exists:  # a schema this run did not fill is never dropped
                     print(f"kept PostgreSQL schema {schema}", flush=True)
                 else:
                     with admin.begin() as c:
