@@ -324,32 +324,23 @@ def main() -> int:
             url = sa.engine.make_url(args.pg).update_query_dict({"options": options})
             pg_url = url.render_as_string(hide_password=False)
             try:
-                if exists:  # filled by an earlier run kept with --keep: measure only
-                    measure(
-                        pg_url,
-                        "PostgreSQL",
-                        size,
-                        args.queries,
-                        like=not args.skip_like,
-                        export=not args.search_only,
-                    )
-                    continue
-                seconds = fill_with(pg_url, gen, size)
-                # What autovacuum does on a live archive, done at once after a bulk load: statistics for
-                # the planner, the visibility map and hint bits (else the first reads of each page write).
-                with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-                    c.execute(sa.text(f'VACUUM ANALYZE "{schema}".articles'))
-                    c.execute(sa.text(f'VACUUM ANALYZE "{schema}".article_search'))
-                    c.execute(sa.text(f'VACUUM ANALYZE "{schema}".sources'))
-                with admin.connect() as c:
-                    mb = c.execute(
-                        sa.text(
-                            "SELECT sum(pg_total_relation_size(c.oid)) / 1048576.0 FROM pg_class c"
-                            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :s AND c.relkind = 'r'"
-                        ),
-                        {"s": schema},
-                    ).scalar_one()
-                print(f"postgresql ingest: {size / seconds:,.0f} articles/s; {mb:,.0f} MB", flush=True)
+                if not exists:  # else filled by an earlier run kept with --keep: measure only
+                    seconds = fill_with(pg_url, gen, size)
+                    # What autovacuum does on a live archive, done at once after a bulk load: statistics for
+                    # the planner, the visibility map and hint bits (else the first reads of each page write).
+                    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                        c.execute(sa.text(f'VACUUM ANALYZE "{schema}".articles'))
+                        c.execute(sa.text(f'VACUUM ANALYZE "{schema}".article_search'))
+                        c.execute(sa.text(f'VACUUM ANALYZE "{schema}".sources'))
+                    with admin.connect() as c:
+                        mb = c.execute(
+                            sa.text(
+                                "SELECT sum(pg_total_relation_size(c.oid)) / 1048576.0 FROM pg_class c"
+                                " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :s AND c.relkind = 'r'"
+                            ),
+                            {"s": schema},
+                        ).scalar_one()
+                    print(f"postgresql ingest: {size / seconds:,.0f} articles/s; {mb:,.0f} MB", flush=True)
                 measure(
                     pg_url,
                     "PostgreSQL",
