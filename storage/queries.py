@@ -40,11 +40,15 @@ def local_published(article: Article) -> datetime | None:
     """The published time in its portal's time zone (stored in UTC; shown as the portal showed it)."""
     if article.published is None:
         return None
+    return article.published.astimezone(zone_of(article.source.config))
+
+
+def zone_of(config: dict[str, Any] | None) -> ZoneInfo:
+    """A source's time zone from its stored configuration (UTC when it names none, or none known)."""
     try:
-        tz = ZoneInfo(str(article.source.config.get("timezone") or "UTC"))
+        return ZoneInfo(str((config or {}).get("timezone") or "UTC"))
     except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo("UTC")
-    return article.published.astimezone(tz)
+        return ZoneInfo("UTC")
 
 
 def article_record(
@@ -97,13 +101,6 @@ def flag_record(article: Article) -> dict[str, Any] | None:
         "flagged_at": article.flagged_at.isoformat() if article.flagged_at else None,
         "run_id": article.flag_run_id,
     }
-
-
-def versions_text(versions: dict[str, Any] | None) -> str:
-    """Stage versions as one line: `extract 3, clean 2, relevance logistic-...`."""
-    if not versions:
-        return "before versions were recorded"
-    return ", ".join(f"{stage} {version}" for stage, version in sorted(versions.items()))
 
 
 def capture_record(capture: Capture) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from storage.fulltext import Query, Term, fts5_match, highlight_terms, parse, relaxed, tsquery
 from storage.models import Article, Source
 from storage.normalize import simplified
-from storage.queries import escape_like, local_published
+from storage.queries import escape_like, local_published, zone_of
 
 # Ranking by relevance weighs every match, so a word found in half a million stories would cost a second.
 # Relevance is therefore decided among the RANK_WINDOW most recently stored matches (all of them when there
@@ -72,35 +72,104 @@ def search(
     pairing_only: bool = False,
     sort: str = "relevance",
     limit: int = 20,
+    offset: int = 0,
 ) -> list[Hit]:
     """Stories matching `query` (storage.fulltext: words, "phrases", AND/OR/NOT, either script), best
-    first or newest first (`sort="date"`).
+    first or newest first (`sort="date"`); `offset` hits skipped first (a further page).
 
     Raises QueryError (one line) for a query with nothing to search for, or one too large to search.
     """
-    parsed = parse(query)
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        # These are short lookups; compiling them to machine code (JIT, for plans the planner thinks
-        # costly) took longer than running them.
-        session.execute(sql_text("SET LOCAL jit = off"))
-    indexed = _indexed_part(parsed)
-    filtered = select(Article, Source.name).join(Source, Article.source_id == Source.id)
-    conditions = _filters(source, language, since, until, pairing_only)
-    if indexed is not parsed:
-        conditions.append(_exact(parsed, dialect))  # the one-character terms, and the query around them
-    filtered = filtered.where(*conditions)
+    asked_for = _Statement.of(session, query, source, language, since, until, pairing_only)
+    parsed, indexed, dialect, filtered = (
+        asked_for.parsed,
+        asked_for.indexed,
+        asked_for.dialect,
+        asked_for.filtered,
+    )
     marks = highlight_terms(parsed)
+    wanted = offset + limit  # the hits before the page decide where it starts; only its own get snippets
     if indexed is None:  # an alternative with no indexed word: a scan of every story, newest first
-        return _as_hits(_rows(session, filtered.order_by(*NEWEST), limit, since, until), marks)
+        rows = _rows(session, filtered.order_by(*NEWEST), wanted, since, until)
+        return _as_hits(rows[offset:], marks)
     stmt, rank, floor = _joined(filtered, indexed, dialect)
-    asked = _Asked(session, indexed, floor, dialect, limit, since, until)
+    asked = _Asked(session, indexed, floor, dialect, wanted, since, until)
     rows = (
         _newest_rows(asked, filtered, stmt)
         if sort == "date"
         else _best_rows(asked, stmt.order_by(rank, *NEWEST))
     )
-    return _as_hits(rows, marks)
+    return _as_hits(rows[offset:], marks)
+
+
+def count(
+    session: Session,
+    query: str,
+    *,
+    source: str | None = None,
+    language: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    pairing_only: bool = False,
+    cap: int = 1000,
+) -> int:
+    """How many stories `search` would find with these filters, counted up to `cap` (a word in half the
+    archive is not counted to the end: `cap + 1` means more than `cap`). Raises QueryError as `search`."""
+    asked_for = _Statement.of(session, query, source, language, since, until, pairing_only)
+    stmt = asked_for.filtered
+    if asked_for.indexed is not None:
+        stmt = _joined(stmt, asked_for.indexed, asked_for.dialect)[0]
+    if not (since or until):
+        ids = stmt.with_only_columns(Article.id).limit(cap + 1).subquery()
+        return int(session.scalar(select(func.count()).select_from(ids)) or 0)
+    # The database narrows by UTC with a margin; each row's own portal day decides, as in `search`.
+    found = 0
+    zones: dict[int, Any] = {}
+    rows = session.execute(stmt.with_only_columns(Article.published, Article.source_id, Source.config))
+    for published, source_id, config in rows:
+        if source_id not in zones:
+            zones[source_id] = zone_of(config)
+        day = published.astimezone(zones[source_id]).date() if published else None
+        if day is None or (since and day < since) or (until and day > until):
+            continue
+        found += 1
+        if found > cap:
+            break
+    return found
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """A query parsed and its filters as one statement over articles and their source's name, before the
+    index is joined."""
+
+    parsed: Query
+    indexed: Query | None
+    dialect: str
+    filtered: Any
+
+    @classmethod
+    def of(
+        cls,
+        session: Session,
+        query: str,
+        source: str | None,
+        language: str | None,
+        since: date | None,
+        until: date | None,
+        pairing_only: bool,
+    ) -> _Statement:
+        parsed = parse(query)
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            # These are short lookups; compiling them to machine code (JIT, for plans the planner thinks
+            # costly) took longer than running them.
+            session.execute(sql_text("SET LOCAL jit = off"))
+        indexed = _indexed_part(parsed)
+        filtered = select(Article, Source.name).join(Source, Article.source_id == Source.id)
+        conditions = _filters(source, language, since, until, pairing_only)
+        if indexed is not parsed:
+            conditions.append(_exact(parsed, dialect))  # the one-character terms, and the query around them
+        return cls(parsed, indexed, dialect, filtered.where(*conditions))
 
 
 @dataclass(frozen=True)
@@ -416,3 +485,36 @@ def _snippet(article: Article, marks: list[str]) -> str:
         if mark.lower() in article.search_text.lower():
             return snippet(article.search_text, mark)
     return snippet(article.text, marks[0] if marks else "")
+
+
+def months(
+    session: Session,
+    query: str | None = None,
+    *,
+    source: str | None = None,
+    language: str | None = None,
+    pairing_only: bool = False,
+) -> list[tuple[str | None, int]]:
+    """Stories per month of publication (`YYYY-MM`, UTC), oldest first, undated (None) last: of the whole
+    archive, or of a search's matches (`query`, the same filters as `search`). A story is counted once a
+    month, however many of its copies were published in it."""
+    dialect = session.get_bind().dialect.name
+    if query is None:
+        stmt = select(Article.id).join(Source, Article.source_id == Source.id)
+        stmt = stmt.where(*_filters(source, language, None, None, pairing_only))
+    else:
+        asked_for = _Statement.of(session, query, source, language, None, None, pairing_only)
+        stmt = asked_for.filtered
+        if asked_for.indexed is not None:
+            stmt = _joined(stmt, asked_for.indexed, dialect)[0]
+    month = (
+        func.to_char(func.timezone("UTC", Article.published), "YYYY-MM")
+        if dialect == "postgresql"
+        else func.strftime("%Y-%m", Article.published)
+    ).label("month")
+    counted = (
+        stmt.with_only_columns(month, func.count(func.distinct(Article.story_id)))
+        .group_by(month)
+        .order_by(month.is_(None), month)
+    )
+    return [(m, int(n)) for m, n in session.execute(counted)]

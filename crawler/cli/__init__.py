@@ -74,6 +74,11 @@ COMMANDS = {
         "crawler.cli.runs:runs_group",
         "Crawl runs, newest first: trigger, status, start, duration, counts by outcome, error.",
     ),
+    "serve": LazyCommand(
+        "crawler.cli.serve:serve",
+        "Serve the reading room: search, stories with their provenance and raw captures, sources, a "
+        "timeline, exports, and the same as JSON under /api/.",
+    ),
     "status": LazyCommand(
         "crawler.cli.runs:status",
         "Each configured source at a glance: its next scheduled run, its last run and how it ended, the "

@@ -9,7 +9,7 @@ import sys
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import click
 
@@ -27,6 +27,7 @@ from crawler.cli.options import (
 )
 from crawler.cli.types import DAY, RECORD_ID
 from storage.db import open_for_reading
+from storage.exports import CSV_COLUMNS, csv_row, versions_text
 from storage.fulltext import QueryError
 from storage.models import Capture
 from storage.queries import (
@@ -37,7 +38,6 @@ from storage.queries import (
     sightings_of,
     stories,
     story_merges,
-    versions_text,
 )
 from storage.search import Hit
 from storage.search import search as search_articles
@@ -284,26 +284,6 @@ def stories_command(multi: bool, source: str | None, limit: int, as_json: bool, 
     click.echo(table(["story", "first seen", "articles", "sightings", "portals", "canonical article"], rows))
 
 
-CSV_COLUMNS = (
-    "id", "story_id", "url", "fetched_url", "source", "title", "published", "author", "source_name",
-    "language", "relevance", "is_pairing", "stage_versions", "flag_reason", "content_hash", "charset", "http_status", "fetched_at", "first_seen",
-    "run_id",
-    "sightings", "warc_file", "warc_offset", "warc_length", "payload_digest", "text",
-)  # fmt: skip
-
-
-def _csv_row(record: dict[str, Any]) -> list[Any]:
-    row = dict(record)
-    # one cell: every URL the story was seen at, first seen first
-    row["sightings"] = " ".join(seen["url"] for seen in record["sightings"])
-    row["stage_versions"] = versions_text(record["stage_versions"])
-    row["flag_reason"] = (record["flag"] or {}).get("reason")
-    capture = record["capture"] or {}
-    row["warc_file"], row["warc_offset"] = capture.get("warc_file"), capture.get("offset")
-    row["warc_length"], row["payload_digest"] = capture.get("length"), capture.get("payload_digest")
-    return [row[column] for column in CSV_COLUMNS]
-
-
 @click.command()
 @click.option(
     "--format",
@@ -345,7 +325,7 @@ def export(
     with sessions() as session:
         records = iter_records(session, source=source, since=after)
         if fmt == "csv":
-            write_csv(output, CSV_COLUMNS, (_csv_row(record) for record in records), raw=raw_csv)
+            write_csv(output, CSV_COLUMNS, (csv_row(record) for record in records), raw=raw_csv)
             return
         for record in records:
             output.write(json.dumps(record, ensure_ascii=False) + "\n")

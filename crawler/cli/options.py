@@ -15,6 +15,7 @@ import click
 
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.errors import PairchiveError, SourceConfigError, first_line
+from storage.exports import spreadsheet_safe
 from storage.redact import scrub
 
 # Scrapy is imported only to judge a `-s` value, by the commands that take one: every command imports this
@@ -201,18 +202,6 @@ def printable(value: Any) -> str:
 def echo_text(message: Any = "", err: bool = False) -> None:
     """click.echo for text that holds anything from the archive: printed under the terminal rule."""
     click.echo(printable(message), err=err)
-
-
-# A cell starting with one of these is a formula to a spreadsheet, run when the file is opened (OWASP's
-# CSV injection rule): such cells get a leading "'", which the spreadsheet shows as text.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """A CSV cell that no spreadsheet runs as a formula; anything but text is kept as it is."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 def write_csv(

@@ -1,0 +1,460 @@
+"""The reading room's routes: HTML pages and their JSON twins under /api/, read-only, thin over
+storage.search and storage.queries.
+
+These URLs are a public contract, kept stable: `/` and `/search?q=...`, `/stories/ID`, `/stories/ID/raw`,
+`/sources`, `/timeline`, `/export.jsonl` and `/export.csv`, `/api/search`, `/api/stories/ID`,
+`/api/sources`, `/api/timeline`.
+
+The endpoints are plain functions: Starlette runs each in its thread pool, with a session of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import select
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from crawler.web import i18n
+from crawler.web.params import MAX_HITS, BadParameter, SearchParams, record_id
+from crawler.web.shaping import citation, marked, paragraphs, revision_record, revision_views
+from storage.db import Database, open_for_reading
+from storage.errors import StorageError
+from storage.exports import CSV_COLUMNS, csv_lines, csv_row
+from storage.fulltext import QueryError, highlight_terms, parse
+from storage.models import Source
+from storage.queries import (
+    article_record,
+    fetch_times,
+    get_article,
+    iter_records,
+    sightings_of,
+    stories,
+    story_merges,
+)
+from storage.reading import revisions_of, source_rows
+from storage.search import count, months, search
+from storage.warc import WarcError, read_exchange
+
+log = logging.getLogger(__name__)
+
+COUNT_CAP = 1000  # matches counted exactly up to this; more is shown as "more than 1000"
+EXPORT_BATCH = 200
+
+# Nothing from another host, no inline script or style, no framing, no plugins, forms post only here.
+CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+# The raw capture is the portal's page: never live on the archive's origin.
+RAW_CSP = "sandbox; default-src 'none'"
+
+
+class SecurityHeaders:
+    """Every response gets the headers above (a response that set its own CSP keeps it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                for name, value in HEADERS.items():
+                    if name.lower().encode() not in present:
+                        headers.append((name.lower().encode(), value.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class ReadingRoom:
+    """The pages over one archive: its database opened read-only, its WARC directory."""
+
+    def __init__(self, db_url: str, warc_dir: Path) -> None:
+        self.database: Database = open_for_reading(db_url)
+        self.warc_dir = warc_dir
+        self.templates = Environment(
+            loader=PackageLoader("crawler.web", "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.templates.filters["http_only"] = http_only
+
+    # -- the shell of every page ------------------------------------------------------------------
+
+    def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        ui = interface_language(request)
+        query = dict(request.query_params)
+        query["ui"] = "en" if ui == "zh" else "zh"
+        context.update(
+            t=i18n.translator(ui),
+            ui=ui,
+            html_lang=i18n.HTML_LANG[ui],
+            switch_label=i18n.SWITCH_LABEL[ui],
+            switch_url=request.url.path + "?" + urlencode(query),
+            path=request.url.path,
+        )
+        body = self.templates.get_template(template).render(**context)
+        response = HTMLResponse(body, status_code=status)
+        chosen = request.query_params.get("ui")
+        if chosen in i18n.LANGUAGES:
+            response.set_cookie("ui", chosen, max_age=365 * 86400, samesite="lax", httponly=True)
+        return response
+
+    # -- search -----------------------------------------------------------------------------------
+
+    def search_page(self, request: Request) -> Response:
+        params = SearchParams.of(request.query_params)
+        with self.database.sessions() as session:
+            sources = list(session.scalars(select(Source.name).order_by(Source.name)))
+            if not params.q:
+                newest = stories(session, limit=params.per_page)
+                return self.render(request, "home.html", params=params, sources=sources, newest=newest)
+            try:
+                found = self._found(session, params)
+            except QueryError as exc:
+                return self.render(
+                    request, "search.html", status=400, params=params, sources=sources, error=str(exc)
+                )
+        return self.render(request, "search.html", params=params, sources=sources, error=None, **found)
+
+    def _found(self, session: Any, params: SearchParams) -> dict[str, Any]:
+        hits = search(
+            session,
+            params.q,
+            **params.filters(),
+            sort=params.sort,
+            limit=params.per_page + 1,
+            offset=params.offset,
+        )
+        total = count(session, params.q, **params.filters(), cap=COUNT_CAP)
+        more = len(hits) > params.per_page and params.offset + params.per_page < MAX_HITS
+        hits = hits[: params.per_page]
+        marks = highlight_terms(parse(params.q))
+        return {
+            "hits": hits,
+            "snippets": {hit.id: marked(hit.snippet, marks) for hit in hits},
+            "total": min(total, COUNT_CAP),
+            "capped": total > COUNT_CAP,
+            "next_query": params.query_string(page=params.page + 1) if more else None,
+            "prev_query": params.query_string(page=params.page - 1) if params.page > 1 else None,
+        }
+
+    def api_search(self, request: Request) -> Response:
+        params = SearchParams.of(request.query_params)
+        if not params.q:
+            raise BadParameter('q: a query is needed (words, "phrases", OR, -word)')
+        with self.database.sessions() as session:
+            found = self._found(session, params)
+        return JSONResponse(
+            {
+                "query": params.echo(),
+                "count": found["total"],
+                "count_capped": found["capped"],
+                "hits": [dataclasses.asdict(hit) for hit in found["hits"]],
+                "next": f"/api/search?{found['next_query']}" if found["next_query"] else None,
+            }
+        )
+
+    # -- one story --------------------------------------------------------------------------------
+
+    def _story(self, session: Any, article_id: int) -> dict[str, Any]:
+        article = get_article(session, article_id)
+        if article is None:
+            raise HTTPException(404, f"no stored story with id {article_id}")
+        record = article_record(
+            article,
+            sightings_of(session, [article.story_id])[article.story_id],
+            fetch_times(session, [article.id]).get(article.id),
+        )
+        merges = [
+            {
+                "story_id": m.story_id,
+                "merged_at": m.merged_at.isoformat(),
+                "article_id": m.article_id,
+                "similarity": m.similarity,
+            }
+            for m in story_merges(session, article.story_id)
+        ]
+        return {
+            "record": record,
+            "portal_title": article.source.title,
+            "revisions": revision_views(revisions_of(session, article.id)),
+            "merges": merges,
+        }
+
+    def story_page(self, request: Request) -> Response:
+        article_id = record_id(request.path_params["article_id"])
+        with self.database.sessions() as session:
+            story = self._story(session, article_id)
+        link = str(request.url_for("story", article_id=article_id))
+        record = story["record"]
+        return self.render(
+            request,
+            "story.html",
+            **story,
+            paragraphs=paragraphs(record["text"]),
+            link=link,
+            citation=citation(record, story["portal_title"], link),
+        )
+
+    def api_story(self, request: Request) -> Response:
+        article_id = record_id(request.path_params["article_id"])
+        with self.database.sessions() as session:
+            story = self._story(session, article_id)
+        record = dict(story["record"])
+        record["revisions"] = [revision_record(v) for v in story["revisions"]]
+        record["merges"] = story["merges"]
+        record["links"] = {
+            "page": f"/stories/{article_id}",
+            "raw": f"/stories/{article_id}/raw" if record["capture"] else None,
+        }
+        return JSONResponse(record)
+
+    def raw_capture(self, request: Request) -> Response:
+        article_id = record_id(request.path_params["article_id"])
+        with self.database.sessions() as session:
+            article = get_article(session, article_id)
+            if article is None:
+                raise HTTPException(404, f"no stored story with id {article_id}")
+            capture = article.capture
+            if capture is None:
+                raise HTTPException(
+                    404, f"article {article_id} has no raw capture (fetched before raw captures were kept)"
+                )
+            warc_file, offset, length = capture.warc_file, capture.offset, capture.length
+        try:
+            content = read_exchange(self.warc_dir, warc_file, offset, length).content
+        except WarcError as exc:
+            raise HTTPException(404, f"article {article_id}: {exc}") from None
+        return Response(
+            content,
+            media_type="application/octet-stream",
+            headers={
+                "Content-Disposition": f'attachment; filename="pairchive-{article_id}.html"',
+                "Content-Security-Policy": RAW_CSP,
+            },
+        )
+
+    # -- sources, timeline ------------------------------------------------------------------------
+
+    def sources_page(self, request: Request) -> Response:
+        with self.database.sessions() as session:
+            rows = source_rows(session)
+        return self.render(request, "sources.html", rows=rows)
+
+    def api_sources(self, request: Request) -> Response:
+        with self.database.sessions() as session:
+            rows = source_rows(session)
+        return JSONResponse([_source_record(row) for row in rows])
+
+    def _months(self, request: Request) -> tuple[SearchParams, list[tuple[str | None, int]]]:
+        params = SearchParams.of(request.query_params)
+        filters = params.filters()
+        del filters["since"], filters["until"]
+        with self.database.sessions() as session:
+            return params, months(session, params.q or None, **filters)
+
+    def timeline_page(self, request: Request) -> Response:
+        try:
+            params, counted = self._months(request)
+        except QueryError as exc:
+            return self.render(
+                request, "timeline.html", status=400, params=SearchParams(), error=str(exc), bars=[]
+            )
+        return self.render(request, "timeline.html", params=params, error=None, **_bars(counted))
+
+    def api_timeline(self, request: Request) -> Response:
+        params, counted = self._months(request)
+        return JSONResponse(
+            {"query": params.echo(), "months": [{"month": m, "stories": n} for m, n in counted]}
+        )
+
+    # -- exports ----------------------------------------------------------------------------------
+
+    def _records(self, params: SearchParams) -> Iterator[dict[str, Any]]:
+        """The search's stories as export records (every stored story without a query), a batch at a time."""
+        with self.database.sessions() as session:
+            if not params.q:
+                yield from iter_records(session, source=params.source or None)
+                return
+            hits = search(session, params.q, **params.filters(), sort=params.sort, limit=MAX_HITS)
+            for start in range(0, len(hits), EXPORT_BATCH):
+                batch = [get_article(session, hit.id) for hit in hits[start : start + EXPORT_BATCH]]
+                articles = [a for a in batch if a is not None]
+                seen = sightings_of(session, sorted({a.story_id for a in articles}))
+                fetched = fetch_times(session, [a.id for a in articles])
+                for article in articles:
+                    yield article_record(article, seen[article.story_id], fetched.get(article.id))
+                session.expunge_all()
+
+    def _checked(self, request: Request) -> SearchParams:
+        params = SearchParams.of(request.query_params)
+        if params.q:
+            parse(params.q)  # a bad query is a 400 before the download starts
+        return params
+
+    def export_jsonl(self, request: Request) -> Response:
+        params = self._checked(request)
+        lines = (json.dumps(record, ensure_ascii=False) + "\n" for record in self._records(params))
+        return StreamingResponse(
+            lines,
+            media_type="application/x-ndjson; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="pairchive-search.jsonl"'},
+        )
+
+    def export_csv(self, request: Request) -> Response:
+        params = self._checked(request)
+        raw = request.query_params.get("raw_csv") == "1"
+        rows = (csv_row(record) for record in self._records(params))
+        return StreamingResponse(
+            csv_lines(CSV_COLUMNS, rows, raw=raw),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="pairchive-search.csv"'},
+        )
+
+    # -- errors -----------------------------------------------------------------------------------
+
+    def error_page(self, request: Request, status: int, message: str) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message, "status": status}, status_code=status)
+        return self.render(request, "error.html", status=status, status_code=status, message=message)
+
+
+def http_only(url: str) -> str:
+    """A stored URL as a link target only when it is http or https (a `javascript:` URL from a hostile
+    page is shown, never followed)."""
+    return url if url.lower().startswith(("http://", "https://")) else "#"
+
+
+def interface_language(request: Request) -> str:
+    chosen = request.query_params.get("ui") or request.cookies.get("ui") or i18n.DEFAULT
+    return chosen if chosen in i18n.LANGUAGES else i18n.DEFAULT
+
+
+def _source_record(row: Any) -> dict[str, Any]:
+    run = row.last_run
+    return {
+        "name": row.name,
+        "title": row.title,
+        "stories": row.stories,
+        "pairing": row.pairing,
+        "newest_published": row.newest_published.isoformat() if row.newest_published else None,
+        "last_run": None
+        if run is None
+        else {
+            "id": run.id,
+            "status": run.status,
+            "started_at": run.started_at.isoformat(),
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "error": run.error,
+        },
+        "last_ok": row.last_ok.isoformat() if row.last_ok else None,
+        "failures_in_a_row": row.failures_in_a_row,
+    }
+
+
+CHART_WIDTH, CHART_HEIGHT = 800, 200
+
+
+def _bars(counted: list[tuple[str | None, int]]) -> dict[str, Any]:
+    """The timeline as SVG bars (x, y, width, height in the chart's own units) and year labels."""
+    dated = [(m, n) for m, n in counted if m is not None]
+    undated = sum(n for m, n in counted if m is None)
+    if not dated:
+        return {"bars": [], "years": [], "undated": undated, "rows": counted, "peak": 0}
+    peak = max(n for _, n in dated)
+    step = CHART_WIDTH / len(dated)
+    bars, years = [], []
+    for i, (month, n) in enumerate(dated):
+        height = max(1.0, CHART_HEIGHT * n / peak)
+        bars.append(
+            {
+                "month": month,
+                "stories": n,
+                "x": round(i * step, 2),
+                "y": round(CHART_HEIGHT - height, 2),
+                "width": round(max(step * 0.8, 0.5), 2),
+                "height": round(height, 2),
+            }
+        )
+        if i == 0 or month.endswith("-01"):
+            years.append({"x": round(i * step, 2), "label": month[:4]})
+    return {"bars": bars, "years": years, "undated": undated, "rows": counted, "peak": peak}
+
+
+def create_app(db_url: str, warc_dir: Path) -> Starlette:
+    """The reading room over the archive at `db_url` (opened read-only now: a missing or outdated
+    archive raises StorageError here, before anything listens)."""
+    room = ReadingRoom(db_url, warc_dir)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return await _in_thread(room.error_page, request, exc.status_code, exc.detail)
+
+    async def bad_parameter(request: Request, exc: Exception) -> Response:
+        return await _in_thread(room.error_page, request, 400, str(exc))
+
+    async def unreadable(request: Request, exc: Exception) -> Response:
+        log.error("%s: %s", request.url.path, exc)
+        return await _in_thread(room.error_page, request, 503, str(exc))
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("%s: unexpected error", request.url.path)
+        return await _in_thread(
+            room.error_page, request, 500, f"an unexpected error ({type(exc).__name__}); it is logged"
+        )
+
+    static = Path(__file__).with_name("static")
+    routes = [
+        Route("/", room.search_page, name="home"),
+        Route("/search", room.search_page, name="search"),
+        Route("/stories/{article_id}", room.story_page, name="story"),
+        Route("/stories/{article_id}/raw", room.raw_capture, name="raw"),
+        Route("/sources", room.sources_page, name="sources"),
+        Route("/timeline", room.timeline_page, name="timeline"),
+        Route("/export.jsonl", room.export_jsonl, name="export_jsonl"),
+        Route("/export.csv", room.export_csv, name="export_csv"),
+        Route("/api/search", room.api_search, name="api_search"),
+        Route("/api/stories/{article_id}", room.api_story, name="api_story"),
+        Route("/api/sources", room.api_sources, name="api_sources"),
+        Route("/api/timeline", room.api_timeline, name="api_timeline"),
+        Mount("/static", app=StaticFiles(directory=static), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            HTTPException: not_found,
+            BadParameter: bad_parameter,
+            StorageError: unreadable,
+            Exception: unexpected,
+        },
+    )
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+async def _in_thread(fn: Any, *args: Any) -> Response:
+    response: Response = await run_in_threadpool(fn, *args)
+    return response
