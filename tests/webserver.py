@@ -58,6 +58,7 @@ def serve(db_url: str, data_dir: str | None = None, *args: str) -> Iterator[str]
             proc.kill()
             proc.wait()
         reader.join(WAIT)
+        proc.stderr.close()
 
 
 @dataclass
@@ -77,4 +78,5 @@ def get(url: str) -> Reply:
         with urllib.request.urlopen(url, timeout=WAIT) as response:
             return Reply(response.status, response.headers, response.read())
     except urllib.error.HTTPError as exc:
-        return Reply(exc.code, exc.headers, exc.read())
+        with exc:
+            return Reply(exc.code, exc.headers, exc.read())

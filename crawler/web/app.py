@@ -447,6 +447,7 @@ def create_app(db_url: str, warc_dir: Path) -> Starlette:
         exception_handlers={
             HTTPException: not_found,
             BadParameter: bad_parameter,
+            QueryError: bad_parameter,
             StorageError: unreadable,
             Exception: unexpected,
         },
