@@ -160,7 +160,7 @@ def test_a_story_page_shows_its_provenance_sightings_and_citation(site: str, arc
     fields = dict(re.findall(r'<dd data-field="(\w+)">(?:<code>)?(.*?)(?:</code>)?</dd>', page))
     capture = record["capture"]
     assert fields["fetched_url"] == record["fetched_url"]
-    assert fields["fetched_at"] == record["fetched_at"]
+    assert f'<time datetime="{record["fetched_at"]}">' in page
     assert fields["http_status"] == str(record["http_status"])
     assert fields["content_hash"] == record["content_hash"]
     assert fields["warc_file"] == capture["warc_file"]

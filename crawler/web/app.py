@@ -14,6 +14,7 @@ import dataclasses
 import json
 import logging
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -100,6 +101,7 @@ class ReadingRoom:
             lstrip_blocks=True,
         )
         self.templates.filters["http_only"] = http_only
+        self.templates.filters["moment"] = moment
 
     # -- the shell of every page ------------------------------------------------------------------
 
@@ -346,6 +348,16 @@ def http_only(url: str) -> str:
     """A stored URL as a link target only when it is http or https (a `javascript:` URL from a hostile
     page is shown, never followed)."""
     return url if url.lower().startswith(("http://", "https://")) else "#"
+
+
+def moment(value: str | datetime | None) -> str:
+    """A stored time as a reader reads it: `2022-06-16 10:30:00 UTC+08:00` (seconds, no fraction)."""
+    if value is None:
+        return ""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    offset = when.strftime("%z")
+    zone = f"UTC{offset[:3]}:{offset[3:]}" if offset else ""
+    return f"{when:%Y-%m-%d %H:%M:%S} {zone}".strip().replace("UTC+00:00", "UTC")
 
 
 def interface_language(request: Request) -> str:
