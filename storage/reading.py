@@ -69,3 +69,15 @@ def source_rows(session: Session) -> list[SourceRow]:
             )
         )
     return rows
+
+
+def newest_articles(
+    session: Session, limit: int = 20, pairing_only: bool = True
+) -> list[tuple[Article, str]]:
+    """The most recently stored articles (judged pairings, unless not `pairing_only`) with their source's
+    name, newest first: the first-seen index walked backwards, however large the archive."""
+    stmt = select(Article, Source.name).join(Source, Article.source_id == Source.id)
+    if pairing_only:
+        stmt = stmt.where(Article.is_pairing.is_(True))
+    stmt = stmt.order_by(Article.first_seen.desc(), Article.id.desc()).limit(limit)
+    return [(article, name) for article, name in session.execute(stmt)]

@@ -105,7 +105,8 @@ def demo(workdir: str) -> None:
         f"  {cmd} show {stored[0].id if stored else 1} --raw --db {db_path}   (the page as fetched, from its WARC record)\n"
         f"  {cmd} warc verify --db {db_path}\n"
         f"  {cmd} runs --db {db_path}                (what each crawl run did)\n"
-        f"  {cmd} export --format jsonl --db {db_path}"
+        f"  {cmd} export --format jsonl --db {db_path}\n"
+        f"  {cmd} serve --db {db_path}               (the reading room: http://127.0.0.1:8080/)"
     )
     if any(r.status != RunStatus.OK for r in runs):
         sys.exit(1)

@@ -43,11 +43,11 @@ from storage.queries import (
     fetch_times,
     get_article,
     iter_records,
+    local_published,
     sightings_of,
-    stories,
     story_merges,
 )
-from storage.reading import revisions_of, source_rows
+from storage.reading import newest_articles, revisions_of, source_rows
 from storage.search import count, months, search
 from storage.warc import WarcError, read_exchange
 
@@ -131,7 +131,10 @@ class ReadingRoom:
         with self.database.sessions() as session:
             sources = list(session.scalars(select(Source.name).order_by(Source.name)))
             if not params.q:
-                newest = stories(session, limit=params.per_page)
+                newest = [
+                    (article, name, local_published(article))
+                    for article, name in newest_articles(session, params.per_page)
+                ]
                 return self.render(request, "home.html", params=params, sources=sources, newest=newest)
             try:
                 found = self._found(session, params)
