@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -397,3 +398,20 @@ def test_serve_on_a_port_in_use_is_one_line(archive: WebArchive, site: str) -> N
     )
     assert result.returncode == 1
     assert result.stderr.strip() == f"Error: cannot listen on 127.0.0.1:{port}: the port is in use"
+
+
+def test_a_database_that_goes_bad_under_the_server_is_a_503_of_one_line(
+    archive: WebArchive, tmp_path: Path
+) -> None:
+    if not archive.db_url.startswith("sqlite"):
+        pytest.skip("a SQLite file is what goes bad here; the PostgreSQL archive is served the same way")
+    copy = tmp_path / "copy.db"
+    shutil.copyfile(archive.db_url.removeprefix("sqlite:///"), copy)
+    with serve(f"sqlite:///{copy}") as base:
+        size = copy.stat().st_size
+        with open(copy, "r+b") as db:  # the same file, every page overwritten
+            db.write(b"not a database" * (size // 14 + 1))
+        for path in [f"stories/{archive.revised_id}", f"api/stories/{archive.hostile_id}", "sources"]:
+            reply = get(base + path)
+            assert reply.status == 503, path
+            assert "the database cannot be read: " in reply.text and "Traceback" not in reply.text

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -30,6 +31,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from crawler.vocabulary.errors import first_line
 from crawler.web import i18n
 from crawler.web.params import MAX_HITS, BadParameter, SearchParams, record_id
 from crawler.web.shaping import citation, marked, paragraphs, revision_record, revision_views
@@ -48,6 +50,7 @@ from storage.queries import (
     story_merges,
 )
 from storage.reading import newest_articles, revisions_of, source_rows
+from storage.redact import scrub
 from storage.search import count, months, search
 from storage.warc import WarcError, read_exchange
 
@@ -68,15 +71,25 @@ HEADERS = {
 RAW_CSP = "sandbox; default-src 'none'"
 
 
-class SecurityHeaders:
-    """Every response gets the headers above (a response that set its own CSP keeps it)."""
+class Shell:
+    """Around every request: the security headers above on every response (one that set its own CSP
+    keeps it), and an error nothing else handled answered with a 500 page of one line and logged once,
+    its traceback in the server's log only."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, pages: Callable[[Request, int, str], Response]) -> None:
         self.app = app
+        self.pages = pages
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
         async def with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 for name, value in HEADERS.items():
@@ -85,7 +98,16 @@ class SecurityHeaders:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        try:
+            await self.app(scope, receive, with_headers)
+        except Exception as exc:
+            request = Request(scope)
+            log.exception("%s: unexpected error", request.url.path)
+            if started:  # a download cut short: the client sees it end early
+                return
+            line = f"an unexpected error ({type(exc).__name__}: {scrub(first_line(exc))}); it is logged"
+            response = await run_in_threadpool(self.pages, request, 500, line)
+            await response(scope, receive, with_headers)
 
 
 class ReadingRoom:
@@ -435,11 +457,10 @@ def create_app(db_url: str, warc_dir: Path) -> Starlette:
         log.error("%s: %s", request.url.path, exc)
         return await _in_thread(room.error_page, request, 503, str(exc))
 
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("%s: unexpected error", request.url.path)
-        return await _in_thread(
-            room.error_page, request, 500, f"an unexpected error ({type(exc).__name__}); it is logged"
-        )
+    async def database_error(request: Request, exc: Exception) -> Response:
+        line = scrub(first_line(exc))
+        log.error("%s: the database refused a read: %s", request.url.path, line)
+        return await _in_thread(room.error_page, request, 503, f"the database cannot be read: {line}")
 
     static = Path(__file__).with_name("static")
     routes = [
@@ -464,10 +485,10 @@ def create_app(db_url: str, warc_dir: Path) -> Starlette:
             BadParameter: bad_parameter,
             QueryError: bad_parameter,
             StorageError: unreadable,
-            Exception: unexpected,
+            DBAPIError: database_error,
         },
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(Shell, pages=room.error_page)
     return app
 
 
