@@ -72,11 +72,14 @@ def source_rows(session: Session) -> list[SourceRow]:
 
 
 def newest_articles(
-    session: Session, limit: int = 20, pairing_only: bool = True
+    session: Session, limit: int = 20, *, source: str | None = None, pairing_only: bool = True
 ) -> list[tuple[Article, str]]:
-    """The most recently stored articles (judged pairings, unless not `pairing_only`) with their source's
-    name, newest first: the first-seen index walked backwards, however large the archive."""
+    """The most recently stored articles (of one source, when given; judged pairings, unless not
+    `pairing_only`) with their source's name, newest first: the first-seen index walked backwards,
+    however large the archive."""
     stmt = select(Article, Source.name).join(Source, Article.source_id == Source.id)
+    if source:
+        stmt = stmt.where(Source.name == source)
     if pairing_only:
         stmt = stmt.where(Article.is_pairing.is_(True))
     stmt = stmt.order_by(Article.first_seen.desc(), Article.id.desc()).limit(limit)

@@ -313,6 +313,15 @@ def test_the_timeline_draws_one_bar_a_month_and_adds_up(site: str) -> None:
     assert sum(m["stories"] for m in searched) == PAGED
 
 
+def test_the_front_page_lists_the_newest_stories_of_the_archive_or_of_one_source(site: str) -> None:
+    front = _ids(get(site).text)
+    assert len(front) == 20
+    written = _ids(get(site + "?source=written").text)
+    assert written and written[0] == max(written)
+    others = _ids(get(site + "?source=huli-edu").text)
+    assert others and not set(others) & set(written)
+
+
 def test_the_sources_page_lists_every_source_with_its_last_run(site: str) -> None:
     page = get(site + "sources").text
     _, sources = _api(site, "api/sources")

@@ -155,7 +155,9 @@ class ReadingRoom:
             if not params.q:
                 newest = [
                     (article, name, local_published(article))
-                    for article, name in newest_articles(session, params.per_page)
+                    for article, name in newest_articles(
+                        session, params.per_page, source=params.source or None, pairing_only=not params.all
+                    )
                 ]
                 return self.render(request, "home.html", params=params, sources=sources, newest=newest)
             try:
