@@ -386,7 +386,7 @@ def test_any_generated_sources_file_loads_or_is_one_config_error(
 # Properties over the whole command line, the sources file and both databases
 
 # Commands that serve or run until stopped are left out: a generated line could start them for good.
-LONG_RUNNING = {("daemon",), ("demo",)}
+LONG_RUNNING = {("daemon",), ("demo",), ("serve",)}
 
 
 def command_paths(
