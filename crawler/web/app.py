@@ -56,7 +56,7 @@ from storage.warc import WarcError, read_exchange
 
 log = logging.getLogger(__name__)
 
-COUNT_CAP = 1000  # matches counted exactly up to this; more is shown as "more than 1000"
+COUNT_CAP = 500  # matches counted exactly up to this; more is shown as "more than 500"
 EXPORT_BATCH = 200
 
 # Nothing from another host, no inline script or style, no framing, no plugins, forms post only here.
@@ -121,6 +121,7 @@ class ReadingRoom:
             autoescape=select_autoescape(default=True, default_for_string=True),
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # the templates ship in the package: no stat() of each on every page
         )
         self.templates.filters["http_only"] = http_only
         self.templates.filters["moment"] = moment
@@ -177,7 +178,11 @@ class ReadingRoom:
             limit=params.per_page + 1,
             offset=params.offset,
         )
-        total = count(session, params.q, **params.filters(), cap=COUNT_CAP)
+        if len(hits) <= params.per_page and (hits or params.offset == 0):
+            # the last page: what it shows and what came before are all there is (no second query)
+            total = params.offset + len(hits)
+        else:
+            total = count(session, params.q, **params.filters(), cap=COUNT_CAP)
         more = len(hits) > params.per_page and params.offset + params.per_page < MAX_HITS
         hits = hits[: params.per_page]
         marks = highlight_terms(parse(params.q))
