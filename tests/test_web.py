@@ -137,6 +137,15 @@ def test_every_page_forbids_anything_from_another_origin(site: str) -> None:
     assert " style=" not in page and "<style" not in page, "no inline style for the policy to refuse"
 
 
+def test_the_icon_ships_with_the_package(site: str) -> None:
+    page = get(site).text
+    icon = re.search(r'<link rel="icon" href="(/static/[^"]+)"', page)
+    assert icon, "the page names its icon"
+    reply = get(site + icon.group(1).lstrip("/"))
+    assert reply.status == 200 and reply.body.startswith(b"<svg")
+    assert get(site + "favicon.ico").body == reply.body  # followed from the path browsers ask for
+
+
 def test_a_story_page_shows_its_provenance_sightings_and_citation(site: str, archive: WebArchive) -> None:
     shown = subprocess.run(
         [
@@ -222,7 +231,8 @@ def test_stored_markup_is_shown_as_text_and_never_as_markup(
         assert not re.search(r'href="javascript:', page, re.I), path
         assert "<b>portal</b>" not in page
     story = get(site + f"stories/{archive.hostile_id}").text
-    assert "javascript:fetch" in story  # the stored URL is shown, as text
+    assert re.search(r'<span class="source-url">javascript:fetch', story)  # the stored URL is shown, as text
+    assert 'href="#"' not in story  # and not made a link to nowhere
     assert canary.requests == []  # nothing the server sent asked for it (the browser test runs the page)
 
 
