@@ -281,6 +281,8 @@ def test_the_timeline_draws_one_bar_a_month_and_adds_up(site: str) -> None:
     bars = re.findall(r'<rect class="bar"[^>]*data-month="([\d-]+)" data-stories="(\d+)"', page)
     dated = [(m["month"], str(m["stories"])) for m in body["months"] if m["month"]]
     assert bars == dated
+    years = re.findall(r'<text class="year"[^>]*>(\d{4})</text>', page)
+    assert years == sorted({month[:4] for month, _ in dated}), "every year is named, January or not"
     searched = _api(site, "api/timeline?q=" + quote(PAGINATED_WORD))[1]["months"]
     assert sum(m["stories"] for m in searched) == PAGED
 

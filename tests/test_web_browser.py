@@ -303,6 +303,14 @@ def test_the_timeline_draws_a_bar_a_month(browser: Any, site: str, screenshots: 
     counts = [int(bar.get_attribute("data-stories") or 0) for bar in bars]
     tallest = max(bars, key=lambda bar: bar.size["height"])
     assert int(tallest.get_attribute("data-stories") or 0) == max(counts)
+    # each year is named under its first bar, whichever month that is
+    labels = browser.find_elements(By.CSS_SELECTOR, "svg#timeline text.year")
+    firsts: dict[str, WebElement] = {}
+    for bar in bars:
+        firsts.setdefault((bar.get_attribute("data-month") or "")[:4], bar)
+    assert [label.text for label in labels] == sorted(firsts)
+    for label in labels:
+        assert abs(label.location["x"] - firsts[label.text].location["x"]) < 2
 
 
 @pytest.mark.parametrize(("link", "name"), [("export-jsonl", "jsonl"), ("export-csv", "csv")])

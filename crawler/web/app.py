@@ -423,7 +423,8 @@ CHART_WIDTH, CHART_HEIGHT = 800, 200
 
 
 def _bars(counted: list[tuple[str | None, int]]) -> dict[str, Any]:
-    """The timeline as SVG bars (x, y, width, height in the chart's own units) and year labels."""
+    """The timeline as SVG bars (x, y, width, height in the chart's own units) and year labels, one under
+    the first bar of each year (which need not be January's)."""
     dated = [(m, n) for m, n in counted if m is not None]
     undated = sum(n for m, n in counted if m is None)
     if not dated:
@@ -443,7 +444,7 @@ def _bars(counted: list[tuple[str | None, int]]) -> dict[str, Any]:
                 "height": round(height, 2),
             }
         )
-        if i == 0 or month.endswith("-01"):
+        if i == 0 or month[:4] != dated[i - 1][0][:4]:
             years.append({"x": round(i * step, 2), "label": month[:4]})
     return {"bars": bars, "years": years, "undated": undated, "rows": counted, "peak": peak}
 
