@@ -195,6 +195,7 @@ def test_stored_markup_is_shown_as_text_and_never_as_markup(
         assert "<b>portal</b>" not in page
     story = get(site + f"stories/{archive.hostile_id}").text
     assert "javascript:fetch" in story  # the stored URL is shown, as text
+    assert '<span class="source-url">javascript:' in story and 'href="#"' not in story, "and not as a link"
     assert canary.requests == []  # nothing the server sent asked for it (the browser test runs the page)
 
 
