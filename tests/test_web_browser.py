@@ -23,7 +23,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from crawler.sampleweb import SampleWeb
-from tests.browser import PAGE_WAIT, downloads_of
+from tests.browser import PAGE_WAIT, WINDOW, downloads_of
 from tests.conftest import PG_ENV, _pg_schema_url
 from tests.crawls import WAIT
 from tests.web_archive import HOSTILE_TITLE, PAGED, PAGINATED_WORD, Canary, WebArchive, build
@@ -355,3 +355,18 @@ def test_on_postgresql_search_story_and_hostile_page_work(
     _no_alert(browser)
     assert browser.find_element(By.ID, "title").text == HOSTILE_TITLE
     assert canary.requests == []
+
+
+def test_on_a_narrow_screen_the_menu_wraps_between_words_never_inside_one(browser: Any, site: str) -> None:
+    metrics = {"width": 400, "height": 900, "deviceScaleFactor": 1, "mobile": True}
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    try:
+        _open(browser, site + "?ui=zh")
+        lines = browser.execute_script(
+            "return [...document.querySelectorAll('#nav a')].map(a => [a.textContent,"
+            " a.getBoundingClientRect().height / parseFloat(getComputedStyle(a).fontSize)]);"
+        )
+        assert [text for text, ems in lines if ems >= 2] == []  # one line of text is under 2em high
+    finally:
+        metrics.update(width=WINDOW[0], height=WINDOW[1], mobile=False)
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
