@@ -11,9 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,34 +20,8 @@ import pytest
 from crawler.sampleweb import SampleWeb
 from tests.conftest import PG_ENV, _pg_schema_url
 from tests.crawls import WAIT
-from tests.web_archive import PAGED, PAGINATED_WORD, WebArchive, build
+from tests.web_archive import PAGED, PAGINATED_WORD, Canary, WebArchive, build
 from tests.webserver import get, serve
-
-
-class Canary:
-    """A loopback server that records every request: hostile markup that ran would call it."""
-
-    def __init__(self) -> None:
-        self.requests: list[str] = []
-        hits = self.requests
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                hits.append(self.path)
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -319,6 +291,8 @@ def test_the_timeline_draws_one_bar_a_month_and_adds_up(site: str) -> None:
     bars = re.findall(r'<rect class="bar"[^>]*data-month="([\d-]+)" data-stories="(\d+)"', page)
     dated = [(m["month"], str(m["stories"])) for m in body["months"] if m["month"]]
     assert bars == dated
+    years = re.findall(r'<text class="year"[^>]*>(\d{4})</text>', page)
+    assert years == sorted({month[:4] for month, _ in dated}), "every year is named, January or not"
     searched = _api(site, "api/timeline?q=" + quote(PAGINATED_WORD))[1]["months"]
     assert sum(m["stories"] for m in searched) == PAGED
 
