@@ -7,6 +7,7 @@ short place names it writes (a Xiamen portal's 湖里 is Xiamen's)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from functools import lru_cache
 
@@ -68,7 +69,33 @@ def read_facts(title: str, text: str, language: str, region: str | None = None) 
         record = _record(fact, title=True)
         if (record.kind, frozenset((record.a.key(), record.b.key()))) not in known:
             found.append(record)
-    return found
+    return _towns_placed(found)
+
+
+def _towns_placed(facts: list[FactRecord]) -> list[FactRecord]:
+    """A town a story names once under its division (临夏闽宁镇) and elsewhere alone (闽宁镇) is the same
+    town: the lone mentions take its division, so that both are one relation."""
+    placed: dict[str, SideRecord] = {}
+    for fact in facts:
+        for side in (fact.a, fact.b):
+            if side.town and side.code and side.town not in placed:
+                placed[side.town] = side
+
+    def filled(side: SideRecord) -> SideRecord:
+        known = placed.get(side.town or "")
+        if side.code or known is None:
+            return side
+        return dataclasses.replace(side, code=known.code, place=known.place)
+
+    out: list[FactRecord] = []
+    seen: set[tuple[str, frozenset[str]]] = set()
+    for fact in facts:
+        fact = dataclasses.replace(fact, a=filled(fact.a), b=filled(fact.b))
+        key = (fact.kind, frozenset((fact.a.key(), fact.b.key())))
+        if key not in seen:  # two sentences that now state one relation: the first is its evidence here
+            seen.add(key)
+            out.append(fact)
+    return out
 
 
 class PairingsPipeline(Stage):

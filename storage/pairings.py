@@ -61,9 +61,9 @@ class RelationRow:
     evidence: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _relation_key(kind: str, first: SideRecord, second: SideRecord) -> str:
+def _relation_key(first: SideRecord, second: SideRecord) -> str:
     return hashlib.sha256(
-        json.dumps([kind, first.key(), second.key()], ensure_ascii=False).encode()
+        json.dumps([first.key(), second.key()], ensure_ascii=False).encode()
     ).hexdigest()
 
 
@@ -74,9 +74,10 @@ def record_facts(session: Session, article_id: int, facts: Sequence[FactRecord],
         session.scalars(select(PairingEvidence.relation_id).where(PairingEvidence.article_id == article_id))
     )
     session.execute(delete(PairingEvidence).where(PairingEvidence.article_id == article_id))
+    touched: set[int] = set(before)
     for fact in facts:
         first, second = sorted((fact.a, fact.b), key=SideRecord.key)
-        key = _relation_key(fact.kind, first, second)
+        key = _relation_key(first, second)
         relation = session.scalar(select(PairingRelation).where(PairingRelation.key == key))
         if relation is None:
             relation = PairingRelation(
@@ -97,6 +98,7 @@ def record_facts(session: Session, article_id: int, facts: Sequence[FactRecord],
             PairingEvidence(
                 relation_id=relation.id,
                 article_id=article_id,
+                kind=fact.kind,
                 a_count=first.count,
                 b_count=second.count,
                 a_role=first.role,
@@ -109,9 +111,26 @@ def record_facts(session: Session, article_id: int, facts: Sequence[FactRecord],
             )
         )
         before.discard(relation.id)
+        touched.add(relation.id)
     session.flush()
     _drop_orphans(session, before)
+    _rekind(session, touched)
     return len(facts)
+
+
+def _rekind(session: Session, relation_ids: Iterable[int]) -> None:
+    """Each relation's kind: the one most of its evidence names (the earliest stated, on a tie)."""
+    for relation_id in relation_ids:
+        kinds = list(
+            session.scalars(
+                select(PairingEvidence.kind)
+                .where(PairingEvidence.relation_id == relation_id)
+                .order_by(PairingEvidence.id)
+            )
+        )
+        relation = session.get(PairingRelation, relation_id)
+        if relation is not None and kinds:
+            relation.kind = _most_said(kinds)
 
 
 def _drop_orphans(session: Session, relation_ids: Iterable[int]) -> None:
@@ -162,8 +181,10 @@ def relations(
     divisions `within` (a province), of `kind`, with evidence from articles published (or, undated, first
     stored) on or after `since`; newest relation first."""
     stmt = select(PairingRelation).order_by(PairingRelation.id.desc())
-    if kind:
-        stmt = stmt.where(PairingRelation.kind == kind)
+    if kind:  # a relation some sentence names with this kind
+        stmt = stmt.where(
+            PairingRelation.id.in_(select(PairingEvidence.relation_id).where(PairingEvidence.kind == kind))
+        )
     wanted = []
     for code in codes:
         wanted += [_within(PairingRelation.a_code, code), _within(PairingRelation.b_code, code)]
@@ -226,6 +247,7 @@ def relations(
                         "start": p.start,
                         "end": p.end,
                         "sentence": p.sentence,
+                        "kind": p.kind,
                         "a_count": p.a_count,
                         "b_count": p.b_count,
                         "year": p.year,
@@ -248,3 +270,34 @@ def _most_said(values: Iterable[Any]) -> Any:
 
 def relation_count(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(PairingRelation)) or 0)
+
+
+def facts_of(session: Session, article_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each article's pairing facts (its evidence, with its relation's sides), in text order."""
+    found: dict[int, list[dict[str, Any]]] = {i: [] for i in article_ids}
+    if not article_ids:
+        return found
+    rows = session.execute(
+        select(PairingEvidence, PairingRelation)
+        .join(PairingRelation, PairingRelation.id == PairingEvidence.relation_id)
+        .where(PairingEvidence.article_id.in_(list(article_ids)))
+        .order_by(PairingEvidence.article_id, PairingEvidence.start, PairingEvidence.id)
+    )
+    for piece, relation in rows:
+        a, b = _side(relation, "a"), _side(relation, "b")
+        a.update(count=piece.a_count, role=piece.a_role)
+        b.update(count=piece.b_count, role=piece.b_role)
+        found[piece.article_id].append(
+            {
+                "relation": relation.id,
+                "kind": piece.kind,
+                "a": a,
+                "b": b,
+                "year": piece.year,
+                "start": piece.start,  # -1: read from the headline
+                "end": piece.end,
+                "sentence": piece.sentence,
+                "reader": piece.reader,
+            }
+        )
+    return found

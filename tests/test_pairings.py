@@ -128,3 +128,10 @@ def test_a_province_the_gazetteer_does_not_know_is_one_line(empty_archive: str) 
         "Error: --province: 'Atlantis' is no province the gazetteer knows"
     ]
     assert run_cli("pairings", "--db", empty_archive).stderr.strip() == "no pairing relations stored"
+
+
+def test_a_town_named_once_under_its_division_places_its_lone_mentions_in_the_story() -> None:
+    text = "湖里区16所学校与临夏闽宁镇16所学校结对共建。会后，湖里区与闽宁镇结对帮扶的学校互访。"
+    facts = read_facts("", text, "zh-Hans", region="福建省厦门市")
+    towns = [side for f in facts for side in (f.a, f.b) if side.town == "闽宁镇"]
+    assert towns and all(side.code == "622900" for side in towns)

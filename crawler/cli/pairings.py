@@ -74,6 +74,13 @@ def side_text(side: dict[str, Any]) -> str:
     return " ".join(parts) or "-"
 
 
+def helper_first(a: dict[str, Any], b: dict[str, Any]) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """The two sides with the helper first where a sentence says who helps whom (→), else as stored (↔)."""
+    if b.get("role") == "helper":
+        return b, "→", a
+    return a, "→" if a.get("role") == "helper" else "↔", b
+
+
 def as_record(row: RelationRow) -> dict[str, Any]:
     return {
         "relation": row.id,
@@ -184,10 +191,7 @@ def pairings(
         return
     lines = []
     for row in rows:
-        a, b = row.a, row.b
-        if b.get("role") == "helper":  # the helper first
-            a, b = b, a
-        link = "→" if a.get("role") == "helper" else "↔"
+        a, link, b = helper_first(row.a, row.b)
         lines.append(
             (
                 row.id,
@@ -199,4 +203,4 @@ def pairings(
                 " ".join(map(str, row.articles)),
             )
         )
-    click.echo(table(["relation", "kind", "side a", "", "side b", "year", "stories"], lines))
+    click.echo(table(["relation", "kind", "side a", "", "side b", "year", "articles"], lines))
