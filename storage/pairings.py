@@ -62,9 +62,7 @@ class RelationRow:
 
 
 def _relation_key(first: SideRecord, second: SideRecord) -> str:
-    return hashlib.sha256(
-        json.dumps([first.key(), second.key()], ensure_ascii=False).encode()
-    ).hexdigest()
+    return hashlib.sha256(json.dumps([first.key(), second.key()], ensure_ascii=False).encode()).hexdigest()
 
 
 def record_facts(session: Session, article_id: int, facts: Sequence[FactRecord], reader: str) -> int:
