@@ -109,9 +109,27 @@ def orientation(fact: Fact, label: Label) -> bool | None:
     return None
 
 
+def _agreement(fact: Fact, label: Label) -> int:
+    """How much of a matching label a fact gets right: where several labels match, the closest is tried first."""
+    straight = orientation(fact, label)
+    la, lb = (label["a"], label["b"]) if straight else (label["b"], label["a"])
+    score = int(fact.kind == label["kind"])
+    for read, side in ((fact.a, la), (fact.b, lb)):
+        score += 2 * int(bool(side.get("code")) and _code(read) == side.get("code"))
+        score += int(read.count == side.get("count")) + int(bool(read.schools) == bool(side.get("schools")))
+        score += int(bool(read.place and read.place.town) == bool(side.get("town")))
+    return score
+
+
 def pair_up(facts: list[Fact], labels: list[Label]) -> list[tuple[int, int]]:
     """A maximum one-to-one matching of read facts to labelled relations (augmenting paths)."""
-    edges = [[j for j, label in enumerate(labels) if orientation(f, label) is not None] for f in facts]
+    edges = [
+        sorted(
+            (j for j, label in enumerate(labels) if orientation(f, label) is not None),
+            key=lambda j: -_agreement(f, labels[j]),
+        )
+        for f in facts
+    ]
     owner: dict[int, int] = {}
 
     def grow(i: int, seen: set[int]) -> bool:
