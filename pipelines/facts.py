@@ -6,9 +6,12 @@ the stored text. Chinese in either script is read in simplified form sentence by
 those of the stored text); English by its own patterns.
 
 The reading is by rules over sentences: a sentence that names a kind of pairing (结对, 帮扶, 对口支援,
-共同体, sister schools...) and two sides joined by 与/和/同/跟 ("A与B结对"), or by a helping verb between
-them ("A帮扶B": A helps B), gives a fact. Places come from the gazetteer (pipelines.places); a town or a
-name it does not hold is kept as written, unresolved."""
+共同体, sister schools...) and two sides joined by 与/和/同/跟 ("A与B结对"), by a helping verb between
+them ("A帮扶B": A helps B; "B由A援建": A helps B) or by 赴 ("A赴B开展帮扶"), gives a fact. Each clause may
+give one; a side listing members in different places ("A与B县甲校、C县乙校签约") gives one fact per member,
+and "A1、A2分别与B1、B2结对" pairs them in order. Places come from the gazetteer (pipelines.places); a town
+or a name it does not hold is kept as written, unresolved. One relation is one fact, however often a text
+states it."""
 
 from __future__ import annotations
 
@@ -19,40 +22,97 @@ from dataclasses import dataclass, field
 from pipelines.places import COUNTY, Division, Gazetteer, gazetteer
 from storage.normalize import simplified, strip_pinyin
 
-# Kinds of programme, most specific first: the first whose words the sentence holds is its kind.
+# Kinds of programme, most specific first: the first whose words the sentence holds is its kind. The last
+# words of 结对帮扶 (an agreement, a signing) only tell a kind where no other does.
 KINDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
-    ("组团式帮扶", ("组团式",), ("group-style", "group style", "team-based")),
+    ("组团式帮扶", ("组团式", "组团帮扶"), ("group-style", "group style", "team-based", "group-based")),
     (
         "对口支援",
-        ("对口支援", "对口帮扶", "对口援", "援疆", "援藏", "东西部协作", "东西协作"),
-        ("counterpart",),
+        (
+            "对口支援",
+            "对口帮扶",
+            "对口援",
+            "援疆",
+            "援藏",
+            "援青",
+            "援滇",
+            "东西部协作",
+            "东西协作",
+            "援建",
+            "支援",
+        ),
+        (
+            "counterpart support",
+            "counterpart aid",
+            "counterpart assistance",
+            "pairing assistance",
+            " aid ",
+            "-aided",
+            "aided by",
+            "assistance to",
+            "support to",
+        ),
     ),
-    ("集团化办学", ("集团化办学", "教育集团", "集团校"), ("education group", "school group")),
+    (
+        "集团化办学",
+        ("集团化办学", "教育集团", "集团校", "托管", "联合办学", "合作办学"),
+        ("education group", "school group", "branch school", "branch campus", "branches of", "affiliated to"),
+    ),
     (
         "教育联盟/共同体",
         ("共同体", "联盟", "联合体", "教联体", "联合校", "发展共同体"),
-        ("consortium", "consortia", "alliance", "education complex", "complexes", "community of"),
+        ("consortium", "consortia", "alliance", "education complex", "complexes", "community of", "union"),
     ),
     (
         "姊妹学校",
-        ("姊妹学校", "姐妹学校", "友好学校", "姊妹校", "姐妹校"),
+        ("姊妹学校", "姐妹学校", "友好学校", "姊妹校", "姐妹校", "联谊学校", "友好关系学校"),
         ("sister school", "sister-school"),
     ),
     ("结对共建", ("共建",), ("co-construction", "co -construction", "co-build", "jointly build")),
     (
         "结对帮扶",
-        ("结对", "手拉手", "帮扶", "结成对子", "一对一"),
-        ("pair", "twinning", "twinned", "hand-in-hand"),
+        ("结对", "手拉手", "帮扶", "结成对子", "一对一", "合作协议", "牵手", "结盟", "签约"),
+        (
+            "pair",
+            "twinning",
+            "twinned",
+            "hand-in-hand",
+            "hold hands",
+            "teamed up",
+            "partner",
+            "one-to-one",
+            "cooperation agreement",
+            "cooperation framework agreement",
+            "counterpart",
+        ),
     ),
 )
 KIND_NAMES = tuple(kind for kind, _, _ in KINDS)
+# Phrases that hold a kind's words but name no programme (铸牢中华民族共同体意识).
+_NOT_KIND = re.compile(r"中华民族共同体|命运共同体|学习共同体|成长的共同体|共同体意识")
 
 # Verbs that, between the two sides, say who helps whom: "A帮扶B", "A对口支援B".
-_HELPING = re.compile(r"(结对帮扶|对口支援|对口帮扶|帮扶|支援|援助|援建|帮助|带动|辐射)")
+_HELPING = re.compile(r"(结对帮扶|对口支援|对口帮扶|帮扶|支援|援助|援建|帮助|带动|辐射|托管)")
+# "B由A援建": the helper after 由, the helped before it.
+# A helping verb before these is a noun's modifier (结对帮扶签约仪式, 帮扶关系), not the verb between sides.
+_AS_NOUN = re.compile(
+    r"^(?:签约|协议|仪式|关系|工作|活动|机制|计划|项目|的|团队|力量|学校|对象|共建|结对|合作|启动)"
+)
+# "A对B(的)(教育)帮扶": A helps B.
+_TOWARDS = re.compile(r"对(?!口)([^，,。对]{2,16}?)(?:的)?(?:教育)?(?:帮扶|支援|援助|帮助)")
+# "在A的帮扶下，B": A helps B.
+_UNDER = re.compile(r"在([^，,。在]{2,24}?)的[^，,。]{0,8}?(?:帮扶|支援|援助|帮助)[^，,。]{0,8}?下")
+_PASSIVE = re.compile(r"由([^，,。由]{2,30}?)(?:无偿|全面|全权)?(?:援建|帮扶|对口支援|对口帮扶|托管|支援)")
+# "A赴B开展帮扶": the helper goes to the helped.
+_GOING = re.compile(r"(?:赴|来到|前往|走进)([^，,。赴]{2,20}?)(?:开展|进行|调研|考察|支教)")
+# 援藏, 援疆: the helped region in a word.
+_AID_TARGET = {"援藏": "西藏", "援疆": "新疆", "援青": "青海", "援滇": "云南", "援黔": "贵州"}
+_RESPECTIVELY = re.compile(r"分别(?:与|和|同|跟)")
 _LEVEL_WORDS = frozenset("省市州县区旗盟")
 _JOINING = re.compile(r"[与和同跟及]")
 _SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]?")
-_EN_SENTENCE = re.compile(r"[^.!?;\n]+[.!?;]?")
+# An English sentence does not end at "No." before a number (Zhuhai No. 1 Middle School) nor at "St.".
+_EN_SENTENCE = re.compile(r"(?:[^.!?;\n]|(?<=\bNo)\.|(?<=\bSt)\.|\.(?=\d))+[.!?;]?")
 
 CN_DIGITS = {
     "零": 0,
@@ -71,15 +131,28 @@ CN_DIGITS = {
 CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_NUMBER = "[零〇一二两三四五六七八九十百千]+"
 _SCHOOL_WORD = r"(?:中小学校?|中小学|小学|中学|初中|高中|幼儿园|学校|中心校|完小|职校|校)"
-_COUNT = re.compile(rf"(\d+|{_CN_NUMBER})\s*(?:所|个|家)(?:[^，,。\d]{{0,6}}?){_SCHOOL_WORD}")
+_COUNT = re.compile(rf"(\d+|{_CN_NUMBER})\s*(?:余|多)?\s*(?:所|个|家)(?:[^，,。、\d]{{0,6}}?){_SCHOOL_WORD}")
 _SCHOOL = re.compile(
-    r"([\u4e00-\u9fff]{2,14}?(?:中心小学|实验小学|小学|初级中学|高级中学|中学|幼儿园|中心校|完小|学校|学院))"
+    r"([\u4e00-\u9fff\d]{2,20}?(?:中心小学|实验小学|小学|初级中学|高级中学|中学|幼儿园|中心校|完小|学校"
+    r"|学院|大学|附中|附小|附校|职教中心|教育中心|分校|[一二三四五六七八九十\d]{1,3}中(?![学心小]))"
+    r"(?!(?:(?![、与和及等的])[\u4e00-\u9fff])*?(?:中学|小学|学校)))"
 )
 _TOWN = re.compile(r"([\u4e00-\u9fff]{2,4}?(?:镇|乡|街道))(?=[\u4e00-\u9fff\d]|$)")
 _YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
 # Words that begin a school's name in the text but are not part of it.
 _LEADING = re.compile(
-    r"^(?:近日|日前|目前|今年|去年|其中|并与|并|与|和|同|跟|由|在|将|及|为|是|的|了|等|共|有|以|对|向|到|从|把|让|使)+"
+    r"^(?:近日|日前|目前|今年|去年|其中|并|由|在|将|为|是|的|了|等|共|有|以|对|向|到|从|把|让|使)+"
+)
+# Where a school's name cannot begin before: the name starts after the last of these.
+_NAME_STOP = re.compile(
+    r".*(?:的|了|在|向|与|和|及|为|将|到|由|是|对|把|让|给|等|就|做好|表示|感谢|随着|举行|签订|签署|来到|前往"
+    r"|赴|派出|组织|支持|帮助|帮扶|援建|托管|希望|介绍|通过|分别|参加|携手|牵头|引进|开办|创办|确定|首次|增列)"
+)
+# A school word after these alone is schools in general, not a school's name (城区学校, 内地学校).
+_GENERIC = re.compile(
+    r"^(?:内地|城区|城镇|农村|乡村|乡镇|山区|城乡|薄弱|优质|结对|姊妹|姐妹|友好|各|全市|全县|部分|相应|公办|民办"
+    r"|示范|重点|该|本|两|这些|其他|对口|受援|被帮扶|帮扶|远端|成员|核心|龙头|所属|当地|周边|相关|一所|多所|县内"
+    r"|市级|县级|省级|中小|普通|职业|高职|中职|骨干|合作|联盟|共建|协作|试点|新建|附属|省示范|实验)*$"
 )
 
 EN_NUMBERS = {
@@ -117,8 +190,15 @@ _EN_COUNT = re.compile(
     re.I,
 )
 _EN_SCHOOL = re.compile(
-    r"((?:[A-Z][a-z'-]+\s+){1,5}(?:Primary School|Middle School|High School|Elementary School|Kindergarten|School))"
+    r"((?:(?:[A-Z][\w'’-]*|No\.\s?\d+|\d+|of|the)\s+){0,6}?(?:[A-Z][\w'’-]*\s+|No\.\s?\d+\s+)"
+    r"(?:Primary School|Middle School|High School|Elementary School|Kindergarten|School|University|College"
+    r"|Institute|Lyceum)\b(?:\s+No\.\s?\d+)?)"
 )
+_EN_HELPING = re.compile(
+    r"\b(?:helps?|helped|aids?|aided|supports?|supported|assists?|assisted|lends? expertise to"
+    r"|provides?\b[^,]{0,80}?\b(?:assistance|support|aid) to|sent\b[^,]{0,40}?\bto|dispatch(?:es|ed)?\b[^,]{0,40}?\bto)\b"
+)
+_EN_JOINTS = (r"\bbetween\b(.+?)\band\b(.+)", r"\bwith\b", r"\band\b")
 
 
 def chinese_number(text: str) -> int | None:
@@ -176,6 +256,8 @@ class Fact:
 
 def kind_of(sentence: str, english: bool = False) -> str | None:
     low = sentence.lower()
+    if not english:
+        sentence = _NOT_KIND.sub("", sentence)
     for kind, zh, en in KINDS:
         if english and any(word in low for word in en):
             return kind
@@ -210,7 +292,7 @@ class Reader:
 
     def _place(self, segment: str, context: list[Division]) -> Place | None:
         """The place a side's words name: its most specific division, and a town under it."""
-        schools = [m.span(1) for m in _SCHOOL.finditer(segment)]
+        schools = [m.span(1) for m in _SCHOOL.finditer(segment) if not _COUNT.search(m.group(1))]
         chosen: Division | None = None
         written, unresolved, last_end = "", "", -1
         for start, end, name in self.places.mentions(segment):
@@ -254,31 +336,61 @@ class Reader:
             if other.code != division.code
         )
 
-    def _side(self, segment: str, context: list[Division], role: str | None = None) -> Side:
-        counts = [chinese_number(m.group(1)) for m in _COUNT.finditer(segment)]
-        count = next((c for c in counts if c), None)
-        schools = []
+    def _schools(self, segment: str) -> list[str]:
+        """The schools a side names: each name from where it begins (after the verbs and words before it,
+        or at the place that opens it), not a count (16所学校) nor schools in general (城区学校)."""
+        names: list[str] = []
         for match in _SCHOOL.finditer(segment):
-            name = _clean(_LEADING.sub("", match.group(1)))
-            bare = re.fullmatch(rf"[\d{_CN_NUMBER[1:-2]}所个家]*{_SCHOOL_WORD}", name)  # 16所学校: a count
-            if len(name) >= 3 and not bare and not _COUNT.search(name) and name not in schools:
-                schools.append(name)
-        return Side(self._place(segment, context), tuple(schools), count, role)
+            name = match.group(1)
+            stop = _NAME_STOP.match(name[:-2])
+            if stop:
+                name = name[stop.end() :]
+            name = _clean(_LEADING.sub("", name))
+            mentions = self.places.mentions(name)
+            stem = name[mentions[-1][1] :] if mentions and mentions[0][0] == 0 else name
+            suffix = re.search(r"(?:中小学校?|学校|幼儿园|中学|小学)$", stem)
+            if suffix and _GENERIC.match(stem[: suffix.start()]):
+                if stem is not name and stem[: suffix.start()] == "" and suffix.group() in ("中学", "小学"):
+                    pass  # 衡水中学: a place and a school word can be a school's name
+                else:
+                    continue
+            bare = re.fullmatch(rf"[\d{_CN_NUMBER[1:-2]}余多所个家]*{_SCHOOL_WORD}", name)  # 16所学校
+            if len(name) >= 3 and not bare and not _COUNT.search(name) and name not in names:
+                names.append(name)
+        return names
 
-    def _english_side(self, segment: str, context: list[Division]) -> Side:
-        counts = [m.group(1).lower() for m in _EN_COUNT.finditer(segment)]
-        count = next((int(c) if c.isdigit() else EN_NUMBERS[c] for c in counts), None)
-        schools = tuple(dict.fromkeys(m.group(1).strip() for m in _EN_SCHOOL.finditer(segment)))
-        chosen: Division | None = None
-        written = ""
-        for start, end, name in self.places.english_mentions(segment):
-            division = self.places.resolve(name, context, self.region, english=True)
-            if division is not None and (chosen is None or division.within(chosen)):
-                chosen, written = division, segment[start:end]
-            elif division is None:
-                written = written or segment[start:end]
-        place = Place(written=written, division=chosen) if written else None
-        return Side(place, schools, count)
+    def _count(self, segment: str) -> int | None:
+        """The number of schools a side gives: counts listed together are added (2所中学、9所小学)."""
+        total, last_end = None, -1
+        for match in _COUNT.finditer(segment):
+            number = chinese_number(match.group(1))
+            if not number:
+                continue
+            if total is not None and re.fullmatch(r"[、和及与]", segment[last_end : match.start()]):
+                total += number
+            elif total is None:
+                total = number
+            else:
+                break
+            last_end = match.end()
+        return total
+
+    def _side(self, segment: str, context: list[Division], role: str | None = None) -> Side:
+        return Side(self._place(segment, context), tuple(self._schools(segment)), self._count(segment), role)
+
+    def _members(self, segment: str, context: list[Division]) -> list[Side]:
+        """A side that lists members in different places (甲县甲校、乙县乙校; 安顺、日喀则、喀什) is
+        several sides: one per member, each resolved to a division of its own."""
+        parts = [p for p in re.split(r"、", segment) if p.strip()]
+        if len(parts) < 2:
+            return []
+        sides = [self._side(part, context) for part in parts]
+        divisions = [s.place.division if s.place else None for s in sides]
+        if any(d is None for d in divisions) or len({d.code for d in divisions if d}) < len(sides):
+            return []
+        if any(d.within(e) for d in divisions for e in divisions if d and e and d is not e):
+            return []
+        return sides
 
     # -- sentences -------------------------------------------------------------------------------
 
@@ -288,40 +400,144 @@ class Reader:
             return self._english(text)
         converted = simplified(strip_pinyin(text))
         same_length = len(converted) == len(text)
-        context = self._context(converted if same_length else simplified(text))
+        plain = converted if same_length else simplified(text)
+        context = self._context(plain)
         found: list[Fact] = []
         for start, end in sentences(text, english=False):
             sentence = converted[start:end] if same_length else simplified(strip_pinyin(text[start:end]))
             kind = kind_of(sentence)
             if kind is None:
                 continue
-            fact = self._sentence(sentence, kind, context)
-            if fact is not None:
-                a, b, year = fact
-                found.append(Fact(kind, a, b, year, start, end, text[start:end].strip()))
+            for clause_kind, a, b, year in self._sentence(sentence, kind, context):
+                a, b = self._placed(a, plain, context), self._placed(b, plain, context)
+                found.append(Fact(clause_kind, a, b, year, start, end, text[start:end].strip()))
         return _unique(found)
+
+    def _placed(self, side: Side, text: str, context: list[Division]) -> Side:
+        """A school named without its place (汇东实验学校) takes the place the text writes before its
+        name elsewhere (自贡市汇东实验学校)."""
+        if not side.schools or (side.place and side.place.division):
+            return side
+        for school in side.schools:
+            for match in re.finditer(re.escape(school), text):
+                window = text[max(0, match.start() - 12) : match.start()]
+                window = re.split(r"[，,。、；与和及]", window)[-1]
+                place = self._place(window + school, context) if window else None
+                if place and place.division:
+                    return Side(place, side.schools, side.count, side.role)
+        return side
 
     def _sentence(
         self, sentence: str, kind: str, context: list[Division]
-    ) -> tuple[Side, Side, int | None] | None:
+    ) -> list[tuple[str, Side, Side, int | None]]:
         year_match = _YEAR.search(sentence)
         year = int(year_match.group(1)) if year_match else None
-        for clause in re.split(r"[，,：:]", sentence):
-            # "A帮扶B": the helper before the verb, the helped after it
-            helping = _HELPING.search(clause)
-            if helping:
-                left, right = clause[: helping.start()], clause[helping.end() :]
-                if not _JOINING.search(left[-4:] if left else ""):
-                    a, b = self._side(left, context, "helper"), self._side(right, context, "helped")
-                    if _both(a, b):
-                        return a, b, year
-            # "A与B结对": two sides joined, the kind after them
-            for joint in _JOINING.finditer(clause):
-                left, right = clause[: joint.start()], clause[joint.end() :]
-                a, b = self._side(left, context), self._side(_before_kind(right), context)
-                if _both(a, b):
-                    return a, b, year
-        return None
+        found: list[tuple[str, Side, Side]] = []
+        for clause in _clauses(sentence):
+            clause_kind = kind_of(clause) or kind  # 青岛二中与安顺二中共建: the clause's own word first
+            found += [(clause_kind, a, b) for a, b in self._clause(clause, context)]
+        if not found:
+            found = [
+                (kind, a, b) for a, b in self._passive(sentence, context) + self._aid_word(sentence, context)
+            ]
+        return [(k, a, b, year) for k, a, b in found]
+
+    def _passive(self, sentence: str, context: list[Division]) -> list[tuple[Side, Side]]:
+        """ "B……由A援建" and "在A的帮扶下，B": the helped is the sentence's subject."""
+        passive = _PASSIVE.search(sentence)
+        if passive:
+            subject = re.split(r"[，,]", sentence[: passive.start()])[0]
+            a = self._side(passive.group(1), context, "helper")
+            b = self._side(subject, context, "helped")
+            if _both(a, b):
+                return [(a, b)]
+        under = _UNDER.search(sentence)
+        if under:
+            a = self._side(under.group(1), context, "helper")
+            b = self._side(re.split(r"[，,]", sentence[under.end() :].lstrip("，,"))[0], context, "helped")
+            if _both(a, b):
+                return [(a, b)]
+        return []
+
+    def _clause(self, clause: str, context: list[Division]) -> list[tuple[Side, Side]]:
+        respectively = _RESPECTIVELY.search(clause)
+        if respectively:
+            lefts = [p for p in clause[: respectively.start()].split("、") if p]
+            rights = [p for p in _before_kind(clause[respectively.end() :]).split("、") if p]
+            if len(lefts) == len(rights) >= 2:
+                pairs = [(self._side(x, context), self._side(y, context)) for x, y in zip(lefts, rights)]
+                if all(_both(a, b) for a, b in pairs):
+                    return pairs
+        going = _GOING.search(clause)
+        if going:
+            directed = clause[going.start()] == "赴" and _HELPING.search(clause[going.end() :])
+            a = self._side(clause[: going.start()], context, "helper" if directed else None)
+            b = self._side(going.group(1), context, "helped" if directed else None)
+            if _both(a, b):
+                return [(a, b)]
+        towards = _TOWARDS.search(clause)
+        if towards:
+            a = self._side(clause[: towards.start()], context, "helper")
+            b = self._side(towards.group(1), context, "helped")
+            if _both(a, b):
+                return [(a, b)]
+        # "A帮扶B": the helper before the verb, the helped after it; not "A与B结对帮扶签约仪式"
+        for helping in _HELPING.finditer(clause):
+            left, right = clause[: helping.start()], clause[helping.end() :]
+            if _AS_NOUN.match(right) or _JOINING.search(left[-4:] if left else ""):
+                continue
+            a, b = self._side(left, context, "helper"), self._side(right, context, "helped")
+            if _both(a, b):
+                return [(a, b)]
+            break
+        # "A与B结对": two sides joined, the kind after them
+        for joint in _JOINING.finditer(clause):
+            left, right = clause[: joint.start()], _before_kind(clause[joint.end() :])
+            a = self._side(left, context)
+            members = self._members(right, context)
+            if members and (a.place or a.schools):
+                return [(a, member) for member in members]
+            b = self._side(right, context)
+            if _both(a, b):
+                return [(a, b)]
+        return []
+
+    def _aid_word(self, sentence: str, context: list[Division]) -> list[tuple[Side, Side]]:
+        """上海援藏教师: 援藏 names the helped region where the sentence names no second side (援藏干部 are
+        cadres, not schools' help)."""
+        for word, region in _AID_TARGET.items():
+            at = sentence.find(word)
+            if at < 0 or sentence[at + 2 : at + 4] == "干部":
+                continue
+            a = self._side(sentence[:at], context, "helper")
+            b = self._side(sentence[at:], context, "helped")
+            target = self.places.resolve(region)
+            if b.place is None and target is not None:
+                b = Side(Place(region, target), b.schools, b.count, "helped")
+            if _both(a, b):
+                return [(a, b)]
+        return []
+
+    # -- English ---------------------------------------------------------------------------------
+
+    def _english_side(self, segment: str, context: list[Division], role: str | None = None) -> Side:
+        counts = [m.group(1).lower() for m in _EN_COUNT.finditer(segment)]
+        count = next((int(c) if c.isdigit() else EN_NUMBERS[c] for c in counts), None)
+        schools = tuple(
+            dict.fromkeys(
+                re.sub(r"^(?:the|of)\s+", "", m.group(1).strip()) for m in _EN_SCHOOL.finditer(segment)
+            )
+        )
+        chosen: Division | None = None
+        written = ""
+        for start, end, name in self.places.english_mentions(segment):
+            division = self.places.resolve(name, context, self.region, english=True)
+            if division is not None and (chosen is None or division.within(chosen)):
+                chosen, written = division, segment[start:end]
+            elif division is None:
+                written = written or segment[start:end]
+        place = Place(written=written, division=chosen) if written else None
+        return Side(place, schools, count, role)
 
     def _english(self, text: str) -> list[Fact]:
         found = []
@@ -335,23 +551,68 @@ class Reader:
             kind = kind_of(sentence, english=True)
             if kind is None:
                 continue
-            joint = re.search(r"\b(?:and|with)\b", sentence)
-            if not joint:
-                continue
-            left, right = sentence[: joint.start()], sentence[joint.end() :]
-            a, b = self._english_side(left, context), self._english_side(right, context)
-            if _both(a, b):
+            sides = self._english_sides(sentence, context)
+            if sides is not None:
+                a, b = sides
                 year = re.search(r"\b((?:19|20)\d\d)\b", sentence)
                 found.append(
                     Fact(kind, a, b, int(year.group(1)) if year else None, start, end, sentence.strip())
                 )
         return _unique(found)
 
+    def _english_sides(self, sentence: str, context: list[Division]) -> tuple[Side, Side] | None:
+        """The two sides of an English sentence: "between A and B", "A helps B", "A ... with B", "A and B"."""
+        between = re.search(_EN_JOINTS[0], sentence)
+        if between:
+            a, b = (
+                self._english_side(between.group(1), context),
+                self._english_side(between.group(2), context),
+            )
+            if _both(a, b):
+                return a, b
+        aided = re.search(r"([A-Z][\w'-]+)-aided\b", sentence)
+        if aided:
+            a = self._english_side(aided.group(1), context, "helper")
+            b = self._english_side(sentence[aided.end() :], context, "helped")
+            if _both(a, b):
+                return a, b
+        helping = _EN_HELPING.search(sentence)
+        if helping:
+            a = self._english_side(sentence[: helping.start()], context, "helper")
+            b = self._english_side(sentence[helping.end() :], context, "helped")
+            if _both(a, b):
+                return a, b
+        for joint in _EN_JOINTS[1:]:
+            for match in re.finditer(joint, sentence):
+                a = self._english_side(sentence[: match.start()], context)
+                b = self._english_side(sentence[match.end() :], context)
+                if _both(a, b):
+                    return a, b
+        return None
+
+
+def _clauses(sentence: str) -> list[str]:
+    """A sentence's clauses; a clause that holds several helping statements ("由A对口支援B、由C对口支援D")
+    is one clause per statement."""
+    out = []
+    for clause in re.split(r"[，,：:]", sentence):
+        parts = [part for part in clause.split("、") if part]
+        if len(parts) >= 2 and len(_HELPING.findall(clause)) >= len(parts):
+            out += parts
+        elif len(parts) >= 2 and all(_JOINING.search(part[1:]) for part in parts):
+            # "甲校与乙校、丙校与丁校结对": one pair per part, the kind words of the last for all
+            tail = parts[-1][len(_before_kind(parts[-1])) :]
+            out += [part + tail for part in parts[:-1]] + [parts[-1]]
+        else:
+            out.append(clause)
+    return out
+
 
 def _before_kind(segment: str) -> str:
     """A right-hand side ends where the words of the kind (or of its agreement) begin."""
     cut = re.search(
-        r"(结对|结成|签订|签约|通过|开展|建立|组建|组成|达成|举行|共建|携手|手拉手|帮扶|正式|成立)", segment
+        r"(结对|结成|签订|签约|签署|通过|开展|建立|组建|组成|达成|举行|共建|携手|手拉手|帮扶|正式|成立|缔结|成为)",
+        segment,
     )
     return segment[: cut.start()] if cut else segment
 
@@ -362,6 +623,8 @@ def _both(a: Side, b: Side) -> bool:
         return False
     if a.place and b.place and a.place.written == b.place.written and not (a.schools or b.schools):
         return False
+    if a.schools and set(a.schools) == set(b.schools):
+        return False
     return bool((a.place or a.schools) and (b.place or b.schools))
 
 
@@ -370,21 +633,58 @@ def _clean(name: str) -> str:
 
 
 def _unique(facts: list[Fact]) -> list[Fact]:
-    """One fact per relation in a text: the first sentence that states it, the later ones dropped."""
-    seen: set[tuple[object, ...]] = set()
-    out = []
+    """One fact per relation in a text: the first sentence that states it, the later ones dropped. Two facts
+    are one relation when their sides are alike, one way or the other, whatever kind each sentence names."""
+    out: list[Fact] = []
     for fact in facts:
-        key = (fact.kind, _side_key(fact.a), _side_key(fact.b))
-        if key not in seen:
-            seen.add(key)
+        for i, kept in enumerate(out):
+            if _same_relation(fact, kept):
+                out[i] = _filled(kept, fact)
+                break
+        else:
             out.append(fact)
     return out
 
 
-def _side_key(side: Side) -> tuple[object, ...]:
-    place = side.place
-    where = (
-        place.division.code if place and place.division else place.written if place else None,
-        place.town if place else None,
+def _filled(kept: Fact, later: Fact) -> Fact:
+    """The first statement of a relation, with what it leaves unsaid taken from a later one."""
+    straight = _alike(kept.a, later.a) and _alike(kept.b, later.b)
+    la, lb = (later.a, later.b) if straight else (later.b, later.a)
+    return Fact(
+        kept.kind,
+        _fill(kept.a, la),
+        _fill(kept.b, lb),
+        kept.year or later.year,
+        kept.start,
+        kept.end,
+        kept.evidence,
     )
-    return (where, side.schools)
+
+
+def _fill(side: Side, other: Side) -> Side:
+    place = side.place
+    if other.place and other.place.division and not (place and place.division):
+        place = other.place
+    role = side.role if side.role or other.role is None else other.role
+    return Side(place, side.schools, side.count if side.count is not None else other.count, role)
+
+
+def _same_relation(one: Fact, other: Fact) -> bool:
+    return (_alike(one.a, other.a) and _alike(one.b, other.b)) or (
+        _alike(one.a, other.b) and _alike(one.b, other.a)
+    )
+
+
+def _alike(one: Side, other: Side) -> bool:
+    """Sides naming schools are alike when a name of one is inside a name of the other; sides naming no
+    school, when they are the same place."""
+    if one.schools or other.schools:
+        return any(x in y or y in x for x in one.schools for y in other.schools)
+    return _where(one) == _where(other)
+
+
+def _where(side: Side) -> tuple[object, ...]:
+    place = side.place
+    if place is None:
+        return (None, None)
+    return (place.division.code if place.division else place.written, place.town)
