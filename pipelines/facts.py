@@ -107,6 +107,20 @@ _PASSIVE = re.compile(r"由([^，,。由]{2,30}?)(?:无偿|全面|全权)?(?:援
 _GOING = re.compile(r"(?:赴|来到|前往|走进)([^，,。赴]{2,20}?)(?:开展|进行|调研|考察|支教)")
 # 援藏, 援疆: the helped region in a word.
 _AID_TARGET = {"援藏": "西藏", "援疆": "新疆", "援青": "青海", "援滇": "云南", "援黔": "贵州"}
+# Countries whose places a side may name: what follows them is no division of China.
+_ABROAD = re.compile(
+    r"(?:韩国|日本|美国|英国|法国|德国|俄罗斯|澳大利亚|新西兰|加拿大|新加坡|马来西亚|泰国|意大利|芬兰)"
+    r"(?:[\u4e00-\u9fff]{0,6}?(?=[\u4e00-\u9fff]{2,12}?(?:中学|小学|学校|大学|学院))|[\u4e00-\u9fff]{0,4})"
+)
+_KIND_CUT = re.compile(
+    r"(结对|结成|签订|签约|签署|通过|开展|建立|组建|组成|达成|举行|共建|携手|手拉手|帮扶|正式|成立|缔结|成为)"
+)
+# "青岛、安顺两地": two places named as a pair.
+_TWO_PLACES = re.compile(r"([\u4e00-\u9fff]{2,10}?)[、和与]([\u4e00-\u9fff]{2,10}?)两(?:地|省|市|县|区|校)")
+# "与玉海幼儿园结对的是火炬幼儿园": the second side after 的是.
+_PAIRED_IS = re.compile(r"与([^，,。]{2,20}?)(?:结对|结成对子|牵手)的(?:学校)?是([^，,。]{2,20})")
+# A clause that opens with its joint ("，并与乙校签约") has its first side in the clause before.
+_OPENING_JOINT = re.compile(r"^(?:共同|并|并且|还|也|同时|正式)?(?:与|同|跟)")
 _RESPECTIVELY = re.compile(r"分别(?:与|和|同|跟)")
 _LEVEL_WORDS = frozenset("省市州县区旗盟")
 _JOINING = re.compile(r"[与和同跟及]")
@@ -130,12 +144,12 @@ CN_DIGITS = {
 }
 CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_NUMBER = "[零〇一二两三四五六七八九十百千]+"
-_SCHOOL_WORD = r"(?:中小学校?|中小学|小学|中学|初中|高中|幼儿园|学校|中心校|完小|职校|校)"
+_SCHOOL_WORD = r"(?:中小学校?|中小学|小学|中学|初中|高中|幼儿园|学校|中心校|完小|职校|国小|国中|校)"
 _COUNT = re.compile(rf"(\d+|{_CN_NUMBER})\s*(?:余|多)?\s*(?:所|个|家)(?:[^，,。、\d]{{0,6}}?){_SCHOOL_WORD}")
 _SCHOOL = re.compile(
     r"([\u4e00-\u9fff\d]{2,20}?(?:中心小学|实验小学|小学|初级中学|高级中学|中学|幼儿园|中心校|完小|学校"
-    r"|学院|大学|附中|附小|附校|职教中心|教育中心|分校|[一二三四五六七八九十\d]{1,3}中(?![学心小]))"
-    r"(?!(?:(?![、与和及等的])[\u4e00-\u9fff])*?(?:中学|小学|学校)))"
+    r"|学院|大学|附中|附小|附校|职教中心|教育中心|分校|高中|国小|国中|[一二三四五六七八九十\d]{1,3}中(?![学心小]))"
+    r"(?!(?:(?![、与和及等的])[\u4e00-\u9fff]){0,4}(?:中学|小学|学校)))"
 )
 _TOWN = re.compile(r"([\u4e00-\u9fff]{2,4}?(?:镇|乡|街道))(?=[\u4e00-\u9fff\d]|$)")
 _YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
@@ -145,14 +159,14 @@ _LEADING = re.compile(
 )
 # Where a school's name cannot begin before: the name starts after the last of these.
 _NAME_STOP = re.compile(
-    r".*(?:的|了|在|向|与|和|及|为|将|到|由|是|对|把|让|给|等|就|做好|表示|感谢|随着|举行|签订|签署|来到|前往"
+    r".*(?:\d+[年月日]|的|了|在|向|与|和|及|为|将|到|由|是|对|把|让|给|等|就|做好|表示|感谢|随着|举行|签订|签署|来到|前往"
     r"|赴|派出|组织|支持|帮助|帮扶|援建|托管|希望|介绍|通过|分别|参加|携手|牵头|引进|开办|创办|确定|首次|增列)"
 )
 # A school word after these alone is schools in general, not a school's name (城区学校, 内地学校).
 _GENERIC = re.compile(
     r"^(?:内地|城区|城镇|农村|乡村|乡镇|山区|城乡|薄弱|优质|结对|姊妹|姐妹|友好|各|全市|全县|部分|相应|公办|民办"
     r"|示范|重点|该|本|两|这些|其他|对口|受援|被帮扶|帮扶|远端|成员|核心|龙头|所属|当地|周边|相关|一所|多所|县内"
-    r"|市级|县级|省级|中小|普通|职业|高职|中职|骨干|合作|联盟|共建|协作|试点|新建|附属|省示范|实验)*$"
+    r"|市级|县级|省级|中小|骨干|合作|联盟|共建|协作|试点|新建)*$"
 )
 
 EN_NUMBERS = {
@@ -196,7 +210,7 @@ _EN_SCHOOL = re.compile(
 )
 _EN_HELPING = re.compile(
     r"\b(?:helps?|helped|aids?|aided|supports?|supported|assists?|assisted|lends? expertise to"
-    r"|provides?\b[^,]{0,80}?\b(?:assistance|support|aid) to|sent\b[^,]{0,40}?\bto|dispatch(?:es|ed)?\b[^,]{0,40}?\bto)\b"
+    r"|provides?\b[^,]{0,80}?\b(?:assistance|support|aid) to|sent\b[^,]{0,40}?\bto|dispatch(?:es|ed|ing)?\b[^,]{0,40}?\bto)\b"
 )
 _EN_JOINTS = (r"\bbetween\b(.+?)\band\b(.+)", r"\bwith\b", r"\band\b")
 
@@ -291,7 +305,11 @@ class Reader:
         return found
 
     def _place(self, segment: str, context: list[Division]) -> Place | None:
-        """The place a side's words name: its most specific division, and a town under it."""
+        """The place a side's words name: its most specific division, and a town under it. A side abroad
+        (韩国首尔南岗中学) is its country and what follows, unresolved: 南岗 there is no 南岗区."""
+        abroad = _ABROAD.search(segment)
+        if abroad:
+            return Place(written=abroad.group(), division=None)
         schools = [m.span(1) for m in _SCHOOL.finditer(segment) if not _COUNT.search(m.group(1))]
         chosen: Division | None = None
         written, unresolved, last_end = "", "", -1
@@ -378,6 +396,14 @@ class Reader:
     def _side(self, segment: str, context: list[Division], role: str | None = None) -> Side:
         return Side(self._place(segment, context), tuple(self._schools(segment)), self._count(segment), role)
 
+    def _member(self, part: str, context: list[Division]) -> Side:
+        """One member of a list paired in order (安顺1中、民中……分别与青岛58中、17中……): a short name
+        of a school (民中, 17中) is a school's name there."""
+        side = self._side(part, context)
+        if not side.schools and re.fullmatch(r"[\u4e00-\u9fff\d]{2,8}[中小校园职师院]", part.strip()):
+            return Side(side.place, (part.strip(),), side.count, side.role)
+        return side
+
     def _members(self, segment: str, context: list[Division]) -> list[Side]:
         """A side that lists members in different places (甲县甲校、乙县乙校; 安顺、日喀则、喀什) is
         several sides: one per member, each resolved to a division of its own."""
@@ -433,14 +459,34 @@ class Reader:
         year_match = _YEAR.search(sentence)
         year = int(year_match.group(1)) if year_match else None
         found: list[tuple[str, Side, Side]] = []
-        for clause in _clauses(sentence):
+        clauses = _clauses(sentence)
+        for i, clause in enumerate(clauses):
             clause_kind = kind_of(clause) or kind  # 青岛二中与安顺二中共建: the clause's own word first
-            found += [(clause_kind, a, b) for a, b in self._clause(clause, context)]
+            opening = _OPENING_JOINT.match(clause)
+            if opening and i > 0:
+                pairs = self._continued(clauses[i - 1], clause[opening.end() :], context)
+            else:
+                pairs = self._clause(clause, context)
+            found += [(clause_kind, a, b) for a, b in pairs]
+        for rule in (_TWO_PLACES, _PAIRED_IS):
+            match = rule.search(sentence)
+            if match and not found:
+                a, b = self._side(match.group(1), context), self._side(_before_kind(match.group(2)), context)
+                if _both(a, b):
+                    found.append((kind, a, b))
         if not found:
             found = [
                 (kind, a, b) for a, b in self._passive(sentence, context) + self._aid_word(sentence, context)
             ]
         return [(k, a, b, year) for k, a, b in found]
+
+    def _continued(self, before: str, after: str, context: list[Division]) -> list[tuple[Side, Side]]:
+        """ "甲校作为城区优质学校，与乙校结成联盟": the first side is the school or place the clause
+        before opens with."""
+        a = self._side(before, context)
+        a = Side(a.place, a.schools[:1], a.count, a.role)
+        b = self._side(_before_kind(after), context)
+        return [(a, b)] if _both(a, b) else []
 
     def _passive(self, sentence: str, context: list[Division]) -> list[tuple[Side, Side]]:
         """ "B……由A援建" and "在A的帮扶下，B": the helped is the sentence's subject."""
@@ -465,7 +511,7 @@ class Reader:
             lefts = [p for p in clause[: respectively.start()].split("、") if p]
             rights = [p for p in _before_kind(clause[respectively.end() :]).split("、") if p]
             if len(lefts) == len(rights) >= 2:
-                pairs = [(self._side(x, context), self._side(y, context)) for x, y in zip(lefts, rights)]
+                pairs = [(self._member(x, context), self._member(y, context)) for x, y in zip(lefts, rights)]
                 if all(_both(a, b) for a, b in pairs):
                     return pairs
         going = _GOING.search(clause)
@@ -484,9 +530,12 @@ class Reader:
         # "A帮扶B": the helper before the verb, the helped after it; not "A与B结对帮扶签约仪式"
         for helping in _HELPING.finditer(clause):
             left, right = clause[: helping.start()], clause[helping.end() :]
-            if _AS_NOUN.match(right) or _JOINING.search(left[-4:] if left else ""):
-                continue
+            if _AS_NOUN.match(right) or _JOINING.search(left):
+                continue  # "A与B结对帮扶": the joint's two sides, read below
             a, b = self._side(left, context, "helper"), self._side(right, context, "helped")
+            members = self._members(_before_kind(right), context) if a.place or a.schools else []
+            if members:
+                return [(a, Side(m.place, m.schools, m.count, "helped")) for m in members]
             if _both(a, b):
                 return [(a, b)]
             break
@@ -525,7 +574,12 @@ class Reader:
         count = next((int(c) if c.isdigit() else EN_NUMBERS[c] for c in counts), None)
         schools = tuple(
             dict.fromkeys(
-                re.sub(r"^(?:the|of)\s+", "", m.group(1).strip()) for m in _EN_SCHOOL.finditer(segment)
+                name
+                for name in (
+                    re.sub(r"^(?:the|of|The)\s+", "", m.group(1).strip())
+                    for m in _EN_SCHOOL.finditer(segment)
+                )
+                if not re.match(r"(?:Our|This|That|These|Those|Each|Every|Other)\b", name)
             )
         )
         chosen: Division | None = None
@@ -551,14 +605,24 @@ class Reader:
             kind = kind_of(sentence, english=True)
             if kind is None:
                 continue
-            sides = self._english_sides(sentence, context)
-            if sides is not None:
-                a, b = sides
-                year = re.search(r"\b((?:19|20)\d\d)\b", sentence)
+            year = re.search(r"\b((?:19|20)\d\d)\b", sentence)
+            for a, b in self._english_pairs(sentence, context):
                 found.append(
                     Fact(kind, a, b, int(year.group(1)) if year else None, start, end, sentence.strip())
                 )
         return _unique(found)
+
+    def _english_pairs(self, sentence: str, context: list[Division]) -> list[tuple[Side, Side]]:
+        """A list of pairs ("Beijing and Inner Mongolia, Zhejiang and Sichuan, and Guangdong and Guangxi")
+        gives one fact per pair; else the sentence's two sides, if it has them."""
+        parts = [p for p in re.split(r",\s*(?:and\s+)?", sentence) if re.search(r"\band\b", p)]
+        if len(parts) >= 2:
+            pairs = [self._english_sides(part, context) for part in parts]
+            found = [pair for pair in pairs if pair is not None]
+            if len(found) >= 3 and all(a.place and b.place and not a.schools for a, b in found):
+                return found
+        sides = self._english_sides(sentence, context)
+        return [sides] if sides else []
 
     def _english_sides(self, sentence: str, context: list[Division]) -> tuple[Side, Side] | None:
         """The two sides of an English sentence: "between A and B", "A helps B", "A ... with B", "A and B"."""
@@ -586,9 +650,13 @@ class Reader:
             for match in re.finditer(joint, sentence):
                 a = self._english_side(sentence[: match.start()], context)
                 b = self._english_side(sentence[match.end() :], context)
-                if _both(a, b):
-                    return a, b
+                if _both(a, b) and not (joint == r"\band\b" and _code(a) and _code(a) == _code(b)):
+                    return a, b  # "A, B and C" of one city is a list of schools, not a pair
         return None
+
+
+def _code(side: Side) -> str | None:
+    return side.place.division.code if side.place and side.place.division else None
 
 
 def _clauses(sentence: str) -> list[str]:
@@ -597,8 +665,9 @@ def _clauses(sentence: str) -> list[str]:
     out = []
     for clause in re.split(r"[，,：:]", sentence):
         parts = [part for part in clause.split("、") if part]
-        if len(parts) >= 2 and len(_HELPING.findall(clause)) >= len(parts):
-            out += parts
+        helping = [part for part in parts if _HELPING.search(part)]
+        if len(helping) >= 2:
+            out += helping
         elif len(parts) >= 2 and all(_JOINING.search(part[1:]) for part in parts):
             # "甲校与乙校、丙校与丁校结对": one pair per part, the kind words of the last for all
             tail = parts[-1][len(_before_kind(parts[-1])) :]
@@ -610,10 +679,11 @@ def _clauses(sentence: str) -> list[str]:
 
 def _before_kind(segment: str) -> str:
     """A right-hand side ends where the words of the kind (or of its agreement) begin."""
-    cut = re.search(
-        r"(结对|结成|签订|签约|签署|通过|开展|建立|组建|组成|达成|举行|共建|携手|手拉手|帮扶|正式|成立|缔结|成为)",
-        segment,
-    )
+    cut = _KIND_CUT.search(segment)
+    while (
+        cut and cut.start() < 2
+    ):  # "与结对的三所乡镇学校": the kind's word opens the side, it does not end it
+        cut = _KIND_CUT.search(segment, cut.end())
     return segment[: cut.start()] if cut else segment
 
 
@@ -625,7 +695,17 @@ def _both(a: Side, b: Side) -> bool:
         return False
     if a.schools and set(a.schools) == set(b.schools):
         return False
+    if a.schools and b.schools and _one_institution(a.schools[0], b.schools[0]):
+        return False
     return bool((a.place or a.schools) and (b.place or b.schools))
+
+
+def _one_institution(one: str, other: str) -> bool:
+    """同济大学附属实验中学 and 同济大学附属实验小学: two schools of one university, not a pair."""
+    common = 0
+    while common < min(len(one), len(other)) and one[common] == other[common]:
+        common += 1
+    return common >= 4 and bool(re.search(r"(?:大学|学院|集团)", one[:common]))
 
 
 def _clean(name: str) -> str:
