@@ -400,7 +400,7 @@ class Reader:
         """One member of a list paired in order (安顺1中、民中……分别与青岛58中、17中……): a short name
         of a school (民中, 17中) is a school's name there."""
         side = self._side(part, context)
-        if not side.schools and re.fullmatch(r"[\u4e00-\u9fff\d]{2,8}[中小校园职师院]", part.strip()):
+        if not side.schools and re.fullmatch(r"[\u4e00-\u9fff\d]{1,8}[中小校园职师院]", part.strip()):
             return Side(side.place, (part.strip(),), side.count, side.role)
         return side
 
@@ -540,7 +540,10 @@ class Reader:
                 return [(a, b)]
             break
         # "A与B结对": two sides joined, the kind after them
+        names = [m.span(1) for m in _SCHOOL.finditer(clause)]
         for joint in _JOINING.finditer(clause):
+            if any(start < joint.start() < end for start, end in names):
+                continue  # 同济大学: a joint's character inside a school's name
             left, right = clause[: joint.start()], _before_kind(clause[joint.end() :])
             a = self._side(left, context)
             members = self._members(right, context)

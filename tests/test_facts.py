@@ -108,3 +108,156 @@ def test_english_schools_and_counts(reader: Reader) -> None:
     assert fact.a.count == 8 and fact.b.count == 8
     assert fact.a.place and fact.a.place.division and fact.a.place.division.name == "漳州市"
     assert fact.b.place and fact.b.place.written == "Mulei County" and fact.b.place.division.code == "652328"  # type: ignore[union-attr]
+
+
+def _codes(fact: Fact) -> set[str | None]:
+    return {
+        side.place.division.code if side.place and side.place.division else None for side in (fact.a, fact.b)
+    }
+
+
+def test_full_names_are_found_before_short_names_that_overlap_them() -> None:
+    names = [name for _, _, name in gazetteer().mentions("2019年6月湖北省开始对口支援新疆")]
+    assert names == ["湖北省", "新疆"]  # not 月湖, a district of Jiangxi
+
+
+def test_everyday_words_are_no_places_and_inner_mongolia_is_one() -> None:
+    places = gazetteer()
+    assert [n for _, _, n in places.mentions("两校加强合作，促进友好交流，确保长治久安")] == []
+    assert places.resolve("内蒙古") is not None and places.resolve("内蒙古").code == "150000"  # type: ignore[union-attr]
+    assert places.resolve("合作市") is not None  # with its level it is the city
+
+
+def test_english_names_that_are_not_pinyin_resolve() -> None:
+    places = gazetteer()
+    found = {name for _, _, name in places.english_mentions("Hong Kong, Macao, Tibet and Inner Mongolia")}
+    assert found == {"Hong Kong", "Macao", "Tibet", "Inner Mongolia"}
+    assert [d.code for d in places.english_candidates("Kashgar")] == ["653100"]
+
+
+def test_every_clause_of_a_sentence_may_give_its_own_fact(reader: Reader) -> None:
+    facts = reader.facts("漳州市第一中学与木垒县第一中学结对，龙海区实验小学与木垒县城关小学结对共建。")
+    assert [(f.a.schools, f.b.schools) for f in facts] == [
+        (("漳州市第一中学",), ("木垒县第一中学",)),
+        (("龙海区实验小学",), ("木垒县城关小学",)),
+    ]
+    assert facts[1].kind == "结对共建"  # the clause's own word, not the sentence's first
+
+
+def test_a_list_of_members_in_different_places_is_one_fact_each(reader: Reader) -> None:
+    facts = reader.facts("海淀区职业学校与河北蔚县职教中心、甘肃临夏县职教中心签订对口帮扶协议。")
+    assert len(facts) == 2
+    assert {f.b.place.division.code for f in facts} == {"130726", "622921"}  # type: ignore[union-attr]
+    assert all(f.a.schools == ("海淀区职业学校",) for f in facts)
+
+
+def test_a_helping_verb_naming_an_agreement_is_no_direction(reader: Reader) -> None:
+    fact = _one(reader, "湖里区金安小学与东乡县达板小学举行结对帮扶签约仪式。")
+    assert fact.a.role is None and fact.b.schools == ("东乡县达板小学",)
+
+
+def test_a_list_paired_respectively_pairs_in_order(reader: Reader) -> None:
+    facts = reader.facts("安顺一中、民中分别与青岛二中、17中建立手拉手帮扶关系。")
+    assert [(f.a.schools, f.b.schools) for f in facts] == [
+        (("安顺一中",), ("青岛二中",)),
+        (("民中",), ("17中",)),
+    ]
+
+
+def test_pairs_listed_with_their_joints_are_each_a_fact(reader: Reader) -> None:
+    facts = reader.facts(
+        "济宁学院附属中学与梁山县韩垓镇中学、济宁学院附属小学与梁山县韩垓镇中心小学结对帮扶。"
+    )
+    assert [f.b.schools for f in facts] == [("梁山县韩垓镇中学",), ("梁山县韩垓镇中心小学",)]
+    assert all(f.a.role is None for f in facts)
+
+
+def test_the_passive_and_the_going_say_who_helps(reader: Reader) -> None:
+    fact = _one(reader, "果洛民族中学位于西宁市城北区，由上海市无偿援建。")
+    assert fact.a.role == "helper" and fact.a.place.division.code == "310000"  # type: ignore[union-attr]
+    assert fact.b.schools == ("果洛民族中学",) and fact.b.role == "helped"
+    fact = _one(reader, "广州市教育局赴黔南州开展教育帮扶工作。")
+    assert (fact.a.place.written, fact.b.place.written, fact.b.role) == ("广州市", "黔南州", "helped")  # type: ignore[union-attr]
+    fact = _one(reader, "嘉定区对楚雄州的教育帮扶持续多年。")
+    assert (fact.a.role, fact.b.place.division.code) == ("helper", "532300")  # type: ignore[union-attr]
+    fact = _one(reader, "在张家港市援疆工作组的精准帮扶下，巩留县教育事业实现蝶变。")
+    assert (fact.a.place.division.code, fact.b.place.division.code) == ("320582", "654024")  # type: ignore[union-attr]
+
+
+def test_aid_to_a_region_in_one_word_names_the_helped_region(reader: Reader) -> None:
+    fact = _one(reader, "上海第三批援藏教师55人启程奔赴珠峰脚下。")
+    assert fact.b.place.division.code == "540000" and fact.a.role == "helper"  # type: ignore[union-attr]
+    assert reader.facts("浙江省第一批援藏干部来到这里。") == []  # cadres, not a school's help
+
+
+def test_school_names_begin_where_the_name_does(reader: Reader) -> None:
+    fact = _one(reader, "随着河北衡水中学与韩国首尔南岗中学友好学校签约成功，交流更密切。")
+    assert fact.a.schools == ("河北衡水中学",) and fact.kind == "姊妹学校"
+    assert fact.b.place and fact.b.place.division is None and fact.b.place.written.startswith("韩国")
+
+
+def test_schools_in_general_are_no_school_names(reader: Reader) -> None:
+    assert reader.facts("部分城区学校将与农村学校建立对口支持关系，结对帮扶。") == []
+
+
+def test_listed_counts_of_a_side_add_up(reader: Reader) -> None:
+    fact = _one(reader, "上海市2所中学、8所小学与昭通市10所学校结对帮扶。")
+    assert (fact.a.count, fact.b.count) == (10, 10)
+
+
+def test_a_relation_stated_again_is_filled_from_the_later_statement(reader: Reader) -> None:
+    facts = reader.facts("汇东实验学校与雷音小学结对。自贡市汇东实验学校与荣县雷音小学签署合作协议。")
+    assert len(facts) == 1
+    assert facts[0].a.place and facts[0].a.place.division.code == "510300"  # type: ignore[union-attr]
+
+
+def test_a_school_named_without_its_place_takes_the_place_written_before_it_elsewhere(reader: Reader) -> None:
+    fact = _one(reader, "自贡市汇东实验学校举行开学典礼。汇东实验学校与雷音小学结对帮扶。")
+    assert fact.a.place and fact.a.place.division and fact.a.place.division.code == "510300"
+
+
+def test_a_clause_opening_with_its_joint_takes_its_first_side_from_the_clause_before(reader: Reader) -> None:
+    fact = _one(reader, "沅江政通实验学校作为城区优质学校，与泗湖山镇中学结成办学联盟。")
+    assert fact.a.schools == ("沅江政通实验学校",) and fact.b.schools == ("泗湖山镇中学",)
+    assert fact.kind == "教育联盟/共同体"
+
+
+def test_two_places_named_as_a_pair_and_the_school_paired_with(reader: Reader) -> None:
+    fact = _one(reader, "新一轮对口帮扶开展以来，安顺、青岛两地始终把教育合作作为基础工作。")
+    assert _codes(fact) == {"520400", "370200"}
+    fact = _one(reader, "与玉海幼儿园结对的是火炬幼儿园。")
+    assert {fact.a.schools, fact.b.schools} == {("玉海幼儿园",), ("火炬幼儿园",)}
+
+
+def test_a_national_community_is_no_kind_of_pairing(reader: Reader) -> None:
+    assert (
+        reader.facts("两校学生互写书信，铸牢中华民族共同体意识。雅安市实验小学与申扎县第一小学开展交流。")
+        == []
+    )
+
+
+def test_two_schools_of_one_university_are_no_pair(reader: Reader) -> None:
+    assert reader.facts("双方将合作办学，开办同济大学附属实验中学和同济大学附属实验小学。") == []
+
+
+def test_english_pairs_listed_in_one_sentence_are_each_a_fact(reader: Reader) -> None:
+    facts = reader.facts(
+        "These counterpart partnerships include Beijing and Inner Mongolia, Zhejiang and Sichuan, "
+        "and Guangdong and Guangxi.",
+        "en",
+    )
+    assert [_codes(f) for f in facts] == [{"110000", "150000"}, {"330000", "510000"}, {"440000", "450000"}]
+
+
+def test_english_school_names_with_numbers_and_an_aided_school(reader: Reader) -> None:
+    fact = _one(
+        reader, "Macao Pui Ching Middle School and Zhuhai No. 1 Middle School became sister schools.", "en"
+    )
+    assert fact.b.schools == ("Zhuhai No. 1 Middle School",) and fact.a.place.division.code == "820000"  # type: ignore[union-attr]
+    fact = _one(reader, "Students of the Shenzhen-aided Kashgar No. 2 High School enrolled.", "en")
+    assert fact.a.role == "helper" and fact.b.place.division.code == "653100"  # type: ignore[union-attr]
+
+
+def test_english_schools_of_one_city_listed_together_are_no_pair(reader: Reader) -> None:
+    text = "The branches of Beijing No. 4 High School, Beijing Shijia Hutong Primary School and Beijing Beihai Kindergarten opened."
+    assert reader.facts(text, "en") == []
