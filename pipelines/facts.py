@@ -511,7 +511,10 @@ class Reader:
             lefts = [p for p in clause[: respectively.start()].split("、") if p]
             rights = [p for p in _before_kind(clause[respectively.end() :]).split("、") if p]
             if len(lefts) == len(rights) >= 2:
-                pairs = [(self._member(x, context), self._member(y, context)) for x, y in zip(lefts, rights)]
+                pairs = [
+                    (self._member(x, context), self._member(y, context))
+                    for x, y in zip(lefts, rights, strict=True)
+                ]
                 if all(_both(a, b) for a, b in pairs):
                     return pairs
         going = _GOING.search(clause)
