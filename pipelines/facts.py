@@ -113,7 +113,8 @@ _ABROAD = re.compile(
     r"(?:[\u4e00-\u9fff]{0,6}?(?=[\u4e00-\u9fff]{2,12}?(?:中学|小学|学校|大学|学院))|[\u4e00-\u9fff]{0,4})"
 )
 _KIND_CUT = re.compile(
-    r"(结对|结成|签订|签约|签署|通过|开展|建立|组建|组成|达成|举行|共建|携手|手拉手|帮扶|正式|成立|缔结|成为)"
+    r"(结对|结成|签订|签约|签署|通过|开展|建立|组建|组成|达成|举行|共建|携手|手拉手|帮扶|正式|成立|缔结|成为"
+    r"|友好学校|姊妹|姐妹|联谊)"
 )
 # "青岛、安顺两地": two places named as a pair.
 _TWO_PLACES = re.compile(r"([\u4e00-\u9fff]{2,10}?)[、和与]([\u4e00-\u9fff]{2,10}?)两(?:地|省|市|县|区|校)")
@@ -121,6 +122,8 @@ _TWO_PLACES = re.compile(r"([\u4e00-\u9fff]{2,10}?)[、和与]([\u4e00-\u9fff]{2
 _PAIRED_IS = re.compile(r"与([^，,。]{2,20}?)(?:结对|结成对子|牵手)的(?:学校)?是([^，,。]{2,20})")
 # A clause that opens with its joint ("，并与乙校签约") has its first side in the clause before.
 _OPENING_JOINT = re.compile(r"^(?:共同|并|并且|还|也|同时|正式)?(?:与|同|跟)")
+# What a town's name does not hold: 通过城镇, 乡村或镇 are words about towns, not towns.
+_NO_TOWN = re.compile(r"城镇|乡村|乡镇|或|通过|和|与|的|各|全|每")
 _RESPECTIVELY = re.compile(r"分别(?:与|和|同|跟)")
 _LEVEL_WORDS = frozenset("省市州县区旗盟")
 _JOINING = re.compile(r"[与和同跟及]")
@@ -316,7 +319,8 @@ class Reader:
         for start, end, name in self.places.mentions(segment):
             division = self.places.resolve(name, [*context, *([chosen] if chosen else [])], self.region)
             if division is None:
-                unresolved = unresolved or name
+                if len(name) > 2:  # 城区, 郊区: names of many districts, and words before names
+                    unresolved = unresolved or name
                 continue
             inside_school = any(s <= start and end < e for s, e in schools)
             if (
@@ -337,7 +341,11 @@ class Reader:
             candidate = match.group(1)
             if last_end > match.start(1):  # the town's name begins with the division: what follows it
                 candidate = segment[last_end : match.end(1)]
-            if 3 <= len(candidate) <= 5 and not self.places.candidates(candidate):
+            if (
+                3 <= len(candidate) <= 5
+                and not self.places.candidates(candidate)
+                and not _NO_TOWN.search(candidate)
+            ):
                 town = candidate
                 break
         if chosen is None and town is None and not unresolved:
@@ -618,6 +626,16 @@ class Reader:
                 )
         return _unique(found)
 
+    def _listed_place(self, before: str, after: str) -> bool:
+        """Whether an "and" ends a list of places (Guangdong, Hong Kong and Macao), not a pair: the words
+        before it end with a comma and a place alone, and a place follows it."""
+        tail = re.search(r",\s*(?:the\s+)?((?:[A-Z][\w'-]*\s*){1,3})$", before)
+        head = self.places.english_mentions(after[:40])
+        if not tail or not head or after[: head[0][0]].strip() not in ("", "the"):
+            return False
+        mentions = self.places.english_mentions(tail.group(1))
+        return bool(mentions) and mentions[0][0] == 0 and mentions[0][1] >= len(tail.group(1).strip())
+
     def _english_pairs(self, sentence: str, context: list[Division]) -> list[tuple[Side, Side]]:
         """A list of pairs ("Beijing and Inner Mongolia, Zhejiang and Sichuan, and Guangdong and Guangxi")
         gives one fact per pair; else the sentence's two sides, if it has them."""
@@ -656,8 +674,15 @@ class Reader:
             for match in re.finditer(joint, sentence):
                 a = self._english_side(sentence[: match.start()], context)
                 b = self._english_side(sentence[match.end() :], context)
-                if _both(a, b) and not (joint == r"\band\b" and _code(a) and _code(a) == _code(b)):
-                    return a, b  # "A, B and C" of one city is a list of schools, not a pair
+                listed = (
+                    joint == r"\band\b"
+                    and (
+                        (_code(a) and _code(a) == _code(b))  # "A, B and C" of one city: a list of schools
+                        or self._listed_place(sentence[: match.start()], sentence[match.end() :])
+                    )
+                )
+                if _both(a, b) and not listed:
+                    return a, b
         return None
 
 
@@ -734,7 +759,7 @@ def _unique(facts: list[Fact]) -> list[Fact]:
 
 def _filled(kept: Fact, later: Fact) -> Fact:
     """The first statement of a relation, with what it leaves unsaid taken from a later one."""
-    straight = _alike(kept.a, later.a) and _alike(kept.b, later.b)
+    straight = _close(kept.a, later.a) and _close(kept.b, later.b)
     la, lb = (later.a, later.b) if straight else (later.b, later.a)
     return Fact(
         kept.kind,
@@ -751,14 +776,50 @@ def _fill(side: Side, other: Side) -> Side:
     place = side.place
     if other.place and other.place.division and not (place and place.division):
         place = other.place
+    elif (
+        not side.schools
+        and place
+        and place.division
+        and other.place
+        and other.place.division
+        and other.place.division.code != place.division.code
+        and other.place.division.within(place.division)
+    ):
+        place = other.place  # 河北, then 河北蔚县: the more exact place
+    elif other.schools and not side.schools and other.place:
+        place = other.place  # the side told exactly: its place with its schools
     role = side.role if side.role or other.role is None else other.role
-    return Side(place, side.schools, side.count if side.count is not None else other.count, role)
+    schools = side.schools or other.schools
+    return Side(place, schools, side.count if side.count is not None else other.count, role)
 
 
 def _same_relation(one: Fact, other: Fact) -> bool:
-    return (_alike(one.a, other.a) and _alike(one.b, other.b)) or (
-        _alike(one.a, other.b) and _alike(one.b, other.a)
-    )
+    """The same pair of sides, or one side the same and the other told more vaguely in one of them: 金安小学
+    with 闽宁镇 and 金安小学 with 闽宁镇中心小学; 上海 with 西藏 and 上海 with 日喀则."""
+    for a, b in ((other.a, other.b), (other.b, other.a)):
+        if (_alike(one.a, a) and _close(one.b, b)) or (_close(one.a, a) and _alike(one.b, b)):
+            return True
+    return False
+
+
+def _close(one: Side, other: Side) -> bool:
+    """Alike, or one of them a place alone that is, or holds, the other's place."""
+    if _alike(one, other):
+        return True
+    for vague, exact in ((one, other), (other, one)):
+        if vague.schools or not vague.place or not exact.place:
+            continue
+        if (
+            vague.place.division
+            and exact.place.division
+            and not exact.place.town  # 临夏州 and 临夏闽宁镇: a prefecture and a town in it are two sides
+            and not vague.place.town
+            and exact.place.division.within(vague.place.division)
+        ):
+            return True
+        if vague.place.town and vague.place.town == exact.place.town:
+            return True
+    return False
 
 
 def _alike(one: Side, other: Side) -> bool:
@@ -773,4 +834,6 @@ def _where(side: Side) -> tuple[object, ...]:
     place = side.place
     if place is None:
         return (None, None)
-    return (place.division.code if place.division else place.written, place.town)
+    if place.town:  # 闽宁镇 and 临夏闽宁镇: the town tells
+        return (None, place.town)
+    return (place.division.code if place.division else place.written, None)

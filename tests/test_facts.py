@@ -261,3 +261,32 @@ def test_english_school_names_with_numbers_and_an_aided_school(reader: Reader) -
 def test_english_schools_of_one_city_listed_together_are_no_pair(reader: Reader) -> None:
     text = "The branches of Beijing No. 4 High School, Beijing Shijia Hutong Primary School and Beijing Beihai Kindergarten opened."
     assert reader.facts(text, "en") == []
+
+
+def test_a_vaguer_statement_of_a_relation_is_the_same_relation(reader: Reader) -> None:
+    facts = reader.facts("上海市援藏教师出发。上海市组团式帮扶日喀则市，选派40名教师。")
+    assert len(facts) == 1 and facts[0].b.place.division.code == "540200"  # type: ignore[union-attr]
+    facts = reader.facts(
+        "密云区职业学校与河北的学校签订帮扶协议。密云区职业学校与河北蔚县职教中心签订对口帮扶协议。"
+    )
+    assert len(facts) == 1 and facts[0].b.place.division.code == "130726"  # type: ignore[union-attr]
+
+
+def test_a_prefecture_and_a_town_in_it_are_two_sides(reader: Reader) -> None:
+    facts = reader.facts("湖里区与临夏州结对共建。湖里区与临夏闽宁镇结对共建。")
+    assert len(facts) == 2
+
+
+def test_words_about_towns_are_no_towns_and_a_name_of_many_districts_is_no_place(reader: Reader) -> None:
+    assert reader.facts("通过城镇优质学校与乡村或镇区薄弱学校结对形成办学共同体。") == []
+    assert reader.facts("城区学校与郊区学校结对帮扶。") == []
+
+
+def test_an_english_list_of_places_is_no_pair(reader: Reader) -> None:
+    assert reader.facts("Sister schools in Guangdong, Hong Kong and Macao met.", "en") == []
+    fact = _one(
+        reader,
+        "Cuiwei Primary School in Nanming District, Guiyang City and schools in Hong Kong hold hands.",
+        "en",
+    )
+    assert _codes(fact) == {"520102", "810000"}
