@@ -1,12 +1,14 @@
 """Pairing facts against facts written down by hand: relation precision and recall, and on the relations found,
 places, counts, kinds, direction and year.
 
-    python benchmarks/bench_facts.py --texts DIR/texts.jsonl --seeds SEEDS [--labels FILE] [--errors]
+    python benchmarks/bench_facts.py --texts DIR/texts.jsonl --seeds SEEDS [--labels FILE] [--cleaned] [--errors]
 
 The labels (benchmarks/facts_labels.toml, its header says how they were decided) name each story by its id:
 `rNNN` a text of the real labelled set (`--texts`, its JSON lines), `seed:NNN` a sample file of `--seeds`
 (the file whose name begins with NNN_), `sample:SLUG` a sample story of crawler/sampleweb/stories (title and
-body). `pipelines.facts.Reader` reads each text as stored, in the language the label gives.
+body). `pipelines.facts.Reader` reads each text as stored, in the language the label gives; with
+`--cleaned`, the text as the clean stage leaves it (`pipelines.clean.clean_text`: trailers, credit and share
+lines, teaser lists and inline pinyin gone), as the pipeline stage will read it.
 
 A relation is an unordered pair of sides. A read side matches a labelled one when both resolve to the same
 division code, or their places are written alike (one inside the other) where either is unresolved, or a
@@ -38,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.clean import clean_text
 from pipelines.facts import Fact, Reader, Side
 from storage.normalize import simplified
 
@@ -288,11 +291,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--texts", type=Path, required=True, help="the real labelled set's texts.jsonl")
     parser.add_argument("--seeds", type=Path, required=True, help="the folder of the user sample files")
     parser.add_argument("--labels", type=Path, default=LABELS, help="the facts written down by hand")
+    parser.add_argument(
+        "--cleaned", action="store_true", help="read the texts as the clean stage leaves them"
+    )
     parser.add_argument("--errors", action="store_true", help="list every miss, extra and wrong field")
     args = parser.parse_args(argv)
     with args.labels.open("rb") as handle:
         labels = tomllib.load(handle)["story"]
     texts = load_texts(labels, args.texts, args.seeds)
+    if args.cleaned:
+        texts = {sid: clean_text(text).text for sid, text in texts.items()}
     tallies, times = measure(labels, texts, args.errors)
     print("\n".join(table(tallies)))
     print(
