@@ -551,9 +551,9 @@ class Reader:
                 return [(a, b)]
             break
         # "A与B结对": two sides joined, the kind after them
-        names = [m.span(1) for m in _SCHOOL.finditer(clause)]
+        names = _school_spans(clause)
         for joint in _JOINING.finditer(clause):
-            if any(start < joint.start() < end for start, end in names):
+            if any(start <= joint.start() < end for start, end in names):
                 continue  # 同济大学: a joint's character inside a school's name
             left, right = clause[: joint.start()], _before_kind(clause[joint.end() :])
             a = self._side(left, context)
@@ -684,6 +684,15 @@ class Reader:
                 if _both(a, b) and not listed:
                     return a, b
         return None
+
+
+def _school_spans(text: str) -> list[tuple[int, int]]:
+    """Where school names stand in a text, each from where its name begins (after 与, 的, a verb)."""
+    spans = []
+    for match in _SCHOOL.finditer(text):
+        stop = _NAME_STOP.match(match.group(1)[:-2])
+        spans.append((match.start(1) + (stop.end() if stop else 0), match.end(1)))
+    return spans
 
 
 def _code(side: Side) -> str | None:

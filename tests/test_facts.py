@@ -290,3 +290,8 @@ def test_an_english_list_of_places_is_no_pair(reader: Reader) -> None:
         "en",
     )
     assert _codes(fact) == {"520102", "810000"}
+
+
+def test_a_joint_between_a_school_and_its_principal_still_joins_two_schools(reader: Reader) -> None:
+    fact = _one(reader, "汇东实验学校校长周德华与新桥镇雷音小学校长杨俊洪，共同签署了合作协议。")
+    assert fact.a.schools == ("汇东实验学校",) and fact.b.schools == ("新桥镇雷音小学",)
