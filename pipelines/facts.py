@@ -658,6 +658,12 @@ class Reader:
             )
             if _both(a, b):
                 return a, b
+        passive = re.search(r"\b(?:aided|supported|helped|assisted|built)\s+by\b", sentence)
+        if passive:  # "a campus aided by Shenzhen": the helper after "by"
+            a = self._english_side(sentence[passive.end() :], context, "helper")
+            b = self._english_side(sentence[: passive.start()], context, "helped")
+            if _both(a, b):
+                return a, b
         aided = re.search(r"([A-Z][\w'-]+)-aided\b", sentence)
         if aided:
             a = self._english_side(aided.group(1), context, "helper")

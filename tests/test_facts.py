@@ -295,3 +295,8 @@ def test_an_english_list_of_places_is_no_pair(reader: Reader) -> None:
 def test_a_joint_between_a_school_and_its_principal_still_joins_two_schools(reader: Reader) -> None:
     fact = _one(reader, "汇东实验学校校长周德华与新桥镇雷音小学校长杨俊洪，共同签署了合作协议。")
     assert fact.a.schools == ("汇东实验学校",) and fact.b.schools == ("新桥镇雷音小学",)
+
+
+def test_english_aided_by_says_who_helps(reader: Reader) -> None:
+    fact = _one(reader, "The new Kashgar University campus aided by Shenzhen opened.", "en")
+    assert fact.a.role == "helper" and fact.a.place.division.code == "440300"  # type: ignore[union-attr]
