@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.clean import clean_text
-from pipelines.facts import Fact, Reader, Side
+from pipelines.facts import Fact, Reader, Side, school_key
 from storage.normalize import simplified
 
 HERE = Path(__file__).resolve().parent
@@ -53,7 +53,7 @@ Label = dict[str, Any]
 
 
 def _norm(text: str) -> str:
-    return simplified(text).lower().replace(" ", "").replace("-", "")
+    return school_key(simplified(text)).lower().replace(" ", "").replace("-", "")
 
 
 def load_texts(labels: list[Label], texts: Path, seeds: Path) -> dict[str, str]:

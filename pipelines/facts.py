@@ -124,6 +124,8 @@ _PAIRED_IS = re.compile(r"与([^，,。]{2,20}?)(?:结对|结成对子|牵手)�
 _OPENING_JOINT = re.compile(r"^(?:共同|并|并且|还|也|同时|正式)?(?:与|同|跟)")
 # What a town's name does not hold: 通过城镇, 乡村或镇 are words about towns, not towns.
 _NO_TOWN = re.compile(r"城镇|乡村|乡镇|或|通过|和|与|的|各|全|每")
+# The portal's own place, as its stories write it.
+_OWN_PLACE = re.compile(r"[我本](?:市|区|县|州|省)")
 _RESPECTIVELY = re.compile(r"分别(?:与|和|同|跟)")
 _LEVEL_WORDS = frozenset("省市州县区旗盟")
 _JOINING = re.compile(r"[与和同跟及]")
@@ -402,7 +404,11 @@ class Reader:
         return total
 
     def _side(self, segment: str, context: list[Division], role: str | None = None) -> Side:
-        return Side(self._place(segment, context), tuple(self._schools(segment)), self._count(segment), role)
+        place = self._place(segment, context)
+        own = _OWN_PLACE.search(segment)
+        if place is None and own and self.region:
+            place = Place(own.group(), self.region[-1])  # 我市 on a portal of the city: the portal's region
+        return Side(place, tuple(self._schools(segment)), self._count(segment), role)
 
     def _member(self, part: str, context: list[Division]) -> Side:
         """One member of a list paired in order (安顺1中、民中……分别与青岛58中、17中……): a short name
@@ -841,8 +847,14 @@ def _alike(one: Side, other: Side) -> bool:
     """Sides naming schools are alike when a name of one is inside a name of the other; sides naming no
     school, when they are the same place."""
     if one.schools or other.schools:
-        return any(x in y or y in x for x in one.schools for y in other.schools)
+        ones, others = [school_key(x) for x in one.schools], [school_key(y) for y in other.schools]
+        return any(x in y or y in x for x in ones for y in others)
     return _where(one) == _where(other)
+
+
+def school_key(name: str) -> str:
+    """A school's name with its number in digits: 青岛五十八中 and 青岛58中 are one school."""
+    return re.sub(_CN_NUMBER + r"(?=[中小校])", lambda m: str(chinese_number(m.group()) or m.group()), name)
 
 
 def _where(side: Side) -> tuple[object, ...]:

@@ -300,3 +300,16 @@ def test_a_joint_between_a_school_and_its_principal_still_joins_two_schools(read
 def test_english_aided_by_says_who_helps(reader: Reader) -> None:
     fact = _one(reader, "The new Kashgar University campus aided by Shenzhen opened.", "en")
     assert fact.a.role == "helper" and fact.a.place.division.code == "440300"  # type: ignore[union-attr]
+
+
+def test_a_school_numbered_in_words_or_digits_is_one_school(reader: Reader) -> None:
+    facts = reader.facts("青岛五十八中与安顺一中结对。青岛58中与安顺1中开展手拉手帮扶。")
+    assert len(facts) == 1
+
+
+def test_our_city_is_the_portals_region() -> None:
+    tianjin = gazetteer().resolve("天津")
+    assert tianjin is not None
+    fact = _one(Reader(region=[tianjin]), "我市149所中小学与甘肃省149所中小学结为帮扶对子。")
+    assert _codes(fact) == {"120000", "620000"} and (fact.a.count, fact.b.count) == (149, 149)
+    assert Reader().facts("我市149所中小学与甘肃省149所中小学结为帮扶对子。") == []  # no region: no side
