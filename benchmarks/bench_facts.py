@@ -53,7 +53,7 @@ Label = dict[str, Any]
 
 
 def _norm(text: str) -> str:
-    return school_key(simplified(text)).lower().replace(" ", "").replace("-", "")
+    return school_key(simplified(text)).lower().replace(" ", "").replace("-", "").replace("’", "'")
 
 
 def load_texts(labels: list[Label], texts: Path, seeds: Path) -> dict[str, str]:

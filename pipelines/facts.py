@@ -56,7 +56,16 @@ KINDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     (
         "集团化办学",
         ("集团化办学", "教育集团", "集团校", "托管", "联合办学", "合作办学"),
-        ("education group", "school group", "branch school", "branch campus", "branches of", "affiliated to"),
+        (
+            "education group",
+            "school group",
+            "branch school",
+            "branch campus",
+            "branches of",
+            "branch of",
+            "campus of",
+            "affiliated to",
+        ),
     ),
     (
         "教育联盟/共同体",
@@ -81,6 +90,8 @@ KINDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
             "teamed up",
             "partner",
             "one-to-one",
+            "established relations between",
+            "signed a contract with",
             "cooperation agreement",
             "cooperation framework agreement",
             "counterpart",
@@ -216,6 +227,10 @@ _EN_SCHOOL = re.compile(
 _EN_HELPING = re.compile(
     r"\b(?:helps?|helped|aids?|aided|supports?|supported|assists?|assisted|lends? expertise to"
     r"|provides?\b[^,]{0,80}?\b(?:assistance|support|aid) to|sent\b[^,]{0,40}?\bto|dispatch(?:es|ed|ing)?\b[^,]{0,40}?\bto)\b"
+)
+_EN_BRANCH = re.compile(
+    r"\b(?!(?:The|A|An|Its|Their|Our|This|These|Each|New)\b)([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?)\s+"
+    r"(?:[A-Z][\w'’-]+\s+)?(?:[Cc]ampus|[Bb]ranch(?:es)?)\s+of\s+(.+)"
 )
 _EN_JOINTS = (r"\bbetween\b(.+?)\band\b(.+)", r"\bwith\b", r"\band\b")
 
@@ -656,12 +671,29 @@ class Reader:
 
     def _english_sides(self, sentence: str, context: list[Division]) -> tuple[Side, Side] | None:
         """The two sides of an English sentence: "between A and B", "A helps B", "A ... with B", "A and B"."""
+        branch = _EN_BRANCH.search(sentence)
+        if branch:  # "Xiong'an branches of Beijing No. 4 High School": the school and where its branch is
+            a = self._english_side(branch.group(2), context)
+            b = self._english_side(branch.group(1), context)
+            if b.place is None:
+                b = Side(Place(branch.group(1), None), b.schools, b.count)
+            if _both(a, b):
+                return a, b
+        affiliated = re.search(r"\b[Aa]ffiliated to\b", sentence)
+        if affiliated:  # "the Hengqin School Affiliated to Hou Kong Middle School"
+            a = self._english_side(sentence[: affiliated.start()], context)
+            b = self._english_side(sentence[affiliated.end() :], context)
+            if a.schools and b.schools and _both(a, b):
+                return Side(a.place, a.schools[-1:], a.count), Side(b.place, b.schools[:1], b.count)
         between = re.search(_EN_JOINTS[0], sentence)
         if between:
             a, b = (
                 self._english_side(between.group(1), context),
                 self._english_side(between.group(2), context),
             )
+            if not (a.place or a.schools):  # "the bureau of Danzhai county established relations between
+                # local schools and ...": the first side's place is before "between"
+                a = self._english_side(sentence[: between.start()] + between.group(1), context)
             if _both(a, b):
                 return a, b
         passive = re.search(r"\b(?:aided|supported|helped|assisted|built)\s+by\b", sentence)

@@ -313,3 +313,22 @@ def test_our_city_is_the_portals_region() -> None:
     fact = _one(Reader(region=[tianjin]), "我市149所中小学与甘肃省149所中小学结为帮扶对子。")
     assert _codes(fact) == {"120000", "620000"} and (fact.a.count, fact.b.count) == (149, 149)
     assert Reader().facts("我市149所中小学与甘肃省149所中小学结为帮扶对子。") == []  # no region: no side
+
+
+def test_english_branches_and_affiliated_schools_pair_the_school_with_its_branch(reader: Reader) -> None:
+    fact = _one(reader, "The new schools included Xiong'an branches of Beijing No. 4 High School.", "en")
+    assert fact.a.schools == ("Beijing No. 4 High School",) and fact.b.place.written == "Xiong'an"  # type: ignore[union-attr]
+    assert fact.kind == "集团化办学" and fact.b.place.division is None  # type: ignore[union-attr]
+    fact = _one(
+        reader, "An example is the Hengqin School Affiliated to Hou Kong Middle School, in Zhuhai City.", "en"
+    )
+    assert (fact.a.schools, fact.b.schools) == (("Hengqin School",), ("Hou Kong Middle School",))
+
+
+def test_english_relations_between_local_schools_take_the_place_named_before(reader: Reader) -> None:
+    text = (
+        "In 2019, the education department of Danzhai county established relations between local primary"
+        " schools and Hangzhou Binjiang Experimental Primary School."
+    )
+    fact = _one(reader, text, "en")
+    assert fact.a.place.division.code == "522636" and fact.year == 2019  # type: ignore[union-attr]
