@@ -538,7 +538,7 @@ class Reader:
         respectively = _RESPECTIVELY.search(clause)
         if respectively:
             lefts = [p for p in clause[: respectively.start()].split("、") if p]
-            rights = [p for p in _before_kind(clause[respectively.end() :]).split("、") if p]
+            rights = [p for p in re.split(r"[、和及]", _before_kind(clause[respectively.end() :])) if p]
             if len(lefts) == len(rights) >= 2:
                 pairs = [
                     (self._member(x, context), self._member(y, context))

@@ -332,3 +332,11 @@ def test_english_relations_between_local_schools_take_the_place_named_before(rea
     )
     fact = _one(reader, text, "en")
     assert fact.a.place.division.code == "522636" and fact.year == 2019  # type: ignore[union-attr]
+
+
+def test_the_second_list_paired_in_order_may_be_joined_by_and(reader: Reader) -> None:
+    facts = reader.facts("泡桐树中学、泡桐树小学分别与思延中学和凤禾中心校建立结对帮扶机制。")
+    assert [(f.a.schools, f.b.schools) for f in facts] == [
+        (("泡桐树中学",), ("思延中学",)),
+        (("泡桐树小学",), ("凤禾中心校",)),
+    ]
