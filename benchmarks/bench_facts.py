@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.clean import clean_text
-from pipelines.facts import Fact, Reader, Side, school_key
+from pipelines.facts import Fact, Reader, Side, chinese_number
 from storage.normalize import simplified
 
 HERE = Path(__file__).resolve().parent
@@ -52,8 +53,17 @@ LANGUAGES = ("zh-Hans", "zh-Hant", "en")
 Label = dict[str, Any]
 
 
+def _digits(name: str) -> str:
+    """青岛五十八中 -> 青岛58中: a school's number in digits, as the labels may write it."""
+    return re.sub(
+        r"[零〇一二两三四五六七八九十百]+(?=[中小校])",
+        lambda m: str(chinese_number(m.group()) or m.group()),
+        name,
+    )
+
+
 def _norm(text: str) -> str:
-    return school_key(simplified(text)).lower().replace(" ", "").replace("-", "").replace("’", "'")
+    return _digits(simplified(text)).lower().replace(" ", "").replace("-", "").replace("’", "'")
 
 
 def load_texts(labels: list[Label], texts: Path, seeds: Path) -> dict[str, str]:
