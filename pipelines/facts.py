@@ -9,7 +9,7 @@ The reading is by rules over sentences: a sentence that names a kind of pairing 
 共同体, sister schools...) and two sides joined by 与/和/同/跟 ("A与B结对"), by a helping verb between
 them ("A帮扶B": A helps B; "B由A援建": A helps B) or by 赴 ("A赴B开展帮扶"), gives a fact. Each clause may
 give one; a side listing members in different places ("A与B县甲校、C县乙校签约") gives one fact per member,
-and "A1、A2分别与B1、B2结对" pairs them in order. Places come from the gazetteer (pipelines.places); a town
+and "A1、A2分别与B1、B2结对" pairs them in order. Places come from the gazetteer (storage.places); a town
 or a name it does not hold is kept as written, unresolved. One relation is one fact, however often a text
 states it."""
 
@@ -19,8 +19,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from pipelines.places import COUNTY, Division, Gazetteer, gazetteer
 from storage.normalize import simplified, strip_pinyin
+from storage.pairings import KIND_NAMES
+from storage.places import COUNTY, Division, Gazetteer, gazetteer
 
 # Kinds of programme, most specific first: the first whose words the sentence holds is its kind. The last
 # words of 结对帮扶 (an agreement, a signing) only tell a kind where no other does.
@@ -98,7 +99,8 @@ KINDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         ),
     ),
 )
-KIND_NAMES = tuple(kind for kind, _, _ in KINDS)
+if tuple(kind for kind, _, _ in KINDS) != KIND_NAMES:  # the kinds stored (storage.pairings) are these
+    raise ImportError("pipelines.facts.KINDS and storage.pairings.KIND_NAMES name different kinds")
 # Phrases that hold a kind's words but name no programme (铸牢中华民族共同体意识).
 _NOT_KIND = re.compile(r"中华民族共同体|命运共同体|学习共同体|成长的共同体|共同体意识")
 

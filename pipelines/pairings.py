@@ -14,8 +14,8 @@ from functools import lru_cache
 from crawler.vocabulary.items import PageItem
 from pipelines import Stage
 from pipelines.facts import Fact, Reader, Side
-from pipelines.places import Division, GazetteerError, gazetteer
 from storage.pairings import FactRecord, SideRecord
+from storage.places import Division, GazetteerError, gazetteer
 
 logger = logging.getLogger(__name__)
 

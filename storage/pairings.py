@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session
 
 from storage.models import Article, PairingEvidence, PairingRelation, Source
 
+# The kinds of programme a relation or a sentence may name, most specific first (pipelines.facts reads them).
+KIND_NAMES = ("组团式帮扶", "对口支援", "集团化办学", "教育联盟/共同体", "姊妹学校", "结对共建", "结对帮扶")
+
 
 @dataclass(frozen=True)
 class SideRecord:

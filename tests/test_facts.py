@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.facts import Fact, Reader, chinese_number
-from pipelines.places import gazetteer, short_name
+from storage.places import gazetteer, short_name
 
 
 @pytest.fixture(scope="module")
