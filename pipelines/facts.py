@@ -187,6 +187,9 @@ _GENERIC = re.compile(
     r"|市级|县级|省级|中小|骨干|合作|联盟|共建|协作|试点|新建)*$"
 )
 
+# An English place name with its level, when the gazetteer holds no such name: kept as written, unresolved.
+_EN_UNRESOLVED = re.compile(r"\b((?:[A-Z][a-z]+\s){1,2}(?:County|District|Township|Town))\b")
+
 EN_NUMBERS = {
     w: i
     for i, w in enumerate(
@@ -627,6 +630,10 @@ class Reader:
                 chosen, written = division, segment[start:end]
             elif division is None:
                 written = written or segment[start:end]
+        if not written:  # a county the gazetteer cannot hold (Muwei County: a name translated by machine)
+            named = _EN_UNRESOLVED.search(segment)
+            if named and not any(named.group(1) in school for school in schools):
+                written = named.group(1)
         place = Place(written=written, division=chosen) if written else None
         return Side(place, schools, count, role)
 

@@ -342,3 +342,11 @@ def test_the_second_list_paired_in_order_may_be_joined_by_and(reader: Reader) ->
         (("湖里中学",), ("东乡中学",)),
         (("湖里小学",), ("达板中心校",)),
     ]
+
+
+def test_an_english_county_the_gazetteer_cannot_hold_is_kept_as_written(reader: Reader) -> None:
+    fact = _one(reader, "Eight schools of Zhangzhou paired with eight schools of Muwei County.", "en")
+    sides = {fact.a.place.written: fact.a.place, fact.b.place.written: fact.b.place}  # type: ignore[union-attr]
+    assert set(sides) == {"Zhangzhou", "Muwei County"}
+    assert sides["Muwei County"] is not None and not sides["Muwei County"].resolved
+    assert (fact.a.count, fact.b.count) == (8, 8)
