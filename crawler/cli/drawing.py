@@ -255,7 +255,8 @@ def scene(drawn: PairingMap, title: str, subtitle: str) -> Scene:
             )
     # the widest lines first, so that a thin one is never hidden under a wide one
     out.strokes.sort(key=lambda s: (-s.width, s.relation or 0))
-    for place in places:
+    # the smaller points over the larger: a place drawn at (or next to) a busier one still shows
+    for place in sorted(places, key=lambda p: (-dot_radius(p.relations), p.code)):
         x, y = at[place.code]
         out.dots.append(Dot(x, y, dot_radius(place.relations), place.code))
     out.labels += _place_labels(places, at)
