@@ -217,3 +217,21 @@ def test_a_path_that_cannot_be_written_is_one_line_and_leaves_nothing(db_url: st
         f"Error: cannot write {target}: "
     )
     assert [p.name for p in folder.iterdir()] == ["map.svg"]
+
+
+def test_a_relation_within_one_place_is_a_loop_at_its_point(db_url: str, tmp_path: Path) -> None:
+    sessions = open_for_writing(db_url).sessions
+    with sessions.begin() as s:
+        source = upsert_sources(s, [{"name": "p", "title": "Portal"}])["p"]
+        article = insert_article(s, _article(source, start_run(s, source, "cli"), 1))
+        assert article is not None
+        a = SideRecord("350206", "湖里区", schools=("金安小学",))
+        b = SideRecord("350206", "湖里区", schools=("湖里实验小学",))
+        record_facts(s, article, [FactRecord("结对帮扶", a, b, None, 0, 10, "两校结对。")], "t")
+    close_all()
+    out = tmp_path / "one.svg"
+    assert run_cli("map", "--db", db_url, "-o", str(out)).returncode == 0
+    places, lines, _ = _svg(out)
+    ((x, y, _),) = places.values()
+    (line,) = lines
+    assert line.get("d", "").startswith(f"M {x:g} {y:g} C ")
