@@ -170,6 +170,11 @@ class Scene:
     labels: list[Label] = field(default_factory=list)
 
 
+def counted(n: int, noun: str) -> str:
+    """`1 relation`, `2 relations`."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def line_width(schools: int) -> float:
     return round(min(1.5 + 1.1 * math.sqrt(schools), 12.0), 2)
 
@@ -346,7 +351,7 @@ def _frame(out: Scene, drawn: PairingMap, subtitle: str) -> None:
         out.dots.append(Dot(x + 18, y - 5, r))
         out.labels.append(Label(x + 46, y, f"{relations}", size=14))
     y += 44
-    notes = [f"{len(drawn.links)} relations, {len(drawn.places)} places"]
+    notes = [f"{counted(len(drawn.links), 'relation')}, {counted(len(drawn.places), 'place')}"]
     if drawn.unplaced:
         notes.append(f"{drawn.unplaced} not on the map")
     notes += ["(a side with no place)"] if drawn.unplaced else []

@@ -8,14 +8,8 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.drawing import MapError, cjk_font, pairing_map, png, scene, svg, write
 from crawler.cli.options import ConfigError, app_config, db_option
-from crawler.cli.pairings import divisions_named
 from crawler.cli.types import DAY
-from pipelines.facts import KIND_NAMES
-from pipelines.places import PROVINCE, GazetteerError, gazetteer
-from storage.db import open_for_reading
-from storage.pairings import relations
 
 FORMATS = (".png", ".svg")
 
@@ -33,7 +27,11 @@ FORMATS = (".png", ".svg")
     help="Only relations with a side in this place, either direction (湖里区, 临夏, Linxia, 350206).",
 )
 @click.option("--since", type=DAY, help="Only relations stated by stories published on or after this day.")
-@click.option("--kind", type=click.Choice(KIND_NAMES), help="Only this kind of programme.")
+@click.option(
+    "--kind",
+    metavar="KIND",
+    help="Only this kind of programme (结对帮扶, 结对共建, 对口支援...: `pairchive pairings --help` lists them).",
+)
 @click.option(
     "-o",
     "--output",
@@ -62,6 +60,16 @@ def map_command(
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise click.UsageError(f"-o {output}: the picture is .png or .svg")
+    # Imported here, not above: the pipelines package loads Scrapy, which `pairchive map --help` needs not.
+    from crawler.cli.drawing import MapError, cjk_font, counted, pairing_map, png, scene, svg, write
+    from crawler.cli.pairings import divisions_named
+    from pipelines.facts import KIND_NAMES
+    from pipelines.places import PROVINCE, GazetteerError, gazetteer
+    from storage.db import open_for_reading
+    from storage.pairings import relations
+
+    if kind is not None and kind not in KIND_NAMES:
+        raise click.BadParameter(f"{kind!r} is none of {', '.join(KIND_NAMES)}", param_hint="'--kind'")
     within: list[str] = []
     if province:
         within = [d.code for d in divisions_named(province, PROVINCE)]
@@ -102,7 +110,10 @@ def map_command(
         write(path, content)
     except OSError as exc:
         raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
-    click.echo(f"{output}: {len(drawn.links)} relations between {len(drawn.places)} places", err=True)
+    click.echo(
+        f"{output}: {counted(len(drawn.links), 'relation')} between {counted(len(drawn.places), 'place')}",
+        err=True,
+    )
 
 
 def _subtitle(province: str | None, place: str | None, kind: str | None, since: datetime | None) -> str:
