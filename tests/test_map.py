@@ -19,6 +19,7 @@ from storage.pairings import FactRecord, SideRecord, record_facts
 from tests.browser import BROWSER_ENV
 from tests.cli import run_cli
 from tests.crawls import crawl_sample
+from tests.test_full_disk import _fill, small_disk  # noqa: F401 (the fixture)
 from tests.test_storage import _article
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -235,3 +236,27 @@ def test_a_relation_within_one_place_is_a_loop_at_its_point(db_url: str, tmp_pat
     ((x, y, _),) = places.values()
     (line,) = lines
     assert line.get("d", "").startswith(f"M {x:g} {y:g} C ")
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_half_picture(db_url: str, small_disk: Path) -> None:  # noqa: F811
+    db = _archive(db_url)
+    _fill(small_disk / "filler")
+    out = small_disk / "map.svg"
+    result = run_cli("map", "--db", db, "-o", str(out))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == f"Error: cannot write {out}: No space left on device"
+    assert [p.name for p in small_disk.iterdir()] == ["filler"]
+
+
+def test_place_kind_and_since_choose_the_relations_drawn(db_url: str, tmp_path: Path) -> None:
+    db = _archive(db_url)
+    out = tmp_path / "m.svg"
+    assert run_cli("map", "--db", db, "--place", "朝阳区", "-o", str(out)).returncode == 0
+    places, lines, _ = _svg(out)
+    assert set(places) == {"350206", "110105"} and len(lines) == 1
+    assert run_cli("map", "--db", db, "--kind", "对口支援", "-o", str(out)).returncode == 0
+    assert set(_svg(out)[0]) == {"350200", "320812"}
+    late = run_cli("map", "--db", db, "--since", "2030-01-01", "-o", str(tmp_path / "late.svg"))
+    assert late.returncode == 1 and "no pairing relations match" in late.stderr
+    wrong = run_cli("map", "--db", db, "--kind", "结对", "-o", str(out))
+    assert wrong.returncode == 2 and "Invalid value for '--kind'" in wrong.stderr
