@@ -260,3 +260,41 @@ def test_place_kind_and_since_choose_the_relations_drawn(db_url: str, tmp_path: 
     assert late.returncode == 1 and "no pairing relations match" in late.stderr
     wrong = run_cli("map", "--db", db, "--kind", "结对", "-o", str(out))
     assert wrong.returncode == 2 and "Invalid value for '--kind'" in wrong.stderr
+
+
+def test_a_crowd_of_places_names_those_it_has_room_for_and_counts_the_others(
+    db_url: str, tmp_path: Path
+) -> None:
+    from crawler.cli.drawing import LABEL_SIZE, text_width
+    from pipelines.places import gazetteer
+
+    places = gazetteer()
+    crowd = sorted(c for c, d in places.by_code.items() if c.startswith("3502") and d.level == "county")
+    crowd += sorted(c for c, d in places.by_code.items() if c.startswith("3505") and d.level == "county")
+    sessions = open_for_writing(db_url).sessions
+    with sessions.begin() as s:
+        source = upsert_sources(s, [{"name": "p", "title": "Portal"}])["p"]
+        run = start_run(s, source, "cli")
+        for n, code in enumerate(crowd, start=1):
+            article = insert_article(s, _article(source, run, n))
+            assert article is not None
+            side = SideRecord(code, places.by_code[code].name)
+            record_facts(s, article, [FactRecord("结对帮扶", side, LINXIA, None, 0, 10, "结对。")], "t")
+    close_all()
+    out = tmp_path / "crowd.svg"
+    assert run_cli("map", "--db", db_url, "-o", str(out)).returncode == 0
+    drawn, lines, labels = _svg(out)
+    assert len(drawn) == len(crowd) + 1 and len(lines) == len(crowd)
+    unnamed = len(drawn) - len(labels)
+    assert unnamed > 0 and f"{unnamed} places not named (no room)" in out.read_text(encoding="utf-8")
+    boxes = []
+    for label in labels.values():
+        x, y, w = float(label.get("x", 0)), float(label.get("y", 0)), text_width(label.text or "", LABEL_SIZE)
+        start = {"start": x, "middle": x - w / 2, "end": x - w}[label.get("text-anchor", "")]
+        boxes.append((start, y - LABEL_SIZE * 0.65, start + w, y + LABEL_SIZE * 0.35))
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            overlap_w = min(a[2], b[2]) - max(a[0], b[0])
+            overlap_h = min(a[3], b[3]) - max(a[1], b[1])
+            most = 0.1 * max((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+            assert overlap_w <= 0 or overlap_h <= 0 or overlap_w * overlap_h <= most  # at most a touch

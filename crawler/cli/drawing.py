@@ -264,8 +264,9 @@ def scene(drawn: PairingMap, title: str, subtitle: str) -> Scene:
     for place in sorted(places, key=lambda p: (-dot_radius(p.relations), p.code)):
         x, y = at[place.code]
         out.dots.append(Dot(x, y, dot_radius(place.relations), place.code))
-    out.labels += _place_labels(places, at)
-    _frame(out, drawn, subtitle)
+    named = _place_labels(places, at)
+    out.labels += named
+    _frame(out, drawn, subtitle, unnamed=len(places) - len(named))
     return out
 
 
@@ -279,9 +280,11 @@ def _overlap(a: Box, b: Box) -> float:
 
 
 def _place_labels(places: Sequence[Place], at: dict[str, tuple[float, float]]) -> list[Label]:
-    """Each place's name beside its dot where it covers no other name or dot: the busiest places choose
-    first; where every spot is taken, the one least covered."""
+    """Each place's name beside its dot where it covers no other name or dot, the busiest places first;
+    where every spot is taken, the one least covered, unless it would cover another name: that place
+    goes unnamed (its dot and lines still show) rather than making two names unreadable."""
     taken: list[Box] = []
+    names: list[Box] = []
     for p in places:
         x, y = at[p.code]
         r = dot_radius(p.relations)
@@ -317,14 +320,18 @@ def _place_labels(places: Sequence[Place], at: dict[str, tuple[float, float]]) -
             return sum(_overlap(box, other) for other in taken) + (1e6 if outside else 0.0)
 
         best = min(spots, key=cost)  # min keeps the first of equals: the nearest spot
-        taken.append(best[3])
+        box = best[3]
+        if any(_overlap(box, other) > 0.1 * w * h for other in names):
+            continue
+        taken.append(box)
+        names.append(box)
         labels.append(
             Label(round(best[0], 2), round(best[1], 2), place.name, anchor=best[2], place=place.code)
         )
     return labels
 
 
-def _frame(out: Scene, drawn: PairingMap, subtitle: str) -> None:
+def _frame(out: Scene, drawn: PairingMap, subtitle: str, unnamed: int = 0) -> None:
     """The title, the subtitle and the legend (kinds, line widths, dot sizes)."""
     out.labels.append(Label(40, 44, out.title, size=24, bold=True))
     out.labels.append(Label(40, 72, subtitle, size=14, colour="#555555"))
@@ -355,6 +362,8 @@ def _frame(out: Scene, drawn: PairingMap, subtitle: str) -> None:
     if drawn.unplaced:
         notes.append(f"{drawn.unplaced} not on the map")
     notes += ["(a side with no place)"] if drawn.unplaced else []
+    if unnamed:
+        notes.append(f"{counted(unnamed, 'place')} not named (no room)")
     notes += ["places: cpca (MIT)", "no boundaries drawn"]
     for note in notes:
         out.labels.append(Label(x, y, note, size=12, colour="#555555"))
