@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.cli.drawing import FONTS_ENV, HEIGHT, WIDTH, MapError, cjk_font
+from crawler.cli.drawing import HEIGHT, WIDTH
+from crawler.cli.picture import FONTS_ENV, MapError, cjk_font
 from crawler.sampleweb import SampleWeb
 from storage.archive import insert_article, start_run, upsert_sources
 from storage.db import close_all, open_for_writing

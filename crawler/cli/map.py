@@ -1,5 +1,5 @@
 """`pairchive map`: who pairs with whom as a picture, places as points and relations as lines (SVG or PNG,
-drawn by crawler.cli.drawing)."""
+laid out by crawler.cli.drawing, drawn by crawler.cli.picture)."""
 
 from __future__ import annotations
 
@@ -61,8 +61,9 @@ def map_command(
     if suffix not in FORMATS:
         raise click.UsageError(f"-o {output}: the picture is .png or .svg")
     # Imported here, not above: the pipelines package loads Scrapy, which `pairchive map --help` needs not.
-    from crawler.cli.drawing import MapError, cjk_font, counted, pairing_map, png, scene, svg, write
+    from crawler.cli.drawing import counted, pairing_map, scene
     from crawler.cli.pairings import divisions_named
+    from crawler.cli.picture import MapError, cjk_font, png, svg, write
     from pipelines.facts import KIND_NAMES
     from pipelines.places import PROVINCE, GazetteerError, gazetteer
     from storage.db import open_for_reading
