@@ -93,7 +93,9 @@ def cjk_font(wanted: Sequence[str] | None = None) -> Any:
     installed = {entry.name for entry in font_manager.fontManager.ttflist}
     for name in wanted:
         if name in installed:
-            return font_manager.FontProperties(family=name)
+            return font_manager.FontProperties(
+                family=[name]
+            )  # a list: a string would be parsed as a fontconfig pattern
         if Path(name).suffix.lower() in (".ttf", ".otf", ".ttc") and Path(name).is_file():
             return font_manager.FontProperties(fname=name)
     raise MapError(
