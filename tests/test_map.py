@@ -267,7 +267,7 @@ def test_a_crowd_of_places_names_those_it_has_room_for_and_counts_the_others(
     db_url: str, tmp_path: Path
 ) -> None:
     from crawler.cli.drawing import LABEL_SIZE, text_width
-    from pipelines.places import gazetteer
+    from storage.places import gazetteer
 
     places = gazetteer()
     crowd = sorted(c for c, d in places.by_code.items() if c.startswith("3502") and d.level == "county")

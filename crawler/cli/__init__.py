@@ -38,7 +38,7 @@ COMMANDS = {
     ),
     "pairings": LazyCommand(
         "crawler.cli.pairings:pairings",
-        "Who pairs with whom: the relations the stored stories report, newest first.",
+        "Who pairs with whom: the relations the stored stories report (places, schools, kinds), newest first.",
     ),
     "map": LazyCommand(
         "crawler.cli.map:map_command",

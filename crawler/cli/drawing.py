@@ -15,9 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.facts import KIND_NAMES
-from pipelines.places import Division, Gazetteer
-from storage.pairings import RelationRow
+from storage.pairings import KIND_NAMES, RelationRow
+from storage.places import Division, Gazetteer
 
 WIDTH, HEIGHT = 1200, 900  # pixels, fixed: the same archive always gives the same picture
 MAP_BOX = (40.0, 90.0, 900.0, 860.0)  # left, top, right, bottom of the map; the legend is right of it

@@ -64,10 +64,9 @@ def map_command(
     from crawler.cli.drawing import counted, pairing_map, scene
     from crawler.cli.pairings import divisions_named
     from crawler.cli.picture import MapError, cjk_font, png, svg, write
-    from pipelines.facts import KIND_NAMES
-    from pipelines.places import PROVINCE, GazetteerError, gazetteer
     from storage.db import open_for_reading
-    from storage.pairings import relations
+    from storage.pairings import KIND_NAMES, relations
+    from storage.places import PROVINCE, GazetteerError, gazetteer
 
     if kind is not None and kind not in KIND_NAMES:
         raise click.BadParameter(f"{kind!r} is none of {', '.join(KIND_NAMES)}", param_hint="'--kind'")
