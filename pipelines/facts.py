@@ -676,7 +676,25 @@ class Reader:
             if len(found) >= 3 and all(a.place and b.place and not a.schools for a, b in found):
                 return found
         sides = self._english_sides(sentence, context)
-        return [sides] if sides else []
+        if sides:
+            return [sides]
+        # the sentence's sides are too wide (one place on both): each clause on its own
+        parts = re.split(r"[,;:]\s+", sentence)
+        if len(parts) < 2:
+            return []
+        found = []
+        for before, clause in zip(["", *parts], parts, strict=False):
+            if not re.search(r"\b(?:and|with|between)\b", clause) or self._ends_with_place(before):
+                continue  # "Guangdong, Hong Kong and Macao": the end of a list of places, no pair
+            pair = self._english_sides(clause, context)
+            if pair:
+                found.append(pair)
+        return found
+
+    def _ends_with_place(self, words: str) -> bool:
+        """Whether `words` end with a place's name (the item before a comma in a list of places)."""
+        tail = words.rstrip()[-40:]
+        return bool(tail) and any(end >= len(tail) for _, end, _ in self.places.english_mentions(tail))
 
     def _english_sides(self, sentence: str, context: list[Division]) -> tuple[Side, Side] | None:
         """The two sides of an English sentence: "between A and B", "A helps B", "A ... with B", "A and B"."""

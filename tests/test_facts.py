@@ -350,3 +350,17 @@ def test_an_english_county_the_gazetteer_cannot_hold_is_kept_as_written(reader: 
     assert set(sides) == {"Zhangzhou", "Muwei County"}
     assert sides["Muwei County"] is not None and not sides["Muwei County"].resolved
     assert (fact.a.count, fact.b.count) == (8, 8)
+
+
+def test_an_english_sentence_whose_sides_are_too_wide_is_read_clause_by_clause(reader: Reader) -> None:
+    text = (
+        "To deepen the ties between the schools of Zhangzhou and the mountain towns, on May 27, "
+        "the Education Bureau of Muwei County and the Zhangzhou Education Bureau held a pairing ceremony."
+    )
+    fact = _one(reader, text, "en")
+    assert {fact.a.place.written, fact.b.place.written} == {"Muwei County", "Zhangzhou"}  # type: ignore[union-attr]
+
+
+def test_the_last_items_of_an_english_list_of_places_are_no_pair(reader: Reader) -> None:
+    text = "On Aug. 19, officers surveyed the sister schools in Guangdong, Hong Kong and Macao."
+    assert reader.facts(text, "en") == []
