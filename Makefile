@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-floor lint bench bench-quick pywb clean
+.PHONY: venv demo test test-floor lint bench bench-quick pywb browser screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,22 @@ pywb: .venv-pywb/bin/wayback
 .venv-pywb/bin/wayback:
 	$(PYTHON) -m venv .venv-pywb
 	.venv-pywb/bin/pip install --quiet 'pywb>=2.8,<3'
+
+# The real browser the reading-room tests drive (tests/test_web_browser.py): Debian's chromium and its
+# chromedriver, and CJK fonts so pages and screenshots show characters rather than boxes.
+BROWSER_PACKAGES := chromium chromium-driver fonts-noto-cjk
+
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
+		echo "make browser: chromium and chromedriver are installed"; \
+	else \
+		if ! apt-cache show chromium-driver >/dev/null 2>&1; then DEBIAN_FRONTEND=noninteractive apt-get update -q; fi; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(BROWSER_PACKAGES); \
+	fi
+
+# docs/reading-room.png, the README's picture: the search page of the demo archive in the real browser.
+screenshot: demo browser
+	PYTHONPATH=. $(BIN)/python docs/screenshot.py --db demo-output/demo.db --out docs/reading-room.png
 
 # The benchmarks (benchmarks/README.md has each one's command, figures and commit). Those that read saved
 # pages need BENCH_DATA=DIR, a folder of saved Chinese news pages (none ship here); the others generate

@@ -324,3 +324,49 @@ class MinhashBand(Base):
 
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+
+
+class PairingRelation(Base):
+    """Who pairs with whom: two sides and the kind of programme, one row however many stories, copies
+    and sentences report it (pairing_evidence). A side is a place (its division code where the gazetteer
+    resolved it, else as written, and a town under it), named schools, or both; the two sides are kept in
+    the order of their keys, so A-with-B and B-with-A are one relation."""
+
+    __tablename__ = "pairing_relations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the kind and the sides' keys
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    a_code: Mapped[str | None] = mapped_column(String(6), index=True)  # six-digit division code
+    a_place: Mapped[str] = mapped_column(Text)  # as written; '' where the side names only schools
+    a_town: Mapped[str | None] = mapped_column(Text)
+    a_schools: Mapped[list[Any]] = mapped_column(default=list)
+    b_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    b_place: Mapped[str] = mapped_column(Text)
+    b_town: Mapped[str | None] = mapped_column(Text)
+    b_schools: Mapped[list[Any]] = mapped_column(default=list)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PairingEvidence(Base):
+    """One sentence of one stored article that states a relation: what it says of each side (counts,
+    roles) in the relation's order of sides, the year where stated, and where it is in the text."""
+
+    __tablename__ = "pairing_evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    relation_id: Mapped[int] = mapped_column(
+        ForeignKey("pairing_relations.id", ondelete="CASCADE"), index=True
+    )
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    a_count: Mapped[int | None] = mapped_column(Integer)  # schools on side a, where a number is given
+    b_count: Mapped[int | None] = mapped_column(Integer)
+    a_role: Mapped[str | None] = mapped_column(String(10))  # helper or helped, where the sentence says
+    b_role: Mapped[str | None] = mapped_column(String(10))
+    year: Mapped[int | None] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(Integer)  # the sentence: articles.text[start:end]
+    end: Mapped[int] = mapped_column(Integer)
+    sentence: Mapped[str] = mapped_column(Text)
+    reader: Mapped[str] = mapped_column(String(40))  # the version of the reader that found it
+
+    relation: Mapped[PairingRelation] = relationship()

@@ -463,9 +463,21 @@ def snippet(text: str, term: str, width: int = 40) -> str:
     if pos < 0:
         return text[: 2 * width].replace("\n", " ")
     start, end = max(0, pos - width), pos + len(term) + width
+    # a cut inside a Latin word moves to the space before it (the text keeps its words whole)
+    if 0 < start < pos and _inside_word(text, start):
+        space = text.find(" ", start, pos)
+        start = space + 1 if space >= 0 else start
+    if pos + len(term) < end < len(text) and _inside_word(text, end):
+        space = text.rfind(" ", pos + len(term), end)
+        end = space if space >= 0 else end
     found = text[pos : pos + len(term)]
     out = f"{text[start:pos]}[{found}]{text[pos + len(term) : end]}".replace("\n", " ")
     return ("…" if start else "") + out + ("…" if end < len(text) else "")
+
+
+def _inside_word(text: str, cut: int) -> bool:
+    """Whether a cut before `text[cut]` splits a word of Latin letters or digits."""
+    return text[cut - 1].isascii() and text[cut - 1].isalnum() and text[cut].isascii() and text[cut].isalnum()
 
 
 def _snippet(article: Article, marks: list[str]) -> str:

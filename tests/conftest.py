@@ -18,6 +18,7 @@ from tests.crawls import slow_portal as _slow_portal
 from tests.hostile import HostileWeb
 
 PG_ENV = "PAIRCHIVE_TEST_PG_URL"
+pytest_plugins = ["tests.browser"]  # the headless Chromium fixtures of the browser tests
 
 
 def _pg_schema_url(base: str) -> Iterator[str]:

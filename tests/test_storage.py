@@ -597,3 +597,17 @@ def test_a_server_that_does_not_answer_is_unreachable_and_a_wrong_name_is_not(tm
             open_for_writing(wrong.render_as_string(hide_password=False))
         assert not isinstance(caught.value, DatabaseUnreachable), caught.value
         assert "does not exist" in str(caught.value)
+
+
+def test_a_snippet_keeps_latin_words_whole_and_cuts_chinese_anywhere() -> None:
+    from storage.search import snippet
+
+    text = "Teachers from Huli district travelled to Minning town where sixteen schools signed pairing agreements today"
+    got = snippet(text, "Minning", width=20)
+    assert "[Minning]" in got
+    inner = got.strip("…")
+    words = set(text.split())
+    assert all(w.strip("[]") in words for w in inner.split()), got
+    chinese = "湖里区十六所学校与闽宁镇十六所学校结对共建，开启两地教育协作新篇章"
+    assert snippet(chinese, "结对", width=5) == "…十六所学校[结对]共建，开启…"
+    assert snippet("word", "word") == "[word]"

@@ -11,9 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,34 +20,8 @@ import pytest
 from crawler.sampleweb import SampleWeb
 from tests.conftest import PG_ENV, _pg_schema_url
 from tests.crawls import WAIT
-from tests.web_archive import PAGED, PAGINATED_WORD, WebArchive, build
+from tests.web_archive import PAGED, PAGINATED_WORD, Canary, WebArchive, build
 from tests.webserver import get, serve
-
-
-class Canary:
-    """A loopback server that records every request: hostile markup that ran would call it."""
-
-    def __init__(self) -> None:
-        self.requests: list[str] = []
-        hits = self.requests
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                hits.append(self.path)
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +109,15 @@ def test_every_page_forbids_anything_from_another_origin(site: str) -> None:
     assert " style=" not in page and "<style" not in page, "no inline style for the policy to refuse"
 
 
+def test_the_icon_ships_with_the_package(site: str) -> None:
+    page = get(site).text
+    icon = re.search(r'<link rel="icon" href="(/static/[^"]+)"', page)
+    assert icon, "the page names its icon"
+    reply = get(site + icon.group(1).lstrip("/"))
+    assert reply.status == 200 and reply.body.startswith(b"<svg")
+    assert get(site + "favicon.ico").body == reply.body  # followed from the path browsers ask for
+
+
 def test_a_story_page_shows_its_provenance_sightings_and_citation(site: str, archive: WebArchive) -> None:
     shown = subprocess.run(
         [
@@ -222,7 +203,8 @@ def test_stored_markup_is_shown_as_text_and_never_as_markup(
         assert not re.search(r'href="javascript:', page, re.I), path
         assert "<b>portal</b>" not in page
     story = get(site + f"stories/{archive.hostile_id}").text
-    assert "javascript:fetch" in story  # the stored URL is shown, as text
+    assert re.search(r'<span class="source-url">javascript:fetch', story)  # the stored URL is shown, as text
+    assert 'href="#"' not in story  # and not made a link to nowhere
     assert canary.requests == []  # nothing the server sent asked for it (the browser test runs the page)
 
 
@@ -309,6 +291,8 @@ def test_the_timeline_draws_one_bar_a_month_and_adds_up(site: str) -> None:
     bars = re.findall(r'<rect class="bar"[^>]*data-month="([\d-]+)" data-stories="(\d+)"', page)
     dated = [(m["month"], str(m["stories"])) for m in body["months"] if m["month"]]
     assert bars == dated
+    years = re.findall(r'<text class="year"[^>]*>(\d{4})</text>', page)
+    assert years == sorted({month[:4] for month, _ in dated}), "every year is named, January or not"
     searched = _api(site, "api/timeline?q=" + quote(PAGINATED_WORD))[1]["months"]
     assert sum(m["stories"] for m in searched) == PAGED
 

@@ -3,6 +3,7 @@ interface with every string in both languages."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from starlette.datastructures import QueryParams
 
 from crawler.web import i18n
-from crawler.web.app import http_only, moment
+from crawler.web.app import _bars, is_http, moment
 from crawler.web.params import BadParameter, SearchParams, record_id
 from crawler.web.shaping import _diff, citation, marked
 
@@ -72,8 +73,8 @@ def test_times_show_their_zone_and_no_fraction() -> None:
     "url", ["javascript:alert(1)", "JavaScript:x", "data:text/html,x", "vbscript:x", "//evil/"]
 )
 def test_a_stored_url_that_is_not_http_is_no_link(url: str) -> None:
-    assert http_only(url) == "#"
-    assert http_only("https://portal/a.html") == "https://portal/a.html"
+    assert not is_http(url)
+    assert is_http("https://portal/a.html") and is_http("HTTP://portal/") and not is_http(None)
 
 
 @pytest.mark.parametrize("text", ["0", "-1", "1.5", "١٢", "2147483648", "", "1e3"])
@@ -93,3 +94,43 @@ def test_a_page_past_the_search_bound_is_refused() -> None:
     assert SearchParams.of(QueryParams("q=x&page=100&per_page=100")).offset == 9900
     with pytest.raises(BadParameter, match="page="):
         SearchParams.of(QueryParams("q=x&page=101&per_page=100"))
+
+
+def test_the_timeline_keeps_empty_months_on_its_axis_and_labels_each_year() -> None:
+    drawn = _bars([("2024-11", 2), ("2025-02", 4), (None, 3)])
+    assert [(b["month"], b["stories"]) for b in drawn["bars"]] == [("2024-11", 2), ("2025-02", 4)]
+    # four months on the axis: November to February, the two between without a bar
+    first, last = drawn["bars"]
+    assert last["x"] == pytest.approx(3 * 200) and first["x"] == 0
+    assert last["height"] == 200 and first["height"] == 100
+    assert [y["label"] for y in drawn["years"]] == ["2024", "2025"]
+    assert drawn["undated"] == 3 and drawn["peak"] == 4
+
+
+def test_the_timeline_labels_every_few_years_where_years_are_narrow() -> None:
+    drawn = _bars([("1990-01", 1), ("2025-12", 1)])
+    labels = [int(y["label"]) for y in drawn["years"]]
+    assert labels[0] == 1990 and len(labels) < 36
+    gaps = {b - a for a, b in itertools.pairwise(labels)}
+    assert len(gaps) == 1 and gaps.pop() > 1
+    xs = [y["x"] for y in drawn["years"]]
+    assert all(b - a >= 36 for a, b in itertools.pairwise(xs))
+
+
+def test_an_empty_timeline_draws_nothing() -> None:
+    assert _bars([(None, 5)])["bars"] == []
+
+
+def test_a_citation_names_the_site_once_when_it_is_also_the_author() -> None:
+    record = {
+        "author": None,
+        "source_name": "湖里 教育网",
+        "published": None,
+        "title": "两校结对",
+        "url": "http://portal/a.html",
+        "fetched_at": "2022-06-17T01:00:00+00:00",
+    }
+    assert citation(record, "湖里教育网", "http://archive/stories/3") == (
+        "湖里 教育网. (n.d.). 两校结对. http://portal/a.html "
+        "(archived 2022-06-17 by pairchive: http://archive/stories/3)"
+    )

@@ -4,8 +4,10 @@ matches of one word."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,32 @@ class WebArchive:
     hostile_id: int
     revised_id: int
     canary_url: str
+
+
+class Canary:
+    """A loopback server that records every request: hostile markup that ran would call it."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        hits = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                hits.append(self.path)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def _values(source_id: int, run_id: int, n: int, title: str, text: str, **extra: Any) -> dict[str, Any]:

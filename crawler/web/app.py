@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +27,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -123,7 +124,7 @@ class ReadingRoom:
             lstrip_blocks=True,
             auto_reload=False,  # the templates ship in the package: no stat() of each on every page
         )
-        self.templates.filters["http_only"] = http_only
+        self.templates.tests["http_url"] = is_http
         self.templates.filters["moment"] = moment
 
     # -- the shell of every page ------------------------------------------------------------------
@@ -152,7 +153,8 @@ class ReadingRoom:
     def search_page(self, request: Request) -> Response:
         params = SearchParams.of(request.query_params)
         with self.database.sessions() as session:
-            sources = list(session.scalars(select(Source.name).order_by(Source.name)))
+            titles = dict(session.execute(select(Source.name, Source.title).order_by(Source.name)).all())
+            sources = list(titles)
             if not params.q:
                 newest = [
                     (article, name, local_published(article))
@@ -160,14 +162,24 @@ class ReadingRoom:
                         session, params.per_page, source=params.source or None, pairing_only=not params.all
                     )
                 ]
-                return self.render(request, "home.html", params=params, sources=sources, newest=newest)
+                return self.render(
+                    request, "home.html", params=params, sources=sources, titles=titles, newest=newest
+                )
             try:
                 found = self._found(session, params)
             except QueryError as exc:
                 return self.render(
-                    request, "search.html", status=400, params=params, sources=sources, error=str(exc)
+                    request,
+                    "search.html",
+                    status=400,
+                    params=params,
+                    sources=sources,
+                    titles=titles,
+                    error=str(exc),
                 )
-        return self.render(request, "search.html", params=params, sources=sources, error=None, **found)
+        return self.render(
+            request, "search.html", params=params, sources=sources, titles=titles, error=None, **found
+        )
 
     def _found(self, session: Any, params: SearchParams) -> dict[str, Any]:
         hits = search(
@@ -376,10 +388,10 @@ class ReadingRoom:
         return self.render(request, "error.html", status=status, status_code=status, message=message)
 
 
-def http_only(url: str) -> str:
-    """A stored URL as a link target only when it is http or https (a `javascript:` URL from a hostile
-    page is shown, never followed)."""
-    return url if url.lower().startswith(("http://", "https://")) else "#"
+def is_http(url: str | None) -> bool:
+    """Whether a stored URL may be a link target: http or https only (a `javascript:` or `data:` URL from a
+    hostile page is shown as text, never made a link)."""
+    return bool(url) and str(url).lower().startswith(("http://", "https://"))
 
 
 def moment(value: str | datetime | None) -> str:
@@ -420,18 +432,38 @@ def _source_record(row: Any) -> dict[str, Any]:
 
 
 CHART_WIDTH, CHART_HEIGHT = 800, 200
+YEAR_LABEL_WIDTH = 36  # chart units a "2026" label needs
+
+
+def _month_range(first: str, last: str) -> list[str]:
+    """Every month from `first` to `last` ("YYYY-MM"), both included."""
+    year, month = int(first[:4]), int(first[5:7])
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
 
 
 def _bars(counted: list[tuple[str | None, int]]) -> dict[str, Any]:
-    """The timeline as SVG bars (x, y, width, height in the chart's own units) and year labels."""
-    dated = [(m, n) for m, n in counted if m is not None]
+    """The timeline as SVG bars (x, y, width, height in the chart's own units) and year labels. Months
+    without stories keep their place on the axis (no bar), so the spacing reads as time."""
+    stories = {m: n for m, n in counted if m is not None}
     undated = sum(n for m, n in counted if m is None)
-    if not dated:
+    if not stories:
         return {"bars": [], "years": [], "undated": undated, "rows": counted, "peak": 0}
-    peak = max(n for _, n in dated)
-    step = CHART_WIDTH / len(dated)
+    peak = max(stories.values())
+    axis = _month_range(min(stories), max(stories))
+    step = CHART_WIDTH / len(axis)
+    # one label a year, or one every few years where a year is narrower than its label
+    every = max(1, math.ceil(YEAR_LABEL_WIDTH / (step * 12)))
     bars, years = [], []
-    for i, (month, n) in enumerate(dated):
+    for i, month in enumerate(axis):
+        if (i == 0 or month.endswith("-01")) and (int(month[:4]) - int(axis[0][:4])) % every == 0:
+            years.append({"x": round(i * step, 2), "label": month[:4]})
+        n = stories.get(month, 0)
+        if not n:
+            continue
         height = max(1.0, CHART_HEIGHT * n / peak)
         bars.append(
             {
@@ -443,8 +475,6 @@ def _bars(counted: list[tuple[str | None, int]]) -> dict[str, Any]:
                 "height": round(height, 2),
             }
         )
-        if i == 0 or month.endswith("-01"):
-            years.append({"x": round(i * step, 2), "label": month[:4]})
     return {"bars": bars, "years": years, "undated": undated, "rows": counted, "peak": peak}
 
 
@@ -484,6 +514,8 @@ def create_app(db_url: str, warc_dir: Path) -> Starlette:
         Route("/api/sources", room.api_sources, name="api_sources"),
         Route("/api/timeline", room.api_timeline, name="api_timeline"),
         Mount("/static", app=StaticFiles(directory=static), name="static"),
+        # browsers ask for it whatever the page links: the page's own icon, not a 404 in the log
+        Route("/favicon.ico", lambda request: RedirectResponse("/static/favicon.svg", 301)),
     ]
     app = Starlette(
         routes=routes,

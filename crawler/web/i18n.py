@@ -112,6 +112,7 @@ ZH = {
     "all stories": "全部报道",
     "of this search": "本次搜索",
     "of this source": "本来源",
+    "The query cannot be read": "无法解析查询",
 }
 
 

@@ -129,6 +129,10 @@ def citation(record: dict[str, Any], portal_title: str, link: str) -> str:
     when = published[:10] if published else "n.d."
     title = SPACES.sub(" ", record["title"]).strip()
     fetched = record["fetched_at"][:10]
-    return (
-        f"{who}. ({when}). {title}. {portal_title}. {record['url']} (archived {fetched} by pairchive: {link})"
-    )
+    # APA leaves the site name out where the author already is the site
+    site = "" if _same_name(who, portal_title) else f" {portal_title}."
+    return f"{who}. ({when}). {title}.{site} {record['url']} (archived {fetched} by pairchive: {link})"
+
+
+def _same_name(a: str, b: str) -> bool:
+    return SPACES.sub("", a).casefold() == SPACES.sub("", b).casefold()
