@@ -209,7 +209,8 @@ def measure(
                         for query in dict.fromkeys(case.paths)
                     ]
                 what = "storage reads" if case.kind == "story" else "storage.search"
-                ratio(f"{label} {size:,} {case.kind} page, {n} clients: p95", p95 / b95, f"bare {what} p95")
+                who = f"{n} client" + ("s" if n > 1 else "")
+                ratio(f"{label} {size:,} {case.kind} page, {who}: p95", p95 / b95, f"bare {what} p95")
         print("\n| database | stories | clients | search | bare p50 ms | page p50 ms |")
         print("| --- | --- | --- | --- | --- | --- |")
         print("\n".join(by_query) + "\n", flush=True)
