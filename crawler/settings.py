@@ -38,6 +38,7 @@ ITEM_PIPELINES = {
     "pipelines.language.LanguagePipeline": 300,  # seeded langdetect on a bounded prefix
     "pipelines.relevance.RelevancePipeline": 400,  # is it a school-pairing story? calibrated score, evidence
     "pipelines.dedup.DedupPipeline": 500,  # same canonical URL or same normalized text: one story
+    "pipelines.pairings.PairingsPipeline": 550,  # who pairs with whom: places, schools, kinds, evidence
     "pipelines.store.StorePipeline": 600,  # write the article row
 }
 

@@ -1,5 +1,5 @@
 """What happens to one fetched page, one module per stage:
-extract -> clean -> language -> relevance -> dedup -> store.
+extract -> clean -> language -> relevance -> dedup -> pairings (facts) -> store.
 
 Expected rejections raise `Rejected` (crawler.vocabulary.reasons), a `DropItem` carrying its `Reason`.
 """

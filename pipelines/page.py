@@ -10,7 +10,7 @@ from typing import Any
 
 from crawler.vocabulary.charset import decode_page
 from crawler.vocabulary.items import PageItem
-from pipelines import clean, extract, relevance
+from pipelines import clean, extract, pairings, relevance
 from pipelines.clean import CleanPipeline
 from pipelines.dedup import identify
 from pipelines.extract import ExtractPipeline
@@ -36,7 +36,12 @@ RECORD_KEYS = (
 
 def stage_versions() -> dict[str, str]:
     """The versions of the per-article stages that make a stored text and its judgement."""
-    return {"extract": extract.VERSION, "clean": clean.VERSION, "relevance": relevance.VERSION}
+    return {
+        "extract": extract.VERSION,
+        "clean": clean.VERSION,
+        "relevance": relevance.VERSION,
+        "facts": pairings.VERSION,
+    }
 
 
 def process_page(item: PageItem) -> PageItem:
@@ -50,7 +55,8 @@ def judged_page(item: PageItem) -> tuple[PageItem, Relevance]:
     """Extract, clean, detect language and judge relevance, without the identities (a crawl computes them
     only for pages the gate keeps); the item and the judgement, whose explanation the item does not keep."""
     item = LanguagePipeline().process(CleanPipeline().process(ExtractPipeline().process(item)))
-    return item, judge(item)
+    found = judge(item)
+    return pairings.PairingsPipeline().process(item), found
 
 
 def page_item(

@@ -11,8 +11,10 @@ from crawler.vocabulary.items import PageItem
 from crawler.vocabulary.reasons import Reason, Rejected
 from pipelines import DatabaseStage
 from pipelines.page import stage_versions
+from pipelines.pairings import VERSION as FACTS_VERSION
 from storage.archive import add_revision, insert_article, touch_sighting
 from storage.normalize import search_form
+from storage.pairings import record_facts
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ class StorePipeline(DatabaseStage):
             return self._revise(item, item.recrawl_of, values)
         with self.database.sessions.begin() as session:
             article_id = insert_article(session, values, keys=item.minhash_keys, near=item.near)
+            if article_id is not None:
+                record_facts(session, article_id, item.facts, FACTS_VERSION)
         if article_id is None:
             raise Rejected(Reason.DUPLICATE, f"stored meanwhile by another crawl: {item.url}")
         if item.near:
@@ -74,6 +78,8 @@ class StorePipeline(DatabaseStage):
             with self.database.sessions.begin() as session:
                 touch_sighting(session, item.canonical_url, item.fetched_at)
                 revision = add_revision(session, article_id, values, item.minhash_keys)
+                if revision is not None:  # the new text's facts replace the old text's
+                    record_facts(session, article_id, item.facts, FACTS_VERSION)
         except IntegrityError:
             raise Rejected(
                 Reason.DUPLICATE, f"new text of article {article_id} is another stored story's"

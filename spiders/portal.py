@@ -303,6 +303,7 @@ class PortalSpider(scrapy.Spider):
             charset=decoded.charset,
             fetched_at=datetime.now(UTC),
             timezone=self.source.timezone,
+            region=self.source.region,
             same_hosts=self.source.same_hosts,
             source_id=self.source_id,
             run_id=self.run_id,

@@ -327,16 +327,16 @@ class MinhashBand(Base):
 
 
 class PairingRelation(Base):
-    """Who pairs with whom: two sides and the kind of programme, one row however many stories, copies
-    and sentences report it (pairing_evidence). A side is a place (its division code where the gazetteer
+    """Who pairs with whom: two sides, one row however many stories, copies and sentences report it
+    (pairing_evidence), and the kind of programme most of them name. A side is a place (its division code where the gazetteer
     resolved it, else as written, and a town under it), named schools, or both; the two sides are kept in
     the order of their keys, so A-with-B and B-with-A are one relation."""
 
     __tablename__ = "pairing_relations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the kind and the sides' keys
-    kind: Mapped[str] = mapped_column(String(40), index=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the sides' keys
+    kind: Mapped[str] = mapped_column(String(40), index=True)  # the kind most of its evidence names
     a_code: Mapped[str | None] = mapped_column(String(6), index=True)  # six-digit division code
     a_place: Mapped[str] = mapped_column(Text)  # as written; '' where the side names only schools
     a_town: Mapped[str | None] = mapped_column(Text)
@@ -359,6 +359,7 @@ class PairingEvidence(Base):
         ForeignKey("pairing_relations.id", ondelete="CASCADE"), index=True
     )
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # the kind of programme this sentence names
     a_count: Mapped[int | None] = mapped_column(Integer)  # schools on side a, where a number is given
     b_count: Mapped[int | None] = mapped_column(Integer)
     a_role: Mapped[str | None] = mapped_column(String(10))  # helper or helped, where the sentence says

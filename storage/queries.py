@@ -24,6 +24,7 @@ from storage.models import (
     StoryMerge,
 )
 from storage.outcomes import Reason, RunStatus
+from storage.pairings import facts_of
 
 EXPORT_BATCH = 500
 
@@ -55,6 +56,7 @@ def article_record(
     article: Article,
     sightings: list[dict[str, Any]] | None = None,
     fetched_at: datetime | None = None,
+    facts: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The export form of one article, with its story and the story's sightings when given.
 
@@ -87,6 +89,8 @@ def article_record(
         "run_id": article.run_id,
         "sightings": sightings if sightings is not None else [],
         "capture": capture_record(article.capture) if article.capture else None,
+        # who pairs with whom, as this text says (storage.pairings.facts_of)
+        "facts": facts if facts is not None else [],
         "text": article.text,
     }
 
@@ -170,8 +174,9 @@ def iter_records(
 def _records(session: Session, batch: list[Article]) -> Iterator[dict[str, Any]]:
     sightings = sightings_of(session, [a.story_id for a in batch])
     fetched = fetch_times(session, [a.id for a in batch])
+    facts = facts_of(session, [a.id for a in batch])
     for article in batch:
-        yield article_record(article, sightings[article.story_id], fetched.get(article.id))
+        yield article_record(article, sightings[article.story_id], fetched.get(article.id), facts[article.id])
     session.expunge_all()
 
 

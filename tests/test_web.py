@@ -408,3 +408,39 @@ def test_a_database_that_goes_bad_under_the_server_is_a_503_of_one_line(
             reply = get(base + path)
             assert reply.status == 503, path
             assert "the database cannot be read: " in reply.text and "Traceback" not in reply.text
+
+
+def _relation_of_huli_and_minning(site: str) -> dict:
+    status, body = _api(site, "api/places/350206")
+    assert status == 200 and body["place"]["division"]["name"] == "湖里区"
+    assert [d["name"] for d in body["place"]["chain"]] == ["福建省", "厦门市", "湖里区"]
+    found = [
+        r
+        for r in body["relations"]
+        if {r["a"]["code"], r["b"]["code"]} == {"350206", "622900"}
+        and "闽宁镇" in {r["a"]["town"], r["b"]["town"]}
+    ]
+    assert found, body["relations"]
+    return found[0]
+
+
+def test_a_story_shows_who_pairs_with_whom_with_its_sentence_and_links_to_the_places(site: str) -> None:
+    relation = _relation_of_huli_and_minning(site)
+    assert relation["a"]["count"] == relation["b"]["count"] == 16
+    story = relation["articles"][0]
+    page = get(site + f"stories/{story}").text
+    facts = page.split('<section id="facts">', 1)[1].split("</section>", 1)[0]
+    assert f'data-relation="{relation["id"]}"' in facts
+    assert '<a href="/places/350206">' in facts and "evidence-sentence" in facts
+    api = _api(site, f"api/stories/{story}")[1]
+    assert relation["id"] in [f["relation"] for f in api["facts"]]
+
+
+def test_a_place_page_lists_its_relations_both_ways_and_an_unknown_code_is_a_404(site: str) -> None:
+    relation = _relation_of_huli_and_minning(site)
+    for key in ("350206", "622900", "620000", quote("闽宁镇")):  # either side; a province holds its places
+        page = get(site + f"places/{key}").text
+        assert f'data-relation="{relation["id"]}"' in page, key
+    assert get(site + "places/999999").status == 404
+    assert get(site + "places/110000").text.count('class="relation"') == 0
+    assert get(site + "places/" + "x" * 101).status == 400

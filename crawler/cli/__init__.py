@@ -36,6 +36,10 @@ COMMANDS = {
         "crawler.cli.archive:stories_command",
         "List stories (an event with all its copies), newest first, with where each was seen.",
     ),
+    "pairings": LazyCommand(
+        "crawler.cli.pairings:pairings",
+        "Who pairs with whom: the relations the stored stories report (places, schools, kinds), newest first.",
+    ),
     "export": LazyCommand(
         "crawler.cli.archive:export",
         "Write every stored story with its provenance, streaming (constant memory): URL, source, fetched "

@@ -25,11 +25,13 @@ from crawler.cli.options import (
     terms_text,
     write_csv,
 )
+from crawler.cli.pairings import helper_first, side_text
 from crawler.cli.types import DAY, RECORD_ID
 from storage.db import open_for_reading
 from storage.exports import CSV_COLUMNS, csv_row, versions_text
 from storage.fulltext import QueryError
 from storage.models import Capture
+from storage.pairings import facts_of
 from storage.queries import (
     article_record,
     fetch_times,
@@ -177,6 +179,7 @@ def show(
             article,
             sightings_of(session, [article.story_id])[article.story_id],
             fetch_times(session, [article.id]).get(article.id),
+            facts_of(session, [article.id])[article.id],
         )
         merges = [
             f"story {m.story_id} merged in {m.merged_at:%Y-%m-%d} (article {m.article_id}, similarity {m.similarity:.2f})"
@@ -226,6 +229,15 @@ def show(
         echo_text(
             f"  {seen['source']:<18} {seen['first_seen'][:10]} .. {seen['last_seen'][:10]}  {kind:<18} {seen['url']}"
         )
+    if record["facts"]:
+        click.echo(f"\nPairing facts ({len(record['facts'])}):")
+        for fact in record["facts"]:
+            a, link, b = helper_first(fact["a"], fact["b"])
+            year = f", {fact['year']}" if fact["year"] else ""
+            where = "headline" if fact["start"] < 0 else f"text {fact['start']}..{fact['end']}"
+            echo_text(
+                f"  [{fact['relation']}] {fact['kind']}{year}: {side_text(a)} {link} {side_text(b)}  ({where})"
+            )
     click.echo()
     echo_text(record["text"])
 

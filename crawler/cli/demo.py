@@ -11,12 +11,14 @@ import click
 
 from crawler.cli.crawl import summary_table
 from crawler.cli.options import table
+from crawler.cli.pairings import helper_first, side_text
 from crawler.runner.crawl import crawl
 from crawler.sampleweb import SampleWeb
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.sources import parse_sources
 from storage.db import open_for_writing
 from storage.outcomes import RunStatus
+from storage.pairings import relations
 from storage.queries import articles_of_runs, local_published, rejection_counts, rejections
 
 # The sample web is on loopback: no need to wait between requests as on a real portal.
@@ -95,6 +97,19 @@ def demo(workdir: str) -> None:
                 max_width=48,
             )
         )
+        found = relations(session)
+        click.echo(f"\nWho pairs with whom ({len(found)} relations read from the stories)\n")
+        click.echo(
+            table(
+                ["kind", "side a", "", "side b", "stories"],
+                [
+                    [r.kind, side_text(a), link, side_text(b), len(r.articles)]
+                    for r in found
+                    for a, link, b in [helper_first(r.a, r.b)]
+                ],
+                max_width=44,
+            )
+        )
     cmd = _command_name()
     click.echo(
         f"\nDatabase: {db_path}\nTry:\n"
@@ -105,6 +120,7 @@ def demo(workdir: str) -> None:
         f"  {cmd} show {stored[0].id if stored else 1} --raw --db {db_path}   (the page as fetched, from its WARC record)\n"
         f"  {cmd} warc verify --db {db_path}\n"
         f"  {cmd} runs --db {db_path}                (what each crawl run did)\n"
+        f"  {cmd} pairings --place 湖里区 --db {db_path}   (who pairs with whom, either direction)\n"
         f"  {cmd} export --format jsonl --db {db_path}\n"
         f"  {cmd} serve --db {db_path}               (the reading room: http://127.0.0.1:8080/)"
     )

@@ -20,10 +20,13 @@ from crawler.vocabulary.items import PageItem
 from crawler.vocabulary.reasons import Reason, Rejected
 from pipelines.dedup import identify, near_copies
 from pipelines.page import judged_page, page_item
+from pipelines.pairings import VERSION as FACTS_VERSION
+from pipelines.pairings import read_facts
 from pipelines.relevance import Relevance, classify
 from pipelines.store import article_values
 from storage.archive import add_revision, find_duplicate, insert_article, near_candidates, record_sighting
 from storage.models import Article
+from storage.pairings import FactRecord, record_facts
 from storage.reprocess import (
     Selection,
     Work,
@@ -48,6 +51,7 @@ class SourceInfo:
     timezone: str
     same_hosts: tuple[str, ...]
     encoding: str | None
+    region: str | None = None
 
     @classmethod
     def of(cls, source_id: int, name: str, config: dict[str, Any]) -> SourceInfo:
@@ -57,6 +61,7 @@ class SourceInfo:
             config.get("timezone") or "Asia/Shanghai",
             tuple(config.get("same_hosts") or ()),
             config.get("encoding"),
+            config.get("region"),
         )
 
 
@@ -71,6 +76,7 @@ class Decision:
     verdict: dict[str, Any] = field(default_factory=dict)  # judgement to record on the stored article
     flag: tuple[str | None, str] | None = None  # (reason, or None to clear; detail), None: no change
     copy_of: Article | None = None
+    facts: list[FactRecord] | None = None  # the stored article's facts as read today; None: not read
 
     @property
     def outcome(self) -> str:
@@ -94,6 +100,7 @@ def rebuild(work: Work, source: SourceInfo, root: Path, charset: str | None) -> 
         timezone=source.timezone,
         source=source.name,
     )
+    item.region = source.region
     item.http_status = work.http_status
     item.fetched_at = work.fetched_at
     item.same_hosts = source.same_hosts
@@ -129,8 +136,15 @@ def decide_stored(
     if stage == "relevance":  # the stored text is kept and judged again as it is
         found = classify(article.title, article.text)
         decision.verdict = _verdict(
-            found, {**(article.stage_versions or {}), "relevance": versions["relevance"]}
+            found,
+            {
+                **(article.stage_versions or {}),
+                "relevance": versions["relevance"],
+                "facts": versions["facts"],
+            },
         )
+        language, region = article.language, source.region
+        decision.facts = read_facts(article.title, article.text, language, region) if found.is_pairing else []
         reason, decision.detail = (None if found.is_pairing else Reason.NOT_PAIRING), explain(found)
     else:
         try:
@@ -140,6 +154,7 @@ def decide_stored(
         else:
             identify(item)
             decision.item = item
+            decision.facts = item.facts
             found_detail = explain(found)
             if item.content_hash != article.content_hash:
                 if (other := other_with_hash(session, item.content_hash, article.id)) is not None:
@@ -211,6 +226,10 @@ def apply(session: Session, decision: Decision, work: Work, run_id: int, sel: Se
             rejudge(session, decision.article_id, decision.verdict)
         if decision.flag is not None:
             set_flag(session, decision.article_id, decision.flag[0], decision.flag[1], run_id)
+        if decision.facts is not None:
+            record_facts(session, decision.article_id, decision.facts, FACTS_VERSION)
+    elif "new_story" in decision.kinds and item is not None and decision.article_id is not None:
+        record_facts(session, decision.article_id, item.facts, FACTS_VERSION)
     record_reprocessed(
         session,
         run_id=run_id,

@@ -19,6 +19,7 @@ class PageItem:
     charset: str | None
     fetched_at: datetime
     timezone: str = "Asia/Shanghai"
+    region: str | None = None  # the portal's own region, as its source says (pipelines.pairings)
     same_hosts: tuple[
         str, ...
     ] = ()  # the source's host names for one site (crawler.vocabulary.urls.canonical_url)
@@ -45,6 +46,8 @@ class PageItem:
     relevance: float = 0.0
     is_pairing: bool = False
     relevance_terms: list[dict[str, Any]] = field(default_factory=list)
+    # pairing facts (pipelines.pairings), for pairing stories: storage.pairings.FactRecord
+    facts: list[Any] = field(default_factory=list)
     # dedup
     canonical_url: str = ""
     content_hash: str = ""

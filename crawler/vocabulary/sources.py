@@ -163,6 +163,9 @@ class Source:
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
     same_hosts: tuple[str, ...] = ()  # host names serving the same pages; the first is canonical
+    region: str | None = (
+        None  # the portal's own region (福建省厦门市): resolves the short place names it writes
+    )
 
     @property
     def article_re(self) -> UrlPattern:
@@ -187,7 +190,7 @@ class Source:
                 out[key] = list(getattr(self, key))
         if not self.stop_at_known:
             out["stop_at_known"] = False
-        for key in ("listing_pattern", "encoding", "max_pages", "max_minutes"):
+        for key in ("listing_pattern", "encoding", "max_pages", "max_minutes", "region"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return out
@@ -257,6 +260,7 @@ KNOWN_KEYS = {
     "feeds",
     "sitemaps",
     "same_hosts",
+    "region",
 }
 
 
@@ -412,7 +416,10 @@ def _check_source(path: str, index: int, table: Any) -> Source:
     if not isinstance(stop_at_known, bool):
         raise c.fail("stop_at_known", f"must be true or false, got {stop_at_known!r}")
 
+    region = c.string("region")  # a place name; the facts stage resolves it (unresolved: said in its log)
+
     return Source(
+        region=region.strip() if region else None,
         max_minutes=max_minutes,
         stop_at_known=stop_at_known,
         feeds=tuple(entry_points["feeds"]),

@@ -36,11 +36,13 @@ from crawler.vocabulary.errors import first_line
 from crawler.web import i18n
 from crawler.web.params import MAX_HITS, BadParameter, SearchParams, record_id
 from crawler.web.shaping import citation, marked, paragraphs, revision_record, revision_views
+from pipelines.places import gazetteer
 from storage.db import Database, open_for_reading
 from storage.errors import StorageError
 from storage.exports import CSV_COLUMNS, csv_lines, csv_row
 from storage.fulltext import QueryError, highlight_terms, parse
 from storage.models import Source
+from storage.pairings import facts_of, relations
 from storage.queries import (
     article_record,
     fetch_times,
@@ -57,6 +59,7 @@ from storage.warc import WarcError, read_exchange
 
 log = logging.getLogger(__name__)
 
+PLACE_RELATIONS = 1000  # relations listed on a place's page, newest first
 COUNT_CAP = 500  # matches counted exactly up to this; more is shown as "more than 500"
 EXPORT_BATCH = 200
 
@@ -233,6 +236,7 @@ class ReadingRoom:
             article,
             sightings_of(session, [article.story_id])[article.story_id],
             fetch_times(session, [article.id]).get(article.id),
+            facts_of(session, [article.id])[article.id],
         )
         merges = [
             {
@@ -337,6 +341,39 @@ class ReadingRoom:
             {"query": params.echo(), "months": [{"month": m, "stories": n} for m, n in counted]}
         )
 
+    # -- places: who pairs with a place ----------------------------------------------------------
+
+    def _place(self, session: Any, key: str) -> dict[str, Any]:
+        """A division by its six-digit code (its relations and those of the places inside it), or a place
+        as written (an unresolved place, a town: relations whose sides hold the name)."""
+        key = key.strip()
+        if not key or len(key) > 100:
+            raise BadParameter("place: a division code (350206) or a place name of at most 100 characters")
+        places = gazetteer()
+        division = places.by_code.get(key) if key.isdigit() else None
+        if key.isdigit() and division is None:
+            raise HTTPException(404, f"no division with code {key} in the gazetteer")
+        if division is not None:
+            rows = relations(session, codes=[division.code], limit=PLACE_RELATIONS)
+            chain = [{"code": d.code, "name": d.name, "level": d.level} for d in places.chain(division)]
+        else:
+            rows = relations(session, place=key, limit=PLACE_RELATIONS)
+            chain = []
+        return {
+            "place": {"key": key, "division": chain[-1] if chain else None, "chain": chain},
+            "relations": [dataclasses.asdict(r) for r in rows],
+            "capped": len(rows) == PLACE_RELATIONS,
+        }
+
+    def place_page(self, request: Request) -> Response:
+        with self.database.sessions() as session:
+            found = self._place(session, request.path_params["key"])
+        return self.render(request, "place.html", **found)
+
+    def api_place(self, request: Request) -> Response:
+        with self.database.sessions() as session:
+            return JSONResponse(self._place(session, request.path_params["key"]))
+
     # -- exports ----------------------------------------------------------------------------------
 
     def _records(self, params: SearchParams) -> Iterator[dict[str, Any]]:
@@ -351,8 +388,11 @@ class ReadingRoom:
                 articles = [a for a in batch if a is not None]
                 seen = sightings_of(session, sorted({a.story_id for a in articles}))
                 fetched = fetch_times(session, [a.id for a in articles])
+                facts = facts_of(session, [a.id for a in articles])
                 for article in articles:
-                    yield article_record(article, seen[article.story_id], fetched.get(article.id))
+                    yield article_record(
+                        article, seen[article.story_id], fetched.get(article.id), facts[article.id]
+                    )
                 session.expunge_all()
 
     def _checked(self, request: Request) -> SearchParams:
@@ -506,6 +546,8 @@ def create_app(db_url: str, warc_dir: Path) -> Starlette:
         Route("/stories/{article_id}", room.story_page, name="story"),
         Route("/stories/{article_id}/raw", room.raw_capture, name="raw"),
         Route("/sources", room.sources_page, name="sources"),
+        Route("/places/{key}", room.place_page, name="place"),
+        Route("/api/places/{key}", room.api_place, name="api_place"),
         Route("/timeline", room.timeline_page, name="timeline"),
         Route("/export.jsonl", room.export_jsonl, name="export_jsonl"),
         Route("/export.csv", room.export_csv, name="export_csv"),

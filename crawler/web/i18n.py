@@ -113,6 +113,17 @@ ZH = {
     "of this search": "本次搜索",
     "of this source": "本来源",
     "The query cannot be read": "无法解析查询",
+    "Who pairs with whom": "结对关系",
+    "No pairing relation was read from this text.": "未从正文中读出结对关系。",
+    "from the headline": "来自标题",
+    "schools": "所学校",
+    "not in the gazetteer": "不在行政区划表中",
+    "a place as written: not in the gazetteer": "原文地名：不在行政区划表中",
+    "Pairing relations": "结对关系",
+    "No stored story reports a pairing here.": "没有报道提到此地的结对。",
+    "Kind": "类型",
+    "Side": "一方",
+    "Year": "年份",
 }
 
 

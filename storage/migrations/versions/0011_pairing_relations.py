@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("relation_id", sa.Integer(), nullable=False),
         sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("a_count", sa.Integer(), nullable=True),
         sa.Column("b_count", sa.Integer(), nullable=True),
         sa.Column("a_role", sa.String(length=10), nullable=True),
