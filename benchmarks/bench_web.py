@@ -53,6 +53,7 @@ from ratios import ratio
 from crawler.web.params import SearchParams
 from storage.db import close_all, open_for_reading, open_for_writing
 from storage.models import Article
+from storage.pairings import facts_of
 from storage.queries import article_record, fetch_times, get_article, sightings_of, story_merges
 from storage.reading import revisions_of
 from storage.search import search
@@ -102,7 +103,8 @@ def story_case(url: str, requests: int, seed: int = 16) -> Case:
     ids = [rng.randint(1, top) for _ in range(requests)]
 
     def bare(path: str) -> object:
-        # what ReadingRoom._story reads: the article, its story's sightings, fetch time, merges, revisions
+        # what ReadingRoom._story reads: the article, its story's sightings, fetch time, pairing facts,
+        # merges, revisions
         article_id = int(path.rsplit("/", 1)[1])
         with sessions() as s:
             article = get_article(s, article_id)
@@ -111,6 +113,7 @@ def story_case(url: str, requests: int, seed: int = 16) -> Case:
                 article,
                 sightings_of(s, [article.story_id])[article.story_id],
                 fetch_times(s, [article.id]).get(article.id),
+                facts_of(s, [article.id])[article.id],
             )
             return record, list(story_merges(s, article.story_id)), revisions_of(s, article.id)
 
