@@ -61,7 +61,7 @@ def shoot(base: str, query: str, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="demo-output/demo.db", help="the archive (a SQLite file or a URL)")
-    parser.add_argument("--query", default="结对", help="what the pictured page searches for")
+    parser.add_argument("--query", default="结对 OR pairing", help="what the pictured page searches for")
     parser.add_argument("--out", default="docs/reading-room.png", type=Path)
     args = parser.parse_args()
     server = subprocess.Popen(

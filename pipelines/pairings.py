@@ -14,8 +14,8 @@ from functools import lru_cache
 from crawler.vocabulary.items import PageItem
 from pipelines import Stage
 from pipelines.facts import Fact, Reader, Side
-from pipelines.places import Division, gazetteer
 from storage.pairings import FactRecord, SideRecord
+from storage.places import Division, GazetteerError, gazetteer
 
 logger = logging.getLogger(__name__)
 
@@ -100,5 +100,17 @@ def _towns_placed(facts: list[FactRecord]) -> list[FactRecord]:
 
 class PairingsPipeline(Stage):
     def process(self, item: PageItem) -> PageItem:
-        item.facts = read_facts(item.title, item.text, item.language, item.region) if item.is_pairing else []
+        if not item.is_pairing:
+            item.facts = []
+            return item
+        try:
+            item.facts = read_facts(item.title, item.text, item.language, item.region)
+        except GazetteerError as exc:  # a broken install: stored without facts, `reprocess` reads them later
+            logger.error("%s: stored without its pairing facts: %s", item.url, exc)
+            item.facts = []
+        except Exception as exc:  # the story is stored without facts rather than lost for them
+            logger.warning(
+                "%s: its pairing facts could not be read (%s: %s)", item.url, type(exc).__name__, exc
+            )
+            item.facts = []
         return item

@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session
 
 from storage.models import Article, PairingEvidence, PairingRelation, Source
 
+# The kinds of programme a relation or a sentence may name, most specific first (pipelines.facts reads them).
+KIND_NAMES = ("组团式帮扶", "对口支援", "集团化办学", "教育联盟/共同体", "姊妹学校", "结对共建", "结对帮扶")
+
 
 @dataclass(frozen=True)
 class SideRecord:
@@ -62,9 +65,7 @@ class RelationRow:
 
 
 def _relation_key(first: SideRecord, second: SideRecord) -> str:
-    return hashlib.sha256(
-        json.dumps([first.key(), second.key()], ensure_ascii=False).encode()
-    ).hexdigest()
+    return hashlib.sha256(json.dumps([first.key(), second.key()], ensure_ascii=False).encode()).hexdigest()
 
 
 def record_facts(session: Session, article_id: int, facts: Sequence[FactRecord], reader: str) -> int:

@@ -169,6 +169,8 @@ READERS = [
         ["sources", "list", "--sources", "{sources}", "--db", "{db}"], "湖里教育", id="sources-list"
     ),
     pytest.param(["warc", "verify", "--db", "{db}"], "", id="warc-verify"),
+    # the gazetteer resolves the place; nothing of the crawl is needed for it
+    pytest.param(["pairings", "--place", "湖里区", "--province", "福建", "--db", "{db}"], "", id="pairings"),
 ]
 
 

@@ -9,6 +9,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from crawler.sampleweb import SampleWeb
@@ -135,3 +136,25 @@ def test_a_town_named_once_under_its_division_places_its_lone_mentions_in_the_st
     facts = read_facts("", text, "zh-Hans", region="福建省厦门市")
     towns = [side for f in facts for side in (f.a, f.b) if side.town == "闽宁镇"]
     assert towns and all(side.code == "622900" for side in towns)
+
+
+def test_a_story_whose_facts_cannot_be_read_is_still_passed_on_without_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from datetime import UTC, datetime
+
+    from crawler.vocabulary.items import PageItem
+    from pipelines.pairings import PairingsPipeline
+
+    item = PageItem(
+        url="http://portal/a.html",
+        source="p",
+        html="",
+        http_status=200,
+        charset="utf-8",
+        fetched_at=datetime.now(UTC),
+    )
+    item.is_pairing, item.title, item.language = True, "题", "zh-Hans"
+    item.text = None  # type: ignore[assignment]  # what no stage leaves: the reader fails on it
+    assert PairingsPipeline().process(item).facts == []
+    assert "could not be read" in caplog.text

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from crawler.runner.rejudge import SourceInfo, rebuild
@@ -30,6 +31,8 @@ from storage.models import (
     Capture,
     CrawlRun,
     Lease,
+    PairingEvidence,
+    PairingRelation,
     Rejection,
     ReprocessedPage,
     Sighting,
@@ -365,3 +368,26 @@ def test_a_killed_apply_is_closed_as_interrupted_and_continued_by_the_next(
         assert s.scalar(sa.select(sa.func.count()).where(Article.url == url)) == 1
         assert s.scalar(sa.select(sa.func.count()).where(Article.flag_reason == "not_pairing")) == 1
     close_all()
+
+
+@pytest.mark.parametrize("stage", ["all", "relevance"])
+def test_stories_stored_before_the_facts_stage_get_their_facts_from_a_reprocess(
+    db_url: str, sample_web: SampleWeb, tmp_path: Path, stage: str
+) -> None:
+    data = _crawled(db_url, sample_web, tmp_path)
+    sessions = open_for_writing(db_url).sessions
+    with sessions() as s:
+        stored = {row for row in s.execute(sa.select(PairingEvidence.article_id, PairingEvidence.sentence))}
+    assert stored, "the crawl read the pairing story's facts"
+    with sessions.begin() as s:  # an archive from before the stage: no facts, versions without it
+        s.execute(sa.delete(PairingEvidence))
+        s.execute(sa.delete(PairingRelation))
+        for article in s.scalars(sa.select(Article)):
+            article.stage_versions = {k: v for k, v in stage_versions().items() if k != "facts"}
+    close_all()
+    result = _reprocess(db_url, data, "--apply", "--stage", stage)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with open_for_writing(db_url).sessions() as s:
+        again = {row for row in s.execute(sa.select(PairingEvidence.article_id, PairingEvidence.sentence))}
+    close_all()
+    assert again == stored

@@ -153,6 +153,7 @@ def test_a_story_page_shows_its_provenance_sightings_and_citation(site: str, arc
     copies = sum(seen["copy"] for seen in record["sightings"])
     assert page.count("(完全相同的转载)") == copies  # a dict's own methods (.copy) are not its keys
     assert f"{site}stories/1" in _found(r'<p id="citation" class="citation">(.*?)</p>', page)
+    assert f'<a id="stable-link" href="{site}stories/1">{site}stories/1</a>' in page
     paragraphs = re.findall(r"<p>(.*?)</p>", page.split('<div id="text"', 1)[1].split("</div>", 1)[0])
     assert len(paragraphs) == len([line for line in record["text"].split("\n") if line.strip()])
 

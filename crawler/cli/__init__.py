@@ -38,7 +38,13 @@ COMMANDS = {
     ),
     "pairings": LazyCommand(
         "crawler.cli.pairings:pairings",
-        "Who pairs with whom: the relations the stored stories report (places, schools, kinds), newest first.",
+        "Who pairs with whom: the relations the stored stories report, newest first.",
+    ),
+    "map": LazyCommand(
+        "crawler.cli.map:map_command",
+        "Draw who pairs with whom as a map: places as points at their coordinates (sized by their relations, "
+        "named in Chinese), relations as lines between them (as wide as the schools they join, coloured by "
+        "kind); offline, no boundaries.",
     ),
     "export": LazyCommand(
         "crawler.cli.archive:export",
@@ -225,6 +231,8 @@ def main() -> None:
       pairchive search 结对                  find stored stories
       pairchive show 12                     read one story with its provenance and sightings
       pairchive stories --multi             stories seen on more than one portal
+      pairchive pairings --place 湖里区     who pairs with whom, read from the stories
+      pairchive map -o map.png              the same as a map: places, and lines between them
       pairchive export --format jsonl       every stored story, one JSON object per line
       pairchive show 12 --raw               the page's bytes as fetched (from its WARC record)
       pairchive warc verify                 check every raw capture's pointer and digest

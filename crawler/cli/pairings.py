@@ -19,10 +19,9 @@ from crawler.cli.options import (
     write_csv,
 )
 from crawler.cli.types import DAY
-from pipelines.facts import KIND_NAMES
-from pipelines.places import PROVINCE, Division, GazetteerError, gazetteer
 from storage.db import open_for_reading
-from storage.pairings import RelationRow, relations
+from storage.pairings import KIND_NAMES, RelationRow, relations
+from storage.places import PROVINCE, Division, GazetteerError, gazetteer
 
 CSV_HEADER = [
     "relation",
@@ -126,7 +125,9 @@ def pairings(
     raw_csv: bool,
     db: str | None,
 ) -> None:
-    """Who pairs with whom: the relations the stored stories report, newest first. A relation is two sides
+    """Who pairs with whom: the relations the stored stories report (places, schools, kinds), newest first.
+
+    A relation is two sides
     (a place with its division code, named schools, a count of schools) and the kind of programme; the
     stories and sentences that state it are its evidence (--json).
 

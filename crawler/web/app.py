@@ -36,13 +36,13 @@ from crawler.vocabulary.errors import first_line
 from crawler.web import i18n
 from crawler.web.params import MAX_HITS, BadParameter, SearchParams, record_id
 from crawler.web.shaping import citation, marked, paragraphs, revision_record, revision_views
-from pipelines.places import gazetteer
 from storage.db import Database, open_for_reading
 from storage.errors import StorageError
 from storage.exports import CSV_COLUMNS, csv_lines, csv_row
 from storage.fulltext import QueryError, highlight_terms, parse
 from storage.models import Source
 from storage.pairings import facts_of, relations
+from storage.places import gazetteer
 from storage.queries import (
     article_record,
     fetch_times,

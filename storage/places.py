@@ -28,8 +28,34 @@ _SUFFIXES = {
     CITY: ("自治州", "地区", "盟", "市"),
     COUNTY: ("自治县", "自治旗", "林区", "特区", "新区", "县", "区", "市", "旗"),
 }
-# Short names that are also everyday words or other places' parts: never matched alone.
-_NOT_ALONE = frozenset({"城区", "郊区", "矿区", "新区", "开发", "高新", "经济", "市中", "城关"})
+# Short names that are also everyday words or other places' parts: never matched alone (合作 is
+# cooperation before it is 合作市, 友好 friendship before 友好区), only with their level (合作市).
+_NOT_ALONE = frozenset(
+    {
+        "城区", "郊区", "矿区", "新区", "开发", "高新", "经济", "市中", "城关", "合作", "友好", "解放",
+        "资源", "同心", "全州", "和平", "新华", "红旗", "向阳", "前进", "东风", "新市", "城中", "城东",
+        "城西", "城北", "平安", "新城", "大方", "东方", "太平", "安定", "江南", "南山", "白云", "青山",
+        "新兴", "共和", "民乐", "城厢", "东区", "西区",
+    }
+)  # fmt: skip
+# Everyday words that hold a division's name: masked before names are looked for (长治久安 is no 长治).
+_WORDS = ("长治久安",)
+# Names of divisions in English that are not their pinyin (Hong Kong, not Xianggang).
+EXONYMS = {
+    "Hong Kong": "810000",
+    "Macao": "820000",
+    "Macau": "820000",
+    "Tibet": "540000",
+    "Inner Mongolia": "150000",
+    "Shaanxi": "610000",
+    "Kashgar": "653100",
+    "Kashi": "653100",
+    "Lhasa": "540100",
+    "Urumqi": "650100",
+    "Hohhot": "150100",
+    "Harbin": "230100",
+    "Xi'an": "610100",
+}
 
 
 # Rows of the table that hold no place of their own (a city's "districts under the city").
@@ -94,7 +120,8 @@ def short_name(name: str, level: str, nations: Iterable[str] = ()) -> str | None
         while stripped:
             stripped = False
             for nation in nations:
-                if stem.endswith(nation) and len(stem) > len(nation):
+                # 内蒙古自治区: 蒙古 is a people, but 内 alone is no name, so the stem stays whole
+                if stem.endswith(nation) and len(stem) - len(nation) >= 2:
                     stem, stripped = stem[: -len(nation)], True
                     break
             stem = stem.removesuffix("各族")
@@ -121,8 +148,8 @@ class Gazetteer:
             stem = short_name(division.name, division.level, nations)
             if stem:
                 self.short[stem].append(division)
-        names = set(self.full) | set(self.short)
-        self._pattern = re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
+        self._full_pattern = _alternatives(self.full)
+        self._short_pattern = _alternatives(set(self.short) - set(self.full))
         self._roman: dict[str, list[Division]] | None = None
         self._roman_pattern: re.Pattern[str] | None = None
 
@@ -140,7 +167,10 @@ class Gazetteer:
                 for division in divisions:
                     if division not in roman[name]:
                         roman[name].append(division)
-            words = "|".join(sorted(roman, key=len, reverse=True))
+            for name, code in EXONYMS.items():
+                if code in self.by_code:
+                    roman[name] = [self.by_code[code]]
+            words = "|".join(re.escape(n) for n in sorted(roman, key=len, reverse=True))
             suffix = r"(?:\s+(?:City|County|District|Prefecture|Province|Autonomous Prefecture|Banner))?"
             self._roman, self._roman_pattern = dict(roman), re.compile(rf"\b({words}){suffix}\b")
         return self._roman, self._roman_pattern
@@ -172,8 +202,17 @@ class Gazetteer:
 
     def mentions(self, text: str) -> list[tuple[int, int, str]]:
         """Every name of a division in `text` (simplified script), longest first at each place, as
-        (start, end, name). A short name inside a longer word of the table is not taken apart."""
-        return [(m.start(), m.end(), m.group()) for m in self._pattern.finditer(text)]
+        (start, end, name). Full names are found first, then short names in what is left: 6月湖北省 is
+        湖北省, not 月湖 (a district of Jiangxi). A short name inside a longer word of the table is not
+        taken apart."""
+        for word in _WORDS:
+            text = text.replace(word, "\0" * len(word))
+        found = [(m.start(), m.end(), m.group()) for m in self._full_pattern.finditer(text)]
+        masked = list(text)
+        for start, end, _ in found:
+            masked[start:end] = "\0" * (end - start)
+        found += [(m.start(), m.end(), m.group()) for m in self._short_pattern.finditer("".join(masked))]
+        return sorted(found)
 
     def resolve(
         self,
@@ -198,6 +237,10 @@ class Gazetteer:
         top = min(LEVELS.index(d.level) for d in found)
         highest = [d for d in found if LEVELS.index(d.level) == top]
         return highest[0] if len(highest) == 1 else None
+
+
+def _alternatives(names: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
 
 
 @cache
