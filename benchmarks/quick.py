@@ -6,8 +6,8 @@ Each benchmark runs as its own process with small sizes; its own output is shown
 `ratio:` lines it prints (benchmarks/ratios.py) are gathered into the summary at the end, with the commit
 and the machine's load, ready to be pasted into benchmarks/README.md. The figures of the README are
 measured at full size and differ from these; what these are for is seeing at once whether a change moved a
-ratio. DIR (saved news pages, none ship here) adds the per-article, relevance-cost, near-copy-cost and
-search benchmarks.
+ratio. DIR (saved news pages, none ship here) adds the per-article, relevance-cost, near-copy-cost, search
+and reading-room benchmarks.
 Exits 1 when a benchmark failed (the others still run).
 """
 
@@ -38,6 +38,11 @@ QUICK: list[tuple[str, list[str], bool]] = [
         True,
     ),
     ("search", ["bench_search.py", "--data", "{data}", "--sizes", "10000", "--queries", "10"], True),
+    (
+        "reading room",
+        ["bench_web.py", "--data", "{data}", "--sizes", "10000", "--requests", "100", "--clients", "1", "10"],
+        True,
+    ),
 ]
 
 
@@ -69,7 +74,7 @@ def run(argv: list[str]) -> tuple[int, list[tuple[str, float, str]], float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, help="saved news pages (adds four benchmarks)")
+    parser.add_argument("--data", type=Path, help="saved news pages (adds five benchmarks)")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     results: list[tuple[str, int, list[tuple[str, float, str]], float]] = []
