@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.options import ConfigError, app_config, db_option
+from crawler.cli.options import db_option
 from crawler.cli.types import DAY
 
 FORMATS = (".png", ".svg")
@@ -60,22 +60,15 @@ def map_command(
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise click.UsageError(f"-o {output}: the picture is .png or .svg")
-    # Imported here, not above: the pipelines package loads Scrapy, which `pairchive map --help` needs not.
+    # Imported here, not above: the drawing and matplotlib, which `pairchive map --help` needs not.
     from crawler.cli.drawing import counted, pairing_map, scene
-    from crawler.cli.pairings import divisions_named
+    from crawler.cli.pairings import selected_relations
     from crawler.cli.picture import MapError, cjk_font, png, svg, write
-    from storage.db import open_for_reading
-    from storage.pairings import KIND_NAMES, relations
-    from storage.places import PROVINCE, GazetteerError, gazetteer
+    from storage.pairings import KIND_NAMES
+    from storage.places import GazetteerError, gazetteer
 
     if kind is not None and kind not in KIND_NAMES:
         raise click.BadParameter(f"{kind!r} is none of {', '.join(KIND_NAMES)}", param_hint="'--kind'")
-    within: list[str] = []
-    if province:
-        within = [d.code for d in divisions_named(province, PROVINCE)]
-        if not within:
-            raise ConfigError(f"--province: {province!r} is no province the gazetteer knows")
-    codes = [d.code for d in divisions_named(place)] if place else []
     font = None
     try:
         if suffix == ".png":
@@ -83,16 +76,7 @@ def map_command(
         places = gazetteer()
     except (MapError, GazetteerError) as exc:
         raise click.ClickException(str(exc)) from exc
-    sessions = open_for_reading(app_config(db).db_url).sessions
-    with sessions() as session:
-        rows = relations(
-            session,
-            codes=codes,
-            place=place.strip() if place else None,
-            within=within,
-            kind=kind,
-            since=since.date() if since else None,
-        )
+    rows = selected_relations(db, province=province, place=place, kind=kind, since=since)
     filtered = bool(province or place or kind or since)
     if not rows:
         raise click.ClickException(

@@ -80,6 +80,37 @@ def helper_first(a: dict[str, Any], b: dict[str, Any]) -> tuple[dict[str, Any], 
     return a, "→" if a.get("role") == "helper" else "↔", b
 
 
+def selected_relations(
+    db: str | None,
+    *,
+    province: str | None,
+    place: str | None,
+    kind: str | None,
+    since: datetime | None,
+    limit: int | None = None,
+) -> list[RelationRow]:
+    """The relations `--province`, `--place`, `--kind` and `--since` select (pairings and map): a province
+    the gazetteer does not know is a configuration error; a place is any division of the name (its counties
+    too) or any written place, town or school holding it."""
+    within: list[str] = []
+    if province:
+        within = [d.code for d in divisions_named(province, PROVINCE)]
+        if not within:
+            raise ConfigError(f"--province: {province!r} is no province the gazetteer knows")
+    codes = [d.code for d in divisions_named(place)] if place else []
+    sessions = open_for_reading(app_config(db).db_url).sessions
+    with sessions() as session:
+        return relations(
+            session,
+            codes=codes,
+            place=place.strip() if place else None,
+            within=within,
+            kind=kind,
+            since=since.date() if since else None,
+            limit=limit,
+        )
+
+
 def as_record(row: RelationRow) -> dict[str, Any]:
     return {
         "relation": row.id,
@@ -127,31 +158,14 @@ def pairings(
 ) -> None:
     """Who pairs with whom: the relations the stored stories report (places, schools, kinds), newest first.
 
-    A relation is two sides
-    (a place with its division code, named schools, a count of schools) and the kind of programme; the
-    stories and sentences that state it are its evidence (--json).
+    A relation is two sides (a place with its division code, named schools, a count of schools) and the
+    kind of programme; the stories and sentences that state it are its evidence (--json).
 
     Example: pairchive pairings --place 湖里区
     """
     if as_json and as_csv:
         raise click.UsageError("--json and --csv are exclusive")
-    within: list[str] = []
-    if province:
-        within = [d.code for d in divisions_named(province, PROVINCE)]
-        if not within:
-            raise ConfigError(f"--province: {province!r} is no province the gazetteer knows")
-    codes = [d.code for d in divisions_named(place)] if place else []
-    sessions = open_for_reading(app_config(db).db_url).sessions
-    with sessions() as session:
-        rows = relations(
-            session,
-            codes=codes,
-            place=place.strip() if place else None,
-            within=within,
-            kind=kind,
-            since=since.date() if since else None,
-            limit=limit,
-        )
+    rows = selected_relations(db, province=province, place=place, kind=kind, since=since, limit=limit)
     if as_json:
         for row in rows:
             click.echo(json.dumps(as_record(row), ensure_ascii=False))
