@@ -115,7 +115,7 @@ def count(
 ) -> int:
     """How many stories `search` would find with these filters, counted up to `cap` (a word in half the
     archive is not counted to the end: `cap + 1` means more than `cap`). Raises QueryError as `search`."""
-    asked_for = _Statement.of(session, query, source, language, since, until, pairing_only)
+    asked_for = _Statement.of(session, query, source, language, since, until, pairing_only, index_first=True)
     stmt = asked_for.filtered
     if asked_for.indexed is not None:
         stmt = _joined(stmt, asked_for.indexed, asked_for.dialect)[0]
@@ -164,6 +164,8 @@ class _Statement:
         since: date | None,
         until: date | None,
         pairing_only: bool,
+        *,
+        index_first: bool = False,
     ) -> _Statement:
         parsed = parse(query)
         dialect = session.get_bind().dialect.name
@@ -172,7 +174,10 @@ class _Statement:
             # costly) took longer than running them.
             session.execute(sql_text("SET LOCAL jit = off"))
         indexed = _indexed_part(parsed)
-        filtered = select(Article, Source.name).join(Source, Article.source_id == Source.id)
+        # `index_first`: the join written so that no index on articles.source_id can drive it, and SQLite
+        # starts from the full-text index (a source's every article probed in the index was 1.5 s at 1M).
+        source_id = Article.source_id + 0 if index_first else Article.source_id
+        filtered = select(Article, Source.name).join(Source, source_id == Source.id)
         conditions = _filters(source, language, since, until, pairing_only)
         if indexed is not parsed:
             conditions.append(_exact(parsed, dialect))  # the one-character terms, and the query around them
