@@ -64,12 +64,8 @@ def read_facts(title: str, text: str, language: str, region: str | None = None) 
     """The facts of a story: its text's, and its headline's where the text does not state them."""
     reader = reader_for(region)
     found = [_record(f) for f in reader.facts(text, language)]
-    known = {(r.kind, frozenset((r.a.key(), r.b.key()))) for r in found}
-    for fact in reader.facts(title, language) if title else []:
-        record = _record(fact, title=True)
-        if (record.kind, frozenset((record.a.key(), record.b.key()))) not in known:
-            found.append(record)
-    return _towns_placed(found)
+    found += [_record(f, title=True) for f in (reader.facts(title, language) if title else [])]
+    return _towns_placed(found)  # which keeps one fact a relation, the text's before the headline's
 
 
 def _towns_placed(facts: list[FactRecord]) -> list[FactRecord]:
