@@ -49,7 +49,7 @@ from crawler.vocabulary.errors import DatabaseUnreachable, PairchiveError, Stora
 from crawler.vocabulary.sources import Source, cron_trigger, load_sources, select, source_from_dict
 from storage.db import open_for_writing
 from storage.leases import Holder, SourceBusy
-from storage.outcomes import RunStatus
+from storage.outcomes import COMPLETED, RunStatus
 from storage.redact import display_url, scrub_logging
 
 logger = logging.getLogger("pairchive.daemon")
@@ -121,14 +121,16 @@ def run_source(
                 del _running[name]
             _running_changed.notify_all()
     counts = " ".join(f"{k}={v}" for k, v in sorted(run.counts.items()))
-    log = logger.info if run.status == RunStatus.OK else logger.error
-    log(
+    level = logging.ERROR if run.status not in COMPLETED else logging.INFO
+    level = logging.WARNING if run.status == RunStatus.DEGRADED else level  # ended, but drifted
+    logger.log(
+        level,
         "run %s of %s: %s %s%s",
         run.run_id,
         name,
         run.status,
         counts,
-        f" {_one_line(run.error)}" if run.error else "",
+        f" {_one_line(run.error or run.verdict or '')}" if run.error or run.verdict else "",
     )
     return run.status
 

@@ -129,6 +129,30 @@ MIN_RUN = 3  # this many dated headlines or teaser lines in a row make a list, n
 MAX_CREDIT_LEN = 120
 
 
+# Every line pattern of the rules above. A cleaned text still holding lines one of them matches (a single
+# dated headline, a lone teaser, a footer too long to cut) is where a portal's new template shows first.
+LINE_PATTERNS: tuple[re.Pattern[str], ...] = (
+    END_MARKER_RE,
+    RELATED_HEADING_RE,
+    FOOTER_RE,
+    KEYWORDS_RE,
+    SHARE_RE,
+    PROMO_RE,
+    CREDIT_LINE_RE,
+    DATED_HEADLINE_RE,
+    TEASER_RE,
+)
+
+
+def boilerplate_lines(text: str) -> int:
+    """How many lines of a cleaned text look like what the rules drop: a line any of their patterns
+    matches, read alone, without the context (a run, a length, a place after the story) that made the
+    rules keep it. Extraction health counts it per page (crawler.process.health)."""
+    return sum(
+        1 for line in text.splitlines() if line and any(pattern.search(line) for pattern in LINE_PATTERNS)
+    )
+
+
 @dataclass
 class Cleaned:
     text: str

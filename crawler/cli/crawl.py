@@ -26,9 +26,10 @@ from crawler.runner.crawl import crawl as run_crawl
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
 from crawler.vocabulary.sources import Source, load_sources, select
 from storage.leases import SourceBusy
-from storage.outcomes import RunStatus
+from storage.outcomes import COMPLETED, RunStatus
 
 EXIT_BUSY = 3  # another crawl holds a chosen source's lease
+EXIT_DEGRADED = 4  # a run ended degraded: its pages' extraction drifted from its source's history
 PROGRESS_COUNTS = ("fetched", "stored", "revised", "duplicate", "not_pairing", "failed")
 
 COUNT_COLUMNS = ("fetched", "stored", "revised", "unchanged", "duplicate", "not_pairing", "no_text", "failed")
@@ -141,7 +142,8 @@ def crawl(
     operator) is crawling is skipped with who holds it. Progress and log go to stderr, the summary table
     to stdout (Ctrl-C: the runs so far). Exit status: 0 every run ok, 1 a run failed, timed out or was
     interrupted, 2 a usage or configuration error (a bad sources file, an unknown source), 3 a source was
-    busy (and no run failed).
+    busy (and no run failed), 4 a run was degraded (it ended, but its pages extract far worse than its
+    source's last ok runs: a new template?) and none failed; a failure wins over degraded, degraded over busy.
 
     Example: pairchive crawl --source huli-edu --db archive.db
     """
@@ -163,13 +165,18 @@ def crawl(
     )
     if runs:
         click.echo(summary_table(runs))
-    failed = [r for r in runs if r.status != RunStatus.OK]
+    failed = [r for r in runs if r.status not in COMPLETED]
     for r in failed:
         echo_text(f"run {r.run_id} ({r.source}) {r.status}: {r.error}", err=True)
+    degraded = [r for r in runs if r.status == RunStatus.DEGRADED]
+    for r in degraded:
+        echo_text(f"run {r.run_id} ({r.source}) degraded: {r.verdict}", err=True)
     if interrupted:
         click.echo(f"interrupted: {len(runs)} of {len(chosen)} source(s) crawled", err=True)
     if failed or interrupted:
         sys.exit(1)
+    if degraded:
+        sys.exit(EXIT_DEGRADED)
     if busy:
         sys.exit(EXIT_BUSY)
 
