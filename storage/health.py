@@ -40,9 +40,11 @@ HISTORY_RUNS = 10
 MIN_HISTORY = 3
 # A run of fewer article pages says too little: one page of four without a date is 25% already.
 MIN_PAGES = 5
-# A shift counts only beyond this many spreads: at 3.5 an unchanged portal's run crosses it by chance
-# about once in several thousand runs (benchmarks/README.md), a broken template by far.
-SPREADS = 3.5
+# A shift counts only beyond this many spreads. Simulated nights of an unchanged portal (5 to 40 pages,
+# its shares wandering from night to night) crossed 3.5 about once in 1,200 runs, 4 once in 6,000; a
+# broken template (60% without text, dates gone, boilerplate in most texts) crosses 4 all the same. A
+# gate share that wanders by 10 points a night cannot be told collapsed at 20 pages: a steady one can.
+SPREADS = 4.0
 # The median absolute deviation times this is the standard deviation of normally spread values.
 MAD_TO_SD = 1.4826
 # The sampling noise of a share is figured as if it were at least this far from 0 and 1: a history of
@@ -78,8 +80,10 @@ class Measure:
         """The standard deviation of this measure from the run's page count alone."""
         if not self.of:
             return LENGTH_LOG_SD * 1.25 / math.sqrt(max(int(health.get("with_text") or 1), 1))
+        n = int(health[self.of])
         p = min(max(usual, NOISE_SHARE), 1 - NOISE_SHARE)
-        return math.sqrt(p * (1 - p) / int(health[self.of]))
+        # half a page more: a few pages of a small run are a coarser step than the normal curve says
+        return math.sqrt(p * (1 - p) / n) + 0.5 / n
 
     def shift(self, health: Mapping[str, Any], history: Sequence[Mapping[str, Any]]) -> str | None:
         """The reason's part for this measure when it moved far the bad way; None when it did not."""
@@ -88,7 +92,9 @@ class Measure:
         if now is None or len(past) < MIN_HISTORY:
             return None
         usual = median(past)
-        spread = max(MAD_TO_SD * median(abs(v - usual) for v in past), self.noise(usual, health), self.floor)
+        # the history's own spread and the run's sampling noise, both: a night of few pages wavers more
+        habit = MAD_TO_SD * median(abs(v - usual) for v in past)
+        spread = max(habit, self.noise(usual, health), self.floor)
         moved = (now - usual) * self.worse
         if moved < self.min_shift or moved <= SPREADS * spread:
             return None
