@@ -187,3 +187,19 @@ def health_of(
         "boilerplate": share(boilerplate, with_text),
         "duplicate": share(duplicate, pages),
     }
+
+
+def describe(health: Mapping[str, Any]) -> str:
+    """A health in one line, as `runs show` and `sources check --against-history` print it."""
+
+    def pct(key: str) -> str:
+        value = health.get(key)
+        return f"{value:.0%}" if isinstance(value, int | float) else "-"
+
+    chars = health.get("median_chars")
+    return (
+        f"{health.get('pages', 0)} article pages: no text {pct('no_text')}, duplicates {pct('duplicate')}; "
+        f"of {health.get('with_text', 0)} with text: median {f'{chars:,}' if chars is not None else '-'} "
+        f"chars, dated {pct('dated')}, author or outlet {pct('credited')}, pass the gate {pct('gate')}, "
+        f"boilerplate left {pct('boilerplate')}"
+    )

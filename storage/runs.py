@@ -37,30 +37,30 @@ def list_runs(
     return list(session.scalars(stmt.limit(limit)).all())
 
 
-def health_history(session: Session, run_id: int) -> list[dict[str, Any]]:
-    """The healths of the ok runs of `run_id`'s source before it, newest first, as many as a verdict reads
-    (runs too small to judge by are left out here, so they do not crowd out the ones it needs)."""
-    run = session.get(CrawlRun, run_id)
-    if run is None:
-        return []
-    healths = session.scalars(
-        select(CrawlRun.health)
-        .where(
-            CrawlRun.source_id == run.source_id,
-            CrawlRun.id < run_id,
-            CrawlRun.status == RunStatus.OK,
-            CrawlRun.health.is_not(None),
-        )
-        .order_by(CrawlRun.id.desc())
-        .limit(HISTORY_RUNS * 5)
-    ).all()
+def health_history(session: Session, source_id: int, before: int | None = None) -> list[dict[str, Any]]:
+    """The healths of a source's ok runs (before run `before`, when given), newest first, as many as a
+    verdict reads (runs too small to judge by are left out here, so they do not crowd out the ones it needs)."""
+    stmt = select(CrawlRun.health).where(
+        CrawlRun.source_id == source_id, CrawlRun.status == RunStatus.OK, CrawlRun.health.is_not(None)
+    )
+    if before is not None:
+        stmt = stmt.where(CrawlRun.id < before)
+    healths = session.scalars(stmt.order_by(CrawlRun.id.desc()).limit(HISTORY_RUNS * 5)).all()
     return [h for h in healths if h and int(h.get("pages") or 0) >= MIN_PAGES][:HISTORY_RUNS]
 
 
 def judge_run(session: Session, run_id: int, health: dict[str, Any]) -> tuple[dict[str, Any], Verdict]:
     """A run's health with the verdict against its source's history (read in the caller's session)."""
-    verdict = judge(health, health_history(session, run_id))
+    run = session.get_one(CrawlRun, run_id)
+    verdict = judge(health, health_history(session, run.source_id, before=run_id))
     return {**health, **verdict.fields()}, verdict
+
+
+def judge_against_history(session: Session, source: str, health: dict[str, Any]) -> Verdict:
+    """The verdict on a health counted outside a run (`sources check --against-history`) against the
+    named source's ok runs; no history when the archive does not know the source."""
+    source_id = session.scalar(select(Source.id).where(Source.name == source))
+    return judge(health, health_history(session, source_id) if source_id is not None else [])
 
 
 def rejections_of(session: Session, run_id: int, limit: int = 50) -> tuple[dict[str, int], list[Rejection]]:

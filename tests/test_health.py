@@ -5,7 +5,7 @@ and migration 0012."""
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -163,7 +163,7 @@ def test_boilerplate_left_is_counted_by_the_cleaning_rules_own_patterns() -> Non
 # --- the history: the source's ok runs, not its degraded ones --------------------------------------------
 
 
-def _runs(db_url: str, statuses: list[str], health: Mapping[str, Any] = USUAL) -> tuple[Any, list[int]]:
+def _runs(db_url: str, statuses: Sequence[str], health: Mapping[str, Any] = USUAL) -> tuple[Any, list[int]]:
     sessions = open_for_writing(db_url).sessions
     ids = []
     with sessions.begin() as s:
@@ -185,8 +185,10 @@ def test_the_history_is_the_sources_ok_runs_before_the_run_newest_first(db_url: 
         s.get_one(CrawlRun, ids[0]).health = {**USUAL, "median_chars": 1000}
         s.get_one(CrawlRun, ids[3]).health = {**USUAL, "median_chars": 1300}
     with sessions() as s:
-        assert [h["median_chars"] for h in health_history(s, ids[4])] == [1300, 1000]
-        assert health_history(s, ids[0]) == []
+        source_id = s.get_one(CrawlRun, ids[0]).source_id
+        assert [h["median_chars"] for h in health_history(s, source_id, before=ids[4])] == [1300, 1000]
+        assert health_history(s, source_id, before=ids[0]) == []
+        assert [h["median_chars"] for h in health_history(s, source_id)] == [1300, 1000]
 
 
 def test_degraded_runs_do_not_enter_the_baseline_so_a_broken_portal_stays_degraded(db_url: str) -> None:
@@ -202,7 +204,11 @@ def test_degraded_runs_do_not_enter_the_baseline_so_a_broken_portal_stays_degrad
         stored = s.get_one(CrawlRun, run_id).health
         assert stored is not None and stored["verdict"] == "degraded"
         assert stored["verdict_line"] == "no text on 90% of article pages (usually 0%)"
-        assert len(health_history(s, run_id)) == MIN_HISTORY
+        assert len(health_history(s, stored_source(s, run_id), before=run_id)) == MIN_HISTORY
+
+
+def stored_source(session: Any, run_id: int) -> int:
+    return int(session.get_one(CrawlRun, run_id).source_id)
 
 
 def test_status_counts_degraded_runs_apart_from_failures(db_url: str) -> None:

@@ -19,15 +19,14 @@ from storage.models import CrawlRun
 from storage.outcomes import RunStatus
 from tests.crawls import crawl, demo_sources, pairchive
 
-PORTAL = "huli-edu"
-MORE = 9  # the sample web's stories huli-edu does not carry: 12 article pages in all, 6 of them pairings
+PORTAL = "fj-observer"
+NIGHTLY = 12  # new stories a night: 12 article pages, 6 of them pairings
 
 
 @pytest.fixture
 def web() -> Iterator[SampleWeb]:
     """A sample web of this test's own: it is redesigned half-way, which no other test may see."""
     with SampleWeb() as own:
-        own.publish(PORTAL, MORE)
         yield own
 
 
@@ -40,14 +39,18 @@ def _runs(db: str) -> list[CrawlRun]:
 
 
 def _nights(web: SampleWeb, tmp_path: Path, nights: int) -> tuple[Path, str]:
-    """A first crawl of the portal, then `nights` - 1 re-crawls of its stored articles (an incremental
-    crawl would fetch nothing new from an unchanged portal), each one asserted to end ok."""
+    """`nights` crawls of the portal, each after it published NIGHTLY new stories, each asserted ok."""
     sources = demo_sources(web, tmp_path)
     db = f"sqlite:///{tmp_path / 'a.db'}"
-    for night in range(nights):
-        result = crawl(sources, db, "--source", PORTAL, *(["--recrawl"] if night else []))
+    for _ in range(nights):
+        result = _next_night(web, sources, db)
         assert result.returncode == 0, result.stderr[-2000:]
     return sources, db
+
+
+def _next_night(web: SampleWeb, sources: Path, db: str) -> Any:
+    web.publish(PORTAL, web.published.get(PORTAL, -4) + NIGHTLY)  # its own 4 stories are the first night's
+    return crawl(sources, db, "--source", PORTAL)
 
 
 def test_a_redesigned_portal_degrades_its_next_run_and_only_that_one(web: SampleWeb, tmp_path: Path) -> None:
@@ -55,13 +58,17 @@ def test_a_redesigned_portal_degrades_its_next_run_and_only_that_one(web: Sample
     before = _runs(db)
     assert [r.status for r in before] == [RunStatus.OK] * (MIN_HISTORY + 1)
     first, *later = [r.health for r in before]
-    assert first is not None and first["pages"] == 3 + MORE and first["no_text"] == 0.0
+    assert first is not None and first["pages"] == NIGHTLY and first["no_text"] == 0.0
     assert first["verdict_line"] == f"no verdict: 0 ok runs of history, {MIN_HISTORY} needed"
-    assert all(h is not None and h["pages"] >= 5 and h["median_chars"] > 1000 for h in later)
+    assert all(h is not None and h["pages"] == NIGHTLY and h["median_chars"] > 1000 for h in later)
     assert later[-1] is not None and later[-1]["verdict"] == "steady", later[-1]
 
+    checked = _check(sources, db)
+    assert checked.returncode == 0, checked.stderr[-2000:]
+    assert "verdict: steady: like the last" in checked.stdout, checked.stdout
+
     web.use_template(PORTAL, "links")
-    result = crawl(sources, db, "--source", PORTAL, "--recrawl")
+    result = _next_night(web, sources, db)
     assert result.returncode == EXIT_DEGRADED, result.stderr[-2000:]
     *kept, run = _runs(db)
     assert [r.status for r in kept] == [r.status for r in before]  # the runs before stay as they were
@@ -79,6 +86,14 @@ def test_a_redesigned_portal_degrades_its_next_run_and_only_that_one(web: Sample
     listed = pairchive("runs", "--degraded", "--db", db, "--json").stdout.splitlines()
     assert [json.loads(row)["id"] for row in listed] == [run.id]
     _status_shows(sources, db, run.id, line)
+    # one fresh fetch says the same; its one article without text fails the check, which wins over degraded
+    checked = _check(sources, db)
+    assert checked.returncode == 1, checked.stderr[-2000:]
+    assert "article: " in checked.stdout and f"verdict: {line}" in checked.stdout, checked.stdout
+
+
+def _check(sources: Path, db: str) -> Any:
+    return pairchive("sources", "check", PORTAL, "--sources", str(sources), "--db", db, "--against-history")
 
 
 def _status_shows(sources: Path, db: str, run_id: int, line: str) -> None:
@@ -99,9 +114,12 @@ def _status_shows(sources: Path, db: str, run_id: int, line: str) -> None:
 def test_a_redesign_that_halves_the_text_is_said_as_shorter_texts(web: SampleWeb, tmp_path: Path) -> None:
     sources, db = _nights(web, tmp_path, MIN_HISTORY + 1)
     web.use_template(PORTAL, "half")
-    result = crawl(sources, db, "--source", PORTAL, "--recrawl")
+    result = _next_night(web, sources, db)
     assert result.returncode == EXIT_DEGRADED, result.stderr[-2000:]
     run = _runs(db)[-1]
     assert run.status == RunStatus.DEGRADED and run.health is not None
     line = run.health["verdict_line"]
     assert "median text" in line and "no text" not in line, line
+    checked = _check(sources, db)  # its first article still has text: the check's status is the verdict's
+    assert checked.returncode == EXIT_DEGRADED, checked.stdout + checked.stderr[-2000:]
+    assert "verdict: " in checked.stdout and "median text" in checked.stdout, checked.stdout

@@ -29,6 +29,7 @@ from crawler.cli.types import RECORD_ID, minutes, seconds
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES
 from crawler.vocabulary.sources import cron_trigger, load_sources
 from storage.db import open_for_reading
+from storage.health import describe
 from storage.leases import holders
 from storage.models import CrawlRun
 from storage.outcomes import RunStatus
@@ -66,25 +67,10 @@ def _run_dict(run: CrawlRun) -> dict[str, Any]:
 
 
 def _health_lines(health: dict[str, Any] | None) -> list[tuple[str, Any]]:
-    """A run's health as rows of `runs show`: its pages, its shares, and the verdict."""
+    """A run's health as rows of `runs show`: its pages and shares, and the verdict."""
     if not health:
         return [("health", "not counted")]
-
-    def pct(key: str) -> str:
-        value = health.get(key)
-        return f"{value:.0%}" if isinstance(value, int | float) else "-"
-
-    chars = health.get("median_chars")
-    return [
-        (
-            "health",
-            f"{health.get('pages', 0)} article pages: no text {pct('no_text')}, "
-            f"duplicates {pct('duplicate')}; of {health.get('with_text', 0)} with text: median "
-            f"{f'{chars:,}' if chars is not None else '-'} chars, dated {pct('dated')}, author or outlet "
-            f"{pct('credited')}, pass the gate {pct('gate')}, boilerplate left {pct('boilerplate')}",
-        ),
-        ("verdict", health.get("verdict_line") or "-"),
-    ]
+    return [("health", describe(health)), ("verdict", health.get("verdict_line") or "-")]
 
 
 @click.group("runs", invoke_without_command=True)

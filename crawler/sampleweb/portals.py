@@ -471,12 +471,34 @@ OFFSITE = "http://elsewhere.invalid"
 BROKEN_PAGE = b'<html><head><title>\xff\xfe\x00\x81</title></head><body><div class="zhengwen">\x81\x30'
 
 
+def _published(portal: Portal, stories: Mapping[str, Story], count: int) -> list[Story]:
+    """The `count` stories a portal carries beyond its own, oldest first: every story of the sample web
+    in turn, again and again, a portal's own ones and each later round as a new edition (its text marked
+    with the edition's number, so that it is a new text, not a copy of one stored). Short and long
+    stories alternate, so that any ten in a row read like any other ten."""
+    by_length = sorted(stories, key=lambda slug: (sum(map(len, stories[slug].paragraphs)), slug))
+    pool = [slug for pair in zip(by_length, reversed(by_length), strict=True) for slug in pair]
+    pool = list(dict.fromkeys(pool))
+    out = []
+    for i in range(count):
+        slug = pool[i % len(pool)]
+        edition = i // len(pool) + (slug in portal.stories)
+        story = stories[slug]
+        if edition:
+            first = f"{story.paragraphs[0]} ({edition})"
+            story = dataclasses.replace(
+                story, slug=f"{slug}-{edition}", paragraphs=(first, *story.paragraphs[1:])
+            )
+        out.append(story)
+    return out
+
+
 def build_site(
     templates: Mapping[str, str] | None = None, published: Mapping[str, int] | None = None
 ) -> dict[str, dict[str, Page]]:
     """Every portal's pages: portal name -> path -> page. `templates`: the article template a portal
     serves (one of TEMPLATES, "usual" if not named); `published`: how many more stories a portal
-    carries, the sample web's stories it does not, in slug order, listed before its own."""
+    carries (`_published`), listed before its own."""
     stories = load_stories()
     site: dict[str, dict[str, Page]] = {}
     for portal in PORTALS:
@@ -489,11 +511,11 @@ def build_site(
         items = [
             (portal.article_path(stories[slug], i), stories[slug]) for i, slug in enumerate(portal.stories)
         ]
-        more = [slug for slug in sorted(stories) if slug not in portal.stories]
-        more = more[: (published or {}).get(portal.name, 0)]
-        items = [
-            (portal.article_path(stories[slug], 100 + i), stories[slug]) for i, slug in enumerate(more)
-        ] + items
+        more = [
+            (portal.article_path(story, 100 + i), story)
+            for i, story in enumerate(_published(portal, stories, (published or {}).get(portal.name, 0)))
+        ]
+        items = more[::-1] + items  # the newest first
         robots = ROBOTS + "".join(f"Disallow: {path}\n" for kind, path in portal.trouble if kind == "robots")
         pages: dict[str, Page] = {
             "/": page(render_home(portal, items)),

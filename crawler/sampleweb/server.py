@@ -115,7 +115,8 @@ class SampleWeb:
         self._rebuild(portal)
 
     def publish(self, portal: str, count: int) -> None:
-        """Have `portal` carry `count` more stories (the sample web's others, listed first) from now on."""
+        """Have `portal` carry `count` more stories from now on, listed first: the sample web's others, then
+        new editions of every story (a portal publishing night after night)."""
         self.published[portal] = count
         self._rebuild(portal)
 
