@@ -79,6 +79,7 @@ class Measure:
     def noise(self, usual: float, health: Mapping[str, Any]) -> float:
         """The standard deviation of this measure from the run's page count alone."""
         if not self.of:
+            # a median of n values spreads about 1.25 times as wide as their mean
             return LENGTH_LOG_SD * 1.25 / math.sqrt(max(int(health.get("with_text") or 1), 1))
         n = int(health[self.of])
         p = min(max(usual, NOISE_SHARE), 1 - NOISE_SHARE)
@@ -92,7 +93,7 @@ class Measure:
         if now is None or len(past) < MIN_HISTORY:
             return None
         usual = median(past)
-        # the history's own spread and the run's sampling noise, both: a night of few pages wavers more
+        # the history's own spread, or the run's sampling noise when larger: a night of few pages wavers more
         habit = MAD_TO_SD * median(abs(v - usual) for v in past)
         spread = max(habit, self.noise(usual, health), self.floor)
         moved = (now - usual) * self.worse
