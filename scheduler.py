@@ -12,6 +12,9 @@
 - A run that finds its source's lease held (another crawl, or a dead one whose lease has not expired yet:
   a daemon restarted after a kill) is tried once more just after that lease's expiry (job `retry:NAME`),
   rather than waiting for its next cron time; if the source is still busy then, it waits for that.
+- A source with `min_interval` and `max_interval` is visited at those of its cron times its own recent
+  runs make due (crawler.vocabulary.polling); a cron time too early returns `not_due`, in one log line with
+  the next visit and why. `--now` crawls every source at start whatever its polling says.
 - At start, the sources file and the database (migrated to the newest schema) must open; if either does
   not, one error line and exit status 2 (a configuration error: not worth a restart), or 1 when a database
   server does not answer (it may be starting: worth a restart).
@@ -46,6 +49,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from crawler.runner.crawl import RunSummary, crawl
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
 from crawler.vocabulary.errors import DatabaseUnreachable, PairchiveError, StorageError, first_line
+from crawler.vocabulary.polling import planned_visit
 from crawler.vocabulary.sources import Source, cron_trigger, load_sources, select, source_from_dict
 from storage.db import open_for_writing
 from storage.leases import Holder, SourceBusy
@@ -70,6 +74,8 @@ _running: dict[str, int] = {}  # source name -> crawls of it in progress in this
 _running_changed = threading.Condition()
 # The running daemon's scheduler, where a run that found its source busy schedules its retry.
 _retries: BaseScheduler | None = None
+# Sources whose next run the operator asked for (`daemon --now`): crawled whatever their polling says.
+_asked_now: set[str] = set()
 
 
 def run_source(
@@ -82,7 +88,8 @@ def run_source(
     grace: float = GRACE_SECONDS,
 ) -> str:
     """The job: crawl one source now; returns the run's status (`busy` when another crawl holds it,
-    `skipped` when the daemon is stopping, `failed` when no run could be made). A crawl asked to stop (the
+    `skipped` when the daemon is stopping, `failed` when no run could be made, `not_due` when adaptive
+    polling finds this cron time too early). A crawl asked to stop (the
     daemon stopping) has `grace` seconds to close its run before it is ended.
 
     `source` is the source's table as the daemon loaded it (or, for a one-off call, its name, looked up in
@@ -95,6 +102,8 @@ def run_source(
         # not take a lease and start a crawl only to be stopped at once and marked interrupted.
         logger.info("run of %s skipped: the daemon is stopping", name)
         return "skipped"
+    if _not_due(config, source, name):
+        return "not_due"
     with _running_changed:
         _running[name] = _running.get(name, 0) + 1
     try:
@@ -133,6 +142,31 @@ def run_source(
     return run.status
 
 
+def _not_due(config: dict[str, str], source: dict[str, Any] | str, name: str) -> bool:
+    """Whether adaptive polling (crawler.vocabulary.polling) finds this cron time too early for the
+    source, said in one line with its next visit and why. A run the operator asked for is never too
+    early; a check that cannot be made (a bad file, the database away) leaves the crawl to say why."""
+    with _running_changed:
+        if name in _asked_now:
+            _asked_now.discard(name)
+            return False
+    try:
+        cfg = AppConfig(**config)
+        chosen = _chosen(cfg, source)
+        if chosen.min_interval is None:
+            return False
+        with open_for_writing(cfg.db_url).sessions() as session:
+            plan = planned_visit(session, chosen, datetime.now(UTC))
+    except (PairchiveError, SQLAlchemyError) as exc:
+        logger.debug("run of %s: no due check (%s)", name, first_line(exc))
+        return False
+    if plan.due:
+        return False
+    when = plan.next_visit.astimezone(UTC).isoformat() if plan.next_visit else "-"
+    logger.info("run of %s not_due: next visit %s, %s", name, when, plan.why)
+    return True
+
+
 def _retry_after(holder: Holder, name: str, args: list[Any], grace: float) -> datetime | None:
     """Schedule one more run of a busy source just after its holder's lease expires: a dead crawl's lease
     (a daemon restarted after a kill) is taken over then, not at the next cron time. None when no daemon
@@ -163,10 +197,7 @@ def _crawl_one(
     time_limit: float | None,
     grace: float,
 ) -> RunSummary:
-    if isinstance(source, str):
-        (chosen,) = select(load_sources(cfg.sources_path), [source], cfg.sources_path)
-    else:
-        chosen = source_from_dict(source)
+    chosen = _chosen(cfg, source)
     logger.info("run of %s starting", chosen.name)
     (run,) = crawl(
         cfg,
@@ -179,6 +210,14 @@ def _crawl_one(
         grace=grace,
     )
     return run
+
+
+def _chosen(cfg: AppConfig, source: dict[str, Any] | str) -> Source:
+    """The job's source: its table as the daemon loaded it, or its name looked up in the sources file."""
+    if isinstance(source, str):
+        (chosen,) = select(load_sources(cfg.sources_path), [source], cfg.sources_path)
+        return chosen
+    return source_from_dict(source)
 
 
 def _one_line(text: str) -> str:
@@ -310,6 +349,8 @@ class Daemon:
         if run_now:
             now = datetime.now(UTC)
             for job in self.scheduler.get_jobs():
+                with _running_changed:
+                    _asked_now.add(job.id.removeprefix("crawl:"))
                 job.modify(next_run_time=now)
 
     def watch(self) -> None:

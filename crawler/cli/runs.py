@@ -27,6 +27,7 @@ from crawler.cli.options import (
 )
 from crawler.cli.types import RECORD_ID, minutes, seconds
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES
+from crawler.vocabulary.polling import planned_visit
 from crawler.vocabulary.sources import cron_trigger, load_sources
 from storage.db import open_for_reading
 from storage.leases import holders
@@ -169,8 +170,9 @@ def runs_show(run_id: int, limit: int, as_json: bool, db: str | None) -> None:
 @db_option
 @json_option("One JSON object per source, one per line.")
 def status(sources: str | None, db: str | None, as_json: bool) -> None:
-    """Each configured source at a glance: its next scheduled run, its last run and how it ended, the runs in
-    a row that did not end ok, and who is crawling it now.
+    """Each configured source at a glance: its next visit and why (its schedule, or what its last visits found
+    when it declares min_interval and max_interval), its last run and how it ended, the runs in a row that
+    did not end ok, and who is crawling it now.
 
     Example: pairchive status --sources prod.toml
     """
@@ -189,6 +191,7 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
         for source in configured:
             s = stand[source.name]
             nxt = cron_trigger(source.schedule, source.timezone).get_next_fire_time(None, now)
+            visit = planned_visit(session, source, now)
             last = s.last_run
             lease = held.get(source.name)
             crawling = ""
@@ -201,6 +204,9 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
                     "source": source.name,
                     "schedule": f"{source.schedule} {source.timezone}",
                     "next_run": nxt.astimezone(UTC).isoformat() if nxt else None,
+                    "next_visit": visit.next_visit.astimezone(UTC).isoformat() if visit.next_visit else None,
+                    "interval_seconds": round(visit.interval.total_seconds()) if visit.interval else None,
+                    "why": visit.why,
                     "last_run": _run_dict(last) if last else None,
                     "last_ok": s.last_ok.isoformat() if s.last_ok else None,
                     "consecutive_failures": s.consecutive_failures,
@@ -210,7 +216,8 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
             rows.append(
                 [
                     source.name,
-                    _when(nxt),
+                    _when(visit.next_visit),
+                    visit.why,
                     f"{last.id} {last.status} {_when(last.started_at)}" if last else "never",
                     (last.counts or {}).get("stored", 0) if last else "-",
                     s.consecutive_failures,
@@ -221,7 +228,11 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
         for record in records:
             click.echo(json.dumps(record, ensure_ascii=False))
         return
-    click.echo(table(["source", "next run", "last run", "stored", "failures in a row", "crawling now"], rows))
+    click.echo(
+        table(
+            ["source", "next visit", "why", "last run", "stored", "failures in a row", "crawling now"], rows
+        )
+    )
 
 
 @click.command("daemon")
