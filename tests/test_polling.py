@@ -128,8 +128,8 @@ def test_bad_bounds_are_one_line_naming_the_file_the_source_and_the_field(
 # --- the interval, learnt from real runs in a real SQLite file ----------------------------------------
 
 
-def test_the_interval_grows_over_visits_that_find_nothing_and_stops_at_max_interval(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'a.db'}"
+def test_the_interval_grows_over_visits_that_find_nothing_and_stops_at_max_interval(db_url: str) -> None:
+    db = db_url
     (source,) = parse_sources(adaptive())
     assert plan(db, source, T0) == VisitPlan(
         T0, timedelta(hours=6), "every 6h (min): no visit yet", due=True
@@ -157,8 +157,8 @@ def test_the_interval_grows_over_visits_that_find_nothing_and_stops_at_max_inter
     assert plan(db, source, last + timedelta(hours=47)).due
 
 
-def test_a_visit_with_new_articles_halves_the_interval_down_to_min_interval(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'a.db'}"
+def test_a_visit_with_new_articles_halves_the_interval_down_to_min_interval(db_url: str) -> None:
+    db = db_url
     (source,) = parse_sources(adaptive())
     at = T0
     for _ in range(6):
@@ -186,8 +186,8 @@ def test_a_visit_with_new_articles_halves_the_interval_down_to_min_interval(tmp_
     )
 
 
-def test_runs_that_did_not_complete_keep_the_interval_and_a_reprocess_is_no_visit(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'a.db'}"
+def test_runs_that_did_not_complete_keep_the_interval_and_a_reprocess_is_no_visit(db_url: str) -> None:
+    db = db_url
     (source,) = parse_sources(adaptive())
     visit(db, source, T0, known=4)
     visit(db, source, T0 + timedelta(hours=9), known=4)
@@ -197,7 +197,7 @@ def test_runs_that_did_not_complete_keep_the_interval_and_a_reprocess_is_no_visi
     found = plan(db, source, T0 + timedelta(days=3, minutes=1))
     assert (found.interval, found.why) == (
         timedelta(hours=13, minutes=30),
-        "every 13h30m: the last visit interrupted, interval kept",
+        "every 13h30m: the last visit was interrupted, interval kept",
     )
     # measured from the failed visit's start: tried again at the cadence it had
     assert found.next_visit == T0 + timedelta(days=3, hours=13)

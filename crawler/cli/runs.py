@@ -170,9 +170,11 @@ def runs_show(run_id: int, limit: int, as_json: bool, db: str | None) -> None:
 @db_option
 @json_option("One JSON object per source, one per line.")
 def status(sources: str | None, db: str | None, as_json: bool) -> None:
-    """Each configured source at a glance: its next visit and why (its schedule, or what its last visits found
-    when it declares min_interval and max_interval), its last run and how it ended, the runs in a row that
-    did not end ok, and who is crawling it now.
+    """Each configured source at a glance: its next scheduled run, its last run and how it ended, the runs in
+    a row that did not end ok, and who is crawling it now.
+
+    The next run is the source's next visit and why: its schedule, or, for a source with min_interval and
+    max_interval, the first cron time its last visits make due and what they found.
 
     Example: pairchive status --sources prod.toml
     """
@@ -262,7 +264,12 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
     metavar="SECONDS",
     help="At SIGTERM or SIGINT, how long running crawls may go on before they are stopped.",
 )
-@click.option("--now", "run_now", is_flag=True, help="Also run every source once at start.")
+@click.option(
+    "--now",
+    "run_now",
+    is_flag=True,
+    help="Also run every source once at start (whatever its adaptive polling says).",
+)
 @set_option("every crawl")
 def daemon(
     sources: str | None,

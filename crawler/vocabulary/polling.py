@@ -45,6 +45,7 @@ GROW = 1.5  # a completed visit with nothing new
 EARLY_SHARE = 0.1  # a cron time this share of the interval early is due...
 EARLY_CAP = timedelta(hours=1)  # ...up to the misfire grace, the most a scheduled run starts late
 WHY_WINDOW = 5  # the visits "new articles in K of the last N visits" counts
+ENDED = {RunStatus.FAILED: "failed", RunStatus.TIMEOUT: "timed out", RunStatus.INTERRUPTED: "was interrupted"}
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def why_text(visits: Sequence[Visit], interval: timedelta, low: timedelta, high:
             return f"{every}: new articles in the last visit"
         return f"{every}: new articles in {found} of the last {len(recent)} visits"
     if last.status in INCOMPLETE:
-        return f"{every}: the last visit {last.status}, interval kept"
+        return f"{every}: the last visit {ENDED.get(RunStatus(last.status), last.status)}, interval kept"
     empty = 0
     for visit in visits:
         if new_articles(visit.counts):
