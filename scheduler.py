@@ -89,8 +89,8 @@ def run_source(
 ) -> str:
     """The job: crawl one source now; returns the run's status (`busy` when another crawl holds it,
     `skipped` when the daemon is stopping, `failed` when no run could be made, `not_due` when adaptive
-    polling finds this cron time too early). A crawl asked to stop (the
-    daemon stopping) has `grace` seconds to close its run before it is ended.
+    polling finds this cron time too early). A crawl asked to stop (the daemon stopping) has `grace`
+    seconds to close its run before it is ended.
 
     `source` is the source's table as the daemon loaded it (or, for a one-off call, its name, looked up in
     the sources file). The job's arguments are plain data, so it runs from any job store. A busy source
@@ -382,6 +382,8 @@ class Daemon:
             _retries = None
         STOPPING.clear()
         SHUTTING_DOWN.clear()
+        with _running_changed:
+            _asked_now.clear()  # a --now run that never started is no order for the next daemon
         logger.info("stopped")
 
     def install_signal_handlers(self) -> None:
