@@ -5,9 +5,11 @@ compared with the run records in the database."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import socket
+import threading
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
@@ -34,7 +36,16 @@ from storage.leases import LEASE_SECONDS, acquire
 from storage.models import CrawlRun, utcnow
 from storage.outcomes import Reason
 from tests.cli import run_cli
-from tests.crawls import LOOPBACK, LOOPBACK_SETTINGS, WAIT, crawl_sample, pairchive, run_rows, started
+from tests.crawls import (
+    LOOPBACK,
+    LOOPBACK_SETTINGS,
+    WAIT,
+    crawl_sample,
+    pairchive,
+    run_rows,
+    slow_sources,
+    started,
+)
 from tests.test_daemon import DrivenScheduler, one_source
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -390,6 +401,24 @@ def test_crawl_writes_the_metrics_file_when_a_run_fails_too(tmp_path: Path) -> N
     assert by(found, "pairchive_runs_total", "source", "status")[("dead", "failed")] == 1
     assert by(found, "pairchive_consecutive_failures", "source") == {("dead",): 1}
     assert by(found, "pairchive_last_success_timestamp_seconds", "source") == {("dead",): 0}
+
+
+def test_ctrl_c_during_a_crawl_writes_the_metrics_of_the_runs_so_far(
+    slow_portal: tuple[str, threading.Event, threading.Event], tmp_path: Path
+) -> None:
+    base, asked, release = slow_portal
+    sources = slow_sources(tmp_path, base)
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    path = tmp_path / "pairchive.prom"
+    args = ("crawl", "--log", "--sources", str(sources), "--db", db, "--metrics-file", str(path), *LOOPBACK)
+    with started(*args) as (proc, _err):
+        assert asked.wait(WAIT)
+        os.killpg(proc.pid, signal.SIGINT)  # as the terminal does on Ctrl-C: the crawl and its worker
+        release.set()
+        assert proc.wait(timeout=WAIT) == 1
+    found = samples(path.read_text(encoding="utf-8"))
+    assert by(found, "pairchive_runs_total", "source", "status")[("slow", "interrupted")] == 1
+    assert by(found, "pairchive_consecutive_failures", "source") == {("slow",): 1}
 
 
 def test_a_metrics_file_in_a_directory_that_does_not_exist_is_refused_before_crawling(

@@ -176,8 +176,11 @@ def crawl(
             recrawl=recrawl,
             timeout=timeout * 60,
         )
-    finally:
-        unwritten = _write_metrics(tally, metrics_file, chosen) if tally and metrics_file else None
+    except BaseException:
+        if tally and metrics_file:  # the runs so far, without the standing: the database may be what failed
+            _write_metrics(tally, metrics_file, [])
+        raise
+    unwritten = _write_metrics(tally, metrics_file, chosen) if tally and metrics_file else None
     if runs:
         click.echo(summary_table(runs))
     failed = [r for r in runs if r.status != RunStatus.OK]
@@ -213,7 +216,8 @@ def _metrics_for(path: str, chosen: list[Source], cfg: AppConfig) -> Metrics:
 def _write_metrics(tally: Metrics, path: str, chosen: list[Source]) -> str | None:
     """Write the crawl's metrics, with each source's standing as the database has it now; the error line
     when the file could not be written."""
-    tally.read_standing([s.name for s in chosen])
+    if chosen:
+        tally.read_standing([s.name for s in chosen])
     try:
         tally.write(path)
     except OSError as exc:
