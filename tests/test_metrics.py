@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import time_machine
+from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES
 from apscheduler.executors.debug import DebugExecutor
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -249,6 +250,41 @@ def test_a_run_missed_past_the_misfire_grace_is_counted_as_missed(
         finally:
             sched.shutdown(wait=False)
     assert skipped_of(tally) == {"coalesced": 1, "missed": 1}
+    close_all()
+
+
+def test_a_crawl_running_is_counted_and_its_next_time_while_it_runs_is_counted_busy(
+    slow_portal: tuple[str, threading.Event, threading.Event], tmp_path: Path, tally: metrics.Metrics
+) -> None:
+    base, asked, release = slow_portal
+    cfg = AppConfig(db_url=f"sqlite:///{tmp_path / 'a.db'}", sources_path=str(slow_sources(tmp_path, base)))
+    daemon = scheduler.Daemon(cfg, settings=LOOPBACK_SETTINGS, grace=WAIT)
+    tally.watch(daemon.scheduler)
+    refused, executed = threading.Event(), threading.Event()
+    # after the metrics' own listener, which was added first: when these are set, it has counted
+    daemon.scheduler.add_listener(lambda _e: refused.set(), EVENT_JOB_MAX_INSTANCES)
+    daemon.scheduler.add_listener(lambda _e: executed.set(), EVENT_JOB_EXECUTED)
+    assert daemon.load()
+    daemon.start(run_now=True)
+    try:
+        assert asked.wait(WAIT)  # mid-page
+        assert by(samples(generate_latest(tally.registry).decode()), "pairchive_crawls_running") == {(): 1}
+        job = daemon.scheduler.get_job(scheduler.job_id("slow"))
+        job.modify(next_run_time=datetime.now(UTC))  # due again while it runs (max_instances=1)
+        assert refused.wait(WAIT)
+        release.set()
+        assert executed.wait(WAIT)
+    finally:
+        release.set()
+        daemon.stop()
+    found = samples(generate_latest(tally.registry).decode())
+    assert by(found, "pairchive_crawls_running") == {(): 0}
+    assert {k: v for k, v in by(found, "pairchive_runs_skipped_total", "source", "reason").items() if v} == {
+        ("slow", "busy"): 1
+    }
+    assert {k: v for k, v in by(found, "pairchive_runs_total", "source", "status").items() if v} == {
+        ("slow", "ok"): 1
+    }
     close_all()
 
 

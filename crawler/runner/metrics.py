@@ -210,7 +210,8 @@ class Metrics:
 
     def watch(self, scheduler: BaseScheduler) -> None:
         """Count what the scheduler's events say of the daemon's cron jobs: runs missed past their grace,
-        scheduled times coalesced into one run, and the jobs that returned without making a run."""
+        scheduled times coalesced into one run, runs not started because the previous one is still going,
+        and the jobs that returned without making a run."""
         from apscheduler.events import (
             EVENT_JOB_ADDED,
             EVENT_JOB_EXECUTED,
@@ -226,6 +227,8 @@ class Metrics:
                 return
             if event.code == EVENT_JOB_MISSED:
                 self.skipped.labels(source, MISSED).inc()
+            elif event.code == EVENT_JOB_MAX_INSTANCES:  # its previous run still going: not started
+                self.skipped.labels(source, BUSY).inc()
             elif event.code == EVENT_JOB_EXECUTED:
                 reason = SKIPPED_WORDS.get(getattr(event, "retval", None) or "")
                 if reason is not None:
