@@ -24,6 +24,8 @@
 - SIGHUP, or a change to the sources file: the sources are read again and the jobs added, replaced or
   removed to match, without a restart. A file that does not load keeps the old schedule; the error is
   logged in one line.
+- With `--metrics HOST:PORT`, Prometheus metrics (crawler.runner.metrics) are served on that address; one
+  that cannot be listened on (a port in use) is one error line and exit status 2.
 - Logs go to stderr, one line per event.
 """
 
@@ -46,6 +48,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.runner import metrics
 from crawler.runner.crawl import RunSummary, crawl
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
 from crawler.vocabulary.errors import DatabaseUnreachable, PairchiveError, StorageError, first_line
@@ -106,6 +109,7 @@ def run_source(
         return "not_due"
     with _running_changed:
         _running[name] = _running.get(name, 0) + 1
+    metrics.crawl_started()
     try:
         run = _crawl_one(AppConfig(**config), source, settings, time_limit, grace)
     except SourceBusy as exc:
@@ -122,13 +126,16 @@ def run_source(
     except Exception as exc:  # a bad file, the database gone, a full disk: one line, and the daemon goes on
         logger.error("run of %s failed: %s", name, first_line(exc))
         logger.debug("run of %s failed", name, exc_info=True)
+        metrics.count_skip(name, metrics.ERROR)  # no run record was made: not a run that failed
         return "failed"
     finally:
+        metrics.crawl_ended()
         with _running_changed:
             _running[name] -= 1
             if not _running[name]:
                 del _running[name]
             _running_changed.notify_all()
+    metrics.count_run(run)
     counts = " ".join(f"{k}={v}" for k, v in sorted(run.counts.items()))
     log = logger.info if run.status == RunStatus.OK else logger.error
     log(
@@ -322,6 +329,7 @@ class Daemon:
                 ",".join(removed) or "-",
             )
         self.sources = new
+        metrics.sources_loaded(sorted(new))
         return True
 
     def next_runs(self) -> dict[str, datetime | None]:
@@ -410,8 +418,10 @@ def serve(
     grace: float = GRACE_SECONDS,
     run_now: bool = False,
     settings: dict[str, Any] | None = None,
+    metrics_address: tuple[str, int] | None = None,
 ) -> int:
-    """Run the daemon in this process until SIGTERM or SIGINT; the exit status."""
+    """Run the daemon in this process until SIGTERM or SIGINT; the exit status. `metrics_address`: serve
+    Prometheus metrics on that host and port."""
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # misfires and errors only
     logging.getLogger("alembic").setLevel(logging.WARNING)  # schema checks at start are routine
     scrub_logging()  # a driver's error may echo the database URL; its password never reaches the log
@@ -433,6 +443,8 @@ def serve(
             detail = f"{display_url(cfg.db_url)}: {detail}"
         logger.error("cannot open the database: %s", detail)
         return 2
+    if metrics_address is not None and not _serve_metrics(daemon, *metrics_address):
+        return 2  # a port in use or an address not of this host: a configuration error
     daemon.install_signal_handlers()
     logger.info(
         "daemon started: %d source(s) from %s, database %s, at most %d crawl(s) at once",
@@ -445,6 +457,28 @@ def serve(
     daemon.watch()
     daemon.stop()
     return 0
+
+
+def _serve_metrics(daemon: Daemon, host: str, port: int) -> bool:
+    """Count this daemon's runs and serve them: every source's series from the start, the per-source
+    gauges read from the database (a restarted daemon does not report zeros), the scheduler's events
+    watched. False, with one error line, when the address cannot be listened on."""
+    tally = metrics.Metrics(process=True)
+    tally.declare(sorted(daemon.sources))
+    tally.read_standing(sorted(daemon.sources), daemon.cfg.db_url)
+    tally.watch(daemon.scheduler)
+    try:
+        bound = tally.serve(host, port)
+    except OSError as exc:
+        logger.error("cannot serve metrics on %s: %s", _address(host, port), exc.strerror or exc)
+        return False
+    metrics.install(tally)
+    logger.info("metrics served at http://%s/metrics", _address(*bound))
+    return True
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def main(cfg: AppConfig | None = None) -> int:

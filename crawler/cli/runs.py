@@ -25,7 +25,7 @@ from crawler.cli.options import (
     sources_option,
     table,
 )
-from crawler.cli.types import RECORD_ID, minutes, seconds
+from crawler.cli.types import RECORD_ID, ListenAddress, minutes, seconds
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES
 from crawler.vocabulary.polling import planned_visit
 from crawler.vocabulary.sources import cron_trigger, load_sources
@@ -270,6 +270,12 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
     is_flag=True,
     help="Also run every source once at start (whatever its adaptive polling says).",
 )
+@click.option(
+    "--metrics",
+    "metrics_address",
+    type=ListenAddress(),
+    help="Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464; port 0: any free port).",
+)
 @set_option("every crawl")
 def daemon(
     sources: str | None,
@@ -279,13 +285,15 @@ def daemon(
     time_limit: float,
     grace: float,
     run_now: bool,
+    metrics_address: tuple[str, int] | None,
     overrides: tuple[str, ...],
 ) -> None:
     """Run every source on its schedule until stopped (SIGTERM or SIGINT; SIGHUP reloads the sources).
 
     One cron job per source (its `schedule`, in its `timezone`), each crawl a subprocess holding the
     source's lease, at most --max-concurrent at once. Logs go to stderr, one line per event; every run is a
-    record (`pairchive runs`, `pairchive status`). See docs/deploy.md for a systemd unit.
+    record (`pairchive runs`, `pairchive status`). --metrics serves Prometheus metrics. See docs/deploy.md for
+    a systemd unit and a scrape configuration.
 
     Example: pairchive daemon --sources /etc/pairchive/sources.toml --db postgresql+psycopg://pairchive@db/pairchive
     """
@@ -301,5 +309,6 @@ def daemon(
             grace=grace,
             run_now=run_now,
             settings=settings or None,
+            metrics_address=metrics_address,
         )
     )
