@@ -3,14 +3,16 @@ summary table at the end."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from crawler.cli.options import (
+    ConfigError,
     app_config,
     data_dir_option,
     db_option,
@@ -27,6 +29,9 @@ from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
 from crawler.vocabulary.sources import Source, load_sources, select
 from storage.leases import SourceBusy
 from storage.outcomes import COMPLETED, RunStatus
+
+if TYPE_CHECKING:
+    from crawler.runner.metrics import Metrics
 
 EXIT_BUSY = 3  # another crawl holds a chosen source's lease
 EXIT_DEGRADED = 4  # a run ended degraded: its pages' extraction drifted from its source's history
@@ -121,6 +126,12 @@ class Progress:
     metavar="YYYY-MM-DD",
     help="Skip article links dated (in their URL) before this day.",
 )
+@click.option(
+    "--metrics-file",
+    metavar="PATH",
+    help="After the runs, write their Prometheus metrics to this file, replaced at once (for node_exporter's "
+    "textfile collector: a .prom file in its directory).",
+)
 @set_option()
 def crawl(
     names: tuple[str, ...],
@@ -133,6 +144,7 @@ def crawl(
     timeout: float,
     recrawl: bool,
     since: datetime | None,
+    metrics_file: str | None,
     overrides: tuple[str, ...],
 ) -> None:
     """Crawl portals now, one after the other, and store the pairing stories found.
@@ -141,9 +153,10 @@ def crawl(
     Each run is a subprocess holding its source's lease: a source another crawl (the daemon, another
     operator) is crawling is skipped with who holds it. Progress and log go to stderr, the summary table
     to stdout (Ctrl-C: the runs so far). Exit status: 0 every run ok, 1 a run failed, timed out or was
-    interrupted, 2 a usage or configuration error (a bad sources file, an unknown source), 3 a source was
-    busy (and no run failed), 4 a run was degraded (it ended, but its pages extract far worse than its
-    source's last ok runs: a new template?) and none failed; a failure wins over degraded, degraded over busy.
+    interrupted (or the --metrics-file could not be written), 2 a usage or configuration error (a bad sources
+    file, an unknown source, a --metrics-file in no directory), 3 a source was busy (and no run failed), 4 a
+    run was degraded (it ended, but its pages extract far worse than its source's last ok runs: a new
+    template?) and none failed; a failure wins over degraded, degraded over busy.
 
     Example: pairchive crawl --source huli-edu --db archive.db
     """
@@ -154,15 +167,23 @@ def crawl(
     live = live and not quiet
     settings = {"LOG_LEVEL": "WARNING" if quiet or live else "INFO", **scrapy_overrides(overrides)}
     chosen = select(load_sources(cfg.sources_path), names, cfg.sources_path)
-    runs, busy, interrupted = _crawl_each(
-        cfg,
-        chosen,
-        live,
-        settings=settings,
-        since=since.date() if since else None,
-        recrawl=recrawl,
-        timeout=timeout * 60,
-    )
+    tally = _metrics_for(metrics_file, chosen, cfg) if metrics_file else None
+    try:
+        runs, busy, interrupted = _crawl_each(
+            cfg,
+            chosen,
+            live,
+            tally,
+            settings=settings,
+            since=since.date() if since else None,
+            recrawl=recrawl,
+            timeout=timeout * 60,
+        )
+    except BaseException:
+        if tally and metrics_file:  # the runs so far, without the standing: the database may be what failed
+            _write_metrics(tally, metrics_file, [])
+        raise
+    unwritten = _write_metrics(tally, metrics_file, chosen) if tally and metrics_file else None
     if runs:
         click.echo(summary_table(runs))
     failed = [r for r in runs if r.status not in COMPLETED]
@@ -173,7 +194,9 @@ def crawl(
         echo_text(f"run {r.run_id} ({r.source}) degraded: {r.verdict}", err=True)
     if interrupted:
         click.echo(f"interrupted: {len(runs)} of {len(chosen)} source(s) crawled", err=True)
-    if failed or interrupted:
+    if unwritten:
+        click.echo(unwritten, err=True)
+    if failed or interrupted or unwritten:
         sys.exit(1)
     if degraded:
         sys.exit(EXIT_DEGRADED)
@@ -181,23 +204,61 @@ def crawl(
         sys.exit(EXIT_BUSY)
 
 
+def _metrics_for(path: str, chosen: list[Source], cfg: AppConfig) -> Metrics:
+    """The metrics this crawl counts into, for --metrics-file; its directory is checked first, so a wrong
+    path is said at once rather than after hours of crawling."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ConfigError(f"--metrics-file {path} is a directory")
+    if not os.path.isdir(folder):
+        raise ConfigError(f"--metrics-file {path}: directory {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"--metrics-file {path}: directory {folder} cannot be written")
+    from crawler.runner import metrics  # only here: prometheus_client is for the crawls that ask for it
+
+    tally = metrics.Metrics(db_url=cfg.db_url)
+    tally.declare(s.name for s in chosen)
+    return metrics.install(tally) or tally
+
+
+def _write_metrics(tally: Metrics, path: str, chosen: list[Source]) -> str | None:
+    """Write the crawl's metrics, with each source's standing as the database has it now; the error line
+    when the file could not be written."""
+    if chosen:
+        tally.read_standing([s.name for s in chosen])
+    try:
+        tally.write(path)
+    except OSError as exc:
+        return f"could not write the metrics to {path}: {exc.strerror or exc}"
+    return None
+
+
+def _counted(tally: Metrics | None, runs: list[RunSummary]) -> list[RunSummary]:
+    if tally is not None:
+        for run in runs:
+            tally.count_run(run)
+    return runs
+
+
 def _crawl_each(
-    cfg: AppConfig, chosen: list[Source], live: bool, **options: Any
+    cfg: AppConfig, chosen: list[Source], live: bool, tally: Metrics | None = None, **options: Any
 ) -> tuple[list[RunSummary], list[str], bool]:
     """Crawl the sources in turn: the runs, the sources found busy, and whether Ctrl-C ended it early
-    (the runs so far are kept, so the operator still gets their summary)."""
+    (the runs so far are kept, so the operator still gets their summary). Each counted in `tally`."""
     runs: list[RunSummary] = []
     busy: list[str] = []
     for source in chosen:
         bar = Progress(sys.stderr, source.name, sys.stderr.isatty()) if live else None
         try:
-            runs += run_crawl(cfg, [source], progress=bar.update if bar else None, **options)
+            runs += _counted(tally, run_crawl(cfg, [source], progress=bar.update if bar else None, **options))
         except SourceBusy as exc:
             bar = None
             busy.append(str(exc))
             click.echo(f"skipped: {exc}", err=True)
+            if tally is not None:
+                tally.skipped.labels(source.name, "busy").inc()
         except CrawlInterrupted as exc:
-            runs += exc.runs
+            runs += _counted(tally, exc.runs)
             return runs, busy, True
         except KeyboardInterrupt:  # between two runs, or before this one had a record
             return runs, busy, True

@@ -25,8 +25,9 @@ from crawler.cli.options import (
     sources_option,
     table,
 )
-from crawler.cli.types import RECORD_ID, minutes, seconds
+from crawler.cli.types import RECORD_ID, ListenAddress, minutes, seconds
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES
+from crawler.vocabulary.polling import planned_visit
 from crawler.vocabulary.sources import cron_trigger, load_sources
 from storage.db import open_for_reading
 from storage.health import describe
@@ -205,6 +206,9 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
     a row that failed, the degraded runs since its last ok one, the newest drift verdict, and who is
     crawling it now.
 
+    The next run is the source's next visit and why: its schedule, or, for a source with min_interval and
+    max_interval, the first cron time its last visits make due and what they found.
+
     Example: pairchive status --sources prod.toml
     """
     cfg = app_config(db, sources)
@@ -222,6 +226,7 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
         for source in configured:
             s = stand[source.name]
             nxt = cron_trigger(source.schedule, source.timezone).get_next_fire_time(None, now)
+            visit = planned_visit(session, source, now)
             last = s.last_run
             lease = held.get(source.name)
             crawling = ""
@@ -234,6 +239,9 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
                     "source": source.name,
                     "schedule": f"{source.schedule} {source.timezone}",
                     "next_run": nxt.astimezone(UTC).isoformat() if nxt else None,
+                    "next_visit": visit.next_visit.astimezone(UTC).isoformat() if visit.next_visit else None,
+                    "interval_seconds": round(visit.interval.total_seconds()) if visit.interval else None,
+                    "why": visit.why,
                     "last_run": _run_dict(last) if last else None,
                     "last_ok": s.last_ok.isoformat() if s.last_ok else None,
                     "consecutive_failures": s.consecutive_failures,
@@ -245,7 +253,8 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
             rows.append(
                 [
                     source.name,
-                    _when(nxt),
+                    _when(visit.next_visit),
+                    visit.why,
                     f"{last.id} {last.status} {_when(last.started_at)}" if last else "never",
                     (last.counts or {}).get("stored", 0) if last else "-",
                     s.consecutive_failures,
@@ -258,7 +267,7 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
         for record in records:
             click.echo(json.dumps(record, ensure_ascii=False))
         return
-    headers = ["source", "next run", "last run", "stored", "failures in a row", "degraded in a row"]
+    headers = ["source", "next visit", "why", "last run", "stored", "failures in a row", "degraded in a row"]
     click.echo(table([*headers, "last verdict", "crawling now"], rows))
 
 
@@ -289,7 +298,18 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
     metavar="SECONDS",
     help="At SIGTERM or SIGINT, how long running crawls may go on before they are stopped.",
 )
-@click.option("--now", "run_now", is_flag=True, help="Also run every source once at start.")
+@click.option(
+    "--now",
+    "run_now",
+    is_flag=True,
+    help="Also run every source once at start (whatever its adaptive polling says).",
+)
+@click.option(
+    "--metrics",
+    "metrics_address",
+    type=ListenAddress(),
+    help="Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464; port 0: any free port).",
+)
 @set_option("every crawl")
 def daemon(
     sources: str | None,
@@ -299,13 +319,15 @@ def daemon(
     time_limit: float,
     grace: float,
     run_now: bool,
+    metrics_address: tuple[str, int] | None,
     overrides: tuple[str, ...],
 ) -> None:
     """Run every source on its schedule until stopped (SIGTERM or SIGINT; SIGHUP reloads the sources).
 
     One cron job per source (its `schedule`, in its `timezone`), each crawl a subprocess holding the
     source's lease, at most --max-concurrent at once. Logs go to stderr, one line per event; every run is a
-    record (`pairchive runs`, `pairchive status`). See docs/deploy.md for a systemd unit.
+    record (`pairchive runs`, `pairchive status`). --metrics serves Prometheus metrics. See docs/deploy.md for
+    a systemd unit and a scrape configuration.
 
     Example: pairchive daemon --sources /etc/pairchive/sources.toml --db postgresql+psycopg://pairchive@db/pairchive
     """
@@ -321,5 +343,6 @@ def daemon(
             grace=grace,
             run_now=run_now,
             settings=settings or None,
+            metrics_address=metrics_address,
         )
     )
