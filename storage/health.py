@@ -9,6 +9,9 @@ A run's health (`crawl_runs.health`) is a dict of plain numbers, counted by the 
     with_text     of them, pages that kept a text through cleaning
     no_text       share of `pages` with no text
     median_chars  median length of the cleaned texts, in characters (None without texts)
+    chars_spread  how widely those lengths spread: a robust standard deviation of log(chars), the
+                  interquartile range over 1.349 (None under 4 texts); what makes a small run's median
+                  waver (a portal of briefs and long reports wavers more than one of even stories)
     dated         share of `with_text` with a published date found
     credited      share of `with_text` with an author or an outlet found
     gate          share of `with_text` the relevance gate passed
@@ -30,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from statistics import median
+from statistics import median, quantiles
 from typing import Any
 
 # The baseline: a source's last ten ok runs (ten nights of a nightly portal): enough for a median and a
@@ -50,9 +53,17 @@ MAD_TO_SD = 1.4826
 # The sampling noise of a share is figured as if it were at least this far from 0 and 1: a history of
 # 0% no-text pages does not make one such page in a small run a surprise.
 NOISE_SHARE = 0.1
-# The spread of story lengths within a portal, as a standard deviation of log(chars) (stories of about
-# 600 to 2,500 characters): the noise of a small run's median length.
+# The least spread of story lengths within a portal, as a standard deviation of log(chars) (stories of
+# about 600 to 2,500 characters), and the spread of a history that has not measured its own
+# (`chars_spread`, runs recorded before it was kept). A portal mixing briefs and long reports spreads
+# twice as wide, and its history says so: with the lengths' spread taken as this constant, such
+# portals' small nights were judged "median text halved" in 26 of 2,000 simulated unchanged runs
+# (benchmarks/bench_health.py), with their own measured spread in none.
 LENGTH_LOG_SD = 0.5
+# The interquartile range of normally spread values is this many standard deviations.
+IQR_TO_SD = 1.349
+# Fewer texts than this and a run's quartiles say nothing of its spread.
+MIN_SPREAD_TEXTS = 4
 
 VERDICTS = ("steady", "degraded", "no_verdict")
 
@@ -76,11 +87,14 @@ class Measure:
             return math.log(raw) if raw > 0 else None
         return float(raw)
 
-    def noise(self, usual: float, health: Mapping[str, Any]) -> float:
-        """The standard deviation of this measure from the run's page count alone."""
+    def noise(self, usual: float, health: Mapping[str, Any], history: Sequence[Mapping[str, Any]]) -> float:
+        """The standard deviation of this measure from the run's page count alone (for a length, with the
+        spread of the portal's story lengths its history measured)."""
         if not self.of:
+            spreads = [h["chars_spread"] for h in history if isinstance(h.get("chars_spread"), int | float)]
+            sd = max(median(spreads), LENGTH_LOG_SD) if spreads else LENGTH_LOG_SD
             # a median of n values spreads about 1.25 times as wide as their mean
-            return LENGTH_LOG_SD * 1.25 / math.sqrt(max(int(health.get("with_text") or 1), 1))
+            return sd * 1.25 / math.sqrt(max(int(health.get("with_text") or 1), 1))
         n = int(health[self.of])
         p = min(max(usual, NOISE_SHARE), 1 - NOISE_SHARE)
         # half a page more: a few pages of a small run are a coarser step than the normal curve says
@@ -95,7 +109,7 @@ class Measure:
         usual = median(past)
         # the history's own spread, or the run's sampling noise when larger: a night of few pages wavers more
         habit = MAD_TO_SD * median(abs(v - usual) for v in past)
-        spread = max(habit, self.noise(usual, health), self.floor)
+        spread = max(habit, self.noise(usual, health, history), self.floor)
         moved = (now - usual) * self.worse
         if moved < self.min_shift or moved <= SPREADS * spread:
             return None
@@ -182,12 +196,22 @@ def health_of(
         "with_text": with_text,
         "no_text": share(no_text, pages),
         "median_chars": round(median(lengths)) if lengths else None,
+        "chars_spread": _log_spread(lengths),
         "dated": share(dated, with_text),
         "credited": share(credited, with_text),
         "gate": share(gate, with_text),
         "boilerplate": share(boilerplate, with_text),
         "duplicate": share(duplicate, pages),
     }
+
+
+def _log_spread(lengths: Sequence[int]) -> float | None:
+    """A robust standard deviation of the texts' log lengths: their interquartile range over 1.349."""
+    logs = [math.log(n) for n in lengths if n > 0]
+    if len(logs) < MIN_SPREAD_TEXTS:
+        return None
+    first, _, third = quantiles(logs, n=4)
+    return round((third - first) / IQR_TO_SD, 4)
 
 
 def describe(health: Mapping[str, Any]) -> str:

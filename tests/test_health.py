@@ -133,6 +133,45 @@ def test_a_run_without_any_text_is_said_once_not_again_as_lost_dates() -> None:
     assert judge(blank, _history()).line == "no text on 100% of article pages (usually 0%)"
 
 
+def test_the_lengths_spread_is_measured_per_run_and_none_for_too_few_texts() -> None:
+    even = health_of(
+        pages=8,
+        no_text=0,
+        lengths=[1000, 1100, 1200, 1300, 1000, 1100, 1200, 1300],
+        dated=8,
+        credited=8,
+        gate=4,
+        boilerplate=0,
+        duplicate=0,
+    )
+    mixed = health_of(
+        pages=8,
+        no_text=0,
+        lengths=[150, 200, 300, 2500, 3000, 4000, 180, 3500],
+        dated=8,
+        credited=8,
+        gate=4,
+        boilerplate=0,
+        duplicate=0,
+    )
+    few = health_of(
+        pages=3, no_text=0, lengths=[100, 200, 300], dated=3, credited=3, gate=1, boilerplate=0, duplicate=0
+    )
+    assert 0 < even["chars_spread"] < 0.2 < 1.0 < mixed["chars_spread"]
+    assert few["chars_spread"] is None
+
+
+def test_a_halved_median_is_news_for_a_portal_of_even_lengths_but_not_for_one_of_briefs_and_reports() -> None:
+    halved = {**USUAL, "pages": 10, "with_text": 10, "median_chars": 560}
+    even = [{**h, "chars_spread": 0.3} for h in _history()]
+    mixed = [{**h, "chars_spread": 1.4} for h in _history()]
+    assert judge(halved, even).line.startswith("median text 560 chars (usually 1,")
+    # ten pages of a portal whose stories run from 150 to 4,000 characters: a median of 560 is a night's luck
+    assert not judge(halved, mixed).degraded
+    # runs recorded before the spread was kept are judged with the least spread, as before
+    assert judge(halved, _history()).degraded
+
+
 def test_a_short_history_gives_no_verdict_and_says_so() -> None:
     verdict = judge(USUAL, _history(MIN_HISTORY - 1))
     assert verdict.word == "no_verdict" and not verdict.degraded

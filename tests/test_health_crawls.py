@@ -111,15 +111,19 @@ def _status_shows(sources: Path, db: str, run_id: int, line: str) -> None:
     assert mine["last_verdict"] == line and mine["last_run"]["status"] == "degraded"
 
 
-def test_a_redesign_that_halves_the_text_is_said_as_shorter_texts(web: SampleWeb, tmp_path: Path) -> None:
+def test_a_redesign_that_halves_the_text_degrades_the_run_without_calling_it_textless(web: SampleWeb, tmp_path: Path) -> None:
     sources, db = _nights(web, tmp_path, MIN_HISTORY + 1)
     web.use_template(PORTAL, "half")
     result = _next_night(web, sources, db)
     assert result.returncode == EXIT_DEGRADED, result.stderr[-2000:]
     run = _runs(db)[-1]
     assert run.status == RunStatus.DEGRADED and run.health is not None
-    line = run.health["verdict_line"]
-    assert "median text" in line and "no text" not in line, line
+    line, before = run.health["verdict_line"], _runs(db)[-2].health
+    assert before is not None and run.health["median_chars"] < before["median_chars"] / 2
+    # The sample portal's stories run from briefs to long reports (its history measures the spread): over
+    # its dozen pages a halved median alone is within a night's luck, so the verdict names what else the
+    # redesign lost (the byline at the story's end went into the link list), never a text that is gone.
+    assert "no text" not in line and ("median text" in line or "author or outlet" in line), line
     checked = _check(sources, db)  # its first article still has text: the check's status is the verdict's
     assert checked.returncode == EXIT_DEGRADED, checked.stdout + checked.stderr[-2000:]
-    assert "verdict: " in checked.stdout and "median text" in checked.stdout, checked.stdout
+    assert "verdict: " in checked.stdout and line.split(" (")[0] in checked.stdout, checked.stdout
