@@ -21,15 +21,23 @@
 - SIGHUP, or a change to the sources file: the sources are read again and the jobs added, replaced or
   removed to match, without a restart. A file that does not load keeps the old schedule; the error is
   logged in one line.
-- Logs go to stderr, one line per event.
+- Logs go to stderr, one line per event: readable text, or one JSON object per event (`--log-format json`,
+  crawler.vocabulary.logformat).
+- Under systemd (NOTIFY_SOCKET set, crawler.runner.sdnotify): READY=1 once the schedule is loaded, the
+  database opened and the scheduler started; STATUS=... with the sources and the crawls running;
+  RELOADING=1 and READY=1 around a reload; STOPPING=1 when it starts to stop; and, with a watchdog
+  (WATCHDOG_USEC), WATCHDOG=1 at half its time from the main loop, only while the scheduler runs, so a
+  wedged daemon is restarted.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -39,13 +47,15 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.base import STATE_RUNNING, BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.runner.crawl import RunSummary, crawl
+from crawler.runner.sdnotify import Notifier
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
 from crawler.vocabulary.errors import DatabaseUnreachable, PairchiveError, StorageError, first_line
+from crawler.vocabulary.logformat import FORMAT_ENV, TEXT, TEXT_FORMAT, configure, event
 from crawler.vocabulary.sources import Source, cron_trigger, load_sources, select, source_from_dict
 from storage.db import open_for_writing
 from storage.leases import Holder, SourceBusy
@@ -60,7 +70,7 @@ TIME_LIMIT_MINUTES = DEFAULT_TIME_LIMIT_MINUTES  # a crawl running longer is end
 GRACE_SECONDS = 60.0  # at shutdown, how long running crawls may go on before they are stopped
 WATCH_SECONDS = 5.0  # how often the daemon looks at the sources file for changes
 RETRY_AFTER_EXPIRY_SECONDS = 5.0  # a busy source is tried again this long after its holder's lease expires
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_FORMAT = TEXT_FORMAT  # the readable line; --log-format json: crawler.vocabulary.logformat
 
 # Set as soon as the daemon starts to stop: jobs still waiting for the pool are skipped.
 SHUTTING_DOWN = threading.Event()
@@ -93,7 +103,9 @@ def run_source(
     if SHUTTING_DOWN.is_set():
         # A job queued behind the concurrency cap is still handed to the pool while it shuts down: it must
         # not take a lease and start a crawl only to be stopped at once and marked interrupted.
-        logger.info("run of %s skipped: the daemon is stopping", name)
+        logger.info(
+            "run of %s skipped: the daemon is stopping", name, extra=event("run_skipped", source=name)
+        )
         return "skipped"
     with _running_changed:
         _running[name] = _running.get(name, 0) + 1
@@ -105,14 +117,18 @@ def run_source(
             if retry_when_busy
             else None
         )
+        skipped = event("run_skipped", source=name, status="busy", error=str(exc), retry_at=retry)
         if retry is not None:
-            logger.warning("run of %s skipped: %s; trying again at %s", name, exc, retry.isoformat())
+            logger.warning(
+                "run of %s skipped: %s; trying again at %s", name, exc, retry.isoformat(), extra=skipped
+            )
         else:
-            logger.warning("run of %s skipped: %s", name, exc)
+            logger.warning("run of %s skipped: %s", name, exc, extra=skipped)
         return "busy"
     except Exception as exc:  # a bad file, the database gone, a full disk: one line, and the daemon goes on
-        logger.error("run of %s failed: %s", name, first_line(exc))
-        logger.debug("run of %s failed", name, exc_info=True)
+        failed = event("run_failed", source=name, status="failed", error=first_line(exc))
+        logger.error("run of %s failed: %s", name, first_line(exc), extra=failed)
+        logger.debug("run of %s failed", name, exc_info=True, extra=failed)
         return "failed"
     finally:
         with _running_changed:
@@ -129,6 +145,9 @@ def run_source(
         run.status,
         counts,
         f" {_one_line(run.error)}" if run.error else "",
+        extra=event(
+            "run_finished", source=name, run=run.run_id, status=run.status, counts=run.counts, error=run.error
+        ),
     )
     return run.status
 
@@ -167,7 +186,7 @@ def _crawl_one(
         (chosen,) = select(load_sources(cfg.sources_path), [source], cfg.sources_path)
     else:
         chosen = source_from_dict(source)
-    logger.info("run of %s starting", chosen.name)
+    logger.info("run of %s starting", chosen.name, extra=event("run_started", source=chosen.name))
     (run,) = crawl(
         cfg,
         [chosen],
@@ -232,8 +251,10 @@ class Daemon:
         grace: float = GRACE_SECONDS,
         settings: dict[str, Any] | None = None,
         scheduler: BaseScheduler | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.cfg = cfg
+        self.notifier = notifier or Notifier()  # the service manager's, or one that sends nothing
         self.time_limit = time_limit
         self.grace = grace
         self.settings = settings
@@ -259,10 +280,11 @@ class Daemon:
             sources = load_sources(self.cfg.sources_path)
         except PairchiveError as exc:
             self.loaded_mtime = mtime  # report a bad file once, not at every look
+            invalid = event("sources_invalid", error=str(exc))
             if self.sources:
-                logger.error("sources not reloaded, keeping the old schedule: %s", exc)
+                logger.error("sources not reloaded, keeping the old schedule: %s", exc, extra=invalid)
             else:
-                logger.error("%s", exc)
+                logger.error("%s", exc, extra=invalid)
             return False
         self.loaded_mtime = mtime
         new = {s.name: s.to_dict() for s in sources}
@@ -281,6 +303,7 @@ class Daemon:
                 ",".join(added) or "-",
                 ",".join(updated) or "-",
                 ",".join(removed) or "-",
+                extra=event("sources_reloaded", added=added, changed=updated, removed=removed),
             )
         self.sources = new
         return True
@@ -306,34 +329,73 @@ class Daemon:
         _retries = self.scheduler
         self.scheduler.start()
         for name, when in sorted(self.next_runs().items()):
-            logger.info("scheduled %s: next run %s", name, when.astimezone(UTC).isoformat() if when else "-")
+            logger.info(
+                "scheduled %s: next run %s",
+                name,
+                when.astimezone(UTC).isoformat() if when else "-",
+                extra=event("scheduled", source=name, next_run=when),
+            )
         if run_now:
             now = datetime.now(UTC)
             for job in self.scheduler.get_jobs():
                 job.modify(next_run_time=now)
 
     def watch(self) -> None:
-        """Until asked to stop: reload on SIGHUP or when the sources file changes."""
+        """Until asked to stop: reload on SIGHUP or when the sources file changes, and tell the service
+        manager how the daemon is (its status; with a watchdog, that it is alive, at half the watchdog's
+        time, so the loop wakes at least that often)."""
+        interval = self.notifier.watchdog_interval
+        look = min(WATCH_SECONDS, interval) if interval else WATCH_SECONDS
+        next_beat = time.monotonic()
         while True:
-            self.wake.wait(WATCH_SECONDS)
+            if interval and time.monotonic() >= next_beat and self.healthy():
+                self.notifier.watchdog()
+                next_beat = time.monotonic() + interval
+            self.notifier.status(self.status_line())
+            self.wake.wait(look)
             self.wake.clear()
             if self.stop_requested:
                 return
             if self.reload_requested or self._mtime() != self.loaded_mtime:
                 self.reload_requested = False
+                self.notifier.reloading()
                 self.load()
+                self.notifier.ready(self.status_line())
+
+    def healthy(self) -> bool:
+        """The scheduler runs (its thread alive): otherwise no watchdog beat, and systemd restarts us."""
+        thread = getattr(self.scheduler, "_thread", None)  # BackgroundScheduler's; others have none
+        return self.scheduler.state == STATE_RUNNING and (thread is None or thread.is_alive())
+
+    def status_line(self) -> str:
+        """What the daemon is doing, in a few words (systemd's STATUS): `3 sources, 1 crawling: huli-edu`."""
+        busy = running()
+        n = len(self.sources)
+        line = f"{n} source{'' if n == 1 else 's'}, {len(busy)} crawling"
+        return f"{line}: {', '.join(sorted(busy))}" if busy else line
 
     def stop(self) -> None:
         """No new runs; running crawls get the grace period, then are stopped and marked interrupted."""
         SHUTTING_DOWN.set()
         self.scheduler.pause()
         busy = running()
+        self.notifier.stopping(f"stopping: {self.status_line()}")
         if busy:
-            logger.info("stopping: waiting up to %gs for %s", self.grace, ",".join(sorted(busy)))
+            logger.info(
+                "stopping: waiting up to %gs for %s",
+                self.grace,
+                ",".join(sorted(busy)),
+                extra=event("stopping", crawling=sorted(busy)),
+            )
             with _running_changed:
                 _running_changed.wait_for(lambda: not _running, timeout=self.grace)
             if running():
-                logger.warning("stopping: ending %s (marked interrupted)", ",".join(sorted(running())))
+                ending = sorted(running())
+                logger.warning(
+                    "stopping: ending %s (marked interrupted)",
+                    ",".join(ending),
+                    extra=event("crawls_stopped", crawling=ending),
+                )
         STOPPING.set()
         self.scheduler.shutdown(wait=True)
         global _retries
@@ -341,16 +403,19 @@ class Daemon:
             _retries = None
         STOPPING.clear()
         SHUTTING_DOWN.clear()
-        logger.info("stopped")
+        logger.info("stopped", extra=event("stopped"))
 
     def install_signal_handlers(self) -> None:
         def stop(signum: int, _frame: FrameType | None) -> None:
-            logger.info("%s received: stopping", signal.Signals(signum).name)
+            name = signal.Signals(signum).name
+            logger.info("%s received: stopping", name, extra=event("stop_requested", signal=name))
             self.stop_requested = True
             self.wake.set()
 
         def reload(_signum: int, _frame: FrameType | None) -> None:
-            logger.info("SIGHUP received: reloading sources")
+            logger.info(
+                "SIGHUP received: reloading sources", extra=event("reload_requested", signal="SIGHUP")
+            )
             self.reload_requested = True
             self.wake.set()
 
@@ -372,7 +437,15 @@ def serve(
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # misfires and errors only
     logging.getLogger("alembic").setLevel(logging.WARNING)  # schema checks at start are routine
     scrub_logging()  # a driver's error may echo the database URL; its password never reaches the log
-    daemon = Daemon(cfg, max_concurrent=max_concurrent, time_limit=time_limit, grace=grace, settings=settings)
+    notifier = Notifier.from_env()
+    daemon = Daemon(
+        cfg,
+        max_concurrent=max_concurrent,
+        time_limit=time_limit,
+        grace=grace,
+        settings=settings,
+        notifier=notifier,
+    )
     if not daemon.load():
         return 2
     try:
@@ -382,13 +455,21 @@ def serve(
     except DatabaseUnreachable as exc:
         # Not a configuration error: the server may be starting (at boot) or away. Exit 1, so a service
         # manager tries again, as it does not after exit 2.
-        logger.error("cannot reach the database, exiting to be restarted: %s", first_line(exc))
+        logger.error(
+            "cannot reach the database, exiting to be restarted: %s",
+            first_line(exc),
+            extra=event("database_unreachable", database=display_url(cfg.db_url), error=first_line(exc)),
+        )
         return 1
     except (PairchiveError, SQLAlchemyError) as exc:
         detail = first_line(exc)
         if not isinstance(exc, StorageError):  # a StorageError names the database itself
             detail = f"{display_url(cfg.db_url)}: {detail}"
-        logger.error("cannot open the database: %s", detail)
+        logger.error(
+            "cannot open the database: %s",
+            detail,
+            extra=event("database_invalid", database=display_url(cfg.db_url), error=detail),
+        )
         return 2
     daemon.install_signal_handlers()
     logger.info(
@@ -397,15 +478,20 @@ def serve(
         cfg.sources_path,
         display_url(cfg.db_url),
         max_concurrent,
+        extra=event("daemon_started", sources=sorted(daemon.sources), database=display_url(cfg.db_url)),
     )
     daemon.start(run_now=run_now)
-    daemon.watch()
-    daemon.stop()
+    notifier.ready(daemon.status_line())
+    try:
+        daemon.watch()
+        daemon.stop()
+    finally:
+        notifier.close()
     return 0
 
 
 def main(cfg: AppConfig | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
+    configure(os.environ.get(FORMAT_ENV) or TEXT)
     return serve(cfg or AppConfig.from_env())
 
 

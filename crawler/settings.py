@@ -114,3 +114,6 @@ LOG_FORMATTER = "crawler.process.logformatter.PageLogFormatter"
 LOG_INSTALL_ROOT_HANDLER = True
 LOG_LEVEL = "INFO"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# `json`: the crawl process logs one JSON object per line instead (crawler.vocabulary.logformat), as
+# `pairchive crawl --log-format json` asks; LOG_FILE and LOG_ENABLED then do not apply (stderr it is).
+PAIRCHIVE_LOG_FORMAT = "text"

@@ -3,6 +3,7 @@ summary table at the end."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from datetime import datetime
@@ -15,6 +16,7 @@ from crawler.cli.options import (
     data_dir_option,
     db_option,
     echo_text,
+    log_format_option,
     scrapy_overrides,
     set_option,
     sources_option,
@@ -24,11 +26,13 @@ from crawler.cli.types import DAY, minutes
 from crawler.runner.crawl import CrawlInterrupted, RunSummary
 from crawler.runner.crawl import crawl as run_crawl
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
+from crawler.vocabulary.logformat import JSON, JsonRelay, configure, event
 from crawler.vocabulary.sources import Source, load_sources, select
 from storage.leases import SourceBusy
 from storage.outcomes import RunStatus
 
 EXIT_BUSY = 3  # another crawl holds a chosen source's lease
+logger = logging.getLogger("pairchive.crawl")
 PROGRESS_COUNTS = ("fetched", "stored", "revised", "duplicate", "not_pairing", "failed")
 
 COUNT_COLUMNS = ("fetched", "stored", "revised", "unchanged", "duplicate", "not_pairing", "no_text", "failed")
@@ -120,6 +124,7 @@ class Progress:
     metavar="YYYY-MM-DD",
     help="Skip article links dated (in their URL) before this day.",
 )
+@log_format_option
 @set_option()
 def crawl(
     names: tuple[str, ...],
@@ -132,6 +137,7 @@ def crawl(
     timeout: float,
     recrawl: bool,
     since: datetime | None,
+    log_format: str,
     overrides: tuple[str, ...],
 ) -> None:
     """Crawl portals now, one after the other, and store the pairing stories found.
@@ -141,21 +147,30 @@ def crawl(
     operator) is crawling is skipped with who holds it. Progress and log go to stderr, the summary table
     to stdout (Ctrl-C: the runs so far). Exit status: 0 every run ok, 1 a run failed, timed out or was
     interrupted, 2 a usage or configuration error (a bad sources file, an unknown source), 3 a source was
-    busy (and no run failed).
+    busy (and no run failed). With --log-format json every line on stderr is a JSON object (the crawl's
+    log, a run_finished event per run with its counts), and no progress line is drawn.
 
     Example: pairchive crawl --source huli-edu --db archive.db
     """
     if names and all_sources:
         raise click.UsageError("give --source NAME or --all, not both")
+    as_json = log_format == JSON
+    if as_json and show_progress:
+        raise click.UsageError("--progress draws a line of counts, not JSON: give --log-format json alone")
     cfg = app_config(db, sources, data_dir)
-    live = show_progress if show_progress is not None else sys.stderr.isatty()
+    live = show_progress if show_progress is not None else sys.stderr.isatty() and not as_json
     live = live and not quiet
     settings = {"LOG_LEVEL": "WARNING" if quiet or live else "INFO", **scrapy_overrides(overrides)}
+    if as_json:
+        configure(JSON, settings["LOG_LEVEL"])
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # schema checks on opening are routine
+        settings["PAIRCHIVE_LOG_FORMAT"] = JSON
     chosen = select(load_sources(cfg.sources_path), names, cfg.sources_path)
     runs, busy, interrupted = _crawl_each(
         cfg,
         chosen,
         live,
+        as_json,
         settings=settings,
         since=since.date() if since else None,
         recrawl=recrawl,
@@ -164,31 +179,65 @@ def crawl(
     if runs:
         click.echo(summary_table(runs))
     failed = [r for r in runs if r.status != RunStatus.OK]
-    for r in failed:
+    if as_json:
+        _log_runs(runs)
+    for r in [] if as_json else failed:
         echo_text(f"run {r.run_id} ({r.source}) {r.status}: {r.error}", err=True)
     if interrupted:
-        click.echo(f"interrupted: {len(runs)} of {len(chosen)} source(s) crawled", err=True)
+        said = f"interrupted: {len(runs)} of {len(chosen)} source(s) crawled"
+        if as_json:
+            logger.warning("%s", said, extra=event("crawl_interrupted"))
+        else:
+            click.echo(said, err=True)
     if failed or interrupted:
         sys.exit(1)
     if busy:
         sys.exit(EXIT_BUSY)
 
 
+def _log_runs(runs: list[RunSummary]) -> None:
+    """One run_finished event per run, as the daemon logs them: its counts and how it ended."""
+    for r in runs:
+        counts = " ".join(f"{k}={v}" for k, v in sorted(r.counts.items()))
+        logger.log(
+            logging.INFO if r.status == RunStatus.OK else logging.ERROR,
+            "run %s of %s: %s %s%s",
+            r.run_id,
+            r.source,
+            r.status,
+            counts,
+            f" {r.error}" if r.error else "",
+            extra=event(
+                "run_finished", source=r.source, run=r.run_id, status=r.status, counts=r.counts, error=r.error
+            ),
+        )
+
+
 def _crawl_each(
-    cfg: AppConfig, chosen: list[Source], live: bool, **options: Any
+    cfg: AppConfig, chosen: list[Source], live: bool, as_json: bool, **options: Any
 ) -> tuple[list[RunSummary], list[str], bool]:
     """Crawl the sources in turn: the runs, the sources found busy, and whether Ctrl-C ended it early
-    (the runs so far are kept, so the operator still gets their summary)."""
+    (the runs so far are kept, so the operator still gets their summary). With `as_json`, the crawl's log
+    is relayed as JSON objects."""
     runs: list[RunSummary] = []
     busy: list[str] = []
     for source in chosen:
         bar = Progress(sys.stderr, source.name, sys.stderr.isatty()) if live else None
+        if as_json:
+            options["log_sink"] = JsonRelay(sys.stderr, source=source.name)
         try:
             runs += run_crawl(cfg, [source], progress=bar.update if bar else None, **options)
         except SourceBusy as exc:
             bar = None
             busy.append(str(exc))
-            click.echo(f"skipped: {exc}", err=True)
+            if as_json:
+                logger.warning(
+                    "skipped: %s",
+                    exc,
+                    extra=event("run_skipped", source=source.name, status="busy", error=str(exc)),
+                )
+            else:
+                click.echo(f"skipped: {exc}", err=True)
         except CrawlInterrupted as exc:
             runs += exc.runs
             return runs, busy, True

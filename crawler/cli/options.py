@@ -63,6 +63,20 @@ def json_option(help: str) -> Callable[[F], F]:
     return click.option("--json", "as_json", is_flag=True, help=help)
 
 
+def log_format_option(f: F) -> F:
+    return click.option(
+        "--log-format",
+        "log_format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        envvar="PAIRCHIVE_LOG_FORMAT",
+        help="How the log on stderr looks: readable lines, or one JSON object per event (time, level, "
+        "logger, event, message, and the event's source, run, status, counts, error) for a log "
+        "collector (also $PAIRCHIVE_LOG_FORMAT).",
+    )(f)
+
+
 def set_option(what: str = "this crawl", example: str = "-s DOWNLOAD_DELAY=2") -> Callable[[F], F]:
     """`-s/--set KEY=VALUE` (the `overrides`, read with scrapy_overrides): one Scrapy setting for `what`."""
     return click.option(

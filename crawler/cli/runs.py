@@ -7,7 +7,7 @@ import logging
 import sys
 from contextlib import nullcontext
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -20,6 +20,7 @@ from crawler.cli.options import (
     echo_record,
     echo_text,
     json_option,
+    log_format_option,
     scrapy_overrides,
     set_option,
     sources_option,
@@ -27,6 +28,7 @@ from crawler.cli.options import (
 )
 from crawler.cli.types import RECORD_ID, minutes, seconds
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES
+from crawler.vocabulary.errors import first_line
 from crawler.vocabulary.sources import cron_trigger, load_sources
 from storage.db import open_for_reading
 from storage.leases import holders
@@ -252,6 +254,7 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
     help="At SIGTERM or SIGINT, how long running crawls may go on before they are stopped.",
 )
 @click.option("--now", "run_now", is_flag=True, help="Also run every source once at start.")
+@log_format_option
 @set_option("every crawl")
 def daemon(
     sources: str | None,
@@ -261,27 +264,56 @@ def daemon(
     time_limit: float,
     grace: float,
     run_now: bool,
+    log_format: str,
     overrides: tuple[str, ...],
 ) -> None:
     """Run every source on its schedule until stopped (SIGTERM or SIGINT; SIGHUP reloads the sources).
 
     One cron job per source (its `schedule`, in its `timezone`), each crawl a subprocess holding the
-    source's lease, at most --max-concurrent at once. Logs go to stderr, one line per event; every run is a
-    record (`pairchive runs`, `pairchive status`). See docs/deploy.md for a systemd unit.
+    source's lease, at most --max-concurrent at once. Logs go to stderr, one line per event (--log-format
+    json: one JSON object each); every run is a record (`pairchive runs`, `pairchive status`). Under
+    systemd (NOTIFY_SOCKET) it says when it is ready, reloading and stopping, and beats its watchdog. See
+    docs/deploy.md for a systemd unit.
 
     Example: pairchive daemon --sources /etc/pairchive/sources.toml --db postgresql+psycopg://pairchive@db/pairchive
     """
     import scheduler
+    from crawler.vocabulary.logformat import JSON, configure
 
-    settings = scrapy_overrides(overrides)
-    logging.basicConfig(level=logging.INFO, format=scheduler.LOG_FORMAT, stream=sys.stderr, force=True)
-    sys.exit(
-        scheduler.serve(
+    configure(log_format)
+    try:
+        status = scheduler.serve(
             app_config(db, sources, data_dir),
             max_concurrent=max_concurrent,
             time_limit=time_limit,
             grace=grace,
             run_now=run_now,
-            settings=settings or None,
+            settings=scrapy_overrides(overrides) or None,
         )
+    except Exception as exc:
+        if log_format != JSON:
+            raise
+        _log_error(exc)  # as a JSON object too: a log collector reads every line of stderr as one
+    sys.exit(status)
+
+
+def _log_error(exc: Exception) -> NoReturn:
+    """An error ending the daemon as one JSON log record, with the exit status the CLI gives it: a
+    command's error (a bad -s) its own, an unexpected one 70, its traceback in the record with --debug."""
+    from crawler.cli import EXIT_INTERNAL, PairchiveCLI
+    from crawler.vocabulary.logformat import event
+
+    log = logging.getLogger("pairchive.daemon")
+    if isinstance(exc, click.ClickException):
+        log.error("%s", exc.format_message(), extra=event("daemon_not_started", error=exc.format_message()))
+        sys.exit(exc.exit_code)
+    message = first_line(exc, with_type=True)
+    hint = "" if PairchiveCLI.debug else " (run with --debug for the traceback)"
+    log.critical(
+        "Error: %s%s",
+        message,
+        hint,
+        exc_info=exc if PairchiveCLI.debug else None,
+        extra=event("crashed", error=message),
     )
+    sys.exit(EXIT_INTERNAL)
