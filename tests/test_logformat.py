@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from crawler.cli import PairchiveCLI
+from crawler.cli.options import errors_as_json
 from crawler.sampleweb import SampleWeb
 from crawler.vocabulary.logformat import JsonFormatter, JsonRelay, event
 from storage.db import close_all, open_for_writing
 from storage.models import CrawlRun
-from tests.crawls import LOOPBACK, WAIT, crawl, demo_sources, started
+from tests.crawls import LOOPBACK, WAIT, crawl, demo_sources, pairchive, started
 from tests.test_daemon import one_source
 
 
@@ -126,6 +128,54 @@ def test_progress_lines_and_json_are_not_asked_for_together(sample_web: SampleWe
     result = crawl(sources, f"sqlite:///{tmp_path / 'a.db'}", "--progress", "--log-format", "json")
     assert result.returncode == 2
     assert "--progress draws a line of counts, not JSON" in result.stderr
+
+
+def test_an_error_that_ends_a_json_command_is_one_json_line_with_the_usual_exit_status(
+    sample_web: SampleWeb, tmp_path: Path
+) -> None:
+    sources = demo_sources(sample_web, tmp_path)
+    unknown = crawl(sources, f"sqlite:///{tmp_path / 'a.db'}", "--source", "nope", "--log-format", "json")
+    bad_port = pairchive(
+        "daemon",
+        "--sources",
+        str(sources),
+        "--db",
+        "postgresql+psycopg://u@h:99999/x",
+        "--log-format",
+        "json",
+    )
+    for result in (unknown, bad_port):
+        assert result.returncode == 2  # a configuration error, as in text
+        (line,) = _objects(result.stderr.splitlines())
+        assert (line["event"], line["level"]) == ("command_failed", "ERROR")
+    assert "nope" in json.loads(unknown.stderr)["error"]
+    assert json.loads(bad_port.stderr)["message"] == "bad database URL: port 99999 is not from 1 to 65535"
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+def test_an_error_not_expected_is_a_crashed_record_with_exit_status_70_and_under_debug_its_traceback(
+    debug: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("pairchive")
+    log.addHandler(handler)
+    monkeypatch.setattr(PairchiveCLI, "debug", debug)
+    try:
+        with pytest.raises(SystemExit) as exited, errors_as_json("json"):
+            raise RuntimeError("a bug")
+    finally:
+        log.removeHandler(handler)
+    assert exited.value.code == 70
+    (line,) = _objects(out.getvalue().splitlines())
+    assert (line["event"], line["level"], line["error"]) == ("crashed", "CRITICAL", "RuntimeError: a bug")
+    if debug:
+        assert line["message"] == "Error: RuntimeError: a bug"
+        assert line["traceback"].endswith("RuntimeError: a bug")
+    else:
+        assert line["message"] == "Error: RuntimeError: a bug (run with --debug for the traceback)"
+        assert "traceback" not in line
 
 
 # --- the formatter and the relay -------------------------------------------------------------------------

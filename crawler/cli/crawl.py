@@ -16,6 +16,7 @@ from crawler.cli.options import (
     data_dir_option,
     db_option,
     echo_text,
+    errors_as_json,
     log_format_option,
     scrapy_overrides,
     set_option,
@@ -157,25 +158,32 @@ def crawl(
     as_json = log_format == JSON
     if as_json and show_progress:
         raise click.UsageError("--progress draws a line of counts, not JSON: give --log-format json alone")
-    cfg = app_config(db, sources, data_dir)
-    live = show_progress if show_progress is not None else sys.stderr.isatty() and not as_json
-    live = live and not quiet
-    settings = {"LOG_LEVEL": "WARNING" if quiet or live else "INFO", **scrapy_overrides(overrides)}
     if as_json:
-        configure(JSON, settings["LOG_LEVEL"])
+        configure(JSON, logging.WARNING if quiet else logging.INFO)
         logging.getLogger("alembic").setLevel(logging.WARNING)  # schema checks on opening are routine
-        settings["PAIRCHIVE_LOG_FORMAT"] = JSON
-    chosen = select(load_sources(cfg.sources_path), names, cfg.sources_path)
-    runs, busy, interrupted = _crawl_each(
-        cfg,
-        chosen,
-        live,
-        as_json,
-        settings=settings,
-        since=since.date() if since else None,
-        recrawl=recrawl,
-        timeout=timeout * 60,
-    )
+    with errors_as_json(log_format):
+        cfg = app_config(db, sources, data_dir)
+        live = show_progress if show_progress is not None else sys.stderr.isatty() and not as_json
+        live = live and not quiet
+        settings = {"LOG_LEVEL": "WARNING" if quiet or live else "INFO", **scrapy_overrides(overrides)}
+        if as_json:
+            settings["PAIRCHIVE_LOG_FORMAT"] = JSON
+        chosen = select(load_sources(cfg.sources_path), names, cfg.sources_path)
+        runs, busy, interrupted = _crawl_each(
+            cfg,
+            chosen,
+            live,
+            as_json,
+            settings=settings,
+            since=since.date() if since else None,
+            recrawl=recrawl,
+            timeout=timeout * 60,
+        )
+    _report(runs, len(chosen), busy, interrupted, as_json)
+
+
+def _report(runs: list[RunSummary], chosen: int, busy: list[str], interrupted: bool, as_json: bool) -> None:
+    """The summary table on stdout, what did not go well on stderr, and the exit status."""
     if runs:
         click.echo(summary_table(runs))
     failed = [r for r in runs if r.status != RunStatus.OK]
@@ -184,7 +192,7 @@ def crawl(
     for r in [] if as_json else failed:
         echo_text(f"run {r.run_id} ({r.source}) {r.status}: {r.error}", err=True)
     if interrupted:
-        said = f"interrupted: {len(runs)} of {len(chosen)} source(s) crawled"
+        said = f"interrupted: {len(runs)} of {chosen} source(s) crawled"
         if as_json:
             logger.warning("%s", said, extra=event("crawl_interrupted"))
         else:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from contextlib import nullcontext
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +18,7 @@ from crawler.cli.options import (
     db_option,
     echo_record,
     echo_text,
+    errors_as_json,
     json_option,
     log_format_option,
     scrapy_overrides,
@@ -28,7 +28,6 @@ from crawler.cli.options import (
 )
 from crawler.cli.types import RECORD_ID, minutes, seconds
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES
-from crawler.vocabulary.errors import first_line
 from crawler.vocabulary.sources import cron_trigger, load_sources
 from storage.db import open_for_reading
 from storage.leases import holders
@@ -278,10 +277,10 @@ def daemon(
     Example: pairchive daemon --sources /etc/pairchive/sources.toml --db postgresql+psycopg://pairchive@db/pairchive
     """
     import scheduler
-    from crawler.vocabulary.logformat import JSON, configure
+    from crawler.vocabulary.logformat import configure
 
     configure(log_format)
-    try:
+    with errors_as_json(log_format):
         status = scheduler.serve(
             app_config(db, sources, data_dir),
             max_concurrent=max_concurrent,
@@ -290,30 +289,4 @@ def daemon(
             run_now=run_now,
             settings=scrapy_overrides(overrides) or None,
         )
-    except Exception as exc:
-        if log_format != JSON:
-            raise
-        _log_error(exc)  # as a JSON object too: a log collector reads every line of stderr as one
     sys.exit(status)
-
-
-def _log_error(exc: Exception) -> NoReturn:
-    """An error ending the daemon as one JSON log record, with the exit status the CLI gives it: a
-    command's error (a bad -s) its own, an unexpected one 70, its traceback in the record with --debug."""
-    from crawler.cli import EXIT_INTERNAL, PairchiveCLI
-    from crawler.vocabulary.logformat import event
-
-    log = logging.getLogger("pairchive.daemon")
-    if isinstance(exc, click.ClickException):
-        log.error("%s", exc.format_message(), extra=event("daemon_not_started", error=exc.format_message()))
-        sys.exit(exc.exit_code)
-    message = first_line(exc, with_type=True)
-    hint = "" if PairchiveCLI.debug else " (run with --debug for the traceback)"
-    log.critical(
-        "Error: %s%s",
-        message,
-        hint,
-        exc_info=exc if PairchiveCLI.debug else None,
-        extra=event("crashed", error=message),
-    )
-    sys.exit(EXIT_INTERNAL)
