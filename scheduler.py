@@ -55,7 +55,7 @@ from crawler.runner.crawl import RunSummary, crawl
 from crawler.runner.sdnotify import Notifier
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
 from crawler.vocabulary.errors import DatabaseUnreachable, PairchiveError, StorageError, first_line
-from crawler.vocabulary.logformat import FORMAT_ENV, TEXT, TEXT_FORMAT, configure, event
+from crawler.vocabulary.logformat import FORMAT_ENV, FORMATS, TEXT, TEXT_FORMAT, configure, event
 from crawler.vocabulary.sources import Source, cron_trigger, load_sources, select, source_from_dict
 from storage.db import open_for_writing
 from storage.leases import Holder, SourceBusy
@@ -368,11 +368,18 @@ class Daemon:
         return self.scheduler.state == STATE_RUNNING and (thread is None or thread.is_alive())
 
     def status_line(self) -> str:
-        """What the daemon is doing, in a few words (systemd's STATUS): `3 sources, 1 crawling: huli-edu`."""
+        """What the daemon is doing, in a few words (systemd's STATUS):
+        `3 sources, 1 crawling: huli-edu; next run linxia-news at 2026-11-24 18:30Z`."""
         busy = running()
         n = len(self.sources)
         line = f"{n} source{'' if n == 1 else 's'}, {len(busy)} crawling"
-        return f"{line}: {', '.join(sorted(busy))}" if busy else line
+        if busy:
+            line += f": {', '.join(sorted(busy))}"
+        upcoming = [(when, name) for name, when in self.next_runs().items() if when is not None]
+        if upcoming:
+            when, name = min(upcoming)
+            line += f"; next run {name} at {when.astimezone(UTC):%Y-%m-%d %H:%MZ}"
+        return line
 
     def stop(self) -> None:
         """No new runs; running crawls get the grace period, then are stopped and marked interrupted."""
@@ -491,7 +498,11 @@ def serve(
 
 
 def main(cfg: AppConfig | None = None) -> int:
-    configure(os.environ.get(FORMAT_ENV) or TEXT)
+    log_format = os.environ.get(FORMAT_ENV) or TEXT
+    configure(log_format if log_format in FORMATS else TEXT)
+    if log_format not in FORMATS:
+        logger.error("%s=%s: not a log format (%s)", FORMAT_ENV, log_format, ", ".join(FORMATS))
+        return 2
     return serve(cfg or AppConfig.from_env())
 
 

@@ -22,6 +22,7 @@ from tests.crawls import LOOPBACK, WAIT, run_rows, slow_sources, started
 from tests.test_daemon import one_source
 
 WATCHDOG_USEC = "300000"  # a short watchdog: WATCHDOG=1 every 0.15 s
+NEXT = r"; next run [\w-]+ at \d{4}-\d\d-\d\d \d\d:\d\dZ"  # the status's end: the next cron run
 
 
 class NotifySocket:
@@ -166,16 +167,16 @@ def test_the_daemon_says_it_is_ready_beats_its_watchdog_and_says_it_is_stopping(
     monkeypatch.setenv("WATCHDOG_USEC", WATCHDOG_USEC)
     with started("daemon", "--sources", str(sources), "--db", db, "--now", *LOOPBACK) as (proc, err):
         ready = notify_socket.wait_for("^READY=1$")
-        assert re.fullmatch(r"READY=1\nSTATUS=1 source, [01] crawling(: linxia-news)?", ready)
+        assert re.fullmatch(rf"READY=1\nSTATUS=1 source, [01] crawling(: linxia-news)?{NEXT}", ready)
         assert notify_socket.seen == [ready]  # nothing before it: the schedule and database are up first
         for _ in range(3):
             notify_socket.wait_for("^WATCHDOG=1$")
         err.wait_for(r"run \d+ of linxia-news: ok ")
-        notify_socket.wait_for("^STATUS=1 source, 0 crawling$")
+        notify_socket.wait_for(rf"^STATUS=1 source, 0 crawling{NEXT}$")
         proc.send_signal(signal.SIGTERM)
         stopping = notify_socket.wait_for("^STOPPING=1$")
         assert proc.wait(timeout=WAIT) == 0
-    assert stopping == "STOPPING=1\nSTATUS=stopping: 1 source, 0 crawling"
+    assert re.fullmatch(rf"STOPPING=1\nSTATUS=stopping: 1 source, 0 crawling{NEXT}", stopping)
     # the main loop ended at the signal: no beat after it, the watchdog is systemd's no longer
     after = notify_socket.seen[notify_socket.seen.index(stopping) :]
     assert "WATCHDOG=1" not in after
@@ -197,14 +198,15 @@ def test_the_status_names_the_crawls_running_and_a_reload_is_reloading_then_read
     with started("daemon", "--sources", str(sources), "--db", db, "--now", *LOOPBACK) as (proc, err):
         abstract_notify_socket.wait_for("^READY=1$")
         assert asked.wait(WAIT)  # the crawl is held in the middle of a page
-        abstract_notify_socket.wait_for("^STATUS=1 source, 1 crawling: slow$")
+        abstract_notify_socket.wait_for(rf"^STATUS=1 source, 1 crawling: slow{NEXT}$")
         proc.send_signal(signal.SIGHUP)
         reloading = abstract_notify_socket.wait_for("^RELOADING=1$")
         assert re.fullmatch(r"RELOADING=1\nMONOTONIC_USEC=\d+", reloading)
-        assert abstract_notify_socket.wait_for("^READY=1$") == "READY=1\nSTATUS=1 source, 1 crawling: slow"
+        ready = abstract_notify_socket.wait_for("^READY=1$")
+        assert re.fullmatch(rf"READY=1\nSTATUS=1 source, 1 crawling: slow{NEXT}", ready)
         release.set()
         err.wait_for(r"run \d+ of slow: ok ")
-        abstract_notify_socket.wait_for("^STATUS=1 source, 0 crawling$")
+        abstract_notify_socket.wait_for(rf"^STATUS=1 source, 0 crawling{NEXT}$")
         proc.send_signal(signal.SIGTERM)
         abstract_notify_socket.wait_for("^STOPPING=1$")
         assert proc.wait(timeout=WAIT) == 0

@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 SOCKET_ENV = "NOTIFY_SOCKET"
 WATCHDOG_USEC_ENV = "WATCHDOG_USEC"
 WATCHDOG_PID_ENV = "WATCHDOG_PID"
+SEND_TIMEOUT_SECONDS = 1.0
 
 
 def _address(value: str) -> str | bytes | None:
@@ -89,7 +90,9 @@ class Notifier:
                 if address is None:
                     raise OSError(f"unsupported address {self.address!r} (a path or @name)")
                 if self._socket is None:
-                    self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+                    self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                    # A listener that does not read (its queue full) must not hold up the daemon's loop.
+                    self._socket.settimeout(SEND_TIMEOUT_SECONDS)
                 self._socket.sendto("\n".join(fields).encode(), address)
             except OSError as exc:
                 log = logger.debug if self._failed else logger.warning
