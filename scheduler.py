@@ -375,7 +375,9 @@ class Daemon:
         line = f"{n} source{'' if n == 1 else 's'}, {len(busy)} crawling"
         if busy:
             line += f": {', '.join(sorted(busy))}"
-        upcoming = [(when, name) for name, when in self.next_runs().items() if when is not None]
+        # a job not yet scheduled (the scheduler not started) has no next_run_time at all
+        times = ((getattr(job, "next_run_time", None), job.id) for job in self.scheduler.get_jobs())
+        upcoming = [(when, job_id.partition(":")[2]) for when, job_id in times if when is not None]
         if upcoming:
             when, name = min(upcoming)
             line += f"; next run {name} at {when.astimezone(UTC):%Y-%m-%d %H:%MZ}"

@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+import scheduler
 from crawler.cli import PairchiveCLI
 from crawler.cli.options import errors_as_json
 from crawler.sampleweb import SampleWeb
@@ -176,6 +179,32 @@ def test_an_error_not_expected_is_a_crashed_record_with_exit_status_70_and_under
     else:
         assert line["message"] == "Error: RuntimeError: a bug (run with --debug for the traceback)"
         assert "traceback" not in line
+
+
+def test_the_daemon_configured_by_the_environment_takes_its_log_format_from_it_too(tmp_path: Path) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text("[[source]\nname = ", encoding="utf-8")
+    env = {**os.environ, "PAIRCHIVE_SOURCES": str(sources), "PAIRCHIVE_DB": f"sqlite:///{tmp_path / 'a.db'}"}
+    script = str(Path(scheduler.__file__))
+    as_json = subprocess.run(
+        [sys.executable, script],
+        env={**env, "PAIRCHIVE_LOG_FORMAT": "json"},
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert as_json.returncode == 2
+    (line,) = _objects(as_json.stderr.splitlines())
+    assert line["event"] == "sources_invalid"
+    unknown = subprocess.run(
+        [sys.executable, script],
+        env={**env, "PAIRCHIVE_LOG_FORMAT": "yaml"},
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip().endswith("PAIRCHIVE_LOG_FORMAT=yaml: not a log format (text, json)")
 
 
 # --- the formatter and the relay -------------------------------------------------------------------------

@@ -15,9 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
 
+import scheduler
 from crawler.runner.sdnotify import Notifier
 from crawler.sampleweb import SampleWeb
+from crawler.vocabulary.config import AppConfig
 from tests.crawls import LOOPBACK, WAIT, run_rows, slow_sources, started
 from tests.test_daemon import one_source
 
@@ -152,6 +155,40 @@ def test_a_socket_that_does_not_exist_is_one_warning_however_often_the_daemon_se
     (warning,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert warning.getMessage().startswith(f"cannot notify the service manager at {tmp_path / 'gone.sock'}: ")
     assert "No such file or directory" in warning.getMessage()
+
+
+def test_the_watchdog_beats_only_while_the_scheduler_runs(
+    sample_web: SampleWeb, tmp_path: Path, notify_socket: NotifySocket
+) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(one_source(sample_web, "linxia-news"), encoding="utf-8")
+    cfg = AppConfig(db_url=f"sqlite:///{tmp_path / 'a.db'}", sources_path=str(sources))
+    notifier = Notifier(notify_socket.address, watchdog_seconds=60)
+    daemon = scheduler.Daemon(cfg, scheduler=BackgroundScheduler(timezone="UTC"), notifier=notifier)
+    assert daemon.load()
+
+    def one_look() -> str:
+        """The first message of the daemon's main loop, which is then asked to stop."""
+        watching = threading.Thread(target=daemon.watch)
+        watching.start()
+        first = notify_socket.wait_for(".")
+        daemon.stop_requested = True
+        daemon.wake.set()
+        watching.join(WAIT)
+        daemon.stop_requested = False
+        notifier._status = None  # the next loop says its status again
+        return first
+
+    assert not daemon.healthy()
+    assert one_look().startswith("STATUS=1 source, 0 crawling")  # no beat: the scheduler is not running
+    daemon.start()
+    try:
+        assert daemon.healthy()
+        assert one_look() == "WATCHDOG=1"
+    finally:
+        daemon.stop()
+    assert not daemon.healthy()
+    notifier.close()
 
 
 # --- a real daemon --------------------------------------------------------------------------------------
