@@ -12,6 +12,9 @@
 - A run that finds its source's lease held (another crawl, or a dead one whose lease has not expired yet:
   a daemon restarted after a kill) is tried once more just after that lease's expiry (job `retry:NAME`),
   rather than waiting for its next cron time; if the source is still busy then, it waits for that.
+- A source with `min_interval` and `max_interval` is visited at those of its cron times its own recent
+  runs make due (crawler.vocabulary.polling); a cron time too early returns `not_due`, in one log line with
+  the next visit and why. `--now` crawls every source at start whatever its polling says.
 - At start, the sources file and the database (migrated to the newest schema) must open; if either does
   not, one error line and exit status 2 (a configuration error: not worth a restart), or 1 when a database
   server does not answer (it may be starting: worth a restart).
@@ -21,6 +24,8 @@
 - SIGHUP, or a change to the sources file: the sources are read again and the jobs added, replaced or
   removed to match, without a restart. A file that does not load keeps the old schedule; the error is
   logged in one line.
+- With `--metrics HOST:PORT`, Prometheus metrics (crawler.runner.metrics) are served on that address; one
+  that cannot be listened on (a port in use) is one error line and exit status 2.
 - Logs go to stderr, one line per event: readable text, or one JSON object per event (`--log-format json`,
   crawler.vocabulary.logformat).
 - Under systemd (NOTIFY_SOCKET set, crawler.runner.sdnotify): READY=1 once the schedule is loaded, the
@@ -51,11 +56,13 @@ from apscheduler.schedulers.base import STATE_RUNNING, BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.runner import metrics
 from crawler.runner.crawl import RunSummary, crawl
 from crawler.runner.sdnotify import Notifier
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
 from crawler.vocabulary.errors import DatabaseUnreachable, PairchiveError, StorageError, first_line
 from crawler.vocabulary.logformat import FORMAT_ENV, FORMATS, TEXT, TEXT_FORMAT, configure, event
+from crawler.vocabulary.polling import planned_visit
 from crawler.vocabulary.sources import Source, cron_trigger, load_sources, select, source_from_dict
 from storage.db import open_for_writing
 from storage.leases import Holder, SourceBusy
@@ -80,6 +87,8 @@ _running: dict[str, int] = {}  # source name -> crawls of it in progress in this
 _running_changed = threading.Condition()
 # The running daemon's scheduler, where a run that found its source busy schedules its retry.
 _retries: BaseScheduler | None = None
+# Sources whose next run the operator asked for (`daemon --now`): crawled whatever their polling says.
+_asked_now: set[str] = set()
 
 
 def run_source(
@@ -92,8 +101,9 @@ def run_source(
     grace: float = GRACE_SECONDS,
 ) -> str:
     """The job: crawl one source now; returns the run's status (`busy` when another crawl holds it,
-    `skipped` when the daemon is stopping, `failed` when no run could be made). A crawl asked to stop (the
-    daemon stopping) has `grace` seconds to close its run before it is ended.
+    `skipped` when the daemon is stopping, `failed` when no run could be made, `not_due` when adaptive
+    polling finds this cron time too early). A crawl asked to stop (the daemon stopping) has `grace`
+    seconds to close its run before it is ended.
 
     `source` is the source's table as the daemon loaded it (or, for a one-off call, its name, looked up in
     the sources file). The job's arguments are plain data, so it runs from any job store. A busy source
@@ -107,8 +117,11 @@ def run_source(
             "run of %s skipped: the daemon is stopping", name, extra=event("run_skipped", source=name)
         )
         return "skipped"
+    if _not_due(config, source, name):
+        return "not_due"
     with _running_changed:
         _running[name] = _running.get(name, 0) + 1
+    metrics.crawl_started()
     try:
         run = _crawl_one(AppConfig(**config), source, settings, time_limit, grace)
     except SourceBusy as exc:
@@ -129,13 +142,16 @@ def run_source(
         failed = event("run_failed", source=name, status="failed", error=first_line(exc))
         logger.error("run of %s failed: %s", name, first_line(exc), extra=failed)
         logger.debug("run of %s failed", name, exc_info=True, extra=failed)
+        metrics.count_skip(name, metrics.ERROR)  # no run record was made: not a run that failed
         return "failed"
     finally:
+        metrics.crawl_ended()
         with _running_changed:
             _running[name] -= 1
             if not _running[name]:
                 del _running[name]
             _running_changed.notify_all()
+    metrics.count_run(run)
     counts = " ".join(f"{k}={v}" for k, v in sorted(run.counts.items()))
     log = logger.info if run.status == RunStatus.OK else logger.error
     log(
@@ -150,6 +166,32 @@ def run_source(
         ),
     )
     return run.status
+
+
+def _not_due(config: dict[str, str], source: dict[str, Any] | str, name: str) -> bool:
+    """Whether adaptive polling (crawler.vocabulary.polling) finds this cron time too early for the
+    source, said in one line with its next visit and why. A run the operator asked for is never too
+    early; a check that cannot be made (a bad file, the database away) leaves the crawl to say why."""
+    with _running_changed:
+        if name in _asked_now:
+            _asked_now.discard(name)
+            return False
+    try:
+        cfg = AppConfig(**config)
+        chosen = _chosen(cfg, source)
+        if chosen.min_interval is None:
+            return False
+        with open_for_writing(cfg.db_url).sessions() as session:
+            plan = planned_visit(session, chosen, datetime.now(UTC))
+    except (PairchiveError, SQLAlchemyError) as exc:
+        logger.debug("run of %s: no due check (%s)", name, first_line(exc))
+        return False
+    if plan.due:
+        return False
+    when = plan.next_visit.astimezone(UTC).isoformat() if plan.next_visit else "-"
+    not_due = event("run_skipped", source=name, status="not_due", next_run=plan.next_visit, reason=plan.why)
+    logger.info("run of %s not_due: next visit %s, %s", name, when, plan.why, extra=not_due)
+    return True
 
 
 def _retry_after(holder: Holder, name: str, args: list[Any], grace: float) -> datetime | None:
@@ -182,10 +224,7 @@ def _crawl_one(
     time_limit: float | None,
     grace: float,
 ) -> RunSummary:
-    if isinstance(source, str):
-        (chosen,) = select(load_sources(cfg.sources_path), [source], cfg.sources_path)
-    else:
-        chosen = source_from_dict(source)
+    chosen = _chosen(cfg, source)
     logger.info("run of %s starting", chosen.name, extra=event("run_started", source=chosen.name))
     (run,) = crawl(
         cfg,
@@ -198,6 +237,14 @@ def _crawl_one(
         grace=grace,
     )
     return run
+
+
+def _chosen(cfg: AppConfig, source: dict[str, Any] | str) -> Source:
+    """The job's source: its table as the daemon loaded it, or its name looked up in the sources file."""
+    if isinstance(source, str):
+        (chosen,) = select(load_sources(cfg.sources_path), [source], cfg.sources_path)
+        return chosen
+    return source_from_dict(source)
 
 
 def _one_line(text: str) -> str:
@@ -306,6 +353,7 @@ class Daemon:
                 extra=event("sources_reloaded", added=added, changed=updated, removed=removed),
             )
         self.sources = new
+        metrics.sources_loaded(sorted(new))
         return True
 
     def next_runs(self) -> dict[str, datetime | None]:
@@ -338,6 +386,8 @@ class Daemon:
         if run_now:
             now = datetime.now(UTC)
             for job in self.scheduler.get_jobs():
+                with _running_changed:
+                    _asked_now.add(job.id.removeprefix("crawl:"))
                 job.modify(next_run_time=now)
 
     def watch(self) -> None:
@@ -412,6 +462,8 @@ class Daemon:
             _retries = None
         STOPPING.clear()
         SHUTTING_DOWN.clear()
+        with _running_changed:
+            _asked_now.clear()  # a --now run that never started is no order for the next daemon
         logger.info("stopped", extra=event("stopped"))
 
     def install_signal_handlers(self) -> None:
@@ -441,8 +493,10 @@ def serve(
     grace: float = GRACE_SECONDS,
     run_now: bool = False,
     settings: dict[str, Any] | None = None,
+    metrics_address: tuple[str, int] | None = None,
 ) -> int:
-    """Run the daemon in this process until SIGTERM or SIGINT; the exit status."""
+    """Run the daemon in this process until SIGTERM or SIGINT; the exit status. `metrics_address`: serve
+    Prometheus metrics on that host and port."""
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # misfires and errors only
     logging.getLogger("alembic").setLevel(logging.WARNING)  # schema checks at start are routine
     scrub_logging()  # a driver's error may echo the database URL; its password never reaches the log
@@ -480,6 +534,8 @@ def serve(
             extra=event("database_invalid", database=display_url(cfg.db_url), error=detail),
         )
         return 2
+    if metrics_address is not None and not _serve_metrics(daemon, *metrics_address):
+        return 2  # a port in use or an address not of this host: a configuration error
     daemon.install_signal_handlers()
     logger.info(
         "daemon started: %d source(s) from %s, database %s, at most %d crawl(s) at once",
@@ -497,6 +553,31 @@ def serve(
     finally:
         notifier.close()
     return 0
+
+
+def _serve_metrics(daemon: Daemon, host: str, port: int) -> bool:
+    """Count this daemon's runs and serve them: every source's series from the start, the per-source
+    gauges read from the database (a restarted daemon does not report zeros), the scheduler's events
+    watched. False, with one error line, when the address cannot be listened on."""
+    tally = metrics.Metrics(process=True)
+    tally.declare(sorted(daemon.sources))
+    tally.read_standing(sorted(daemon.sources), daemon.cfg.db_url)
+    tally.watch(daemon.scheduler)
+    try:
+        bound = tally.serve(host, port)
+    except OSError as exc:
+        failed = event("metrics_not_served", error=str(exc.strerror or exc))
+        logger.error(
+            "cannot serve metrics on %s: %s", _address(host, port), exc.strerror or exc, extra=failed
+        )
+        return False
+    metrics.install(tally)
+    logger.info("metrics served at http://%s/metrics", _address(*bound), extra=event("metrics_served"))
+    return True
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def main(cfg: AppConfig | None = None) -> int:

@@ -19,8 +19,9 @@ from storage.archive import finish_run, insert_article, start_run, upsert_source
 from storage.db import close_all, open_for_writing
 from storage.normalize import search_form
 
-# What the crawl brings and no reader needs: each takes longer to load than a search takes to run.
-CRAWL_ONLY = {"scrapy", "twisted", "trafilatura", "numpy"}
+# What the crawl brings and no reader needs: each takes longer to load than a search takes to run
+# (prometheus_client: the metrics of the daemon and of `crawl --metrics-file`).
+CRAWL_ONLY = {"scrapy", "twisted", "trafilatura", "numpy", "prometheus_client"}
 
 # `pairchive ARGS` in a fresh interpreter that writes, at exit, the names of the modules it loaded.
 LOADING = """

@@ -144,7 +144,9 @@ def test_crawl_all_runs_every_source_in_turn_with_live_counts(sample_web: Sample
     assert "exit code: 0" in shown
     status = run_cli("status", "--sources", str(sources), "--db", db).stdout.splitlines()
     for line, (run_id, name) in zip(status[2:], zip(run_ids, names, strict=True), strict=True):
-        assert re.match(rf"{name} +\d{{4}}-\d\d-\d\d \d\d:\d\d:00Z +{run_id} ok .* 0 +-$", line), line
+        assert re.match(rf"{name} +\d{{4}}-\d\d-\d\d \d\d:\d\d:00Z +schedule +{run_id} ok .* 0 +-$", line), (
+            line
+        )
     assert run_cli("runs", "show", "999", "--db", db).stderr.strip() == "Error: no run with id 999"
 
 

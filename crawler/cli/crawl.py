@@ -4,14 +4,16 @@ summary table at the end."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from crawler.cli.options import (
+    ConfigError,
     app_config,
     data_dir_option,
     db_option,
@@ -31,6 +33,9 @@ from crawler.vocabulary.logformat import JSON, JsonRelay, configure, event
 from crawler.vocabulary.sources import Source, load_sources, select
 from storage.leases import SourceBusy
 from storage.outcomes import RunStatus
+
+if TYPE_CHECKING:
+    from crawler.runner.metrics import Metrics
 
 EXIT_BUSY = 3  # another crawl holds a chosen source's lease
 logger = logging.getLogger("pairchive.crawl")
@@ -125,6 +130,12 @@ class Progress:
     metavar="YYYY-MM-DD",
     help="Skip article links dated (in their URL) before this day.",
 )
+@click.option(
+    "--metrics-file",
+    metavar="PATH",
+    help="After the runs, write their Prometheus metrics to this file, replaced at once (for node_exporter's "
+    "textfile collector: a .prom file in its directory).",
+)
 @log_format_option
 @set_option()
 def crawl(
@@ -138,6 +149,7 @@ def crawl(
     timeout: float,
     recrawl: bool,
     since: datetime | None,
+    metrics_file: str | None,
     log_format: str,
     overrides: tuple[str, ...],
 ) -> None:
@@ -147,9 +159,10 @@ def crawl(
     Each run is a subprocess holding its source's lease: a source another crawl (the daemon, another
     operator) is crawling is skipped with who holds it. Progress and log go to stderr, the summary table
     to stdout (Ctrl-C: the runs so far). Exit status: 0 every run ok, 1 a run failed, timed out or was
-    interrupted, 2 a usage or configuration error (a bad sources file, an unknown source), 3 a source was
-    busy (and no run failed). With --log-format json every line on stderr is a JSON object (the crawl's
-    log, a run_finished event per run with its counts), and no progress line is drawn.
+    interrupted (or the --metrics-file could not be written), 2 a usage or configuration error (a bad sources
+    file, an unknown source, a --metrics-file in no directory), 3 a source was busy (and no run failed).
+    With --log-format json every line on stderr is a JSON object (the crawl's log, a run_finished event per
+    run with its counts), and no progress line is drawn.
 
     Example: pairchive crawl --source huli-edu --db archive.db
     """
@@ -169,21 +182,39 @@ def crawl(
         if as_json:
             settings["PAIRCHIVE_LOG_FORMAT"] = JSON
         chosen = select(load_sources(cfg.sources_path), names, cfg.sources_path)
-        runs, busy, interrupted = _crawl_each(
-            cfg,
-            chosen,
-            live,
-            as_json,
-            settings=settings,
-            since=since.date() if since else None,
-            recrawl=recrawl,
-            timeout=timeout * 60,
-        )
-    _report(runs, len(chosen), busy, interrupted, as_json)
+        tally = _metrics_for(metrics_file, chosen, cfg) if metrics_file else None
+        try:
+            runs, busy, interrupted = _crawl_each(
+                cfg,
+                chosen,
+                live,
+                tally,
+                as_json,
+                settings=settings,
+                since=since.date() if since else None,
+                recrawl=recrawl,
+                timeout=timeout * 60,
+            )
+        except BaseException:
+            if (
+                tally and metrics_file
+            ):  # the runs so far, without the standing: the database may be what failed
+                _write_metrics(tally, metrics_file, [])
+            raise
+        unwritten = _write_metrics(tally, metrics_file, chosen) if tally and metrics_file else None
+    _report(runs, len(chosen), busy, interrupted, unwritten, as_json)
 
 
-def _report(runs: list[RunSummary], chosen: int, busy: list[str], interrupted: bool, as_json: bool) -> None:
-    """The summary table on stdout, what did not go well on stderr, and the exit status."""
+def _report(
+    runs: list[RunSummary],
+    chosen: int,
+    busy: list[str],
+    interrupted: bool,
+    unwritten: str | None,
+    as_json: bool,
+) -> None:
+    """The summary table on stdout, what did not go well on stderr (as JSON records with `as_json`), and
+    the exit status."""
     if runs:
         click.echo(summary_table(runs))
     failed = [r for r in runs if r.status != RunStatus.OK]
@@ -191,13 +222,18 @@ def _report(runs: list[RunSummary], chosen: int, busy: list[str], interrupted: b
         _log_runs(runs)
     for r in [] if as_json else failed:
         echo_text(f"run {r.run_id} ({r.source}) {r.status}: {r.error}", err=True)
-    if interrupted:
-        said = f"interrupted: {len(runs)} of {chosen} source(s) crawled"
+    notes = (
+        [("crawl_interrupted", f"interrupted: {len(runs)} of {chosen} source(s) crawled")]
+        if interrupted
+        else []
+    )
+    notes += [("metrics_not_written", unwritten)] if unwritten else []
+    for name, line in notes:
         if as_json:
-            logger.warning("%s", said, extra=event("crawl_interrupted"))
+            logger.warning("%s", line, extra=event(name))
         else:
-            click.echo(said, err=True)
-    if failed or interrupted:
+            click.echo(line, err=True)
+    if failed or interrupted or unwritten:
         sys.exit(1)
     if busy:
         sys.exit(EXIT_BUSY)
@@ -221,12 +257,53 @@ def _log_runs(runs: list[RunSummary]) -> None:
         )
 
 
+def _metrics_for(path: str, chosen: list[Source], cfg: AppConfig) -> Metrics:
+    """The metrics this crawl counts into, for --metrics-file; its directory is checked first, so a wrong
+    path is said at once rather than after hours of crawling."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ConfigError(f"--metrics-file {path} is a directory")
+    if not os.path.isdir(folder):
+        raise ConfigError(f"--metrics-file {path}: directory {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"--metrics-file {path}: directory {folder} cannot be written")
+    from crawler.runner import metrics  # only here: prometheus_client is for the crawls that ask for it
+
+    tally = metrics.Metrics(db_url=cfg.db_url)
+    tally.declare(s.name for s in chosen)
+    return metrics.install(tally) or tally
+
+
+def _write_metrics(tally: Metrics, path: str, chosen: list[Source]) -> str | None:
+    """Write the crawl's metrics, with each source's standing as the database has it now; the error line
+    when the file could not be written."""
+    if chosen:
+        tally.read_standing([s.name for s in chosen])
+    try:
+        tally.write(path)
+    except OSError as exc:
+        return f"could not write the metrics to {path}: {exc.strerror or exc}"
+    return None
+
+
+def _counted(tally: Metrics | None, runs: list[RunSummary]) -> list[RunSummary]:
+    if tally is not None:
+        for run in runs:
+            tally.count_run(run)
+    return runs
+
+
 def _crawl_each(
-    cfg: AppConfig, chosen: list[Source], live: bool, as_json: bool, **options: Any
+    cfg: AppConfig,
+    chosen: list[Source],
+    live: bool,
+    tally: Metrics | None = None,
+    as_json: bool = False,
+    **options: Any,
 ) -> tuple[list[RunSummary], list[str], bool]:
     """Crawl the sources in turn: the runs, the sources found busy, and whether Ctrl-C ended it early
-    (the runs so far are kept, so the operator still gets their summary). With `as_json`, the crawl's log
-    is relayed as JSON objects."""
+    (the runs so far are kept, so the operator still gets their summary). Each counted in `tally`. With
+    `as_json`, the crawl's log is relayed as JSON objects."""
     runs: list[RunSummary] = []
     busy: list[str] = []
     for source in chosen:
@@ -234,20 +311,19 @@ def _crawl_each(
         if as_json:
             options["log_sink"] = JsonRelay(sys.stderr, source=source.name)
         try:
-            runs += run_crawl(cfg, [source], progress=bar.update if bar else None, **options)
+            runs += _counted(tally, run_crawl(cfg, [source], progress=bar.update if bar else None, **options))
         except SourceBusy as exc:
             bar = None
             busy.append(str(exc))
             if as_json:
-                logger.warning(
-                    "skipped: %s",
-                    exc,
-                    extra=event("run_skipped", source=source.name, status="busy", error=str(exc)),
-                )
+                skipped = event("run_skipped", source=source.name, status="busy", error=str(exc))
+                logger.warning("skipped: %s", exc, extra=skipped)
             else:
                 click.echo(f"skipped: {exc}", err=True)
+            if tally is not None:
+                tally.skipped.labels(source.name, "busy").inc()
         except CrawlInterrupted as exc:
-            runs += exc.runs
+            runs += _counted(tally, exc.runs)
             return runs, busy, True
         except KeyboardInterrupt:  # between two runs, or before this one had a record
             return runs, busy, True

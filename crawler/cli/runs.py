@@ -26,8 +26,9 @@ from crawler.cli.options import (
     sources_option,
     table,
 )
-from crawler.cli.types import RECORD_ID, minutes, seconds
+from crawler.cli.types import RECORD_ID, ListenAddress, minutes, seconds
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES
+from crawler.vocabulary.polling import planned_visit
 from crawler.vocabulary.sources import cron_trigger, load_sources
 from storage.db import open_for_reading
 from storage.leases import holders
@@ -173,6 +174,9 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
     """Each configured source at a glance: its next scheduled run, its last run and how it ended, the runs in
     a row that did not end ok, and who is crawling it now.
 
+    The next run is the source's next visit and why: its schedule, or, for a source with min_interval and
+    max_interval, the first cron time its last visits make due and what they found.
+
     Example: pairchive status --sources prod.toml
     """
     cfg = app_config(db, sources)
@@ -190,6 +194,7 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
         for source in configured:
             s = stand[source.name]
             nxt = cron_trigger(source.schedule, source.timezone).get_next_fire_time(None, now)
+            visit = planned_visit(session, source, now)
             last = s.last_run
             lease = held.get(source.name)
             crawling = ""
@@ -202,6 +207,9 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
                     "source": source.name,
                     "schedule": f"{source.schedule} {source.timezone}",
                     "next_run": nxt.astimezone(UTC).isoformat() if nxt else None,
+                    "next_visit": visit.next_visit.astimezone(UTC).isoformat() if visit.next_visit else None,
+                    "interval_seconds": round(visit.interval.total_seconds()) if visit.interval else None,
+                    "why": visit.why,
                     "last_run": _run_dict(last) if last else None,
                     "last_ok": s.last_ok.isoformat() if s.last_ok else None,
                     "consecutive_failures": s.consecutive_failures,
@@ -211,7 +219,8 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
             rows.append(
                 [
                     source.name,
-                    _when(nxt),
+                    _when(visit.next_visit),
+                    visit.why,
                     f"{last.id} {last.status} {_when(last.started_at)}" if last else "never",
                     (last.counts or {}).get("stored", 0) if last else "-",
                     s.consecutive_failures,
@@ -222,7 +231,11 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
         for record in records:
             click.echo(json.dumps(record, ensure_ascii=False))
         return
-    click.echo(table(["source", "next run", "last run", "stored", "failures in a row", "crawling now"], rows))
+    click.echo(
+        table(
+            ["source", "next visit", "why", "last run", "stored", "failures in a row", "crawling now"], rows
+        )
+    )
 
 
 @click.command("daemon")
@@ -252,7 +265,18 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
     metavar="SECONDS",
     help="At SIGTERM or SIGINT, how long running crawls may go on before they are stopped.",
 )
-@click.option("--now", "run_now", is_flag=True, help="Also run every source once at start.")
+@click.option(
+    "--now",
+    "run_now",
+    is_flag=True,
+    help="Also run every source once at start (whatever its adaptive polling says).",
+)
+@click.option(
+    "--metrics",
+    "metrics_address",
+    type=ListenAddress(),
+    help="Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464; port 0: any free port).",
+)
 @log_format_option
 @set_option("every crawl")
 def daemon(
@@ -263,6 +287,7 @@ def daemon(
     time_limit: float,
     grace: float,
     run_now: bool,
+    metrics_address: tuple[str, int] | None,
     log_format: str,
     overrides: tuple[str, ...],
 ) -> None:
@@ -270,9 +295,9 @@ def daemon(
 
     One cron job per source (its `schedule`, in its `timezone`), each crawl a subprocess holding the
     source's lease, at most --max-concurrent at once. Logs go to stderr, one line per event (--log-format
-    json: one JSON object each); every run is a record (`pairchive runs`, `pairchive status`). Under
-    systemd (NOTIFY_SOCKET) it says when it is ready, reloading and stopping, and beats its watchdog. See
-    docs/deploy.md for a systemd unit.
+    json: one JSON object each); every run is a record (`pairchive runs`, `pairchive status`). --metrics
+    serves Prometheus metrics. Under systemd (NOTIFY_SOCKET) it says when it is ready, reloading and
+    stopping, and beats its watchdog. See docs/deploy.md for a systemd unit and a scrape configuration.
 
     Example: pairchive daemon --sources /etc/pairchive/sources.toml --db postgresql+psycopg://pairchive@db/pairchive
     """
@@ -288,5 +313,6 @@ def daemon(
             grace=grace,
             run_now=run_now,
             settings=scrapy_overrides(overrides) or None,
+            metrics_address=metrics_address,
         )
     sys.exit(status)

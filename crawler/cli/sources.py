@@ -38,7 +38,7 @@ def sources() -> None:
 @db_option
 @json_option("One JSON object per source, one per line.")
 def list_sources(sources: str | None, db: str | None, as_json: bool) -> None:
-    """Every configured source: entry points, schedule, last run and stored stories.
+    """Every configured source: entry points, schedule (with its polling bounds), last run and stored stories.
 
     Example: pairchive sources list --db archive.db
     """
@@ -59,6 +59,9 @@ def list_sources(sources: str | None, db: str | None, as_json: bool) -> None:
                 },
                 "schedule": src.schedule,
                 "timezone": src.timezone,
+                # adaptive polling's bounds, as written in the file ("6h"); null for a source without them
+                "min_interval": src.to_dict().get("min_interval"),
+                "max_interval": src.to_dict().get("max_interval"),
                 "last_run": None
                 if last is None
                 else {
@@ -99,7 +102,8 @@ def _row(record: dict[str, Any]) -> list[Any]:
         record["name"],
         record["title"],
         points,
-        f"{record['schedule']} ({record['timezone']})",
+        f"{record['schedule']} ({record['timezone']})"
+        + (f", every {record['min_interval']} to {record['max_interval']}" if record["min_interval"] else ""),
         last,
         record["stored"],
     ]

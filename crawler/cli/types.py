@@ -75,5 +75,26 @@ class Day(click.DateTime):
         return day
 
 
+class ListenAddress(click.ParamType):
+    """HOST:PORT to listen on ([::1]:PORT for an IPv6 address); port 0 takes any free port."""
+
+    name = "address"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return "HOST:PORT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        host, sep, port = str(value).rpartition(":")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        elif ":" in host:
+            self.fail(f"{value!r}: write an IPv6 address in brackets, [::1]:9464.", param, ctx)
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            self.fail(f"{value!r} is not HOST:PORT with a port from 0 to 65535.", param, ctx)
+        return host, int(port)
+
+
 RECORD_ID = RecordId()
 DAY = Day()

@@ -247,6 +247,12 @@ class _Leases:
 def _close_abandoned(database: Database, taken_over: Sequence[Holder]) -> None:
     """A lease taken over was left by a crawl that died without closing its run: close it as interrupted,
     with the counts of what it stored and rejected."""
+    if taken_over:
+        # Here rather than at the top: readers load this module (the run summaries) without the metrics.
+        from crawler.runner import metrics
+
+        for holder in taken_over:
+            metrics.count_takeover(holder.source)
     with database.sessions.begin() as session:
         for holder in taken_over:
             logger.warning("took over the expired lease of %s held by %s", holder.source, holder.owner)

@@ -35,6 +35,7 @@ EVENT_FIELDS = (
     "status",
     "counts",
     "error",
+    "reason",
     "next_run",
     "retry_at",
     "sources",

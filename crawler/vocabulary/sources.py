@@ -21,6 +21,7 @@ import tomllib
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import re2
 
 from crawler.vocabulary.charset import charset_codec
+from crawler.vocabulary.durations import duration_text, parse_duration
 from crawler.vocabulary.errors import SourceConfigError
 from crawler.vocabulary.urls import in_domains
 from storage.redact import scrub
@@ -43,6 +45,9 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 # Caps on the per-run limits: beyond them a value is a typo, and nan or inf would never end a run.
 MAX_PAGES = 10_000_000
 MAX_MINUTES = 525_600  # a year
+# Bounds of a source's polling interval: a cron schedule's finest step, and its coarsest (yearly).
+SHORTEST_INTERVAL = timedelta(minutes=1)
+LONGEST_INTERVAL = timedelta(days=365)
 # The keys that give a source its entry points: it needs one URL in any of them.
 ENTRY_POINT_KEYS = ("start_urls", "feeds", "sitemaps")
 
@@ -166,6 +171,9 @@ class Source:
     region: str | None = (
         None  # the portal's own region (福建省厦门市): resolves the short place names it writes
     )
+    # Adaptive polling (crawler.vocabulary.polling): both or neither; none visits at every cron time.
+    min_interval: timedelta | None = None
+    max_interval: timedelta | None = None
 
     @property
     def article_re(self) -> UrlPattern:
@@ -193,6 +201,9 @@ class Source:
         for key in ("listing_pattern", "encoding", "max_pages", "max_minutes", "region"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
+        for key in ("min_interval", "max_interval"):
+            if getattr(self, key) is not None:
+                out[key] = duration_text(getattr(self, key))
         return out
 
 
@@ -261,6 +272,8 @@ KNOWN_KEYS = {
     "sitemaps",
     "same_hosts",
     "region",
+    "min_interval",
+    "max_interval",
 }
 
 
@@ -303,6 +316,33 @@ class _Checker:
             kind = "list of non-empty strings" if may_be_empty else "non-empty list of strings"
             raise self.fail(key, f"must be a {kind}, got {value!r}")
         return value
+
+    def duration(self, key: str) -> timedelta | None:
+        value = self.string(key)
+        if value is None:
+            return None
+        try:
+            found = parse_duration(value.strip())
+        except ValueError as exc:
+            raise self.fail(key, str(exc)) from None
+        if not SHORTEST_INTERVAL <= found <= LONGEST_INTERVAL:
+            raise self.fail(key, f"must be from 1m to {LONGEST_INTERVAL.days}d, got {value!r}")
+        return found
+
+    def polling_bounds(self) -> tuple[timedelta | None, timedelta | None]:
+        """`min_interval` and `max_interval`: both or neither, the first no longer than the second."""
+        low, high = self.duration("min_interval"), self.duration("max_interval")
+        if (low is None) != (high is None):
+            given, missing = (
+                ("min_interval", "max_interval") if high is None else ("max_interval", "min_interval")
+            )
+            raise self.fail(missing, f"is required beside {given}: adaptive polling needs both bounds")
+        if low is not None and high is not None and low > high:
+            raise self.fail(
+                "min_interval",
+                f"{duration_text(low)} is longer than max_interval {duration_text(high)}",
+            )
+        return low, high
 
     def regex(self, key: str, *, required: bool = False) -> str | None:
         value = self.string(key, required=required)
@@ -417,6 +457,7 @@ def _check_source(path: str, index: int, table: Any) -> Source:
         raise c.fail("stop_at_known", f"must be true or false, got {stop_at_known!r}")
 
     region = c.string("region")  # a place name; the facts stage resolves it (unresolved: said in its log)
+    min_interval, max_interval = c.polling_bounds()
 
     return Source(
         region=region.strip() if region else None,
@@ -435,6 +476,8 @@ def _check_source(path: str, index: int, table: Any) -> Source:
         timezone=timezone,
         encoding=encoding,
         max_pages=max_pages,
+        min_interval=min_interval,
+        max_interval=max_interval,
     )
 
 
