@@ -66,7 +66,7 @@ from crawler.vocabulary.polling import planned_visit
 from crawler.vocabulary.sources import Source, cron_trigger, load_sources, select, source_from_dict
 from storage.db import open_for_writing
 from storage.leases import Holder, SourceBusy
-from storage.outcomes import RunStatus
+from storage.outcomes import COMPLETED, RunStatus
 from storage.redact import display_url, scrub_logging
 
 logger = logging.getLogger("pairchive.daemon")
@@ -153,16 +153,24 @@ def run_source(
             _running_changed.notify_all()
     metrics.count_run(run)
     counts = " ".join(f"{k}={v}" for k, v in sorted(run.counts.items()))
-    log = logger.info if run.status == RunStatus.OK else logger.error
-    log(
+    level = logging.ERROR if run.status not in COMPLETED else logging.INFO
+    level = logging.WARNING if run.status == RunStatus.DEGRADED else level  # ended, but drifted
+    logger.log(
+        level,
         "run %s of %s: %s %s%s",
         run.run_id,
         name,
         run.status,
         counts,
-        f" {_one_line(run.error)}" if run.error else "",
+        f" {_one_line(run.error or run.verdict or '')}" if run.error or run.verdict else "",
         extra=event(
-            "run_finished", source=name, run=run.run_id, status=run.status, counts=run.counts, error=run.error
+            "run_finished",
+            source=name,
+            run=run.run_id,
+            status=run.status,
+            counts=run.counts,
+            error=run.error,
+            reason=run.verdict,
         ),
     )
     return run.status

@@ -92,6 +92,8 @@ EXTENSIONS = {
     "crawler.process.politeness.HtmlOnly": 300,
     # Loads the article URLs earlier runs settled, so a nightly run fetches only what is new.
     "crawler.process.incremental.KnownPages": 400,
+    # Counts each article page's extraction health (text, length, date, byline, gate, boilerplate).
+    "crawler.process.health.PageHealth": 450,
     # Writes the crawl run record: counts by outcome, each rejection with its reason, final status.
     "crawler.process.runrecord.RunRecorder": 500,
 }

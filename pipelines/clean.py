@@ -129,6 +129,39 @@ MIN_RUN = 3  # this many dated headlines or teaser lines in a row make a list, n
 MAX_CREDIT_LEN = 120
 
 
+# Every line pattern of the rules above, with the longest line the rules apply it to (None: any) and the
+# characters a line it matches can end with ("": any; a line ends so or the pattern cannot match it, which
+# spares the search on the story's own lines). A cleaned text still holding lines one of them matches (a
+# single dated headline, a lone teaser, a credit line in the middle of the text) is where a portal's new
+# template shows first. A teaser or dated headline is never longer than its pattern reaches.
+LINE_PATTERNS: tuple[tuple[re.Pattern[str], int | None, str], ...] = (
+    (END_MARKER_RE, None, ""),
+    (RELATED_HEADING_RE, None, ""),
+    (FOOTER_RE, MAX_FOOTER_LEN, ""),
+    (KEYWORDS_RE, None, ""),
+    (SHARE_RE, MAX_FOOTER_LEN, ""),
+    (PROMO_RE, MAX_PROMO_LEN, ""),
+    (CREDIT_LINE_RE, MAX_CREDIT_LEN, ""),
+    (DATED_HEADLINE_RE, MAX_FOOTER_LEN, "0123456789日])）"),
+    (TEASER_RE, MAX_FOOTER_LEN + 10, ".…⋯-\t "),
+)
+
+
+def boilerplate_lines(text: str) -> int:
+    """How many lines of a cleaned text look like what the rules drop: a line one of their patterns
+    matches, read alone, without the context (a run of them, a place after the story) that made the
+    rules keep it. Extraction health counts it per page (crawler.process.health)."""
+    count = 0
+    for line in text.splitlines():
+        size, last = len(line), line[-1:]
+        if size and any(
+            (longest is None or size <= longest) and (not ends or last in ends) and pattern.search(line)
+            for pattern, longest, ends in LINE_PATTERNS
+        ):
+            count += 1
+    return count
+
+
 @dataclass
 class Cleaned:
     text: str

@@ -60,6 +60,7 @@ def finish_run(
     error: str | None = None,
     exit_code: int | None = None,
     only_if_running: bool = False,
+    health: Mapping[str, Any] | None = None,
 ) -> bool:
     """Close a run record. With `only_if_running`, leave a run the crawl itself already closed."""
     run = session.get(CrawlRun, run_id)
@@ -73,6 +74,8 @@ def finish_run(
         run.error = scrub(error)  # a driver's error may echo the database URL
     if exit_code is not None:
         run.exit_code = exit_code
+    if health is not None:
+        run.health = dict(health)
     return True
 
 

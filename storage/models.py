@@ -121,6 +121,9 @@ class CrawlRun(Base):
     exit_code: Mapped[int | None]
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    # The extraction health of its article pages and the drift verdict on it (storage.health); NULL for a
+    # run that read no article page through the stages (a reprocess) or that was made before migration 0012.
+    health: Mapped[dict[str, Any] | None]
 
     source: Mapped[Source] = relationship(back_populates="runs")
 

@@ -3,7 +3,7 @@ how a run ended (`RunStatus`, `crawl_runs.status`), and why a stored story is fl
 `articles.flag_reason`).
 
 The values are the words stored since the first release; the database refuses any other (CHECK
-constraints, migration 0010). A new member needs a new migration that widens the constraint: the
+constraints, migrations 0010 and 0012). A new member needs a new migration that widens the constraint: the
 migration's frozen copy of these sets is compared with them by the tests.
 """
 
@@ -50,6 +50,13 @@ class RunStatus(StrEnum):
     FAILED = "failed"  # the portal dead, a crash, a crawl that could not start, a refused write
     TIMEOUT = "timeout"  # the crawl's time limit ended it
     INTERRUPTED = "interrupted"  # stopped: a shutdown, Ctrl-C, a parent gone, a lease taken over
+    # Ended by itself like `ok`, but its pages' extraction health drifted far from the source's own
+    # recent ok runs (storage.health): a portal's new template, most likely. Widened by migration 0012.
+    DEGRADED = "degraded"
+
+
+# The statuses of a run that ended by itself: its pages are settled (an incremental run goes on from them).
+COMPLETED: frozenset[RunStatus] = frozenset({RunStatus.OK, RunStatus.DEGRADED})
 
 
 # Why a stored story is flagged by a reprocess (`articles.flag_reason`): today's gate rejects it, or

@@ -32,13 +32,14 @@ from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
 from crawler.vocabulary.logformat import JSON, JsonRelay, configure, event
 from crawler.vocabulary.sources import Source, load_sources, select
 from storage.leases import SourceBusy
-from storage.outcomes import RunStatus
+from storage.outcomes import COMPLETED, RunStatus
 
 if TYPE_CHECKING:
     from crawler.runner.metrics import Metrics
 
 EXIT_BUSY = 3  # another crawl holds a chosen source's lease
 logger = logging.getLogger("pairchive.crawl")
+EXIT_DEGRADED = 4  # a run ended degraded: its pages' extraction drifted from its source's history
 PROGRESS_COUNTS = ("fetched", "stored", "revised", "duplicate", "not_pairing", "failed")
 
 COUNT_COLUMNS = ("fetched", "stored", "revised", "unchanged", "duplicate", "not_pairing", "no_text", "failed")
@@ -160,9 +161,11 @@ def crawl(
     operator) is crawling is skipped with who holds it. Progress and log go to stderr, the summary table
     to stdout (Ctrl-C: the runs so far). Exit status: 0 every run ok, 1 a run failed, timed out or was
     interrupted (or the --metrics-file could not be written), 2 a usage or configuration error (a bad sources
-    file, an unknown source, a --metrics-file in no directory), 3 a source was busy (and no run failed).
-    With --log-format json every line on stderr is a JSON object (the crawl's log, a run_finished event per
-    run with its counts), and no progress line is drawn.
+    file, an unknown source, a --metrics-file in no directory), 3 a source was busy (and no run failed), 4 a
+    run was degraded (it ended, but its pages extract far worse than its source's last ok runs: a new
+    template?) and none failed; a failure wins over degraded, degraded over busy. With --log-format json
+    every line on stderr is a JSON object (the crawl's log, a run_finished event per run with its counts),
+    and no progress line is drawn.
 
     Example: pairchive crawl --source huli-edu --db archive.db
     """
@@ -196,9 +199,8 @@ def crawl(
                 timeout=timeout * 60,
             )
         except BaseException:
-            if (
-                tally and metrics_file
-            ):  # the runs so far, without the standing: the database may be what failed
+            # the runs so far, without the standing: the database may be what failed
+            if tally and metrics_file:
                 _write_metrics(tally, metrics_file, [])
             raise
         unwritten = _write_metrics(tally, metrics_file, chosen) if tally and metrics_file else None
@@ -217,11 +219,15 @@ def _report(
     the exit status."""
     if runs:
         click.echo(summary_table(runs))
-    failed = [r for r in runs if r.status != RunStatus.OK]
+    failed = [r for r in runs if r.status not in COMPLETED]
+    degraded = [r for r in runs if r.status == RunStatus.DEGRADED]
     if as_json:
         _log_runs(runs)
-    for r in [] if as_json else failed:
-        echo_text(f"run {r.run_id} ({r.source}) {r.status}: {r.error}", err=True)
+    else:
+        for r in failed:
+            echo_text(f"run {r.run_id} ({r.source}) {r.status}: {r.error}", err=True)
+        for r in degraded:
+            echo_text(f"run {r.run_id} ({r.source}) degraded: {r.verdict}", err=True)
     notes = (
         [("crawl_interrupted", f"interrupted: {len(runs)} of {chosen} source(s) crawled")]
         if interrupted
@@ -235,24 +241,34 @@ def _report(
             click.echo(line, err=True)
     if failed or interrupted or unwritten:
         sys.exit(1)
+    if degraded:
+        sys.exit(EXIT_DEGRADED)
     if busy:
         sys.exit(EXIT_BUSY)
 
 
 def _log_runs(runs: list[RunSummary]) -> None:
     """One run_finished event per run, as the daemon logs them: its counts and how it ended."""
+    levels = {RunStatus.OK: logging.INFO, RunStatus.DEGRADED: logging.WARNING}
     for r in runs:
         counts = " ".join(f"{k}={v}" for k, v in sorted(r.counts.items()))
+        said = r.error or r.verdict
         logger.log(
-            logging.INFO if r.status == RunStatus.OK else logging.ERROR,
+            levels.get(r.status, logging.ERROR),
             "run %s of %s: %s %s%s",
             r.run_id,
             r.source,
             r.status,
             counts,
-            f" {r.error}" if r.error else "",
+            f" {said}" if said else "",
             extra=event(
-                "run_finished", source=r.source, run=r.run_id, status=r.status, counts=r.counts, error=r.error
+                "run_finished",
+                source=r.source,
+                run=r.run_id,
+                status=r.status,
+                counts=r.counts,
+                error=r.error,
+                reason=r.verdict,
             ),
         )
 

@@ -17,7 +17,7 @@ from crawler.sampleweb import SampleWeb
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.sources import parse_sources
 from storage.db import open_for_writing
-from storage.outcomes import RunStatus
+from storage.outcomes import COMPLETED
 from storage.pairings import relations
 from storage.queries import articles_of_runs, local_published, rejection_counts, rejections
 
@@ -124,7 +124,7 @@ def demo(workdir: str) -> None:
         f"  {cmd} export --format jsonl --db {db_path}\n"
         f"  {cmd} serve --db {db_path}               (the reading room: http://127.0.0.1:8080/)"
     )
-    if any(r.status != RunStatus.OK for r in runs):
+    if any(r.status not in COMPLETED for r in runs):
         sys.exit(1)
 
 

@@ -31,8 +31,10 @@ from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES
 from crawler.vocabulary.polling import planned_visit
 from crawler.vocabulary.sources import cron_trigger, load_sources
 from storage.db import open_for_reading
+from storage.health import describe
 from storage.leases import holders
 from storage.models import CrawlRun
+from storage.outcomes import RunStatus
 from storage.redact import scrub
 from storage.runs import Standing, list_runs, rejections_of, standing
 
@@ -62,18 +64,37 @@ def _run_dict(run: CrawlRun) -> dict[str, Any]:
         "exit_code": run.exit_code,
         "counts": dict(run.counts or {}),
         "error": run.error,
+        "health": run.health,  # storage.health: extraction health and the drift verdict, or null
     }
+
+
+def _health_lines(health: dict[str, Any] | None) -> list[tuple[str, Any]]:
+    """A run's health as rows of `runs show`: its pages and shares, and the verdict."""
+    if not health:
+        return [("health", "not counted")]
+    return [("health", describe(health)), ("verdict", health.get("verdict_line") or "-")]
 
 
 @click.group("runs", invoke_without_command=True)
 @click.option("--source", metavar="NAME", help="Only this source's runs.")
 @click.option("--failed", is_flag=True, help="Only runs that did not end ok (failed, timeout, interrupted).")
+@click.option(
+    "--degraded",
+    is_flag=True,
+    help="Only degraded runs: ended, but their pages' extraction drifted from the source's history.",
+)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100_000), help="Most runs.")
 @json_option("One JSON object per run, one per line.")
 @db_option
 @click.pass_context
 def runs_group(
-    ctx: click.Context, source: str | None, failed: bool, limit: int, as_json: bool, db: str | None
+    ctx: click.Context,
+    source: str | None,
+    failed: bool,
+    degraded: bool,
+    limit: int,
+    as_json: bool,
+    db: str | None,
 ) -> None:
     """Crawl runs, newest first: trigger, status, start, duration, counts by outcome, error.
 
@@ -85,7 +106,7 @@ def runs_group(
         return
     sessions = open_for_reading(app_config(db).db_url).sessions
     with sessions() as session:
-        found = list_runs(session, source=source, failed=failed, limit=limit)
+        found = list_runs(session, source=source, failed=failed, degraded=degraded, limit=limit)
         if as_json:
             for run in found:
                 click.echo(json.dumps(_run_dict(run), ensure_ascii=False))
@@ -102,13 +123,22 @@ def runs_group(
                 _when(r.started_at),
                 _duration(r),
                 *((r.counts or {}).get(c, 0) for c in COUNT_COLUMNS),
-                (r.error or "").splitlines()[0] if r.error else "",
+                _note(r),
             ]
             for r in found
         ]
     click.echo(
         table(["run", "source", "trigger", "status", "started", "took", *COUNT_COLUMNS, "error"], rows)
     )
+
+
+def _note(run: CrawlRun) -> str:
+    """The list's last column: the run's error, or for a degraded run the verdict's line."""
+    if run.error:
+        return run.error.splitlines()[0]
+    if run.status == RunStatus.DEGRADED and run.health:
+        return str(run.health.get("verdict_line") or "")
+    return ""
 
 
 @runs_group.command("show")
@@ -119,7 +149,8 @@ def runs_group(
 @json_option("The run and its rejections as JSON.")
 @db_option
 def runs_show(run_id: int, limit: int, as_json: bool, db: str | None) -> None:
-    """One run: when, why, how it ended, counts by outcome, and the pages it did not store with why.
+    """One run: when, why, how it ended, counts by outcome, its pages' extraction health and the drift
+    verdict on it, and the pages it did not store with why.
 
     Example: pairchive runs show 12
     """
@@ -155,6 +186,7 @@ def runs_show(run_id: int, limit: int, as_json: bool, db: str | None) -> None:
             ("exit code", record["exit_code"]),
             ("counts", counts),
             ("error", record["error"]),
+            *_health_lines(record["health"]),
         ],
     )
     if by_reason:
@@ -172,7 +204,8 @@ def runs_show(run_id: int, limit: int, as_json: bool, db: str | None) -> None:
 @json_option("One JSON object per source, one per line.")
 def status(sources: str | None, db: str | None, as_json: bool) -> None:
     """Each configured source at a glance: its next scheduled run, its last run and how it ended, the runs in
-    a row that did not end ok, and who is crawling it now.
+    a row that failed, the degraded runs since its last ok one, the newest drift verdict, and who is
+    crawling it now.
 
     The next run is the source's next visit and why: its schedule, or, for a source with min_interval and
     max_interval, the first cron time its last visits make due and what they found.
@@ -213,6 +246,8 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
                     "last_run": _run_dict(last) if last else None,
                     "last_ok": s.last_ok.isoformat() if s.last_ok else None,
                     "consecutive_failures": s.consecutive_failures,
+                    "consecutive_degraded": s.consecutive_degraded,
+                    "last_verdict": s.last_verdict,
                     "crawling_now": crawling or None,
                 }
             )
@@ -224,6 +259,8 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
                     f"{last.id} {last.status} {_when(last.started_at)}" if last else "never",
                     (last.counts or {}).get("stored", 0) if last else "-",
                     s.consecutive_failures,
+                    s.consecutive_degraded,
+                    s.last_verdict or "-",
                     crawling or "-",
                 ]
             )
@@ -231,11 +268,8 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
         for record in records:
             click.echo(json.dumps(record, ensure_ascii=False))
         return
-    click.echo(
-        table(
-            ["source", "next visit", "why", "last run", "stored", "failures in a row", "crawling now"], rows
-        )
-    )
+    headers = ["source", "next visit", "why", "last run", "stored", "failures in a row", "degraded in a row"]
+    click.echo(table([*headers, "last verdict", "crawling now"], rows))
 
 
 @click.command("daemon")

@@ -19,7 +19,7 @@ from crawler.cli.options import (
     table,
     terms_text,
 )
-from crawler.vocabulary.sources import load_sources
+from crawler.vocabulary.sources import Source, load_sources
 from crawler.vocabulary.sources import select as select_sources
 from storage.models import CrawlRun
 from storage.queries import source_overview
@@ -112,20 +112,32 @@ def _row(record: dict[str, Any]) -> list[Any]:
 @sources.command("check")
 @click.argument("name")
 @sources_option
+@click.option(
+    "--against-history",
+    is_flag=True,
+    help="Also read up to 10 of the linked articles and judge their extraction health against the "
+    "source's last ok runs in the archive (--db), as a crawl's run is judged.",
+)
+@db_option
 @set_option("the check as for a crawl (it sends the crawl's USER_AGENT)", "-s USER_AGENT=mybot/1.0")
-def check(name: str, sources: str | None, overrides: tuple[str, ...]) -> None:
+def check(
+    name: str, sources: str | None, against_history: bool, db: str | None, overrides: tuple[str, ...]
+) -> None:
     """Fetch NAME's entry points once; show what its patterns match and one extracted article.
 
     Nothing is stored. Exits 1 when no link matches article_pattern or the article yields no story text.
+    With --against-history, the health of up to 10 linked articles and the verdict on it against the
+    source's history; exit status 4 when it is degraded (as `crawl`: 1, a failed check, wins over it).
 
-    Example: pairchive sources check huli-edu --sources sources.toml
+    Example: pairchive sources check huli-edu --sources sources.toml --against-history --db archive.db
     """
     # The dry run brings Scrapy and the pipelines' stages: imported by it, not by `sources list`.
     from crawler.runner.check import SAMPLE, check_source, crawl_user_agent
 
-    cfg = app_config(None, sources)
+    cfg = app_config(db, sources)
     (source,) = select_sources(load_sources(cfg.sources_path), [name], cfg.sources_path)
-    report = check_source(source, crawl_user_agent(cfg.contact_url, scrapy_overrides(overrides)))
+    user_agent = crawl_user_agent(cfg.contact_url, scrapy_overrides(overrides))
+    report = check_source(source, user_agent)
     for ep in report.entry_points:
         echo_text(f"{ep.kind} {ep.url}")
         if ep.error:
@@ -141,6 +153,8 @@ def check(name: str, sources: str | None, overrides: tuple[str, ...]) -> None:
     item = report.article
     if item is None:
         echo_text(f"article: {report.article_error}")
+        if against_history:  # a portal redesigned is often this: the verdict says how far it drifted
+            _against_history(source, report, user_agent, cfg.db_url)
         raise SystemExit(1)
     terms = terms_text(item.relevance_terms, 6)
     echo_text(f"article {item.url}")
@@ -154,3 +168,27 @@ def check(name: str, sources: str | None, overrides: tuple[str, ...]) -> None:
     ):
         echo_text(f"  {label:>9}: {value}")
     echo_text("  " + item.text[:400].replace("\n", "\n  ") + ("…" if len(item.text) > 400 else ""))
+    if against_history and _against_history(source, report, user_agent, cfg.db_url):
+        from crawler.cli.crawl import EXIT_DEGRADED
+
+        raise SystemExit(EXIT_DEGRADED)
+
+
+def _against_history(source: Source, report: Any, user_agent: str, db_url: str) -> bool:
+    """The sampled articles' health and the verdict on it, in two lines; whether it is degraded."""
+    from crawler.runner.check import sample_health
+    from storage.health import describe, judge
+    from storage.runs import judge_against_history
+
+    health, unread = sample_health(source, report, user_agent)
+    for line in unread:
+        echo_text(f"not read: {line}")
+    archive = archive_if_made(db_url)
+    if archive is None:
+        verdict = judge(health, [])
+    else:
+        with archive.sessions() as session:
+            verdict = judge_against_history(session, source.name, health)
+    echo_text(f"health: {describe(health)}")
+    echo_text(f"verdict: {verdict.line}")
+    return verdict.degraded

@@ -16,7 +16,7 @@ from crawler.vocabulary.pages import KnownPage
 from crawler.vocabulary.urls import canonical_url
 from storage.archive import recrawl_targets
 from storage.db import open_for_writing
-from storage.outcomes import Reason, RunStatus
+from storage.outcomes import COMPLETED, Reason
 from storage.queries import known_urls, last_finished_run
 
 logger = logging.getLogger(__name__)
@@ -46,14 +46,15 @@ class KnownPages:
             last = last_finished_run(session, source_id, before=getattr(spider, "run_id", None))
             # pages a portal asked to wait for (crawler.process.politeness) were left for this run to fetch
             deferred = last is not None and last.counts.get(Reason.RETRY_AFTER)
-            if last is not None and (last.status != RunStatus.OK or last.counts.get("capped") or deferred):
+            ended = last is not None and last.status in COMPLETED  # a degraded run read its pages too
+            if last is not None and (not ended or last.counts.get("capped") or deferred):
                 spider.resume = True  # type: ignore[attr-defined]
                 logger.info(
                     "%s: run %d ended %s: paging past known articles this time",
                     spider.name,
                     last.id,
                     last.status
-                    if last.status != RunStatus.OK
+                    if not ended
                     else "capped"
                     if last.counts.get("capped")
                     else "with pages deferred",

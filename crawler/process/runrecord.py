@@ -1,8 +1,10 @@
 """The run recorder: a Scrapy extension that keeps a crawl run's record in the database.
 
 It counts every page by outcome (fetched, stored, and each rejection reason), writes each rejection with
-its reason as it happens, and closes the run with a status when the spider closes. A run killed before
-that is closed by the parent process (see crawler.runner.crawl).
+its reason as it happens, and closes the run with a status when the spider closes, with the run's
+extraction health (crawler.process.health) and, for a run that ended ok, the verdict on it against its
+source's history: `degraded` when it drifted (storage.health). A run killed before that is closed by the
+parent process (see crawler.runner.crawl).
 
 Counts go to the parent as JSON lines on stdout: counts so far, and the run's end (status, counts, error)
 as the last line, so a parent can record the end itself when this process cannot (the database gone, a
@@ -28,6 +30,7 @@ from scrapy.spiders import Spider
 from sqlalchemy.exc import SQLAlchemyError
 from w3lib.url import safe_url_string
 
+from crawler.process.health import health_of_crawl
 from crawler.vocabulary.errors import StorageError, first_line
 from crawler.vocabulary.items import PageItem
 from crawler.vocabulary.reasons import Reason, Rejected
@@ -35,6 +38,7 @@ from crawler.vocabulary.signals import page_not_fetched
 from storage.archive import finish_run, record_rejection
 from storage.db import open_for_writing
 from storage.outcomes import RunStatus
+from storage.runs import judge_run
 
 logger = logging.getLogger(__name__)
 
@@ -260,10 +264,17 @@ class RunRecorder:
         logger.info("run %s of %s: %s %s", run_id, spider.name, status, counts)
         if run_id is None:
             return
+        health = health_of_crawl(self.crawler)
         try:
             sessions = open_for_writing(self.db_url).sessions
             with sessions.begin() as session:
-                finish_run(session, run_id, status=status, counts=counts, error=error)
+                if status == RunStatus.OK and health is not None:
+                    # judged against the history read in the same transaction as the run's end
+                    health, verdict = judge_run(session, run_id, health)
+                    if verdict.degraded:
+                        status = RunStatus.DEGRADED
+                        logger.warning("run %s of %s is degraded: %s", run_id, spider.name, verdict.line)
+                finish_run(session, run_id, status=status, counts=counts, error=error, health=health)
         except (SQLAlchemyError, StorageError) as exc:
             # The parent records this end once the database takes writes again.
             UNRECORDED.append(run_id)

@@ -77,6 +77,12 @@ class RunSummary:
     counts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     exit_code: int | None = None
+    health: dict[str, Any] | None = None  # storage.health: the run's extraction health and verdict
+
+    @property
+    def verdict(self) -> str | None:
+        """The drift verdict's line on the run's health, if it was judged."""
+        return str(self.health["verdict_line"]) if self.health and self.health.get("verdict_line") else None
 
     @property
     def seconds(self) -> float | None:
@@ -540,6 +546,7 @@ def run_summaries(database: Database, run_ids: Sequence[int]) -> list[RunSummary
                 counts=dict(r.counts or {}),
                 error=r.error,
                 exit_code=r.exit_code,
+                health=r.health,
             )
             for r in runs
         ]

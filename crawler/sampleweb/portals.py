@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
@@ -346,6 +346,42 @@ def render_article(portal: Portal, story: Story, sidebar: list[tuple[str, str]])
     )
 
 
+# The article templates a portal can serve (crawler.sampleweb.server.SampleWeb.use_template): its usual
+# one, and a redesign an extractor reads poorly, as a portal's new template does without notice: "links"
+# renders the whole body as a list of short link items in a link-heavy block (no text is found), "half"
+# keeps the first half of the paragraphs as text and the rest as such links. Neither states a date.
+TEMPLATES = ("usual", "links", "half")
+SENTENCE_END = ("。", "！", "？", ". ")
+
+
+def _pieces(paragraph: str) -> list[str]:
+    """A paragraph cut after each sentence, as a redesign's link items show it."""
+    out, start = [], 0
+    for i, char in enumerate(paragraph):
+        if paragraph[i : i + 2] in SENTENCE_END or char in SENTENCE_END:
+            out.append(paragraph[start : i + 1].strip())
+            start = i + 1
+    rest = paragraph[start:].strip()
+    return [p for p in [*out, rest] if p]
+
+
+def render_redesign(portal: Portal, story: Story, sidebar: list[tuple[str, str]], template: str) -> str:
+    """An article page of a redesigned portal: its body in link items (all of it, or its second half)."""
+    paragraphs = list(story.paragraphs)
+    kept = paragraphs[: len(paragraphs) // 2] if template == "half" else []
+    linked = paragraphs[len(kept) :]
+    items = [piece for p in linked for piece in _pieces(p)]
+    links = "".join(
+        f'<li><a href="/read/{story.slug}/{i}.html">{_e(piece)}</a></li>' for i, piece in enumerate(items)
+    )
+    text = "".join(f"<p>{_e(p)}</p>" for p in kept)
+    return _head(portal, f"{story.title}_{portal.title}") + (
+        f'<body><div class="content"><h1>{_e(story.title)}</h1><div class="text">{text}</div>'
+        f'<div class="reader"><ul class="pieces">{links}</ul><ul class="side">{_links(sidebar)}</ul></div>'
+        "</div></body></html>"
+    )
+
+
 def render_listing(portal: Portal, items: list[tuple[str, Story]], page: int, pages: int) -> str:
     """One page of the education channel: links to articles and to the next and previous pages."""
     rows = "".join(
@@ -435,12 +471,39 @@ OFFSITE = "http://elsewhere.invalid"
 BROKEN_PAGE = b'<html><head><title>\xff\xfe\x00\x81</title></head><body><div class="zhengwen">\x81\x30'
 
 
-def build_site() -> dict[str, dict[str, Page]]:
-    """Every portal's pages: portal name -> path -> page."""
+def _published(portal: Portal, stories: Mapping[str, Story], count: int) -> list[Story]:
+    """The `count` stories a portal carries beyond its own, oldest first: every story of the sample web
+    in turn, again and again, a portal's own ones and each later round as a new edition (its text marked
+    with the edition's number, so that it is a new text, not a copy of one stored). Short and long
+    stories alternate, so that any ten in a row read like any other ten."""
+    by_length = sorted(stories, key=lambda slug: (sum(map(len, stories[slug].paragraphs)), slug))
+    pool = [slug for pair in zip(by_length, reversed(by_length), strict=True) for slug in pair]
+    pool = list(dict.fromkeys(pool))
+    out = []
+    for i in range(count):
+        slug = pool[i % len(pool)]
+        edition = i // len(pool) + (slug in portal.stories)
+        story = stories[slug]
+        if edition:
+            first = f"{story.paragraphs[0]} ({edition})"
+            story = dataclasses.replace(
+                story, slug=f"{slug}-{edition}", paragraphs=(first, *story.paragraphs[1:])
+            )
+        out.append(story)
+    return out
+
+
+def build_site(
+    templates: Mapping[str, str] | None = None, published: Mapping[str, int] | None = None
+) -> dict[str, dict[str, Page]]:
+    """Every portal's pages: portal name -> path -> page. `templates`: the article template a portal
+    serves (one of TEMPLATES, "usual" if not named); `published`: how many more stories a portal
+    carries (`_published`), listed before its own."""
     stories = load_stories()
     site: dict[str, dict[str, Page]] = {}
     for portal in PORTALS:
         content_type = "text/html" + (f"; charset={portal.header_charset}" if portal.header_charset else "")
+        template = (templates or {}).get(portal.name, "usual")
 
         def page(html: str, portal: Portal = portal, content_type: str = content_type) -> Page:
             return Page(html.encode(portal.encoding), content_type)
@@ -448,6 +511,11 @@ def build_site() -> dict[str, dict[str, Page]]:
         items = [
             (portal.article_path(stories[slug], i), stories[slug]) for i, slug in enumerate(portal.stories)
         ]
+        more = [
+            (portal.article_path(story, 100 + i), story)
+            for i, story in enumerate(_published(portal, stories, (published or {}).get(portal.name, 0)))
+        ]
+        items = more[::-1] + items  # the newest first
         robots = ROBOTS + "".join(f"Disallow: {path}\n" for kind, path in portal.trouble if kind == "robots")
         pages: dict[str, Page] = {
             "/": page(render_home(portal, items)),
@@ -472,7 +540,12 @@ def build_site() -> dict[str, dict[str, Page]]:
                 pages[path] = Page(b"%PDF-1.4\n" + b"0" * 2048, "application/pdf")
         for path, story in items:
             sidebar = [(p, s.title) for p, s in items if p != path]
-            pages[path] = page(render_article(portal, story, sidebar))
+            html = (
+                render_article(portal, story, sidebar)
+                if template == "usual"
+                else render_redesign(portal, story, sidebar, template)
+            )
+            pages[path] = page(html)
         count = (len(items) + PAGE_SIZE - 1) // PAGE_SIZE
         for n in range(1, count + 1):
             chunk = items[(n - 1) * PAGE_SIZE : n * PAGE_SIZE]

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from types import TracebackType
 
-from crawler.sampleweb.portals import PORTALS, Page, build_site
+from crawler.sampleweb.portals import PORTALS, TEMPLATES, Page, build_site
 
 
 def _handler_for(pages: dict[str, Page], hits: list[str], base: list[str]) -> type[BaseHTTPRequestHandler]:
@@ -49,6 +49,8 @@ class SampleWeb:
     """Serves every sample portal; use as a context manager. `base_urls` maps portal name -> root URL."""
 
     def __init__(self) -> None:
+        self.templates: dict[str, str] = {}  # portal name -> its article template, when not "usual"
+        self.published: dict[str, int] = {}  # portal name -> how many more stories it carries
         self.site = build_site()
         self.servers: dict[str, ThreadingHTTPServer] = {}
         self.threads: list[threading.Thread] = []
@@ -103,6 +105,26 @@ class SampleWeb:
             yield
         finally:
             pages[path] = original
+
+    def use_template(self, portal: str, template: str) -> None:
+        """Serve `portal`'s article pages in another template from now on (portals.TEMPLATES): a portal
+        redesigned between two crawls."""
+        if template not in TEMPLATES:
+            raise ValueError(f"unknown template {template!r}: one of {', '.join(TEMPLATES)}")
+        self.templates[portal] = template
+        self._rebuild(portal)
+
+    def publish(self, portal: str, count: int) -> None:
+        """Have `portal` carry `count` more stories from now on, listed first: the sample web's others, then
+        new editions of every story (a portal publishing night after night)."""
+        self.published[portal] = count
+        self._rebuild(portal)
+
+    def _rebuild(self, portal: str) -> None:
+        # in place: the portal's request handler holds this dict
+        pages = self.site[portal]
+        pages.clear()
+        pages.update(build_site(self.templates, self.published)[portal])
 
     def sources_toml(self) -> str:
         """The demo's sources file with each portal's placeholder replaced by its live root URL."""

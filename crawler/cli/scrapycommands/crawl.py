@@ -23,7 +23,7 @@ from scrapy.exceptions import UsageError
 from scrapy.settings import SETTINGS_PRIORITIES
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.cli.crawl import EXIT_BUSY, summary_table
+from crawler.cli.crawl import EXIT_BUSY, EXIT_DEGRADED, summary_table
 from crawler.cli.options import setting_value_problem
 from crawler.runner.crawl import CrawlInterrupted
 from crawler.runner.crawl import crawl as run_crawl
@@ -31,7 +31,7 @@ from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
 from crawler.vocabulary.errors import PairchiveError, SourceConfigError, first_line
 from crawler.vocabulary.sources import load_sources, select
 from storage.leases import SourceBusy
-from storage.outcomes import RunStatus
+from storage.outcomes import COMPLETED, RunStatus
 
 SPIDER = "portal"
 # pairchive's own settings a `scrapy crawl` may give with -s, as the variables of the same names
@@ -98,9 +98,12 @@ class Command(ScrapyCrawl):
             timeout=DEFAULT_TIME_LIMIT_MINUTES * 60,
         )
         print(summary_table([run]), file=sys.stderr)
-        if run.status != RunStatus.OK:
+        if run.status not in COMPLETED:
             print(f"run {run.run_id} ({run.source}) {run.status}: {run.error}", file=sys.stderr)
             return 1
+        if run.status == RunStatus.DEGRADED:
+            print(f"run {run.run_id} ({run.source}) degraded: {run.verdict}", file=sys.stderr)
+            return EXIT_DEGRADED
         return 0
 
     def _given(self) -> dict[str, Any]:
