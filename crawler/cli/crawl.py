@@ -249,7 +249,7 @@ def _report(
 
 def _log_runs(runs: list[RunSummary]) -> None:
     """One run_finished event per run, as the daemon logs them: its counts and how it ended."""
-    levels = {RunStatus.OK: logging.INFO, RunStatus.DEGRADED: logging.WARNING}
+    levels: dict[str, int] = {RunStatus.OK: logging.INFO, RunStatus.DEGRADED: logging.WARNING}
     for r in runs:
         counts = " ".join(f"{k}={v}" for k, v in sorted(r.counts.items()))
         said = r.error or r.verdict
