@@ -26,15 +26,23 @@
   logged in one line.
 - With `--metrics HOST:PORT`, Prometheus metrics (crawler.runner.metrics) are served on that address; one
   that cannot be listened on (a port in use) is one error line and exit status 2.
-- Logs go to stderr, one line per event.
+- Logs go to stderr, one line per event: readable text, or one JSON object per event (`--log-format json`,
+  crawler.vocabulary.logformat).
+- Under systemd (NOTIFY_SOCKET set, crawler.runner.sdnotify): READY=1 once the schedule is loaded, the
+  database opened and the scheduler started; STATUS=... with the sources and the crawls running;
+  RELOADING=1 and READY=1 around a reload; STOPPING=1 when it starts to stop; and, with a watchdog
+  (WATCHDOG_USEC), WATCHDOG=1 at half its time from the main loop, only while the scheduler runs, so a
+  wedged daemon is restarted.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -44,14 +52,16 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.base import STATE_RUNNING, BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.runner import metrics
 from crawler.runner.crawl import RunSummary, crawl
+from crawler.runner.sdnotify import Notifier
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
 from crawler.vocabulary.errors import DatabaseUnreachable, PairchiveError, StorageError, first_line
+from crawler.vocabulary.logformat import FORMAT_ENV, FORMATS, TEXT, TEXT_FORMAT, configure, event
 from crawler.vocabulary.polling import planned_visit
 from crawler.vocabulary.sources import Source, cron_trigger, load_sources, select, source_from_dict
 from storage.db import open_for_writing
@@ -67,7 +77,7 @@ TIME_LIMIT_MINUTES = DEFAULT_TIME_LIMIT_MINUTES  # a crawl running longer is end
 GRACE_SECONDS = 60.0  # at shutdown, how long running crawls may go on before they are stopped
 WATCH_SECONDS = 5.0  # how often the daemon looks at the sources file for changes
 RETRY_AFTER_EXPIRY_SECONDS = 5.0  # a busy source is tried again this long after its holder's lease expires
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_FORMAT = TEXT_FORMAT  # the readable line; --log-format json: crawler.vocabulary.logformat
 
 # Set as soon as the daemon starts to stop: jobs still waiting for the pool are skipped.
 SHUTTING_DOWN = threading.Event()
@@ -103,7 +113,9 @@ def run_source(
     if SHUTTING_DOWN.is_set():
         # A job queued behind the concurrency cap is still handed to the pool while it shuts down: it must
         # not take a lease and start a crawl only to be stopped at once and marked interrupted.
-        logger.info("run of %s skipped: the daemon is stopping", name)
+        logger.info(
+            "run of %s skipped: the daemon is stopping", name, extra=event("run_skipped", source=name)
+        )
         return "skipped"
     if _not_due(config, source, name):
         return "not_due"
@@ -118,14 +130,18 @@ def run_source(
             if retry_when_busy
             else None
         )
+        skipped = event("run_skipped", source=name, status="busy", error=str(exc), retry_at=retry)
         if retry is not None:
-            logger.warning("run of %s skipped: %s; trying again at %s", name, exc, retry.isoformat())
+            logger.warning(
+                "run of %s skipped: %s; trying again at %s", name, exc, retry.isoformat(), extra=skipped
+            )
         else:
-            logger.warning("run of %s skipped: %s", name, exc)
+            logger.warning("run of %s skipped: %s", name, exc, extra=skipped)
         return "busy"
     except Exception as exc:  # a bad file, the database gone, a full disk: one line, and the daemon goes on
-        logger.error("run of %s failed: %s", name, first_line(exc))
-        logger.debug("run of %s failed", name, exc_info=True)
+        failed = event("run_failed", source=name, status="failed", error=first_line(exc))
+        logger.error("run of %s failed: %s", name, first_line(exc), extra=failed)
+        logger.debug("run of %s failed", name, exc_info=True, extra=failed)
         metrics.count_skip(name, metrics.ERROR)  # no run record was made: not a run that failed
         return "failed"
     finally:
@@ -147,6 +163,15 @@ def run_source(
         run.status,
         counts,
         f" {_one_line(run.error or run.verdict or '')}" if run.error or run.verdict else "",
+        extra=event(
+            "run_finished",
+            source=name,
+            run=run.run_id,
+            status=run.status,
+            counts=run.counts,
+            error=run.error,
+            reason=run.verdict,
+        ),
     )
     return run.status
 
@@ -172,7 +197,8 @@ def _not_due(config: dict[str, str], source: dict[str, Any] | str, name: str) ->
     if plan.due:
         return False
     when = plan.next_visit.astimezone(UTC).isoformat() if plan.next_visit else "-"
-    logger.info("run of %s not_due: next visit %s, %s", name, when, plan.why)
+    not_due = event("run_skipped", source=name, status="not_due", next_run=plan.next_visit, reason=plan.why)
+    logger.info("run of %s not_due: next visit %s, %s", name, when, plan.why, extra=not_due)
     return True
 
 
@@ -207,7 +233,7 @@ def _crawl_one(
     grace: float,
 ) -> RunSummary:
     chosen = _chosen(cfg, source)
-    logger.info("run of %s starting", chosen.name)
+    logger.info("run of %s starting", chosen.name, extra=event("run_started", source=chosen.name))
     (run,) = crawl(
         cfg,
         [chosen],
@@ -280,8 +306,10 @@ class Daemon:
         grace: float = GRACE_SECONDS,
         settings: dict[str, Any] | None = None,
         scheduler: BaseScheduler | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.cfg = cfg
+        self.notifier = notifier or Notifier()  # the service manager's, or one that sends nothing
         self.time_limit = time_limit
         self.grace = grace
         self.settings = settings
@@ -307,10 +335,11 @@ class Daemon:
             sources = load_sources(self.cfg.sources_path)
         except PairchiveError as exc:
             self.loaded_mtime = mtime  # report a bad file once, not at every look
+            invalid = event("sources_invalid", error=str(exc))
             if self.sources:
-                logger.error("sources not reloaded, keeping the old schedule: %s", exc)
+                logger.error("sources not reloaded, keeping the old schedule: %s", exc, extra=invalid)
             else:
-                logger.error("%s", exc)
+                logger.error("%s", exc, extra=invalid)
             return False
         self.loaded_mtime = mtime
         new = {s.name: s.to_dict() for s in sources}
@@ -329,6 +358,7 @@ class Daemon:
                 ",".join(added) or "-",
                 ",".join(updated) or "-",
                 ",".join(removed) or "-",
+                extra=event("sources_reloaded", added=added, changed=updated, removed=removed),
             )
         self.sources = new
         metrics.sources_loaded(sorted(new))
@@ -355,7 +385,12 @@ class Daemon:
         _retries = self.scheduler
         self.scheduler.start()
         for name, when in sorted(self.next_runs().items()):
-            logger.info("scheduled %s: next run %s", name, when.astimezone(UTC).isoformat() if when else "-")
+            logger.info(
+                "scheduled %s: next run %s",
+                name,
+                when.astimezone(UTC).isoformat() if when else "-",
+                extra=event("scheduled", source=name, next_run=when),
+            )
         if run_now:
             now = datetime.now(UTC)
             for job in self.scheduler.get_jobs():
@@ -364,27 +399,70 @@ class Daemon:
                 job.modify(next_run_time=now)
 
     def watch(self) -> None:
-        """Until asked to stop: reload on SIGHUP or when the sources file changes."""
+        """Until asked to stop: reload on SIGHUP or when the sources file changes, and tell the service
+        manager how the daemon is (its status; with a watchdog, that it is alive, at half the watchdog's
+        time, so the loop wakes at least that often)."""
+        interval = self.notifier.watchdog_interval
+        look = min(WATCH_SECONDS, interval) if interval else WATCH_SECONDS
+        next_beat = time.monotonic()
         while True:
-            self.wake.wait(WATCH_SECONDS)
+            if interval and time.monotonic() >= next_beat and self.healthy():
+                self.notifier.watchdog()
+                next_beat = time.monotonic() + interval
+            self.notifier.status(self.status_line())
+            self.wake.wait(look)
             self.wake.clear()
             if self.stop_requested:
                 return
             if self.reload_requested or self._mtime() != self.loaded_mtime:
                 self.reload_requested = False
+                self.notifier.reloading()
                 self.load()
+                self.notifier.ready(self.status_line())
+
+    def healthy(self) -> bool:
+        """The scheduler runs (its thread alive): otherwise no watchdog beat, and systemd restarts us."""
+        thread = getattr(self.scheduler, "_thread", None)  # BackgroundScheduler's; others have none
+        return self.scheduler.state == STATE_RUNNING and (thread is None or thread.is_alive())
+
+    def status_line(self) -> str:
+        """What the daemon is doing, in a few words (systemd's STATUS):
+        `3 sources, 1 crawling: huli-edu; next run linxia-news at 2026-11-24 18:30Z`."""
+        busy = running()
+        n = len(self.sources)
+        line = f"{n} source{'' if n == 1 else 's'}, {len(busy)} crawling"
+        if busy:
+            line += f": {', '.join(sorted(busy))}"
+        # a job not yet scheduled (the scheduler not started) has no next_run_time at all
+        times = ((getattr(job, "next_run_time", None), job.id) for job in self.scheduler.get_jobs())
+        upcoming = [(when, job_id.partition(":")[2]) for when, job_id in times if when is not None]
+        if upcoming:
+            when, name = min(upcoming)
+            line += f"; next run {name} at {when.astimezone(UTC):%Y-%m-%d %H:%MZ}"
+        return line
 
     def stop(self) -> None:
         """No new runs; running crawls get the grace period, then are stopped and marked interrupted."""
         SHUTTING_DOWN.set()
         self.scheduler.pause()
         busy = running()
+        self.notifier.stopping(f"stopping: {self.status_line()}")
         if busy:
-            logger.info("stopping: waiting up to %gs for %s", self.grace, ",".join(sorted(busy)))
+            logger.info(
+                "stopping: waiting up to %gs for %s",
+                self.grace,
+                ",".join(sorted(busy)),
+                extra=event("stopping", crawling=sorted(busy)),
+            )
             with _running_changed:
                 _running_changed.wait_for(lambda: not _running, timeout=self.grace)
             if running():
-                logger.warning("stopping: ending %s (marked interrupted)", ",".join(sorted(running())))
+                ending = sorted(running())
+                logger.warning(
+                    "stopping: ending %s (marked interrupted)",
+                    ",".join(ending),
+                    extra=event("crawls_stopped", crawling=ending),
+                )
         STOPPING.set()
         self.scheduler.shutdown(wait=True)
         global _retries
@@ -394,16 +472,19 @@ class Daemon:
         SHUTTING_DOWN.clear()
         with _running_changed:
             _asked_now.clear()  # a --now run that never started is no order for the next daemon
-        logger.info("stopped")
+        logger.info("stopped", extra=event("stopped"))
 
     def install_signal_handlers(self) -> None:
         def stop(signum: int, _frame: FrameType | None) -> None:
-            logger.info("%s received: stopping", signal.Signals(signum).name)
+            name = signal.Signals(signum).name
+            logger.info("%s received: stopping", name, extra=event("stop_requested", signal=name))
             self.stop_requested = True
             self.wake.set()
 
         def reload(_signum: int, _frame: FrameType | None) -> None:
-            logger.info("SIGHUP received: reloading sources")
+            logger.info(
+                "SIGHUP received: reloading sources", extra=event("reload_requested", signal="SIGHUP")
+            )
             self.reload_requested = True
             self.wake.set()
 
@@ -427,7 +508,15 @@ def serve(
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # misfires and errors only
     logging.getLogger("alembic").setLevel(logging.WARNING)  # schema checks at start are routine
     scrub_logging()  # a driver's error may echo the database URL; its password never reaches the log
-    daemon = Daemon(cfg, max_concurrent=max_concurrent, time_limit=time_limit, grace=grace, settings=settings)
+    notifier = Notifier.from_env()
+    daemon = Daemon(
+        cfg,
+        max_concurrent=max_concurrent,
+        time_limit=time_limit,
+        grace=grace,
+        settings=settings,
+        notifier=notifier,
+    )
     if not daemon.load():
         return 2
     try:
@@ -437,13 +526,21 @@ def serve(
     except DatabaseUnreachable as exc:
         # Not a configuration error: the server may be starting (at boot) or away. Exit 1, so a service
         # manager tries again, as it does not after exit 2.
-        logger.error("cannot reach the database, exiting to be restarted: %s", first_line(exc))
+        logger.error(
+            "cannot reach the database, exiting to be restarted: %s",
+            first_line(exc),
+            extra=event("database_unreachable", database=display_url(cfg.db_url), error=first_line(exc)),
+        )
         return 1
     except (PairchiveError, SQLAlchemyError) as exc:
         detail = first_line(exc)
         if not isinstance(exc, StorageError):  # a StorageError names the database itself
             detail = f"{display_url(cfg.db_url)}: {detail}"
-        logger.error("cannot open the database: %s", detail)
+        logger.error(
+            "cannot open the database: %s",
+            detail,
+            extra=event("database_invalid", database=display_url(cfg.db_url), error=detail),
+        )
         return 2
     if metrics_address is not None and not _serve_metrics(daemon, *metrics_address):
         return 2  # a port in use or an address not of this host: a configuration error
@@ -454,10 +551,15 @@ def serve(
         cfg.sources_path,
         display_url(cfg.db_url),
         max_concurrent,
+        extra=event("daemon_started", sources=sorted(daemon.sources), database=display_url(cfg.db_url)),
     )
     daemon.start(run_now=run_now)
-    daemon.watch()
-    daemon.stop()
+    notifier.ready(daemon.status_line())
+    try:
+        daemon.watch()
+        daemon.stop()
+    finally:
+        notifier.close()
     return 0
 
 
@@ -472,10 +574,13 @@ def _serve_metrics(daemon: Daemon, host: str, port: int) -> bool:
     try:
         bound = tally.serve(host, port)
     except OSError as exc:
-        logger.error("cannot serve metrics on %s: %s", _address(host, port), exc.strerror or exc)
+        failed = event("metrics_not_served", error=str(exc.strerror or exc))
+        logger.error(
+            "cannot serve metrics on %s: %s", _address(host, port), exc.strerror or exc, extra=failed
+        )
         return False
     metrics.install(tally)
-    logger.info("metrics served at http://%s/metrics", _address(*bound))
+    logger.info("metrics served at http://%s/metrics", _address(*bound), extra=event("metrics_served"))
     return True
 
 
@@ -484,7 +589,11 @@ def _address(host: str, port: int) -> str:
 
 
 def main(cfg: AppConfig | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
+    log_format = os.environ.get(FORMAT_ENV) or TEXT
+    configure(log_format if log_format in FORMATS else TEXT)
+    if log_format not in FORMATS:
+        logger.error("%s=%s: not a log format (%s)", FORMAT_ENV, log_format, ", ".join(FORMATS))
+        return 2
     return serve(cfg or AppConfig.from_env())
 
 

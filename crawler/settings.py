@@ -116,3 +116,7 @@ LOG_FORMATTER = "crawler.process.logformatter.PageLogFormatter"
 LOG_INSTALL_ROOT_HANDLER = True
 LOG_LEVEL = "INFO"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# `json`: the crawl subprocess (crawler.process.worker) logs one JSON object per line to stderr instead
+# (crawler.vocabulary.logformat), as `pairchive crawl --log-format json` asks; LOG_FILE and LOG_ENABLED
+# then do not apply. Scrapy's own `scrapy crawl` keeps its text log.
+PAIRCHIVE_LOG_FORMAT = "text"

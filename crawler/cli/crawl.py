@@ -3,6 +3,7 @@ summary table at the end."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -17,6 +18,8 @@ from crawler.cli.options import (
     data_dir_option,
     db_option,
     echo_text,
+    errors_as_json,
+    log_format_option,
     scrapy_overrides,
     set_option,
     sources_option,
@@ -26,6 +29,7 @@ from crawler.cli.types import DAY, minutes
 from crawler.runner.crawl import CrawlInterrupted, RunSummary
 from crawler.runner.crawl import crawl as run_crawl
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
+from crawler.vocabulary.logformat import JSON, JsonRelay, configure, event
 from crawler.vocabulary.sources import Source, load_sources, select
 from storage.leases import SourceBusy
 from storage.outcomes import COMPLETED, RunStatus
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
     from crawler.runner.metrics import Metrics
 
 EXIT_BUSY = 3  # another crawl holds a chosen source's lease
+logger = logging.getLogger("pairchive.crawl")
 EXIT_DEGRADED = 4  # a run ended degraded: its pages' extraction drifted from its source's history
 PROGRESS_COUNTS = ("fetched", "stored", "revised", "duplicate", "not_pairing", "failed")
 
@@ -132,6 +137,7 @@ class Progress:
     help="After the runs, write their Prometheus metrics to this file, replaced at once (for node_exporter's "
     "textfile collector: a .prom file in its directory).",
 )
+@log_format_option
 @set_option()
 def crawl(
     names: tuple[str, ...],
@@ -145,6 +151,7 @@ def crawl(
     recrawl: bool,
     since: datetime | None,
     metrics_file: str | None,
+    log_format: str,
     overrides: tuple[str, ...],
 ) -> None:
     """Crawl portals now, one after the other, and store the pairing stories found.
@@ -156,52 +163,114 @@ def crawl(
     interrupted (or the --metrics-file could not be written), 2 a usage or configuration error (a bad sources
     file, an unknown source, a --metrics-file in no directory), 3 a source was busy (and no run failed), 4 a
     run was degraded (it ended, but its pages extract far worse than its source's last ok runs: a new
-    template?) and none failed; a failure wins over degraded, degraded over busy.
+    template?) and none failed; a failure wins over degraded, degraded over busy. With --log-format json
+    every line on stderr is a JSON object (the crawl's log, a run_finished event per run with its counts),
+    and no progress line is drawn.
 
     Example: pairchive crawl --source huli-edu --db archive.db
     """
     if names and all_sources:
         raise click.UsageError("give --source NAME or --all, not both")
-    cfg = app_config(db, sources, data_dir)
-    live = show_progress if show_progress is not None else sys.stderr.isatty()
-    live = live and not quiet
-    settings = {"LOG_LEVEL": "WARNING" if quiet or live else "INFO", **scrapy_overrides(overrides)}
-    chosen = select(load_sources(cfg.sources_path), names, cfg.sources_path)
-    tally = _metrics_for(metrics_file, chosen, cfg) if metrics_file else None
-    try:
-        runs, busy, interrupted = _crawl_each(
-            cfg,
-            chosen,
-            live,
-            tally,
-            settings=settings,
-            since=since.date() if since else None,
-            recrawl=recrawl,
-            timeout=timeout * 60,
-        )
-    except BaseException:
-        if tally and metrics_file:  # the runs so far, without the standing: the database may be what failed
-            _write_metrics(tally, metrics_file, [])
-        raise
-    unwritten = _write_metrics(tally, metrics_file, chosen) if tally and metrics_file else None
+    as_json = log_format == JSON
+    if as_json and show_progress:
+        raise click.UsageError("--progress draws a line of counts, not JSON: give --log-format json alone")
+    if as_json:
+        configure(JSON, logging.WARNING if quiet else logging.INFO)
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # schema checks on opening are routine
+    with errors_as_json(log_format):
+        cfg = app_config(db, sources, data_dir)
+        live = show_progress if show_progress is not None else sys.stderr.isatty() and not as_json
+        live = live and not quiet
+        settings = {"LOG_LEVEL": "WARNING" if quiet or live else "INFO", **scrapy_overrides(overrides)}
+        if as_json:
+            settings["PAIRCHIVE_LOG_FORMAT"] = JSON
+        chosen = select(load_sources(cfg.sources_path), names, cfg.sources_path)
+        tally = _metrics_for(metrics_file, chosen, cfg) if metrics_file else None
+        try:
+            runs, busy, interrupted = _crawl_each(
+                cfg,
+                chosen,
+                live,
+                tally,
+                as_json,
+                settings=settings,
+                since=since.date() if since else None,
+                recrawl=recrawl,
+                timeout=timeout * 60,
+            )
+        except BaseException:
+            # the runs so far, without the standing: the database may be what failed
+            if tally and metrics_file:
+                _write_metrics(tally, metrics_file, [])
+            raise
+        unwritten = _write_metrics(tally, metrics_file, chosen) if tally and metrics_file else None
+    _report(runs, len(chosen), busy, interrupted, unwritten, as_json)
+
+
+def _report(
+    runs: list[RunSummary],
+    chosen: int,
+    busy: list[str],
+    interrupted: bool,
+    unwritten: str | None,
+    as_json: bool,
+) -> None:
+    """The summary table on stdout, what did not go well on stderr (as JSON records with `as_json`), and
+    the exit status."""
     if runs:
         click.echo(summary_table(runs))
     failed = [r for r in runs if r.status not in COMPLETED]
-    for r in failed:
-        echo_text(f"run {r.run_id} ({r.source}) {r.status}: {r.error}", err=True)
     degraded = [r for r in runs if r.status == RunStatus.DEGRADED]
-    for r in degraded:
-        echo_text(f"run {r.run_id} ({r.source}) degraded: {r.verdict}", err=True)
-    if interrupted:
-        click.echo(f"interrupted: {len(runs)} of {len(chosen)} source(s) crawled", err=True)
-    if unwritten:
-        click.echo(unwritten, err=True)
+    if as_json:
+        _log_runs(runs)
+    else:
+        for r in failed:
+            echo_text(f"run {r.run_id} ({r.source}) {r.status}: {r.error}", err=True)
+        for r in degraded:
+            echo_text(f"run {r.run_id} ({r.source}) degraded: {r.verdict}", err=True)
+    notes = (
+        [("crawl_interrupted", f"interrupted: {len(runs)} of {chosen} source(s) crawled")]
+        if interrupted
+        else []
+    )
+    notes += [("metrics_not_written", unwritten)] if unwritten else []
+    for name, line in notes:
+        if as_json:
+            logger.warning("%s", line, extra=event(name))
+        else:
+            click.echo(line, err=True)
     if failed or interrupted or unwritten:
         sys.exit(1)
     if degraded:
         sys.exit(EXIT_DEGRADED)
     if busy:
         sys.exit(EXIT_BUSY)
+
+
+def _log_runs(runs: list[RunSummary]) -> None:
+    """One run_finished event per run, as the daemon logs them: its counts and how it ended."""
+    levels: dict[str, int] = {RunStatus.OK: logging.INFO, RunStatus.DEGRADED: logging.WARNING}
+    for r in runs:
+        counts = " ".join(f"{k}={v}" for k, v in sorted(r.counts.items()))
+        said = r.error or r.verdict
+        logger.log(
+            levels.get(r.status, logging.ERROR),
+            "run %s of %s: %s %s%s",
+            r.run_id,
+            r.source,
+            r.status,
+            counts,
+            f" {said}" if said else "",
+            extra=event(
+                "run_finished",
+                source=r.source,
+                run=r.run_id,
+                status=r.status,
+                counts=r.counts,
+                error=r.error,
+                reason=r.verdict,
+            ),
+        )
 
 
 def _metrics_for(path: str, chosen: list[Source], cfg: AppConfig) -> Metrics:
@@ -241,20 +310,32 @@ def _counted(tally: Metrics | None, runs: list[RunSummary]) -> list[RunSummary]:
 
 
 def _crawl_each(
-    cfg: AppConfig, chosen: list[Source], live: bool, tally: Metrics | None = None, **options: Any
+    cfg: AppConfig,
+    chosen: list[Source],
+    live: bool,
+    tally: Metrics | None = None,
+    as_json: bool = False,
+    **options: Any,
 ) -> tuple[list[RunSummary], list[str], bool]:
     """Crawl the sources in turn: the runs, the sources found busy, and whether Ctrl-C ended it early
-    (the runs so far are kept, so the operator still gets their summary). Each counted in `tally`."""
+    (the runs so far are kept, so the operator still gets their summary). Each counted in `tally`. With
+    `as_json`, the crawl's log is relayed as JSON objects."""
     runs: list[RunSummary] = []
     busy: list[str] = []
     for source in chosen:
         bar = Progress(sys.stderr, source.name, sys.stderr.isatty()) if live else None
+        if as_json:
+            options["log_sink"] = JsonRelay(sys.stderr, source=source.name)
         try:
             runs += _counted(tally, run_crawl(cfg, [source], progress=bar.update if bar else None, **options))
         except SourceBusy as exc:
             bar = None
             busy.append(str(exc))
-            click.echo(f"skipped: {exc}", err=True)
+            if as_json:
+                skipped = event("run_skipped", source=source.name, status="busy", error=str(exc))
+                logger.warning("skipped: %s", exc, extra=skipped)
+            else:
+                click.echo(f"skipped: {exc}", err=True)
             if tally is not None:
                 tally.skipped.labels(source.name, "busy").inc()
         except CrawlInterrupted as exc:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import json
 import math
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -61,6 +62,20 @@ def data_dir_option(f: F) -> F:
 def json_option(help: str) -> Callable[[F], F]:
     """`--json` (the `as_json` flag): the command's data as JSON; `help` says what its JSON holds."""
     return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def log_format_option(f: F) -> F:
+    return click.option(
+        "--log-format",
+        "log_format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        envvar="PAIRCHIVE_LOG_FORMAT",
+        help="How the log on stderr looks: readable lines, or one JSON object per event (time, level, "
+        "logger, event, message, and the event's source, run, status, counts, error) for a log "
+        "collector (also $PAIRCHIVE_LOG_FORMAT).",
+    )(f)
 
 
 def set_option(what: str = "this crawl", example: str = "-s DOWNLOAD_DELAY=2") -> Callable[[F], F]:
@@ -150,28 +165,73 @@ class ConfigError(click.ClickException):
     exit_code = 2
 
 
+def operator_error(exc: Exception) -> click.ClickException | None:
+    """The one-line error `exc` is for an operator who can act on it, or None (an error not expected)."""
+    if isinstance(exc, SourceConfigError):
+        return ConfigError(scrub(str(exc)))
+    if isinstance(exc, PairchiveError):
+        return click.ClickException(scrub(str(exc)))
+    if isinstance(exc, click.ClickException):
+        # a message may quote a flag's value, and --db may carry a password
+        if (cleaned := scrub(exc.message)) != exc.message:
+            vars(exc)["message"] = cleaned  # final to type checkers, a plain attribute at run time
+        return exc
+    # A SQLAlchemy error can come only from a command that loaded SQLAlchemy: looked up, not imported,
+    # so that the commands without a database do not load it.
+    sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_errors is not None and isinstance(exc, sqlalchemy_errors.SQLAlchemyError):
+        return click.ClickException(f"database error: {first_line(exc)}")
+    return None
+
+
 class PairchiveGroup(click.Group):
     """Turns the errors an operator can act on into one-line messages instead of tracebacks."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except SourceConfigError as exc:
-            raise ConfigError(scrub(str(exc))) from None
-        except PairchiveError as exc:
-            raise click.ClickException(scrub(str(exc))) from None
-        except click.ClickException as exc:
-            # a message may quote a flag's value, and --db may carry a password
-            if (cleaned := scrub(exc.message)) != exc.message:
-                vars(exc)["message"] = cleaned  # final to type checkers, a plain attribute at run time
-            raise
         except Exception as exc:
-            # A SQLAlchemy error can come only from a command that loaded SQLAlchemy: looked up, not imported,
-            # so that the commands without a database do not load it.
-            sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
-            if sqlalchemy_errors is None or not isinstance(exc, sqlalchemy_errors.SQLAlchemyError):
+            error = operator_error(exc)
+            if error is None:
                 raise
-            raise click.ClickException(f"database error: {first_line(exc)}") from None
+            if error is exc:
+                raise
+            raise error from None
+
+
+@contextlib.contextmanager
+def errors_as_json(log_format: str) -> Iterator[None]:
+    """With --log-format json, an error that ends the command is a JSON log record on stderr too (event
+    `command_failed`, or `crashed` for one not expected: exit status 70, its traceback in the record with
+    --debug), so that every line a log collector reads there is an object; the exit status is the same."""
+    if log_format != "json":
+        yield
+        return
+    try:
+        yield
+    except (click.exceptions.Exit, click.exceptions.Abort):
+        raise
+    except Exception as exc:
+        import logging
+
+        from crawler.cli import EXIT_INTERNAL, PairchiveCLI
+        from crawler.vocabulary.logformat import event
+
+        log = logging.getLogger("pairchive")
+        if (error := operator_error(exc)) is not None:
+            message = error.format_message()
+            log.error("%s", message, extra=event("command_failed", error=message))
+            sys.exit(error.exit_code)
+        message, debug = first_line(exc, with_type=True), PairchiveCLI.debug
+        hint = "" if debug else " (run with --debug for the traceback)"
+        log.critical(
+            "Error: %s%s",
+            message,
+            hint,
+            exc_info=exc if debug else None,
+            extra=event("crashed", error=message),
+        )
+        sys.exit(EXIT_INTERNAL)
 
 
 # Text from the archive came from the web. On a terminal a control character (ESC above all: colour,

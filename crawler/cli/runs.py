@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from contextlib import nullcontext
 from datetime import UTC, datetime
@@ -19,7 +18,9 @@ from crawler.cli.options import (
     db_option,
     echo_record,
     echo_text,
+    errors_as_json,
     json_option,
+    log_format_option,
     scrapy_overrides,
     set_option,
     sources_option,
@@ -310,6 +311,7 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
     type=ListenAddress(),
     help="Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464; port 0: any free port).",
 )
+@log_format_option
 @set_option("every crawl")
 def daemon(
     sources: str | None,
@@ -320,29 +322,31 @@ def daemon(
     grace: float,
     run_now: bool,
     metrics_address: tuple[str, int] | None,
+    log_format: str,
     overrides: tuple[str, ...],
 ) -> None:
     """Run every source on its schedule until stopped (SIGTERM or SIGINT; SIGHUP reloads the sources).
 
     One cron job per source (its `schedule`, in its `timezone`), each crawl a subprocess holding the
-    source's lease, at most --max-concurrent at once. Logs go to stderr, one line per event; every run is a
-    record (`pairchive runs`, `pairchive status`). --metrics serves Prometheus metrics. See docs/deploy.md for
-    a systemd unit and a scrape configuration.
+    source's lease, at most --max-concurrent at once. Logs go to stderr, one line per event (--log-format
+    json: one JSON object each); every run is a record (`pairchive runs`, `pairchive status`). --metrics
+    serves Prometheus metrics. Under systemd (NOTIFY_SOCKET) it says when it is ready, reloading and
+    stopping, and beats its watchdog. See docs/deploy.md for a systemd unit and a scrape configuration.
 
     Example: pairchive daemon --sources /etc/pairchive/sources.toml --db postgresql+psycopg://pairchive@db/pairchive
     """
     import scheduler
+    from crawler.vocabulary.logformat import configure
 
-    settings = scrapy_overrides(overrides)
-    logging.basicConfig(level=logging.INFO, format=scheduler.LOG_FORMAT, stream=sys.stderr, force=True)
-    sys.exit(
-        scheduler.serve(
+    configure(log_format)
+    with errors_as_json(log_format):
+        status = scheduler.serve(
             app_config(db, sources, data_dir),
             max_concurrent=max_concurrent,
             time_limit=time_limit,
             grace=grace,
             run_now=run_now,
-            settings=settings or None,
+            settings=scrapy_overrides(overrides) or None,
             metrics_address=metrics_address,
         )
-    )
+    sys.exit(status)

@@ -32,6 +32,8 @@ from twisted.python.failure import Failure
 from crawler.process import runrecord
 from crawler.process.urlpolicy import block_mode
 from crawler.vocabulary.errors import StorageError, first_line
+from crawler.vocabulary.logformat import JSON
+from crawler.vocabulary.logformat import configure as configure_log
 from crawler.vocabulary.sources import source_from_dict
 from spiders.portal import PortalSpider
 from storage.archive import finish_run
@@ -97,6 +99,10 @@ def run(job: dict[str, Any]) -> int:
     settings = build_settings(job)
     # A bad value here would otherwise be lost inside the engine's start-up: fail the runs with it.
     block_mode(settings.get("PAIRCHIVE_BLOCK_PRIVATE_ADDRESSES"))
+    if settings.get("PAIRCHIVE_LOG_FORMAT") == JSON:
+        # Ours instead of Scrapy's root handler, from the first line Scrapy logs (its start-up banner).
+        configure_log(JSON, logging.NOTSET).setLevel(settings.get("LOG_LEVEL"))
+        settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
     process = CrawlerProcess(settings)
     # Schema checks on opening the database are routine here, not news for the crawl log.
     logging.getLogger("alembic").setLevel(logging.WARNING)
