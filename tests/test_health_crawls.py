@@ -111,7 +111,9 @@ def _status_shows(sources: Path, db: str, run_id: int, line: str) -> None:
     assert mine["last_verdict"] == line and mine["last_run"]["status"] == "degraded"
 
 
-def test_a_redesign_that_halves_the_text_degrades_the_run_without_calling_it_textless(web: SampleWeb, tmp_path: Path) -> None:
+def test_a_redesign_that_halves_the_text_degrades_the_run_without_calling_it_textless(
+    web: SampleWeb, tmp_path: Path
+) -> None:
     sources, db = _nights(web, tmp_path, MIN_HISTORY + 1)
     web.use_template(PORTAL, "half")
     result = _next_night(web, sources, db)
