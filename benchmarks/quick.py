@@ -32,6 +32,7 @@ QUICK: list[tuple[str, list[str], bool]] = [
     ("daemon memory", ["bench_daemon.py", "--runs", "10"], False),
     ("per-article stages", ["bench_pipeline.py", "--data", "{data}", "--rounds", "2"], True),
     ("relevance cost", ["eval_relevance.py", "--cost", "{data}", "--rounds", "2"], True),
+    ("extraction health", ["bench_health.py", "--data", "{data}", "--rounds", "2", "--portals", "5"], True),
     (
         "near-copy cost",
         ["eval_dedup.py", "--cost", "2000", "20000", "--queries", "100", "--data", "{data}"],
