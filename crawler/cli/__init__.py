@@ -91,8 +91,9 @@ COMMANDS = {
     ),
     "status": LazyCommand(
         "crawler.cli.runs:status",
-        "Each configured source at a glance: its next scheduled run, its last run and how it ended, the "
-        "runs in a row that did not end ok, and who is crawling it now.",
+        "Each configured source at a glance: its next visit and why, its last run and how it ended, the "
+        "runs in a row that failed, the degraded runs since its last ok one, the newest drift verdict, and "
+        "who is crawling it now.",
     ),
     "daemon": LazyCommand(
         "crawler.cli.runs:daemon",

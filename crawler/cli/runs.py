@@ -203,8 +203,8 @@ def runs_show(run_id: int, limit: int, as_json: bool, db: str | None) -> None:
 @db_option
 @json_option("One JSON object per source, one per line.")
 def status(sources: str | None, db: str | None, as_json: bool) -> None:
-    """Each configured source at a glance: its next scheduled run, its last run and how it ended, the runs in
-    a row that failed, the degraded runs since its last ok one, the newest drift verdict, and who is
+    """Each configured source at a glance: its next visit and why, its last run and how it ended, the runs
+    in a row that failed, the degraded runs since its last ok one, the newest drift verdict, and who is
     crawling it now.
 
     The next run is the source's next visit and why: its schedule, or, for a source with min_interval and
