@@ -1,6 +1,6 @@
 """Daemon memory over many consecutive scheduled runs: resident memory of the daemon process, run by run.
 
-    python benchmarks/bench_daemon.py --runs 100 [--source linxia-news]
+    python benchmarks/bench_daemon.py --runs 100 [--source linxia-news] [--metrics]
 
 This process is the daemon: `scheduler.Daemon` with its real APScheduler (thread pool executor, the
 default cap of 2), loaded from a sources file for one sample portal served on loopback by a separate
@@ -8,7 +8,9 @@ process. Each run is fired as the schedule fires it (the job's next run time set
 previous one is recorded, so N runs take minutes rather than N scheduled nights. Every run is a real crawl
 subprocess into a SQLite file; what is measured is the daemon's own resident memory (VmRSS) before the
 first run and after each run, so a leak in the parent (scheduler, run records, leases, log pumping) shows
-as growth. The crawl subprocesses' memory dies with them and is not counted.
+as growth. The crawl subprocesses' memory dies with them and is not counted. `--metrics`: the daemon
+also counts and serves its Prometheus metrics (as `daemon --metrics` does), scraped over HTTP after every
+run as a monitoring system would.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ratios import ratio
 
 import scheduler
+from crawler.runner import metrics
 from crawler.vocabulary.config import AppConfig
 
 SERVE = """
@@ -47,10 +52,29 @@ def rss_kib() -> int:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
+def serve_metrics(daemon: scheduler.Daemon) -> Callable[[], None]:
+    """Count the daemon's runs and serve them on a free loopback port, as `daemon --metrics` does; a
+    function that scrapes them once."""
+    names = sorted(daemon.sources)
+    tally = metrics.Metrics(process=True)
+    tally.declare(names)
+    tally.read_standing(names, daemon.cfg.db_url)
+    tally.watch(daemon.scheduler)
+    host, port = tally.serve("127.0.0.1", 0)
+    metrics.install(tally)
+
+    def scrape() -> None:
+        with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=30) as response:
+            response.read()
+
+    return scrape
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--source", default="linxia-news")
+    parser.add_argument("--metrics", action="store_true", help="count and serve metrics, scraped each run")
     args = parser.parse_args()
 
     web = subprocess.Popen(
@@ -77,6 +101,7 @@ def main() -> int:
         cfg = AppConfig(db_url=f"sqlite:///{Path(folder) / 'a.db'}", sources_path=str(sources))
         daemon = scheduler.Daemon(cfg, settings={"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0})
         daemon.load()
+        scrape = serve_metrics(daemon) if args.metrics else None
         daemon.start()
         before = rss_kib()
         samples: list[tuple[int, int, float]] = []
@@ -89,9 +114,12 @@ def main() -> int:
                 )
                 if not done.wait(300):
                     raise RuntimeError(f"run {n} did not finish")
+                if scrape is not None:
+                    scrape()
                 samples.append((n, rss_kib(), time.perf_counter() - started))
         finally:
             daemon.scheduler.shutdown(wait=True)
+            metrics.install(None)
             web.stdin.close()
             web.wait()
     print(f"daemon RSS before the first run: {before / 1024:.1f} MiB")
