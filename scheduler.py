@@ -61,7 +61,7 @@ from crawler.runner.crawl import RunSummary, crawl
 from crawler.runner.sdnotify import Notifier
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES, AppConfig
 from crawler.vocabulary.errors import DatabaseUnreachable, PairchiveError, StorageError, first_line
-from crawler.vocabulary.logformat import FORMAT_ENV, FORMATS, TEXT, TEXT_FORMAT, configure, event
+from crawler.vocabulary.logformat import FORMAT_ENV, FORMATS, TEXT, configure, event
 from crawler.vocabulary.polling import planned_visit
 from crawler.vocabulary.sources import Source, cron_trigger, load_sources, select, source_from_dict
 from storage.db import open_for_writing
@@ -77,7 +77,6 @@ TIME_LIMIT_MINUTES = DEFAULT_TIME_LIMIT_MINUTES  # a crawl running longer is end
 GRACE_SECONDS = 60.0  # at shutdown, how long running crawls may go on before they are stopped
 WATCH_SECONDS = 5.0  # how often the daemon looks at the sources file for changes
 RETRY_AFTER_EXPIRY_SECONDS = 5.0  # a busy source is tried again this long after its holder's lease expires
-LOG_FORMAT = TEXT_FORMAT  # the readable line; --log-format json: crawler.vocabulary.logformat
 
 # Set as soon as the daemon starts to stop: jobs still waiting for the pool are skipped.
 SHUTTING_DOWN = threading.Event()
@@ -162,7 +161,7 @@ def run_source(
         name,
         run.status,
         counts,
-        f" {_one_line(run.error or run.verdict or '')}" if run.error or run.verdict else "",
+        f" {_one_line(said)}" if (said := run.error or _drift(run)) else "",
         extra=event(
             "run_finished",
             source=name,
@@ -170,10 +169,16 @@ def run_source(
             status=run.status,
             counts=run.counts,
             error=run.error,
-            reason=run.verdict,
+            reason=_drift(run),
         ),
     )
     return run.status
+
+
+def _drift(run: RunSummary) -> str | None:
+    """The drift verdict's line of a degraded run, what its log line and event say; None for the others
+    (an ok run's "steady" is in its record, not news for the log)."""
+    return run.verdict if run.status == RunStatus.DEGRADED else None
 
 
 def _not_due(config: dict[str, str], source: dict[str, Any] | str, name: str) -> bool:

@@ -150,16 +150,22 @@ LINE_PATTERNS: tuple[tuple[re.Pattern[str], int | None, str], ...] = (
 def boilerplate_lines(text: str) -> int:
     """How many lines of a cleaned text look like what the rules drop: a line one of their patterns
     matches, read alone, without the context (a run of them, a place after the story) that made the
-    rules keep it. Extraction health counts it per page (crawler.process.health)."""
-    count = 0
-    for line in text.splitlines():
-        size, last = len(line), line[-1:]
-        if size and any(
-            (longest is None or size <= longest) and (not ends or last in ends) and pattern.search(line)
-            for pattern, longest, ends in LINE_PATTERNS
-        ):
-            count += 1
-    return count
+    rules keep it."""
+    return sum(1 for line in text.splitlines() if _looks_dropped(line))
+
+
+def carries_boilerplate(text: str) -> bool:
+    """Whether a cleaned text holds at least one such line: what extraction health counts per page
+    (crawler.process.health), read only up to the first one."""
+    return any(_looks_dropped(line) for line in text.splitlines())
+
+
+def _looks_dropped(line: str) -> bool:
+    size, last = len(line), line[-1:]
+    return bool(size) and any(
+        (longest is None or size <= longest) and (not ends or last in ends) and pattern.search(line)
+        for pattern, longest, ends in LINE_PATTERNS
+    )
 
 
 @dataclass

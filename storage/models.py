@@ -122,7 +122,8 @@ class CrawlRun(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)
     # The extraction health of its article pages and the drift verdict on it (storage.health); NULL for a
-    # run that read no article page through the stages (a reprocess) or that was made before migration 0012.
+    # reprocess run, a run whose end its crawl could not write, or one made before migration 0012 (a run
+    # that read no article page keeps `pages` 0 and no verdict).
     health: Mapped[dict[str, Any] | None]
 
     source: Mapped[Source] = relationship(back_populates="runs")

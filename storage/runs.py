@@ -1,4 +1,5 @@
-"""Reads about crawl runs: the run list, one run with its rejections, and each source's standing."""
+"""Reads about crawl runs: the run list, one run with its rejections, each source's standing and its
+health history; and the one write of them, an operator accepting a degraded run as its source's new normal."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from storage.errors import StorageError
 from storage.health import HISTORY_RUNS, MIN_PAGES, Verdict, judge
 from storage.models import CrawlRun, Rejection, Source
 from storage.outcomes import COMPLETED, RunStatus
@@ -37,6 +39,10 @@ def list_runs(
     return list(session.scalars(stmt.limit(limit)).all())
 
 
+# The mark of a degraded run an operator accepted as its source's new normal (`pairchive runs accept`).
+ACCEPTED = "accepted"
+
+
 def health_history(session: Session, source_id: int, before: int | None = None) -> list[dict[str, Any]]:
     """The healths of a source's ok runs (before run `before`, when given), newest first, as many as a
     verdict reads (runs too small to judge by are left out here, so they do not crowd out the ones it needs)."""
@@ -46,7 +52,49 @@ def health_history(session: Session, source_id: int, before: int | None = None) 
     if before is not None:
         stmt = stmt.where(CrawlRun.id < before)
     healths = session.scalars(stmt.order_by(CrawlRun.id.desc()).limit(HISTORY_RUNS * 5)).all()
-    return [h for h in healths if h and int(h.get("pages") or 0) >= MIN_PAGES][:HISTORY_RUNS]
+    return [h for h in _since_accepted(healths) if int(h.get("pages") or 0) >= MIN_PAGES][:HISTORY_RUNS]
+
+
+def _since_accepted(healths: Sequence[dict[str, Any] | None]) -> list[dict[str, Any]]:
+    """Healths newest first, up to the oldest of the newest accepted runs (`accept_degraded`): the runs
+    before a source's new normal are not its baseline any more."""
+    out: list[dict[str, Any]] = []
+    in_accepted = False
+    for health in healths:
+        if not health:
+            continue
+        if in_accepted and not health.get(ACCEPTED):
+            break
+        in_accepted = in_accepted or bool(health.get(ACCEPTED))
+        out.append(health)
+    return out
+
+
+def accept_degraded(session: Session, run_id: int) -> list[CrawlRun]:
+    """Take a degraded run as its source's new normal (a portal that changed for good: bylines dropped,
+    shorter stories): it and the degraded runs of its source since its last ok run become `ok`, their
+    health marked accepted, and later runs are judged against them and the ok runs after them alone.
+    The runs accepted, oldest first; StorageError when the run is not a degraded one."""
+    run = session.get(CrawlRun, run_id)
+    if run is None:
+        raise StorageError(f"no run with id {run_id}")
+    if run.status != RunStatus.DEGRADED:
+        raise StorageError(f"run {run_id} is {run.status}, not degraded: only a degraded run can be accepted")
+    last_ok = session.scalar(
+        select(func.max(CrawlRun.id)).where(
+            CrawlRun.source_id == run.source_id, CrawlRun.status == RunStatus.OK, CrawlRun.id < run_id
+        )
+    )
+    stmt = select(CrawlRun).where(
+        CrawlRun.source_id == run.source_id, CrawlRun.status == RunStatus.DEGRADED, CrawlRun.id <= run_id
+    )
+    if last_ok is not None:
+        stmt = stmt.where(CrawlRun.id > last_ok)
+    accepted = list(session.scalars(stmt.order_by(CrawlRun.id)).all())
+    for each in accepted:
+        each.status = RunStatus.OK
+        each.health = {**(each.health or {}), ACCEPTED: True}
+    return accepted
 
 
 def judge_run(session: Session, run_id: int, health: dict[str, Any]) -> tuple[dict[str, Any], Verdict]:

@@ -16,10 +16,11 @@ from alembic import command
 from pipelines.clean import boilerplate_lines, clean_text
 from storage.archive import finish_run, start_run, upsert_sources
 from storage.db import SCHEMA_HEAD, alembic_config, current_revision, make_engine, open_for_writing
+from storage.errors import StorageError
 from storage.health import HISTORY_RUNS, MIN_HISTORY, MIN_PAGES, health_of, judge
 from storage.models import CrawlRun
 from storage.outcomes import RunStatus
-from storage.runs import health_history, judge_run, list_runs, standing
+from storage.runs import accept_degraded, health_history, judge_run, list_runs, standing
 
 USUAL: dict[str, Any] = {
     "pages": 20,
@@ -244,6 +245,39 @@ def test_degraded_runs_do_not_enter_the_baseline_so_a_broken_portal_stays_degrad
         assert stored is not None and stored["verdict"] == "degraded"
         assert stored["verdict_line"] == "no text on 90% of article pages (usually 0%)"
         assert len(health_history(s, stored_source(s, run_id), before=run_id)) == MIN_HISTORY
+
+
+def test_an_accepted_degraded_run_is_the_sources_new_normal_and_the_runs_before_it_leave_the_baseline(
+    db_url: str,
+) -> None:
+    shorter = {**USUAL, "credited": 0.0}  # a portal that dropped its bylines for good
+    sessions, ids = _runs(db_url, [RunStatus.OK] * 5)
+    degraded = []
+    with sessions.begin() as s:
+        source_id = stored_source(s, ids[0])
+        for _ in range(2):
+            run_id = start_run(s, source_id, "cli")
+            health, verdict = judge_run(s, run_id, dict(shorter))
+            assert verdict.degraded and "author or outlet on 0%" in verdict.line
+            finish_run(s, run_id, status=RunStatus.DEGRADED, counts={}, health=health)
+            degraded.append(run_id)
+    with sessions.begin() as s:
+        accepted = accept_degraded(s, degraded[-1])
+        assert [r.id for r in accepted] == degraded  # both nights since the last ok run
+    with sessions.begin() as s:
+        runs = [s.get_one(CrawlRun, i) for i in degraded]
+        assert all(r.status == RunStatus.OK and r.health and r.health["accepted"] for r in runs)
+        # the baseline is the accepted runs alone: two, fewer than a verdict needs
+        assert len(health_history(s, source_id)) == 2
+        run_id = start_run(s, source_id, "cli")
+        health, verdict = judge_run(s, run_id, dict(shorter))
+        assert verdict.word == "no_verdict" and "2 ok runs of history" in verdict.line
+        finish_run(s, run_id, status=RunStatus.OK, counts={}, health=health)
+        # from the third night on, the new normal is steady, and the old bylines would now be the change
+        later = start_run(s, source_id, "cli")
+        assert judge_run(s, later, dict(shorter))[1].word == "steady"
+    with sessions.begin() as s, pytest.raises(StorageError, match="is ok, not degraded"):
+        accept_degraded(s, ids[0])
 
 
 def stored_source(session: Any, run_id: int) -> int:

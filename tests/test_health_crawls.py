@@ -91,6 +91,18 @@ def test_a_redesigned_portal_degrades_its_next_run_and_only_that_one(web: Sample
     assert checked.returncode == 1, checked.stderr[-2000:]
     assert "article: " in checked.stdout and f"verdict: {line}" in checked.stdout, checked.stdout
 
+    # the operator says the new template is the portal's new normal: the run is ok, its health accepted
+    accepted = pairchive("runs", "accept", str(run.id), "--db", db)
+    assert accepted.returncode == 0, accepted.stderr
+    assert accepted.stdout.strip() == f"accepted run {run.id} of {PORTAL}: the source's new normal"
+    assert _runs(db)[-1].status == RunStatus.OK
+    again = pairchive("runs", "accept", str(run.id), "--db", db)
+    assert again.returncode == 1 and again.stderr.strip() == (
+        f"Error: run {run.id} is ok, not degraded: only a degraded run can be accepted"
+    )
+    missing = pairchive("runs", "accept", "999999", "--db", db)
+    assert missing.returncode == 1 and missing.stderr.strip() == "Error: no run with id 999999"
+
 
 def _check(sources: Path, db: str) -> Any:
     return pairchive("sources", "check", PORTAL, "--sources", str(sources), "--db", db, "--against-history")

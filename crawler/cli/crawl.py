@@ -252,7 +252,8 @@ def _log_runs(runs: list[RunSummary]) -> None:
     levels: dict[str, int] = {RunStatus.OK: logging.INFO, RunStatus.DEGRADED: logging.WARNING}
     for r in runs:
         counts = " ".join(f"{k}={v}" for k, v in sorted(r.counts.items()))
-        said = r.error or r.verdict
+        drift = r.verdict if r.status == RunStatus.DEGRADED else None  # a steady verdict is no news
+        said = r.error or drift
         logger.log(
             levels.get(r.status, logging.ERROR),
             "run %s of %s: %s %s%s",
@@ -268,7 +269,7 @@ def _log_runs(runs: list[RunSummary]) -> None:
                 status=r.status,
                 counts=r.counts,
                 error=r.error,
-                reason=r.verdict,
+                reason=drift,
             ),
         )
 

@@ -141,6 +141,32 @@ def _note(run: CrawlRun) -> str:
     return ""
 
 
+@runs_group.command("accept")
+@click.argument("run_id", type=RECORD_ID)
+@db_option
+def runs_accept(run_id: int, db: str | None) -> None:
+    """Accept a degraded run as its source's new normal: a portal that changed for good, not broken.
+
+    The run and its source's degraded runs since its last ok one become ok, their health marked accepted;
+    later runs are judged against them and the ok runs after them (no verdict until there are 3).
+
+    Example: pairchive runs accept 12
+    """
+    from storage.db import open_for_writing
+    from storage.errors import StorageError
+    from storage.runs import accept_degraded
+
+    sessions = open_for_writing(app_config(db).db_url).sessions
+    try:
+        with sessions.begin() as session:
+            accepted = accept_degraded(session, run_id)
+            ids = ", ".join(str(r.id) for r in accepted)
+            source = accepted[-1].source.name
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"accepted run{'s' if len(accepted) > 1 else ''} {ids} of {source}: the source's new normal")
+
+
 @runs_group.command("show")
 @click.argument("run_id", type=RECORD_ID)
 @click.option(

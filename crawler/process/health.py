@@ -17,7 +17,7 @@ from scrapy.spiders import Spider
 
 from crawler.vocabulary.items import PageItem
 from crawler.vocabulary.reasons import Reason, Rejected
-from pipelines.clean import boilerplate_lines
+from pipelines.clean import carries_boilerplate
 from storage.health import health_of
 
 # The drops of a page the stages read whole: a rejection for any other reason (a failed stage) says
@@ -63,7 +63,7 @@ class PageHealth:
         self.dated += item.published is not None
         self.credited += bool(item.author or item.source_name)
         self.gate += item.is_pairing
-        self.boilerplate += boilerplate_lines(item.text) > 0
+        self.boilerplate += carries_boilerplate(item.text)
         self.duplicate += dropped == Reason.DUPLICATE
 
     def health(self) -> dict[str, Any]:

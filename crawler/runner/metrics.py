@@ -68,8 +68,7 @@ SEEDED_OUTCOMES = (
     "no_text",
     "failed",
 )
-DEGRADED = "degraded"  # a completed run whose extraction drifted from its source's history
-SEEDED_STATUSES = (*(s.value for s in RunStatus if s != RunStatus.RUNNING), DEGRADED)
+SEEDED_STATUSES = tuple(s.value for s in RunStatus if s != RunStatus.RUNNING)
 
 # Why a scheduled run made no run record, or why scheduled times made fewer runs than they were.
 BUSY, STOPPING, NOT_DUE, COALESCED, MISSED, ERROR = (
@@ -139,7 +138,7 @@ class Metrics:
         )
         self.failures = Gauge(
             "pairchive_consecutive_failures",
-            "Runs in a row since the source's last ok run that failed, timed out or were interrupted.",
+            "Runs in a row since the source's last completed (ok or degraded) run that failed, timed out or were interrupted.",
             ["source"],
             registry=r,
         )
@@ -198,7 +197,7 @@ class Metrics:
     def count_run(self, run: RunSummary) -> None:
         """An ended run: its status, duration and pages by outcome."""
         self.runs.labels(run.source, run.status).inc()
-        if run.status == DEGRADED:
+        if run.status == RunStatus.DEGRADED:
             self.degraded.labels(run.source).inc()
         if run.seconds is not None:
             self.run_seconds.labels(run.source).observe(max(run.seconds, 0.0))
