@@ -16,7 +16,11 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import (
+    NoAlertPresentException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as EC
@@ -62,8 +66,22 @@ def _open(driver: Any, url: str) -> None:
 def _follow(driver: Any, link: WebElement) -> None:
     """Click a link and wait for the next page to replace this one."""
     link.click()
-    _wait(driver).until(EC.staleness_of(link))
+    _wait(driver).until(lambda _d: _detached(link))
     _wait(driver).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def _detached(element: WebElement) -> bool:
+    """Whether the page holding `element` has been replaced. Chromium says so in one of two ways: a stale
+    element, or, caught mid-navigation, an inspector error that the node is no longer in the document."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in (exc.msg or ""):
+            return True
+        raise
+    return False
 
 
 def _search(driver: Any, site: str, words: str) -> list[WebElement]:
