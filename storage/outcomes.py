@@ -57,6 +57,8 @@ class RunStatus(StrEnum):
 
 # The statuses of a run that ended by itself: its pages are settled (an incremental run goes on from them).
 COMPLETED: frozenset[RunStatus] = frozenset({RunStatus.OK, RunStatus.DEGRADED})
+# The statuses of a run that did not end by itself: failed, stopped by its time limit, interrupted.
+ENDED_EARLY: frozenset[RunStatus] = frozenset({RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.INTERRUPTED})
 
 
 # Why a stored story is flagged by a reprocess (`articles.flag_reason`): today's gate rejects it, or

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from storage.errors import StorageError
 from storage.health import HISTORY_RUNS, MIN_PAGES, Verdict, judge
 from storage.models import CrawlRun, Rejection, Source
-from storage.outcomes import COMPLETED, RunStatus
+from storage.outcomes import COMPLETED, ENDED_EARLY, RunStatus
 
 # Runs that did not end by themselves. A degraded run did (its health is judged, not its end).
-NOT_OK = (RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.INTERRUPTED)
+NOT_OK = tuple(sorted(ENDED_EARLY))
 
 
 def list_runs(

@@ -32,14 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.vocabulary.durations import duration_text
 from crawler.vocabulary.sources import Source, cron_trigger
-from storage.outcomes import Reason, RunStatus
+from storage.outcomes import ENDED_EARLY, Reason, RunStatus
 from storage.visits import Visit, recent_visits
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 NEW_ARTICLE_COUNTS = ("stored", "revised", Reason.NOT_PAIRING, Reason.NO_TEXT, Reason.DUPLICATE)
-INCOMPLETE = frozenset({RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.INTERRUPTED})
+INCOMPLETE = ENDED_EARLY
 SHRINK = 0.5  # a visit with new articles
 GROW = 1.5  # a completed visit with nothing new
 EARLY_SHARE = 0.1  # a cron time this share of the interval early is due...
