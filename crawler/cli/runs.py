@@ -21,10 +21,12 @@ from crawler.cli.options import (
     errors_as_json,
     json_option,
     log_format_option,
+    redis_options,
     scrapy_overrides,
     set_option,
     sources_option,
     table,
+    with_redis,
 )
 from crawler.cli.types import RECORD_ID, ListenAddress, minutes, seconds
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES
@@ -304,10 +306,10 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
 @data_dir_option
 @click.option(
     "--max-concurrent",
-    default=2,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    help="Crawls running at once, across all sources.",
+    default=None,
+    type=click.IntRange(1, 1000),
+    help="Crawls running at once, across all sources (default 2); with --redis, runs dispatched to the "
+    "workers at once (default 100).",
 )
 @click.option(
     "--time-limit",
@@ -337,17 +339,21 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
     type=ListenAddress(),
     help="Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464; port 0: any free port).",
 )
+@redis_options
 @log_format_option
 @set_option("every crawl")
 def daemon(
     sources: str | None,
     db: str | None,
     data_dir: str | None,
-    max_concurrent: int,
+    max_concurrent: int | None,
     time_limit: float,
     grace: float,
     run_now: bool,
     metrics_address: tuple[str, int] | None,
+    redis_url: str | None,
+    redis_prefix: str | None,
+    done_after: float | None,
     log_format: str,
     overrides: tuple[str, ...],
 ) -> None:
@@ -358,6 +364,8 @@ def daemon(
     json: one JSON object each); every run is a record (`pairchive runs`, `pairchive status`). --metrics
     serves Prometheus metrics. Under systemd (NOTIFY_SOCKET) it says when it is ready, reloading and
     stopping, and beats its watchdog. See docs/deploy.md for a systemd unit and a scrape configuration.
+    With --redis it is the coordinator of distributed crawls: each run is dispatched to `pairchive worker`
+    processes on any number of machines (docs/distributed.md).
 
     Example: pairchive daemon --sources /etc/pairchive/sources.toml --db postgresql+psycopg://pairchive@db/pairchive
     """
@@ -366,8 +374,11 @@ def daemon(
 
     configure(log_format)
     with errors_as_json(log_format):
+        cfg = with_redis(app_config(db, sources, data_dir), redis_url, redis_prefix, done_after)
+        if max_concurrent is None:
+            max_concurrent = scheduler.MAX_DISPATCHED if cfg.redis_url else scheduler.MAX_CONCURRENT
         status = scheduler.serve(
-            app_config(db, sources, data_dir),
+            cfg,
             max_concurrent=max_concurrent,
             time_limit=time_limit,
             grace=grace,
