@@ -35,10 +35,11 @@ from crawler.vocabulary.sources import cron_trigger, load_sources
 from storage.db import open_for_reading
 from storage.health import describe
 from storage.leases import holders
-from storage.models import CrawlRun
+from storage.models import CrawlRun, RunWorker
 from storage.outcomes import RunStatus
 from storage.redact import scrub
 from storage.runs import Standing, list_runs, rejections_of, standing
+from storage.runworkers import workers_of
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -68,6 +69,31 @@ def _run_dict(run: CrawlRun) -> dict[str, Any]:
         "error": run.error,
         "health": run.health,  # storage.health: extraction health and the drift verdict, or null
     }
+
+
+def _worker_dict(row: RunWorker) -> dict[str, Any]:
+    return {
+        "worker": row.worker,
+        "joined_at": row.joined_at.isoformat(),
+        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+        "status": row.status,  # null while its part is not over
+        "counts": dict(row.counts or {}),
+        "error": row.error,
+    }
+
+
+def _worker_row(row: RunWorker) -> list[Any]:
+    """One worker's line of `runs show`."""
+    counts = row.counts or {}
+    return [
+        row.worker,
+        _when(row.joined_at),
+        _when(row.finished_at),
+        row.status or "running",
+        counts.get("fetched", 0),
+        counts.get("stored", 0),
+        row.error.splitlines()[0] if row.error else "",
+    ]
 
 
 def _health_lines(health: dict[str, Any] | None) -> list[tuple[str, Any]]:
@@ -178,7 +204,8 @@ def runs_accept(run_id: int, db: str | None) -> None:
 @db_option
 def runs_show(run_id: int, limit: int, as_json: bool, db: str | None) -> None:
     """One run: when, why, how it ended, counts by outcome, its pages' extraction health and the drift
-    verdict on it, and the pages it did not store with why.
+    verdict on it, the workers of a distributed run (each one's part: joined, finished, how it ended, its
+    counts), and the pages it did not store with why.
 
     Example: pairchive runs show 12
     """
@@ -189,6 +216,11 @@ def runs_show(run_id: int, limit: int, as_json: bool, db: str | None) -> None:
             raise click.ClickException(f"no run with id {run_id}")
         by_reason, first = rejections_of(session, run_id, limit)
         record = _run_dict(run)
+        # Only a distributed run has workers; a single-machine run's record stays as it always was.
+        workers = workers_of(session, run_id)
+        if workers:
+            record["workers"] = [_worker_dict(w) for w in workers]
+        worker_rows = [_worker_row(w) for w in workers]
         rejected = [
             {
                 "reason": r.reason,
@@ -217,6 +249,11 @@ def runs_show(run_id: int, limit: int, as_json: bool, db: str | None) -> None:
             *_health_lines(record["health"]),
         ],
     )
+    if worker_rows:
+        headers = ["worker", "joined", "finished", "status", "fetched", "stored", "error"]
+        click.echo(f"\nWorkers ({len(worker_rows)}):")
+        for line in table(headers, worker_rows).splitlines():
+            click.echo(f"  {line}")
     if by_reason:
         click.echo(f"\nRejected pages ({', '.join(f'{k} {v}' for k, v in sorted(by_reason.items()))}):")
         for r in rejected:
