@@ -94,7 +94,7 @@ _asked_now: set[str] = set()
 
 
 def run_source(
-    config: dict[str, str],
+    config: dict[str, Any],
     source: dict[str, Any] | str,
     settings: dict[str, Any] | None = None,
     time_limit: float | None = TIME_LIMIT_MINUTES,
@@ -184,7 +184,7 @@ def _drift(run: RunSummary) -> str | None:
     return run.verdict if run.status == RunStatus.DEGRADED else None
 
 
-def _not_due(config: dict[str, str], source: dict[str, Any] | str, name: str) -> bool:
+def _not_due(config: dict[str, Any], source: dict[str, Any] | str, name: str) -> bool:
     """Whether adaptive polling (crawler.vocabulary.polling) finds this cron time too early for the
     source, said in one line with its next visit and why. A run the operator asked for is never too
     early; a check that cannot be made (a bad file, the database away) leaves the crawl to say why."""

@@ -39,14 +39,14 @@ from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from sqlalchemy.exc import SQLAlchemyError
-from storage.runworkers import join_run
 from twisted.internet.task import LoopingCall
 
 from crawler.vocabulary.errors import StorageError
-from crawler.vocabulary.frontier import DONE, OPEN, STOP, RunKeys, connect, requeue
+from crawler.vocabulary.frontier import DONE, OPEN, STOP, RunKeys, connect, requeue, text
 from crawler.vocabulary.pages import CANONICAL_META
 from storage.db import open_for_writing
 from storage.redact import display_url
+from storage.runworkers import join_run
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ def _run_keys(settings: BaseSettings) -> tuple[RunKeys, str]:
     return RunKeys(settings.get("PAIRCHIVE_REDIS_PREFIX") or "pairchive", run_id), worker
 
 
-class RunFrontier(PriorityQueue):  # type: ignore[misc]
+class RunFrontier(PriorityQueue):
     """scrapy-redis's priority queue, each pop kept in the worker's in-flight set until done."""
 
     def __init__(self, server: redis.Redis, spider: Spider, key: str, serializer: Any = None) -> None:
@@ -177,7 +177,7 @@ class RunFrontier(PriorityQueue):  # type: ignore[misc]
         return request
 
 
-class RunSeen(RFPDupeFilter):  # type: ignore[misc]
+class RunSeen(RFPDupeFilter):
     """scrapy-redis's duplicate filter on the run's key, by canonical URL; its set outlives the worker."""
 
     @classmethod
@@ -259,8 +259,7 @@ class RunMembership:
         return ext
 
     def _state(self) -> str | None:
-        state = self.patient.call(lambda: self.server.hget(self.keys.state, "state"))
-        return state.decode() if isinstance(state, bytes) else state
+        return text(self.patient.call(lambda: self.server.hget(self.keys.state, "state")))
 
     def spider_opened(self, spider: Spider) -> None:
         def join() -> None:

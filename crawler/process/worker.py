@@ -27,7 +27,6 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from sqlalchemy.exc import SQLAlchemyError
-from storage.runworkers import finish_worker
 from twisted.python.failure import Failure
 
 from crawler.process import runrecord
@@ -42,6 +41,7 @@ from storage.archive import finish_run
 from storage.db import open_for_writing
 from storage.leases import release
 from storage.outcomes import RunStatus
+from storage.runworkers import finish_worker
 
 logger = logging.getLogger("crawler.process.worker")  # also when run as __main__
 
@@ -109,7 +109,15 @@ def _not_started(failure: Failure, job: dict[str, Any], run_id: int, not_started
         with sessions.begin() as session:
             if job.get("distributed"):  # the run is the coordinator's: only this worker's part failed
                 worker = job["distributed"]["worker"]
-                finish_worker(session, run_id, worker, status=RunStatus.FAILED, counts={}, error=reason)
+                finish_worker(
+                    session,
+                    run_id,
+                    worker,
+                    status=RunStatus.FAILED,
+                    counts={},
+                    health_counts=None,
+                    error=reason,
+                )
             else:
                 finish_run(session, run_id, status=RunStatus.FAILED, error=reason, only_if_running=True)
     except (SQLAlchemyError, StorageError) as exc:

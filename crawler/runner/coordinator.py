@@ -32,7 +32,6 @@ from typing import Any
 
 import redis
 from sqlalchemy.exc import SQLAlchemyError
-from storage.runworkers import finish_worker, merged_health_counts, summed_counts, workers_of
 
 from crawler.runner.crawl import (
     Ending,
@@ -45,7 +44,17 @@ from crawler.runner.crawl import (
 )
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.errors import PairchiveError, StorageError, first_line
-from crawler.vocabulary.frontier import DONE, OPEN, STOP, RunKeys, connect, requeue, tickets, valid_prefix
+from crawler.vocabulary.frontier import (
+    DONE,
+    OPEN,
+    STOP,
+    RunKeys,
+    connect,
+    requeue,
+    text,
+    tickets,
+    valid_prefix,
+)
 from crawler.vocabulary.sources import Source
 from storage.archive import finish_run, start_run, upsert_sources
 from storage.db import Database, open_for_writing
@@ -54,6 +63,7 @@ from storage.leases import LEASE_SECONDS, attach_run, new_owner
 from storage.outcomes import RunStatus
 from storage.redact import display_url
 from storage.runs import judge_run
+from storage.runworkers import finish_worker, merged_health_counts, summed_counts, workers_of
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +71,7 @@ POLL_SECONDS = 0.25  # how often the coordinator looks at its runs
 QUIET_SECONDS = 5.0  # a run whose frontier stayed empty and workers idle this long is done
 RETRY_PAUSES = (0.5, 10.0)  # first and longest pause between two tries of a Redis that does not answer
 ALIVE_WAIT = 15.0  # past the grace, how long a run's workers may take to leave it before it is closed anyway
+ABANDONED_KEYS_SECONDS = 3600  # the keys of a run whose coordinator died live this long after a takeover
 MAX_REPLACEMENTS = 3  # tickets pushed, per ticket of the run, in place of workers that stopped mid-run
 
 
@@ -159,6 +170,7 @@ class Coordinator:
         taken_over = leases.take({source_ids[s.name]: s.name for s in sources})
         try:
             close_abandoned(database, taken_over)
+            self._stop_abandoned([h.run_id for h in taken_over if h.run_id is not None])
             runs: list[_Run] = []
             with database.sessions.begin() as session:
                 for s in sources:
@@ -167,9 +179,9 @@ class Coordinator:
                     runs.append(
                         _Run(s, source_ids[s.name], run_id, RunKeys(self.prefix, run_id), time.monotonic())
                     )
+            # No database URL nor data directory: each worker has its own (a ticket in Redis carries no
+            # password, and machines mount the shared data directory where they like).
             job = {
-                "db_url": cfg.db_url,
-                "warc_dir": str(cfg.warc_dir.resolve()),
                 "contact_url": cfg.contact_url,
                 "settings": settings or {},
                 "since": since.isoformat() if since else None,
@@ -179,6 +191,18 @@ class Coordinator:
             return run_summaries(database, [r.run_id for r in runs])
         finally:
             leases.let_go()
+
+    def _stop_abandoned(self, run_ids: Sequence[int]) -> None:
+        """Runs whose coordinator died (their leases taken over, their records closed): their workers are
+        told to stop, and their keys expire within the hour."""
+        for run_id in run_ids:
+            keys = RunKeys(self.prefix, run_id)
+            try:
+                self.server.hset(keys.state, mapping={"state": STOP, "reason": "its coordinator stopped"})
+                for name in self.server.scan_iter(match=keys.pattern(), count=500):
+                    self.server.expire(name, ABANDONED_KEYS_SECONDS)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                logger.warning("could not stop the workers of abandoned run %s: %s", run_id, first_line(exc))
 
 
 class _Watch:
@@ -241,7 +265,9 @@ class _Watch:
 
     def _ticket(self, run: _Run) -> str:
         entry = {"source": run.source.to_dict(), "source_id": run.source_id, "run_id": run.run_id}
-        return json.dumps({**self.job, "sources": [entry], "prefix": self.c.prefix}, sort_keys=True)
+        # The time limit goes along: a worker whose coordinator died ends its crawl by itself.
+        ticket = {**self.job, "sources": [entry], "time_limit": self.timeout}
+        return json.dumps(ticket, sort_keys=True)
 
     def _open(self, run: _Run) -> None:
         ticket = self._ticket(run)
@@ -275,7 +301,7 @@ class _Watch:
             return
         if not run.opened:
             self._open(run)
-        members = {m.decode() for m in self.server.smembers(run.keys.workers)}
+        members = {str(text(m)) for m in self.server.smembers(run.keys.workers)}
         run.members |= members
         quiet = bool(members) and self.server.zcard(run.keys.requests) == 0
         for worker in sorted(members):
@@ -338,7 +364,7 @@ class _Watch:
 
     def _left(self, run: _Run) -> bool:
         """Whether every worker of the run has closed its part."""
-        members = {m.decode() for m in self.server.smembers(run.keys.workers)}
+        members = {str(text(m)) for m in self.server.smembers(run.keys.workers)}
         run.members |= members
         return not any(self.server.exists(run.keys.alive(w)) for w in members)
 
@@ -400,11 +426,9 @@ class _Watch:
             notes.append(
                 f"worker {worker} left mid-run; its {back} request(s) in flight went back to the frontier"
             )
-        notes += [
-            f"{r.worker}: {r.error}"
-            for r in rows
-            if r.error and r.status == RunStatus.FAILED and status != RunStatus.FAILED
-        ]
+        # what each worker said of its part (pages that failed, refused entry points), named when several
+        said = [(r.worker, r.error) for r in rows if r.error and status != RunStatus.FAILED]
+        notes += [f"{worker}: {error}" if len(rows) > 1 else str(error) for worker, error in said]
         finish_run(
             session, run.run_id, status=status, counts=counts, error="; ".join(notes) or None, health=health
         )

@@ -18,6 +18,7 @@ to 30 s), at start and between tickets, so workers can start before the servers 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -34,16 +35,16 @@ from typing import IO, Any, TypeVar
 
 import redis
 from sqlalchemy.exc import SQLAlchemyError
-from storage.runworkers import finish_worker, workers_of
 
 from crawler.runner.coordinator import check_distributed
 from crawler.runner.crawl import TAIL_LINES, pump_log, stop_process
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.errors import DatabaseUnreachable, StorageError, first_line
-from crawler.vocabulary.frontier import OPEN, RunKeys, connect, requeue, tickets, worker_key
+from crawler.vocabulary.frontier import OPEN, RunKeys, connect, requeue, text, tickets, worker_key
 from storage.db import open_for_writing
 from storage.outcomes import RunStatus
 from storage.redact import display_url
+from storage.runworkers import finish_worker, workers_of
 
 logger = logging.getLogger(__name__)
 
@@ -158,8 +159,8 @@ class Worker:
                 logger.warning("worker %s: a ticket that is no ticket dropped: %.80r", member, taken[1])
                 continue
             state_key = RunKeys(self.prefix, run_id).state
-            state = self._patiently("Redis", lambda: self.server.hget(state_key, "state"))  # noqa: B023
-            if state is None or state.decode() != OPEN:
+            state = self._patiently("Redis", functools.partial(self.server.hget, state_key, "state"))
+            if text(state) != OPEN:
                 continue  # the run ended before its ticket was taken
             self._crawl(member, job, run_id)
 
@@ -196,8 +197,10 @@ class Worker:
             return
         pump = threading.Thread(target=pump_log, args=(proc.stderr, self.log_sink, tail), daemon=True)
         pump.start()
+        limit = ticket.get("time_limit")
+        deadline = time.monotonic() + float(limit) + self.grace if limit else None
         while proc.poll() is None:
-            if self.stop.wait(POLL_SECONDS):
+            if self.stop.wait(POLL_SECONDS) or (deadline is not None and time.monotonic() > deadline):
                 stop_process(proc, self.grace)
         pump.join(timeout=10)
         proc.stderr.close()

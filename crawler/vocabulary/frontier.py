@@ -125,7 +125,12 @@ return n
 
 def requeue(server: redis.Redis, keys: RunKeys, worker: str) -> int:
     """Put what `worker` had in flight back into the run's frontier; how many requests it had."""
-    return int(server.eval(REQUEUE, 2, keys.requests, keys.inflight(worker)))  # type: ignore[no-untyped-call]
+    return int(server.eval(REQUEUE, 2, keys.requests, keys.inflight(worker)))
+
+
+def text(value: bytes | str | None) -> str | None:
+    """A value read from Redis as text (the client gives bytes)."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def connect(url: str) -> redis.Redis:
