@@ -39,6 +39,7 @@ def test_every_article_of_the_province_is_stored_exactly_once(crawled: dict[str,
     province: Province = crawled["province"]
     assert len(province.article_urls()) == 12
     assert sorted(crawled["urls"]) == sorted(province.article_urls())
+    assert [province.fetches(url) for url in province.article_urls()] == [1] * 12
 
 
 def test_no_host_ever_answers_more_requests_at_once_than_the_per_domain_limit(
