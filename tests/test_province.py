@@ -16,18 +16,25 @@ from crawler.settings import CONCURRENT_REQUESTS_PER_DOMAIN
 from crawler.vocabulary.sources import parse_sources
 from storage.db import close_all, open_for_writing
 from storage.models import Article
-from tests.crawls import crawl
+from tests.crawls import pairchive
+
+# tests.crawls.LOOPBACK, but with a delay above none: at DOWNLOAD_DELAY = 0 Scrapy's downloader hands a host
+# every request queued for it at once (its slot counts a request only once the request has started), past
+# CONCURRENT_REQUESTS_PER_DOMAIN; with any delay it starts one at a time and the limit holds.
+LOOPBACK_POLITE = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0.01"]
+# Answers slower than the delay, so that a host's requests overlap and the limit is put to the test.
+LATENCY = (0.02, 0.05)
 
 
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A small province crawled whole by `pairchive crawl` into a fresh SQLite file."""
     folder = tmp_path_factory.mktemp("province")
-    with Province(portals=3, articles=4) as province:
+    with Province(portals=3, articles=4, latency=LATENCY) as province:
         sources = folder / "sources.toml"
         sources.write_text(province.sources_toml(), encoding="utf-8")
         db = f"sqlite:///{folder / 'archive.db'}"
-        result = crawl(sources, db)
+        result = pairchive("crawl", "--sources", str(sources), "--db", db, *LOOPBACK_POLITE)
     assert result.returncode == 0, result.stderr[-3000:]
     with open_for_writing(db).sessions() as s:
         urls = [a.url for a in s.scalars(sa.select(Article))]
