@@ -16,18 +16,31 @@ from crawler.settings import CONCURRENT_REQUESTS_PER_DOMAIN
 from crawler.vocabulary.sources import parse_sources
 from storage.db import close_all, open_for_writing
 from storage.models import Article
-from tests.crawls import crawl
+from tests.crawls import pairchive
+
+# tests.crawls.LOOPBACK, but with a delay above none: at DOWNLOAD_DELAY = 0 Scrapy's downloader hands a host
+# every request queued for it at once (its slot counts a request only once the request has started), past
+# CONCURRENT_REQUESTS_PER_DOMAIN; with any delay it starts one at a time and the limit holds.
+LOOPBACK_POLITE = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0.01"]
+# Answers slower than the delay, so that a host's requests overlap and the limit is put to the test.
+LATENCY = (0.02, 0.05)
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        text: str = answer.read().decode()
+        return text
 
 
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A small province crawled whole by `pairchive crawl` into a fresh SQLite file."""
     folder = tmp_path_factory.mktemp("province")
-    with Province(portals=3, articles=4) as province:
+    with Province(portals=3, articles=4, latency=LATENCY) as province:
         sources = folder / "sources.toml"
         sources.write_text(province.sources_toml(), encoding="utf-8")
         db = f"sqlite:///{folder / 'archive.db'}"
-        result = crawl(sources, db)
+        result = pairchive("crawl", "--sources", str(sources), "--db", db, *LOOPBACK_POLITE)
     assert result.returncode == 0, result.stderr[-3000:]
     with open_for_writing(db).sessions() as s:
         urls = [a.url for a in s.scalars(sa.select(Article))]
@@ -61,9 +74,11 @@ def test_each_portal_is_a_host_of_its_own_on_loopback() -> None:
     with Province(portals=3, articles=1) as province:
         assert [host.split(":")[0] for host in province.hosts] == ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
         url = province.article_urls()[0]
-        assert urllib.request.urlopen(url).status == 200
-        with pytest.raises(urllib.error.HTTPError):
-            urllib.request.urlopen(province.base_urls["county-02"] + "/news/nowhere.html")
+        assert get(url).startswith("<!DOCTYPE html>")
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            get(province.base_urls["county-02"] + "/news/nowhere.html")
+        missing.value.close()
+        assert missing.value.code == 404
         assert province.fetches(url) == 1
         assert province.hits[0] == (province.hosts[0], url.split(province.hosts[0])[1])
         assert province.max_concurrent("127.0.0.2") == 1
@@ -88,10 +103,7 @@ def test_the_same_seed_writes_the_same_province_and_another_seed_another() -> No
 def test_listing_pages_link_the_next_one_and_share_the_articles_among_them() -> None:
     with Province(portals=1, articles=5, listing_pages=3) as province:
         base = province.base_urls["county-01"]
-        pages = [
-            urllib.request.urlopen(f"{base}/news/{name}").read().decode()
-            for name in ("index.html", "index_2.html", "index_3.html")
-        ]
+        pages = [get(f"{base}/news/{name}") for name in ("index.html", "index_2.html", "index_3.html")]
     articles = [s.path for s in province.portals[0].stories]
     assert [sum(path in page for path in articles) for page in pages] == [2, 2, 1]
     assert ["index_2.html" in pages[0], "index_3.html" in pages[1], "index_4.html" in pages[2]] == [
@@ -105,5 +117,5 @@ def test_each_answer_waits_a_time_within_the_latency_asked_for() -> None:
     with Province(portals=1, articles=1, latency=(0.05, 0.1)) as province:
         url = province.article_urls()[0]
         began = time.monotonic()
-        urllib.request.urlopen(url).read()
+        get(url)
         assert time.monotonic() - began >= 0.05
