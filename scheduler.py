@@ -564,9 +564,9 @@ def serve(
         settings=settings,
         notifier=notifier,
     )
-    if not daemon.load():
-        return 2
     if cfg.redis_url and not _distributed(cfg):
+        return 2
+    if not daemon.load():
         return 2
     try:
         # Now rather than at the first run, at 02:00: a wrong --db is an error the operator sees at start.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -70,10 +71,15 @@ class Worker:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout=60)
+            code = self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
-            return self.proc.wait()
+            code = self.proc.wait()
+        with contextlib.suppress(AssertionError):
+            self.log.wait_for("^$")  # the end of its log, read
+        assert self.proc.stderr is not None
+        self.proc.stderr.close()
+        return code
 
 
 @contextmanager

@@ -23,6 +23,7 @@ from crawler.sampleweb.province import Province
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.frontier import RunKeys, connect, tickets
 from crawler.vocabulary.sources import parse_sources
+from storage.db import open_for_writing
 from tests.crawls import LOOPBACK_SETTINGS, Lines
 from tests.distributed import pg_schema_url, rows, until, workers
 
@@ -31,7 +32,9 @@ pytestmark = pytest.mark.timeout(600)
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    yield from pg_schema_url()
+    for url in pg_schema_url():
+        open_for_writing(url)  # the schema, so the test can watch the rows from the start
+        yield url
 
 
 def _dispatch(
@@ -114,7 +117,8 @@ def test_three_workers_and_a_daemon_crawl_twelve_portals_each_once_and_store_eve
             finally:
                 daemon.send_signal(signal.SIGTERM)
                 assert daemon.wait(timeout=60) == 0
-                log.wait_for("daemon stopped|stopped")
+                log.wait_for("^$")  # its end
+                daemon.stderr.close()
         runs = rows(
             pg_url, "select s.name, r.status, r.error from crawl_runs r join sources s on s.id = r.source_id"
         )
@@ -134,7 +138,7 @@ def test_three_workers_and_a_daemon_crawl_twelve_portals_each_once_and_store_eve
 def test_two_workers_share_one_large_portal_and_fetch_no_url_twice(
     redis_url: str, redis_prefix: str, pg_url: str, tmp_path: Path
 ) -> None:
-    with Province(portals=1, articles=40, listing_pages=4, latency=(0.02, 0.05)) as web:
+    with Province(portals=1, articles=40, listing_pages=4, latency=(0.1, 0.2)) as web:
         with workers(2, redis_url, redis_prefix, pg_url, tmp_path / "data"):
             (run,) = _dispatch(
                 redis_url, redis_prefix, pg_url, tmp_path / "data", web.sources_toml(max_workers=2)
@@ -147,7 +151,7 @@ def test_two_workers_share_one_large_portal_and_fetch_no_url_twice(
         fetched = _fetches_of_pages(web)
         assert set(fetched.values()) == {1}, [u for u, n in fetched.items() if n > 1]
         assert sorted(_stored_urls(pg_url)) == sorted(web.article_urls())
-        (host,) = web.hosts()
+        (host,) = web.hosts
         assert web.max_concurrent(host) <= 2  # CONCURRENT_REQUESTS_PER_DOMAIN, across both workers
         # Each capture says which worker wrote it, in a WARC file of its own, and all verify.
         captured = rows(pg_url, "select worker, warc_file from captures")
@@ -254,6 +258,8 @@ def test_a_worker_waits_for_a_redis_that_does_not_answer_and_says_so_once(
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=60) == 0
+        log.wait_for("^$")  # its end
+        worker.stderr.close()
     assert sum("unreachable" in line for line in log.seen) == 1
     assert not any("Traceback" in line for line in log.seen)
 
@@ -274,6 +280,8 @@ def test_a_worker_waits_for_a_database_that_does_not_answer(redis_url: str, tmp_
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=60) == 0
+        log.wait_for("^$")  # its end
+        worker.stderr.close()
 
 
 def test_a_run_nobody_takes_ends_at_its_time_limit_saying_so(

@@ -205,7 +205,11 @@ class RunSeen(RFPDupeFilter):
 
 
 class FrontierDone:
-    """Takes a request out of the worker's in-flight set once its callback has run (its output handed on)."""
+    """Takes a request out of the worker's in-flight set once what its page gave is settled: its item
+    through the stages (stored or dropped), or, for a page that gives none (a listing), its links handed on.
+
+    Items are settled on their own signals, not at the end of the callback's output: Scrapy hands a
+    callback's items to the stages in parallel, so its output can be over before the last one is stored."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.keys, self.worker = _run_keys(crawler.settings)
@@ -214,7 +218,10 @@ class FrontierDone:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FrontierDone:
-        return cls(crawler)
+        done = cls(crawler)
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(done.item_settled, signal=signal)
+        return done
 
     def done(self, request: Request | None) -> None:
         entry = request.meta.get(ENTRY_META) if request is not None else None
@@ -222,18 +229,28 @@ class FrontierDone:
             key = self.keys.inflight(self.worker)
             self.patient.call(lambda: self.server.zrem(key, entry))
 
+    def item_settled(self, item: Any, response: Response, spider: Spider, **_: Any) -> None:
+        self.done(response.request)
+
     async def process_spider_output_async(
         self, response: Response, result: AsyncIterator[Any], spider: Spider
     ) -> AsyncIterator[Any]:
+        items = 0
         async for output in result:
+            items += not isinstance(output, Request)
             yield output
-        self.done(response.request)
+        if not items:
+            self.done(response.request)
 
     def process_spider_output(
         self, response: Response, result: Iterable[Any], spider: Spider
     ) -> Iterable[Any]:
-        yield from result
-        self.done(response.request)
+        items = 0
+        for output in result:
+            items += not isinstance(output, Request)
+            yield output
+        if not items:
+            self.done(response.request)
 
     def process_spider_exception(self, response: Response, exception: BaseException, spider: Spider) -> None:
         self.done(response.request)

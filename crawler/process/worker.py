@@ -24,6 +24,7 @@ import threading
 from datetime import date
 from typing import Any
 
+from scrapy.core.engine import ExecutionEngine
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from sqlalchemy.exc import SQLAlchemyError
@@ -46,6 +47,7 @@ from storage.runworkers import finish_worker
 logger = logging.getLogger("crawler.process.worker")  # also when run as __main__
 
 PR_SET_PDEATHSIG = 1
+IDLE_POLL_SECONDS = 1.0  # how often an idle worker looks at its run's shared frontier (one ZCARD)
 
 
 def build_settings(job: dict[str, Any]) -> Settings:
@@ -64,6 +66,12 @@ def build_settings(job: dict[str, Any]) -> Settings:
         settings.set("PAIRCHIVE_PARENT_PID", job["parent_pid"], priority="cmdline")
     if job.get("distributed"):
         distribute(settings, job["distributed"], job["sources"][0]["run_id"])
+        if "CONCURRENT_REQUESTS" not in job.get("settings", {}):
+            # A worker takes from the shared frontier only what it can fetch now: with Scrapy's 16 it
+            # would take a portal's requests into its own queue, leaving none for the run's other workers.
+            settings.set(
+                "CONCURRENT_REQUESTS", settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"), priority="cmdline"
+            )
     return settings
 
 
@@ -88,6 +96,10 @@ def distribute(settings: Settings, where: dict[str, Any], run_id: int) -> None:
     }
     for key, value in values.items():
         settings.set(key, value, priority="cmdline")
+    # An idle engine asks its scheduler for requests at each heartbeat (5 s in Scrapy): a worker waiting
+    # for the requests other workers add to the shared frontier would join them that late. Scrapy has no
+    # setting for it; tests/test_frontier.py fails if the attribute goes away.
+    ExecutionEngine._SLOT_HEARTBEAT_INTERVAL = IDLE_POLL_SECONDS
     # after the run recorder (500): it has written the worker's counts when the worker leaves the run
     extensions = dict(settings.getdict("EXTENSIONS"))
     extensions["crawler.process.frontier.RunMembership"] = 550
