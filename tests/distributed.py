@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -97,7 +97,7 @@ def workers(
             worker.stop()
 
 
-def rows(db_url: str, query: str) -> list[tuple[object, ...]]:
+def rows(db_url: str, query: str) -> list[tuple[Any, ...]]:
     engine = sa.create_engine(db_url)
     try:
         with engine.connect() as conn:

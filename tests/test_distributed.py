@@ -98,9 +98,20 @@ def test_three_workers_and_a_daemon_crawl_twelve_portals_each_once_and_store_eve
                     redis_url,
                     "--redis-prefix",
                     redis_prefix,
-                ]
-                + ["--db", pg_url, "--sources", str(sources), "--data-dir", str(tmp_path / "data"), "--now"]
-                + ["--done-after", "1", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0"],
+                    "--db",
+                    pg_url,
+                    "--sources",
+                    str(sources),
+                    "--data-dir",
+                    str(tmp_path / "data"),
+                    "--now",
+                    "--done-after",
+                    "1",
+                    "-s",
+                    "AUTOTHROTTLE_ENABLED=False",
+                    "-s",
+                    "DOWNLOAD_DELAY=0",
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -147,7 +158,7 @@ def test_two_workers_share_one_large_portal_and_fetch_no_url_twice(
         assert run.counts["stored"] == 40
         parts = rows(pg_url, f"select worker, counts from run_workers where run_id = {run.run_id}")
         assert sorted(worker for worker, _ in parts) == ["w1", "w2"]
-        assert all(counts["fetched"] > 0 for _, counts in parts)  # type: ignore[index]
+        assert all(counts["fetched"] > 0 for _, counts in parts)
         fetched = _fetches_of_pages(web)
         assert set(fetched.values()) == {1}, [u for u, n in fetched.items() if n > 1]
         assert sorted(_stored_urls(pg_url)) == sorted(web.article_urls())
@@ -229,8 +240,16 @@ def test_sqlite_with_redis_is_a_configuration_error_in_one_line(tmp_path: Path) 
     for command in (["worker"], ["daemon", "--sources", str(tmp_path / "none.toml")]):
         (tmp_path / "none.toml").write_text("", encoding="utf-8")
         done = subprocess.run(
-            [sys.executable, "-m", "crawler", *command, "--redis", "redis://127.0.0.1:1/0"]
-            + ["--db", f"sqlite:///{tmp_path / 'a.db'}"],
+            [
+                sys.executable,
+                "-m",
+                "crawler",
+                *command,
+                "--redis",
+                "redis://127.0.0.1:1/0",
+                "--db",
+                f"sqlite:///{tmp_path / 'a.db'}",
+            ],
             capture_output=True,
             text=True,
             timeout=60,
@@ -266,8 +285,16 @@ def test_a_worker_waits_for_a_redis_that_does_not_answer_and_says_so_once(
 
 def test_a_worker_waits_for_a_database_that_does_not_answer(redis_url: str, tmp_path: Path) -> None:
     worker = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "worker", "--redis", redis_url]
-        + ["--db", "postgresql+psycopg://postgres:secret@127.0.0.1:1/none"],
+        [
+            sys.executable,
+            "-m",
+            "crawler",
+            "worker",
+            "--redis",
+            redis_url,
+            "--db",
+            "postgresql+psycopg://postgres:secret@127.0.0.1:1/none",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
