@@ -36,7 +36,7 @@ def _spider(redis_url: str, prefix: str, run_id: int = 7, worker: str = "w1") ->
             "PAIRCHIVE_RUN_ID": run_id,
         }
     )
-    spider.settings = settings  # type: ignore[assignment]
+    spider.settings = settings
     return spider
 
 
