@@ -150,10 +150,12 @@ def test_two_workers_share_one_large_portal_and_fetch_no_url_twice(
     redis_url: str, redis_prefix: str, pg_url: str, tmp_path: Path
 ) -> None:
     with Province(portals=1, articles=40, listing_pages=4, latency=(0.1, 0.2)) as web:
-        with workers(2, redis_url, redis_prefix, pg_url, tmp_path / "data"):
+        with workers(2, redis_url, redis_prefix, pg_url, tmp_path / "data") as crew:
             (run,) = _dispatch(
                 redis_url, redis_prefix, pg_url, tmp_path / "data", web.sources_toml(max_workers=2)
             )
+        # scrapy-redis's components as pairchive uses them call nothing Scrapy deprecates
+        assert not [line for w in crew for line in w.log.seen if "Deprecat" in line]
         assert run.status == "ok", run.error
         assert run.counts["stored"] == 40
         parts = rows(pg_url, f"select worker, counts from run_workers where run_id = {run.run_id}")

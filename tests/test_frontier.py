@@ -88,7 +88,7 @@ def test_the_engine_still_has_the_heartbeat_an_idle_worker_shortens(monkeypatch:
     }
     settings = build_settings(job)
     assert ExecutionEngine._SLOT_HEARTBEAT_INTERVAL == IDLE_POLL_SECONDS
-    assert settings["SCHEDULER"] == "scrapy_redis.scheduler.Scheduler"
+    assert settings["SCHEDULER"] == "crawler.process.frontier.RunScheduler"
     assert settings["SCHEDULER_QUEUE_KEY"] == "pc:run:3:requests"
     assert settings.getint("CONCURRENT_REQUESTS") == settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
 
