@@ -268,7 +268,7 @@ class SharedBudget:
         if now - self.down_since >= self.outage:
             raise IgnoreRequest(
                 f"Redis at {self.url} has been unreachable for {now - self.down_since:.0f} s "
-                "(PAIRCHIVE_REDIS_OUTAGE): the host's shared budget cannot be asked"
+                "(PAIRCHIVE_REDIS_OUTAGE): no hold on the host's shared budget can be had"
             )
 
     def _answered(self) -> None:
