@@ -14,7 +14,7 @@ from crawler.process import frontier
 from crawler.process.frontier import ENTRY_META, RunFrontier, RunSeen, dumps, loads
 from crawler.process.worker import IDLE_POLL_SECONDS, build_settings
 from crawler.runner.worker import worker_name
-from crawler.vocabulary.frontier import RunKeys, connect, host_keys, requeue, valid_prefix
+from crawler.vocabulary.frontier import RunKeys, connect, host_keys, release_holds, requeue, valid_prefix
 from crawler.vocabulary.pages import CANONICAL_META
 
 
@@ -134,3 +134,17 @@ def test_the_shared_filter_knows_a_page_by_its_canonical_url_and_outlives_a_work
     seen.close("finished")
     other = RunSeen.from_spider(_spider(redis_url, redis_prefix, worker="w2"))
     assert other.request_seen(one)  # still there for the run's other workers
+
+
+def test_a_dead_workers_holds_on_hosts_are_dropped_and_no_one_elses(
+    redis_url: str, redis_prefix: str
+) -> None:
+    server = connect(redis_url)
+    one, two = host_keys(redis_prefix, "a.example"), host_keys(redis_prefix, "b.example")
+    server.zadd(one.holders, {"w1:aa": 1e15, "w10:bb": 1e15})
+    server.zadd(two.holders, {"w1:cc": 1e15, "w2:dd": 1e15})
+    assert release_holds(server, redis_prefix, "w1") == 2
+    assert sorted(server.zrange(one.holders, 0, -1) + server.zrange(two.holders, 0, -1)) == [
+        b"w10:bb",
+        b"w2:dd",
+    ]

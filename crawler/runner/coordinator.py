@@ -51,6 +51,7 @@ from crawler.vocabulary.frontier import (
     STOP,
     RunKeys,
     connect,
+    release_holds,
     requeue,
     text,
     tickets,
@@ -326,6 +327,7 @@ class _Watch:
     def _gone(self, run: _Run, worker: str) -> None:
         """A worker left the run while it was open (killed, stopped, crashed): its requests go back."""
         back = requeue(self.server, run.keys, worker)
+        release_holds(self.server, self.c.prefix, worker)  # its hosts are free for the others at once
         run.gone[worker] = back
         logger.warning(
             "run %s of %s: worker %s left before the run was done; %d request(s) it had back in the frontier",

@@ -40,7 +40,16 @@ from crawler.runner.coordinator import check_distributed
 from crawler.runner.crawl import TAIL_LINES, pump_log, stop_process
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.errors import DatabaseUnreachable, StorageError, first_line
-from crawler.vocabulary.frontier import OPEN, RunKeys, connect, requeue, text, tickets, worker_key
+from crawler.vocabulary.frontier import (
+    OPEN,
+    RunKeys,
+    connect,
+    release_holds,
+    requeue,
+    text,
+    tickets,
+    worker_key,
+)
 from storage.db import open_for_writing
 from storage.outcomes import RunStatus
 from storage.redact import display_url
@@ -235,6 +244,7 @@ class Worker:
                     "worker %s: %d request(s) of run %s back in the frontier", member, back, run_id
                 )
             self.server.delete(keys.alive(member), keys.idle(member))
+            release_holds(self.server, self.prefix, member)  # a crawl that died held its hosts
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             logger.warning(
                 "worker %s: could not leave run %s in Redis (%s); its coordinator will", member, run_id, exc

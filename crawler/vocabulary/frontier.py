@@ -128,6 +128,19 @@ def requeue(server: redis.Redis, keys: RunKeys, worker: str) -> int:
     return int(server.eval(REQUEUE, 2, keys.requests, keys.inflight(worker)))
 
 
+def release_holds(server: redis.Redis, prefix: str, worker: str) -> int:
+    """Drop the per-host holds a dead `worker` left (each hold is named `worker:...`), so its hosts need
+    not wait for the holds to expire; how many it held."""
+    mine = f"{worker}:"
+    dropped = 0
+    for key in server.scan_iter(match=f"{prefix}:host:*:holders", count=500):
+        members: list[bytes] = server.zrange(key, 0, -1)  # type: ignore[assignment]
+        held = [m for m in members if m.decode(errors="replace").startswith(mine)]
+        if held:
+            dropped += int(server.zrem(key, *held))
+    return dropped
+
+
 def text(value: bytes | str | None) -> str | None:
     """A value read from Redis as text (the client gives bytes)."""
     return value.decode() if isinstance(value, bytes) else value
