@@ -24,6 +24,7 @@ from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.frontier import RunKeys, connect, tickets
 from crawler.vocabulary.sources import parse_sources
 from storage.db import open_for_writing
+from storage.leases import SourceBusy
 from tests.crawls import LOOPBACK_SETTINGS, Lines
 from tests.distributed import pg_schema_url, rows, until, workers
 
@@ -150,10 +151,12 @@ def test_two_workers_share_one_large_portal_and_fetch_no_url_twice(
     redis_url: str, redis_prefix: str, pg_url: str, tmp_path: Path
 ) -> None:
     with Province(portals=1, articles=40, listing_pages=4, latency=(0.1, 0.2)) as web:
-        with workers(2, redis_url, redis_prefix, pg_url, tmp_path / "data"):
+        with workers(2, redis_url, redis_prefix, pg_url, tmp_path / "data") as crew:
             (run,) = _dispatch(
                 redis_url, redis_prefix, pg_url, tmp_path / "data", web.sources_toml(max_workers=2)
             )
+        # scrapy-redis's components as pairchive uses them call nothing Scrapy deprecates
+        assert not [line for w in crew for line in w.log.seen if "Deprecat" in line]
         assert run.status == "ok", run.error
         assert run.counts["stored"] == 40
         parts = rows(pg_url, f"select worker, counts from run_workers where run_id = {run.run_id}")
@@ -332,3 +335,49 @@ def test_max_workers_is_a_whole_number_from_one_to_sixty_four() -> None:
     for bad in ("0", "65", "1.5", "true", '"2"'):
         with pytest.raises(Exception, match="max_workers"):
             parse_sources(base + f"max_workers = {bad}\n")
+
+
+COORDINATOR = """
+import sys
+from crawler.runner.coordinator import Coordinator
+from crawler.vocabulary.config import AppConfig
+from crawler.vocabulary.sources import parse_sources
+redis_url, prefix, db_url, data_dir, toml = sys.argv[1:]
+Coordinator(redis_url, prefix, quiet=1.0).dispatch(
+    AppConfig(db_url=db_url, data_dir=data_dir), parse_sources(open(toml).read()),
+    settings={"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0}, lease_seconds=3, grace=10,
+)
+"""
+
+
+def test_a_run_whose_coordinator_died_is_closed_by_the_next_and_its_workers_stop(
+    redis_url: str, redis_prefix: str, pg_url: str, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    with Province(portals=1, articles=30, listing_pages=3, latency=(0.2, 0.3)) as web:
+        sources = tmp_path / "sources.toml"
+        sources.write_text(web.sources_toml(), encoding="utf-8")
+        with workers(1, redis_url, redis_prefix, pg_url, data):
+            first = subprocess.Popen(
+                [sys.executable, "-c", COORDINATOR, redis_url, redis_prefix, pg_url, str(data), str(sources)]
+            )
+            until(
+                lambda: rows(pg_url, "select count(*) from run_workers")[0][0] == 1, "the worker in the run"
+            )
+            first.kill()  # the coordinator's machine dies: its lease is no longer renewed
+            first.wait()
+
+            def second() -> list[RunSummary] | None:
+                try:
+                    return _dispatch(redis_url, redis_prefix, pg_url, data, web.sources_toml())
+                except SourceBusy:  # until the dead coordinator's lease expires
+                    return None
+
+            (run,) = until(second, "the source's lease free again")
+        old = rows(pg_url, f"select status, error from crawl_runs where id < {run.run_id}")
+        assert [status for status, _ in old] == ["interrupted"]
+        assert "taken over" in old[0][1]
+        assert run.status == "ok", run.error
+        assert sorted(_stored_urls(pg_url)) == sorted(web.article_urls())
+        parts = rows(pg_url, "select run_id, status from run_workers order by run_id")
+        assert [status for _, status in parts] == ["interrupted", "ok"]

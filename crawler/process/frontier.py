@@ -3,6 +3,7 @@
 scrapy-redis (`scrapy_redis.scheduler.Scheduler`) keeps the run's requests and its duplicate filter in Redis,
 so the workers of one run share them; this module adds what a run needs of them beyond that:
 
+- `RunScheduler`: scrapy-redis's scheduler, its stats kept without the calls Scrapy 2.14 deprecates.
 - `RunFrontier`, the queue: scrapy-redis's priority queue whose pop moves the request, in the same Lua
   script, into the worker's in-flight set. A worker killed mid-page loses nothing: the coordinator (or the
   worker's own close) puts what it had in flight back into the queue. Requests are stored as JSON
@@ -38,6 +39,7 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
+from scrapy_redis.scheduler import Scheduler
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.task import LoopingCall
 
@@ -150,6 +152,26 @@ def _run_keys(settings: BaseSettings) -> tuple[RunKeys, str]:
     return RunKeys(settings.get("PAIRCHIVE_REDIS_PREFIX") or "pairchive", run_id), worker
 
 
+class RunScheduler(Scheduler):
+    """scrapy-redis's scheduler as it is, but for the stats calls it makes the way Scrapy 2.14 deprecates
+    (with a spider argument): the same counts, without a warning per crawl."""
+
+    def enqueue_request(self, request: Request) -> bool:
+        if not request.dont_filter and self.df.request_seen(request):
+            self.df.log(request, self.spider)
+            return False
+        if self.stats:
+            self.stats.inc_value("scheduler/enqueued/redis")
+        self.queue.push(request)
+        return True
+
+    def next_request(self) -> Request | None:
+        request: Request | None = self.queue.pop(self.idle_before_close)
+        if request is not None and self.stats:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        return request
+
+
 class RunFrontier(PriorityQueue):
     """scrapy-redis's priority queue, each pop kept in the worker's in-flight set until done."""
 
@@ -233,7 +255,7 @@ class FrontierDone:
         self.done(response.request)
 
     async def process_spider_output_async(
-        self, response: Response, result: AsyncIterator[Any], spider: Spider
+        self, response: Response, result: AsyncIterator[Any]
     ) -> AsyncIterator[Any]:
         items = 0
         async for output in result:
@@ -252,7 +274,7 @@ class FrontierDone:
         if not items:
             self.done(response.request)
 
-    def process_spider_exception(self, response: Response, exception: BaseException, spider: Spider) -> None:
+    def process_spider_exception(self, response: Response, exception: BaseException) -> None:
         self.done(response.request)
 
 

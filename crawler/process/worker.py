@@ -80,7 +80,7 @@ def distribute(settings: Settings, where: dict[str, Any], run_id: int) -> None:
     Redis (crawler.process.frontier), the worker's membership, its own run_workers row for its counts."""
     keys = RunKeys(where["prefix"], run_id)
     values: dict[str, Any] = {
-        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "SCHEDULER": "crawler.process.frontier.RunScheduler",  # scrapy-redis's, its stats calls of today
         "SCHEDULER_PERSIST": True,  # the run's other workers go on with its frontier: the coordinator deletes it
         "SCHEDULER_QUEUE_CLASS": "crawler.process.frontier.RunFrontier",
         "SCHEDULER_QUEUE_KEY": keys.requests,

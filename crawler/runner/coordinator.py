@@ -39,6 +39,7 @@ from crawler.runner.crawl import (
     RunSummary,
     close_abandoned,
     recount,
+    retrying,
     run_summaries,
     stop_grace,
 )
@@ -383,9 +384,14 @@ class _Watch:
 
     def _close(self, run: _Run, keys: bool = True) -> None:
         """The run record closed with its workers' counts and health; its keys deleted."""
-        try:
+
+        def close() -> None:
             with self.database.sessions.begin() as session:
                 self._close_record(session, run)
+
+        try:
+            # a database that refuses (gone, full) is asked again until the lease would expire
+            retrying(f"record the end of run {run.run_id}", close, self.leases.expiry)
         except (SQLAlchemyError, StorageError) as exc:
             logger.error(
                 "could not record the end of run %s: %s", run.run_id, first_line(exc, with_type=True)

@@ -149,7 +149,7 @@ TRANSIENT = (
 )
 
 
-def _retrying(what: str, action: Callable[[], None], until: float) -> None:
+def retrying(what: str, action: Callable[[], None], until: float) -> None:
     """Do `action`, a write to the database; while the database refuses it (a server gone, a full disk,
     locked), try again until `until` (monotonic), then raise its last error."""
     pause, longest = RETRY_SECONDS
@@ -243,7 +243,7 @@ class Leases:
             return
         names = ", ".join(self.held.values())
         try:
-            _retrying(f"release the lease of {names}", self.release, self.expiry)
+            retrying(f"release the lease of {names}", self.release, self.expiry)
         except (SQLAlchemyError, StorageError) as exc:
             logger.error(
                 "could not release the lease of %s, it expires by itself: %s", names, first_line(exc)
@@ -406,7 +406,7 @@ def _run_worker(
         proc.stderr.close()
         proc.stdout.close()
         try:
-            _retrying(
+            retrying(
                 "record the end of the crawl",
                 lambda: _close_books(database, run_ids, proc.returncode, tail, ending, report),
                 leases.expiry,
