@@ -389,3 +389,47 @@ def test_a_run_whose_coordinator_died_is_closed_by_the_next_and_its_workers_stop
         assert sorted(_stored_urls(pg_url)) == sorted(web.article_urls())
         parts = rows(pg_url, "select run_id, status from run_workers order by run_id")
         assert [status for _, status in parts] == ["interrupted", "ok"]
+
+
+def _crawl_command(redis_url: str, prefix: str, db_url: str, data: Path, sources: Path) -> list[str]:
+    return [
+        *[sys.executable, "-m", "crawler", "crawl", "--redis", redis_url, "--redis-prefix", prefix],
+        *["--db", db_url, "--sources", str(sources), "--data-dir", str(data), "--done-after", "1", "--log"],
+        *["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0"],
+    ]
+
+
+def test_an_operators_crawl_with_redis_runs_on_the_workers_and_ctrl_c_stops_it_cleanly(
+    redis_url: str, redis_prefix: str, pg_url: str, tmp_path: Path
+) -> None:
+    data, sources = tmp_path / "data", tmp_path / "sources.toml"
+    with Province(portals=2, articles=4, listing_pages=1) as web:
+        sources.write_text(web.sources_toml(), encoding="utf-8")
+        with workers(1, redis_url, redis_prefix, pg_url, data):
+            done = subprocess.run(
+                _crawl_command(redis_url, redis_prefix, pg_url, data, sources), capture_output=True, text=True
+            )
+            assert done.returncode == 0, done.stderr
+            assert done.stdout.count(" ok ") == 2, done.stdout
+            assert len(_stored_urls(pg_url)) == 8
+    with Province(portals=1, articles=30, listing_pages=3, latency=(0.2, 0.3)) as web:
+        sources.write_text(web.sources_toml(), encoding="utf-8")
+        with workers(1, redis_url, redis_prefix, pg_url, data):
+            crawl = subprocess.Popen(
+                _crawl_command(redis_url, redis_prefix, pg_url, data, sources),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            until(
+                lambda: rows(pg_url, "select count(*) from run_workers where finished_at is null")[0][0],
+                "a part",
+            )
+            crawl.send_signal(signal.SIGINT)
+            out, _ = crawl.communicate(timeout=120)
+            assert crawl.returncode == 1
+        (status, error) = rows(pg_url, "select status, error from crawl_runs order by id desc limit 1")[0]
+        assert status == "interrupted" and "the crawl was stopped" in error
+        assert "interrupted" in out
+        assert rows(pg_url, "select status from run_workers order by id desc limit 1") == [("interrupted",)]
+        assert list(connect(redis_url).scan_iter(match=f"{redis_prefix}:run:*")) == []

@@ -20,10 +20,12 @@ from crawler.cli.options import (
     echo_text,
     errors_as_json,
     log_format_option,
+    redis_options,
     scrapy_overrides,
     set_option,
     sources_option,
     table,
+    with_redis,
 )
 from crawler.cli.types import DAY, minutes
 from crawler.runner.crawl import CrawlInterrupted, RunSummary
@@ -137,6 +139,7 @@ class Progress:
     help="After the runs, write their Prometheus metrics to this file, replaced at once (for node_exporter's "
     "textfile collector: a .prom file in its directory).",
 )
+@redis_options
 @log_format_option
 @set_option()
 def crawl(
@@ -151,6 +154,9 @@ def crawl(
     recrawl: bool,
     since: datetime | None,
     metrics_file: str | None,
+    redis_url: str | None,
+    redis_prefix: str | None,
+    done_after: float | None,
     log_format: str,
     overrides: tuple[str, ...],
 ) -> None:
@@ -165,7 +171,8 @@ def crawl(
     run was degraded (it ended, but its pages extract far worse than its source's last ok runs: a new
     template?) and none failed; a failure wins over degraded, degraded over busy. With --log-format json
     every line on stderr is a JSON object (the crawl's log, a run_finished event per run with its counts),
-    and no progress line is drawn.
+    and no progress line is drawn. With --redis (or $PAIRCHIVE_REDIS) each run is dispatched to the workers
+    of a distributed deployment (`pairchive worker`) and this command coordinates it, as the daemon does.
 
     Example: pairchive crawl --source huli-edu --db archive.db
     """
@@ -178,7 +185,9 @@ def crawl(
         configure(JSON, logging.WARNING if quiet else logging.INFO)
         logging.getLogger("alembic").setLevel(logging.WARNING)  # schema checks on opening are routine
     with errors_as_json(log_format):
-        cfg = app_config(db, sources, data_dir)
+        cfg = with_redis(app_config(db, sources, data_dir), redis_url, redis_prefix, done_after)
+        if cfg.redis_url:
+            check_distributed(cfg)
         live = show_progress if show_progress is not None else sys.stderr.isatty() and not as_json
         live = live and not quiet
         settings = {"LOG_LEVEL": "WARNING" if quiet or live else "INFO", **scrapy_overrides(overrides)}
@@ -205,6 +214,16 @@ def crawl(
             raise
         unwritten = _write_metrics(tally, metrics_file, chosen) if tally and metrics_file else None
     _report(runs, len(chosen), busy, interrupted, unwritten, as_json)
+
+
+def check_distributed(cfg: AppConfig) -> None:
+    """A distributed crawl's configuration, or a one-line configuration error (SQLite, a bad prefix)."""
+    from crawler.runner import coordinator
+
+    try:
+        coordinator.check_distributed(cfg.db_url, cfg.redis_prefix)
+    except coordinator.RedisConfigError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _report(
@@ -328,6 +347,14 @@ def _crawl_each(
         if as_json:
             options["log_sink"] = JsonRelay(sys.stderr, source=source.name)
         try:
+            if cfg.redis_url:  # on the workers of a distributed deployment, coordinated from here
+                from crawler.runner.coordinator import Coordinator
+
+                bar = None
+                coordinator = Coordinator(cfg.redis_url, cfg.redis_prefix, quiet=cfg.done_after)
+                dispatched = {k: v for k, v in options.items() if k != "log_sink"}
+                runs += _counted(tally, coordinator.dispatch(cfg, [source], **dispatched))
+                continue
             runs += _counted(tally, run_crawl(cfg, [source], progress=bar.update if bar else None, **options))
         except SourceBusy as exc:
             bar = None

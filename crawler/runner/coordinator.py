@@ -34,6 +34,7 @@ import redis
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.runner.crawl import (
+    CrawlInterrupted,
     Ending,
     Leases,
     RunSummary,
@@ -111,6 +112,7 @@ class _Run:
     members: set[str] = field(default_factory=set)
     gone: dict[str, int] = field(default_factory=dict)  # worker -> requests it had in flight when it stopped
     replacements: int = 0
+    closed: bool = False  # its record closed and its keys deleted
 
 
 class _Outage:
@@ -189,7 +191,15 @@ class Coordinator:
                 "since": since.isoformat() if since else None,
                 "recrawl": recrawl,
             }
-            _Watch(self, database, leases, runs, job, timeout, cancel, grace).run()
+            watch = _Watch(self, database, leases, runs, job, timeout, cancel, grace)
+            try:
+                watch.run()
+            except KeyboardInterrupt:
+                # Ctrl-C: the runs are stopped and closed as interrupted (a second one leaves them to the
+                # next coordinator, whose takeover of the leases closes them)
+                watch.stop_all(Ending(RunStatus.INTERRUPTED, "the crawl was stopped"))
+                watch.run()
+                raise CrawlInterrupted(run_summaries(database, [r.run_id for r in runs])) from None
             return run_summaries(database, [r.run_id for r in runs])
         finally:
             leases.let_go()
@@ -232,9 +242,14 @@ class _Watch:
         self.grace = grace
         self.outage = _Outage(coordinator.redis_url)
 
+    def stop_all(self, ending: Ending) -> None:
+        for run in self.runs:
+            if run.ending is None:
+                self._end(run, STOP, ending)
+
     def run(self) -> None:
         next_beat = time.monotonic() + self.leases.beat_seconds
-        open_runs = list(self.runs)
+        open_runs = [run for run in self.runs if not run.closed]
         while open_runs:
             now = time.monotonic()
             if now >= next_beat:
@@ -386,6 +401,7 @@ class _Watch:
 
     def _close(self, run: _Run, keys: bool = True) -> None:
         """The run record closed with its workers' counts and health; its keys deleted."""
+        run.closed = True
 
         def close() -> None:
             with self.database.sessions.begin() as session:
