@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-floor lint bench bench-quick pywb browser screenshot clean
+.PHONY: venv demo test test-floor lint bench bench-quick pywb browser redis-server screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,16 @@ browser:
 	else \
 		if ! apt-cache show chromium-driver >/dev/null 2>&1; then DEBIAN_FRONTEND=noninteractive apt-get update -q; fi; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(BROWSER_PACKAGES); \
+	fi
+
+# The redis-server the distributed tests start of their own, to stop and start again (tests/redisserver.py):
+# Debian's, when none is on the PATH.
+redis-server:
+	@if command -v redis-server >/dev/null 2>&1; then \
+		echo "make redis-server: redis-server is installed"; \
+	else \
+		if ! apt-cache show redis-server >/dev/null 2>&1; then DEBIAN_FRONTEND=noninteractive apt-get update -q; fi; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends redis-server; \
 	fi
 
 # docs/reading-room.png, the README's picture: the search page of the demo archive in the real browser.

@@ -73,6 +73,9 @@ logger = logging.getLogger("pairchive.daemon")
 
 MISFIRE_GRACE_SECONDS = 3600  # a run delayed by up to an hour (daemon restart, busy machine) still runs
 MAX_CONCURRENT = 2  # crawls at once, across all sources
+MAX_DISPATCHED = (
+    100  # with Redis: runs dispatched to the workers at once (the workers' slots are the real cap)
+)
 TIME_LIMIT_MINUTES = DEFAULT_TIME_LIMIT_MINUTES  # a crawl running longer is ended and recorded as `timeout`
 GRACE_SECONDS = 60.0  # at shutdown, how long running crawls may go on before they are stopped
 WATCH_SECONDS = 5.0  # how often the daemon looks at the sources file for changes
@@ -91,7 +94,7 @@ _asked_now: set[str] = set()
 
 
 def run_source(
-    config: dict[str, str],
+    config: dict[str, Any],
     source: dict[str, Any] | str,
     settings: dict[str, Any] | None = None,
     time_limit: float | None = TIME_LIMIT_MINUTES,
@@ -181,7 +184,7 @@ def _drift(run: RunSummary) -> str | None:
     return run.verdict if run.status == RunStatus.DEGRADED else None
 
 
-def _not_due(config: dict[str, str], source: dict[str, Any] | str, name: str) -> bool:
+def _not_due(config: dict[str, Any], source: dict[str, Any] | str, name: str) -> bool:
     """Whether adaptive polling (crawler.vocabulary.polling) finds this cron time too early for the
     source, said in one line with its next visit and why. A run the operator asked for is never too
     early; a check that cannot be made (a bad file, the database away) leaves the crawl to say why."""
@@ -239,6 +242,20 @@ def _crawl_one(
 ) -> RunSummary:
     chosen = _chosen(cfg, source)
     logger.info("run of %s starting", chosen.name, extra=event("run_started", source=chosen.name))
+    if cfg.redis_url:
+        # Distributed: the run is crawled by workers (`pairchive worker`); this thread coordinates it.
+        from crawler.runner.coordinator import Coordinator
+
+        (run,) = Coordinator(cfg.redis_url, cfg.redis_prefix, quiet=cfg.done_after).dispatch(
+            cfg,
+            [chosen],
+            trigger="schedule",
+            settings=settings,
+            timeout=time_limit * 60 if time_limit else None,
+            cancel=STOPPING,
+            grace=grace,
+        )
+        return run
     (run,) = crawl(
         cfg,
         [chosen],
@@ -498,6 +515,31 @@ class Daemon:
         signal.signal(signal.SIGHUP, reload)
 
 
+def _distributed(cfg: AppConfig) -> bool:
+    """A distributed daemon's configuration: a server database (else one error line, False); a Redis
+    that does not answer yet is said in one line (its runs ask again, with backoff)."""
+    import redis
+
+    from crawler.runner.coordinator import RedisConfigError, check_distributed
+    from crawler.vocabulary.frontier import connect
+
+    try:
+        check_distributed(cfg.db_url, cfg.redis_prefix)
+    except RedisConfigError as exc:
+        logger.error("cannot coordinate workers: %s", exc, extra=event("config_invalid", error=str(exc)))
+        return False
+    try:
+        connect(cfg.redis_url).ping()
+    except redis.RedisError as exc:
+        logger.warning(
+            "Redis at %s is unreachable for now; runs will ask again: %s",
+            display_url(cfg.redis_url),
+            first_line(exc),
+            extra=event("redis_unreachable", redis=display_url(cfg.redis_url), error=first_line(exc)),
+        )
+    return True
+
+
 def serve(
     cfg: AppConfig,
     *,
@@ -522,6 +564,8 @@ def serve(
         settings=settings,
         notifier=notifier,
     )
+    if cfg.redis_url and not _distributed(cfg):
+        return 2
     if not daemon.load():
         return 2
     try:
@@ -551,11 +595,12 @@ def serve(
         return 2  # a port in use or an address not of this host: a configuration error
     daemon.install_signal_handlers()
     logger.info(
-        "daemon started: %d source(s) from %s, database %s, at most %d crawl(s) at once",
+        "daemon started: %d source(s) from %s, database %s, at most %d %s at once",
         len(daemon.sources),
         cfg.sources_path,
         display_url(cfg.db_url),
         max_concurrent,
+        f"run(s) dispatched to the workers of {display_url(cfg.redis_url)}" if cfg.redis_url else "crawl(s)",
         extra=event("daemon_started", sources=sorted(daemon.sources), database=display_url(cfg.db_url)),
     )
     daemon.start(run_now=run_now)

@@ -27,7 +27,7 @@ from twisted.python.failure import Failure
 from crawler.vocabulary.charset import Decoded, decode_page
 from crawler.vocabulary.dates import date_from_url
 from crawler.vocabulary.items import PageItem
-from crawler.vocabulary.pages import ARTICLE_META, CAPTURE_META, KnownPage
+from crawler.vocabulary.pages import ARTICLE_META, CANONICAL_META, CAPTURE_META, KnownPage
 from crawler.vocabulary.reasons import Reason, RefusedUrl
 from crawler.vocabulary.signals import page_not_fetched
 from crawler.vocabulary.sources import Source, source_from_dict
@@ -214,6 +214,7 @@ class PortalSpider(scrapy.Spider):
             elif skip := self._skip_article(url, entry.date):
                 stats.inc_value(f"pairchive/skipped/{skip}")
             elif request := self._request(url, self.parse_article):
+                request.meta[CANONICAL_META] = canonical
                 if changed and known is not None and known.article_id is not None:
                     # The feed or sitemap says the stored story changed since: a new revision, if it did.
                     request.meta["recrawl_of"] = known.article_id

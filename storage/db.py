@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration's revision, so that a reader of an up-to-date archive checks it with one query and
 # without loading Alembic (a third of a search's start-up); a test keeps it equal to the migrations' head.
-SCHEMA_HEAD = "0012"
+SCHEMA_HEAD = "0013"
 SQLITE_PAGE_SIZE = 16384
 SQLITE_BUSY_TIMEOUT = 30.0  # seconds a connection waits for another's lock, unless the environment says
 

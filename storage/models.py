@@ -25,7 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from storage.outcomes import FLAG_REASONS, Reason, RunStatus
+from storage.outcomes import FLAG_REASONS, WORKER_STATUSES, Reason, RunStatus
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -127,6 +127,30 @@ class CrawlRun(Base):
     health: Mapped[dict[str, Any] | None]
 
     source: Mapped[Source] = relationship(back_populates="runs")
+    workers: Mapped[list[RunWorker]] = relationship(
+        back_populates="run", order_by="RunWorker.joined_at, RunWorker.id"
+    )
+
+
+class RunWorker(Base):
+    """One machine's part in a distributed crawl run: when its worker joined and finished, how its crawl
+    ended and what it counted. A single-machine run has no rows here; the run's own row holds the sums."""
+
+    __tablename__ = "run_workers"
+    __table_args__ = (UniqueConstraint("run_id", "worker"), one_of("status", WORKER_STATUSES))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    worker: Mapped[str] = mapped_column(String(200))  # the worker's id: host and process id
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str | None] = mapped_column(String(20))  # a WORKER_STATUSES; NULL while it crawls
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Its PageHealth's raw counts (pages, no_text, lengths, ...), merged over workers into the run's health.
+    health_counts: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+    run: Mapped[CrawlRun] = relationship(back_populates="workers")
 
 
 class Lease(Base):
@@ -165,6 +189,8 @@ class Capture(Base):
     request_length: Mapped[int] = mapped_column(BigInteger)
     record_id: Mapped[str] = mapped_column(String(100))  # the response record's WARC-Record-ID
     payload_digest: Mapped[str] = mapped_column(String(100))
+    # The worker of a distributed run that wrote it (its WARC file is that worker's); NULL on one machine.
+    worker: Mapped[str | None] = mapped_column(String(200))
 
 
 class Story(Base):

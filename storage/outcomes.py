@@ -1,10 +1,10 @@
 """The declared outcomes the archive stores: why a page was not stored (`Reason`, `rejections.reason`),
-how a run ended (`RunStatus`, `crawl_runs.status`), and why a stored story is flagged (`FLAG_REASONS`,
-`articles.flag_reason`).
+how a run ended (`RunStatus`, `crawl_runs.status`, and a worker's part in one, `run_workers.status`), and
+why a stored story is flagged (`FLAG_REASONS`, `articles.flag_reason`).
 
 The values are the words stored since the first release; the database refuses any other (CHECK
-constraints, migrations 0010 and 0012). A new member needs a new migration that widens the constraint: the
-migration's frozen copy of these sets is compared with them by the tests.
+constraints, migrations 0010, 0012 and 0013). A new member needs a new migration that widens the
+constraint: the migration's frozen copy of these sets is compared with them by the tests.
 """
 
 from __future__ import annotations
@@ -59,6 +59,14 @@ class RunStatus(StrEnum):
 COMPLETED: frozenset[RunStatus] = frozenset({RunStatus.OK, RunStatus.DEGRADED})
 # The statuses of a run that did not end by itself: failed, stopped by its time limit, interrupted.
 ENDED_EARLY: frozenset[RunStatus] = frozenset({RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.INTERRUPTED})
+# How one worker's part in a distributed run ended (`run_workers.status`, migration 0013). Never degraded:
+# health is judged on the whole run, once the workers' counts are merged.
+WORKER_STATUSES: tuple[RunStatus, ...] = (
+    RunStatus.OK,
+    RunStatus.FAILED,
+    RunStatus.TIMEOUT,
+    RunStatus.INTERRUPTED,
+)
 
 
 # Why a stored story is flagged by a reprocess (`articles.flag_reason`): today's gate rejects it, or

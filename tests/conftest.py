@@ -1,4 +1,5 @@
-"""Shared fixtures: databases (SQLite always, PostgreSQL when PAIRCHIVE_TEST_PG_URL is set) and the sample web."""
+"""Shared fixtures: databases (SQLite always, PostgreSQL when PAIRCHIVE_TEST_PG_URL is set), Redis (when
+PAIRCHIVE_TEST_REDIS_URL is set; a private redis-server where installed) and the sample web."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from crawler.sampleweb import SampleWeb
 from storage.db import close_all, open_for_writing
 from tests.crawls import slow_portal as _slow_portal
 from tests.hostile import HostileWeb
+from tests.redisserver import PrivateRedis, configured_url, prefixed, private_server
 
 PG_ENV = "PAIRCHIVE_TEST_PG_URL"
 pytest_plugins = ["tests.browser"]  # the headless Chromium fixtures of the browser tests
@@ -96,3 +98,26 @@ def empty_archive(tmp_path: Path) -> Iterator[str]:
     close_all()
     yield str(path)
     close_all()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis the distributed tests use (PAIRCHIVE_TEST_REDIS_URL); the test skips when it is unset."""
+    return configured_url()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own (`pt-<hex>`) on that Redis; every key under it is deleted afterwards."""
+    with prefixed(redis_url) as prefix:
+        yield prefix
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A redis-server of this test's own on a free loopback port, its data kept in tmp_path so that `.stop()`
+    then `.start()` (the same port) keeps every key; stopped at teardown. Skips where none is installed."""
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    with private_server(folder) as server:
+        yield server

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli import main
-from crawler.runner.crawl import _pump
+from crawler.runner.crawl import pump_log
 from crawler.vocabulary.errors import SourceConfigError, first_line
 from crawler.vocabulary.sources import parse_sources
 from storage.archive import finish_run, insert_article, start_run, upsert_sources
@@ -135,7 +135,7 @@ def test_a_crawl_log_line_carrying_a_url_reaches_neither_the_log_nor_the_run_rec
     None
 ):
     sink, tail = io.StringIO(), deque[str](maxlen=5)
-    _pump(io.StringIO(f"ERROR: cannot open {CLOSED_PG}\n"), sink, tail)
+    pump_log(io.StringIO(f"ERROR: cannot open {CLOSED_PG}\n"), sink, tail)
     assert SECRET not in sink.getvalue() and SECRET not in tail[-1]
     assert "postgres:***@" in tail[-1]
 

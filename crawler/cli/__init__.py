@@ -99,6 +99,11 @@ COMMANDS = {
         "crawler.cli.runs:daemon",
         "Run every source on its schedule until stopped (SIGTERM or SIGINT; SIGHUP reloads the sources).",
     ),
+    "worker": LazyCommand(
+        "crawler.cli.worker:worker",
+        "Crawl runs a coordinating daemon dispatches through Redis, with any number of workers on other "
+        "machines, until stopped (SIGTERM or SIGINT).",
+    ),
 }
 
 # Exit status of an error pairchive did not expect (a bug): EX_SOFTWARE of sysexits.h, distinct from 1 (a

@@ -78,6 +78,44 @@ def log_format_option(f: F) -> F:
     )(f)
 
 
+def redis_options(f: F) -> F:
+    """--redis, --redis-prefix and --done-after: where a distributed crawl's workers meet (with_redis)."""
+    f = click.option(
+        "--done-after",
+        type=click.FloatRange(0.5, 3600),
+        metavar="SECONDS",
+        help="A distributed run whose frontier stayed empty, its workers idle, this long is done (default 5).",
+    )(f)
+    f = click.option(
+        "--redis-prefix",
+        metavar="PREFIX",
+        help="Start every Redis key with this (default pairchive; also $PAIRCHIVE_REDIS_PREFIX): one Redis "
+        "for several archives.",
+    )(f)
+    return click.option(
+        "--redis",
+        "redis_url",
+        metavar="URL",
+        help="Crawl on workers (`pairchive worker`) that share this Redis, e.g. redis://127.0.0.1:6379/0 "
+        "(also $PAIRCHIVE_REDIS); needs a PostgreSQL --db (docs/distributed.md).",
+    )(f)
+
+
+def with_redis(
+    cfg: AppConfig, redis_url: str | None, prefix: str | None, done_after: float | None
+) -> AppConfig:
+    """`cfg` with the --redis options, which win over $PAIRCHIVE_REDIS and $PAIRCHIVE_REDIS_PREFIX."""
+    from dataclasses import replace
+
+    if redis_url:
+        cfg = replace(cfg, redis_url=redis_url)
+    if prefix:
+        cfg = replace(cfg, redis_prefix=prefix)
+    if done_after is not None:
+        cfg = replace(cfg, done_after=done_after)
+    return cfg
+
+
 def set_option(what: str = "this crawl", example: str = "-s DOWNLOAD_DELAY=2") -> Callable[[F], F]:
     """`-s/--set KEY=VALUE` (the `overrides`, read with scrapy_overrides): one Scrapy setting for `what`."""
     return click.option(

@@ -21,10 +21,12 @@ from crawler.cli.options import (
     errors_as_json,
     json_option,
     log_format_option,
+    redis_options,
     scrapy_overrides,
     set_option,
     sources_option,
     table,
+    with_redis,
 )
 from crawler.cli.types import RECORD_ID, ListenAddress, minutes, seconds
 from crawler.vocabulary.config import DEFAULT_TIME_LIMIT_MINUTES
@@ -33,10 +35,11 @@ from crawler.vocabulary.sources import cron_trigger, load_sources
 from storage.db import open_for_reading
 from storage.health import describe
 from storage.leases import holders
-from storage.models import CrawlRun
+from storage.models import CrawlRun, RunWorker
 from storage.outcomes import RunStatus
 from storage.redact import scrub
 from storage.runs import Standing, list_runs, rejections_of, standing
+from storage.runworkers import workers_of
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -66,6 +69,31 @@ def _run_dict(run: CrawlRun) -> dict[str, Any]:
         "error": run.error,
         "health": run.health,  # storage.health: extraction health and the drift verdict, or null
     }
+
+
+def _worker_dict(row: RunWorker) -> dict[str, Any]:
+    return {
+        "worker": row.worker,
+        "joined_at": row.joined_at.isoformat(),
+        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+        "status": row.status,  # null while its part is not over
+        "counts": dict(row.counts or {}),
+        "error": row.error,
+    }
+
+
+def _worker_row(row: RunWorker) -> list[Any]:
+    """One worker's line of `runs show`."""
+    counts = row.counts or {}
+    return [
+        row.worker,
+        _when(row.joined_at),
+        _when(row.finished_at),
+        row.status or "running",
+        counts.get("fetched", 0),
+        counts.get("stored", 0),
+        row.error.splitlines()[0] if row.error else "",
+    ]
 
 
 def _health_lines(health: dict[str, Any] | None) -> list[tuple[str, Any]]:
@@ -176,7 +204,8 @@ def runs_accept(run_id: int, db: str | None) -> None:
 @db_option
 def runs_show(run_id: int, limit: int, as_json: bool, db: str | None) -> None:
     """One run: when, why, how it ended, counts by outcome, its pages' extraction health and the drift
-    verdict on it, and the pages it did not store with why.
+    verdict on it, the workers of a distributed run (each one's part: joined, finished, how it ended, its
+    counts), and the pages it did not store with why.
 
     Example: pairchive runs show 12
     """
@@ -187,6 +216,11 @@ def runs_show(run_id: int, limit: int, as_json: bool, db: str | None) -> None:
             raise click.ClickException(f"no run with id {run_id}")
         by_reason, first = rejections_of(session, run_id, limit)
         record = _run_dict(run)
+        # Only a distributed run has workers; a single-machine run's record stays as it always was.
+        workers = workers_of(session, run_id)
+        if workers:
+            record["workers"] = [_worker_dict(w) for w in workers]
+        worker_rows = [_worker_row(w) for w in workers]
         rejected = [
             {
                 "reason": r.reason,
@@ -215,6 +249,11 @@ def runs_show(run_id: int, limit: int, as_json: bool, db: str | None) -> None:
             *_health_lines(record["health"]),
         ],
     )
+    if worker_rows:
+        headers = ["worker", "joined", "finished", "status", "fetched", "stored", "error"]
+        click.echo(f"\nWorkers ({len(worker_rows)}):")
+        for line in table(headers, worker_rows).splitlines():
+            click.echo(f"  {line}")
     if by_reason:
         click.echo(f"\nRejected pages ({', '.join(f'{k} {v}' for k, v in sorted(by_reason.items()))}):")
         for r in rejected:
@@ -304,10 +343,10 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
 @data_dir_option
 @click.option(
     "--max-concurrent",
-    default=2,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    help="Crawls running at once, across all sources.",
+    default=None,
+    type=click.IntRange(1, 1000),
+    help="Crawls running at once, across all sources (default 2); with --redis, runs dispatched to the "
+    "workers at once (default 100).",
 )
 @click.option(
     "--time-limit",
@@ -337,17 +376,21 @@ def status(sources: str | None, db: str | None, as_json: bool) -> None:
     type=ListenAddress(),
     help="Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464; port 0: any free port).",
 )
+@redis_options
 @log_format_option
 @set_option("every crawl")
 def daemon(
     sources: str | None,
     db: str | None,
     data_dir: str | None,
-    max_concurrent: int,
+    max_concurrent: int | None,
     time_limit: float,
     grace: float,
     run_now: bool,
     metrics_address: tuple[str, int] | None,
+    redis_url: str | None,
+    redis_prefix: str | None,
+    done_after: float | None,
     log_format: str,
     overrides: tuple[str, ...],
 ) -> None:
@@ -358,6 +401,8 @@ def daemon(
     json: one JSON object each); every run is a record (`pairchive runs`, `pairchive status`). --metrics
     serves Prometheus metrics. Under systemd (NOTIFY_SOCKET) it says when it is ready, reloading and
     stopping, and beats its watchdog. See docs/deploy.md for a systemd unit and a scrape configuration.
+    With --redis it is the coordinator of distributed crawls: each run is dispatched to `pairchive worker`
+    processes on any number of machines (docs/distributed.md).
 
     Example: pairchive daemon --sources /etc/pairchive/sources.toml --db postgresql+psycopg://pairchive@db/pairchive
     """
@@ -366,8 +411,11 @@ def daemon(
 
     configure(log_format)
     with errors_as_json(log_format):
+        cfg = with_redis(app_config(db, sources, data_dir), redis_url, redis_prefix, done_after)
+        if max_concurrent is None:
+            max_concurrent = scheduler.MAX_DISPATCHED if cfg.redis_url else scheduler.MAX_CONCURRENT
         status = scheduler.serve(
-            app_config(db, sources, data_dir),
+            cfg,
             max_concurrent=max_concurrent,
             time_limit=time_limit,
             grace=grace,

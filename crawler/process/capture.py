@@ -5,11 +5,16 @@ It sits just outside the stock decompression middleware (590), so it sees the bo
 600). Each capture becomes a `captures` row; the page's item carries that row's id to the article, the
 revision or the rejection it ends in. A page whose capture cannot be written (a full disk) is failed, not
 stored without its bytes, and the run ends there, marked failed: the next run fetches the page again.
+
+A worker of a distributed run (`PAIRCHIVE_WORKER_ID` set) writes WARC files of its own, the worker's id in
+their names, on a data directory the workers may share: two workers of one run never append to one file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +34,27 @@ logger = logging.getLogger(__name__)
 
 STOP_REASON = "raw_capture_failed"  # the run's finish reason when a capture cannot be written
 
+# A worker id in a file name: what storage.warc lets through, and short enough that the name stays under
+# the 255 bytes a file system allows (a source name, a run id and a host name of 120 characters fit).
+UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+WORKER_NAME_CHARS = 120
+
+
+def worker_part(worker: str) -> str:
+    """`worker` as a part of a WARC file name: every run of other characters one `-` (`host-a:1234` ->
+    `host-a-1234`); a longer id is cut and ends with a digest of the whole, so it stays its own."""
+    safe = UNSAFE_IN_NAME.sub("-", worker)
+    if len(safe) > WORKER_NAME_CHARS:
+        digest = hashlib.sha256(worker.encode("utf-8")).hexdigest()[:12]
+        safe = f"{safe[: WORKER_NAME_CHARS - 13]}-{digest}"
+    return safe
+
+
+def warc_name(source: str, started: datetime, run_id: int | None, worker: str) -> str:
+    """The run's WARC file under the WARC directory; a worker's carries its id (`worker_part`)."""
+    name = f"{source}/pairchive-{started:%Y%m%d%H%M%S}-run{run_id if run_id is not None else 'x'}"
+    return f"{name}-w-{worker_part(worker)}.warc.gz" if worker else f"{name}.warc.gz"
+
 
 def _pairs(headers: object) -> list[tuple[str, str]]:
     out = []
@@ -43,6 +69,7 @@ class WarcCapture:
         self.crawler = crawler
         self.root = root
         self.db_url: str = crawler.settings["PAIRCHIVE_DB"]
+        self.worker: str = crawler.settings.get("PAIRCHIVE_WORKER_ID") or ""
         self.file: WarcFile | None = None
         self.stopping = False
 
@@ -58,8 +85,7 @@ class WarcCapture:
     def _file(self, spider: Spider) -> WarcFile:
         if self.file is None:
             run_id = getattr(spider, "run_id", None)
-            started = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-            name = f"{spider.name}/pairchive-{started}-run{run_id if run_id is not None else 'x'}.warc.gz"
+            name = warc_name(spider.name, datetime.now(UTC), run_id, self.worker)
             self.file = WarcFile(
                 self.root,
                 name,
@@ -67,7 +93,8 @@ class WarcCapture:
                     "software": f"pairchive/{__version__}",
                     "format": "WARC File Format 1.1",
                     "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
-                    "isPartOf": f"source {spider.name}, crawl run {run_id}",
+                    "isPartOf": f"source {spider.name}, crawl run {run_id}"
+                    + (f", worker {self.worker}" if self.worker else ""),
                     "http-header-user-agent": self.crawler.settings.get("USER_AGENT", ""),
                     "robots": "obey" if self.crawler.settings.getbool("ROBOTSTXT_OBEY") else "ignore",
                 },
@@ -118,6 +145,7 @@ class WarcCapture:
                 request_length=pointer.request_length,
                 record_id=pointer.record_id,
                 payload_digest=pointer.payload_digest,
+                worker=self.worker or None,
             )
             session.add(capture)
             session.flush()

@@ -66,21 +66,35 @@ class PageHealth:
         self.boilerplate += carries_boilerplate(item.text)
         self.duplicate += dropped == Reason.DUPLICATE
 
+    def counts(self) -> dict[str, Any]:
+        """The raw counts, which add up over the workers of a distributed run (lengths concatenated)."""
+        return {
+            "pages": self.pages,
+            "no_text": self.no_text,
+            "lengths": list(self.lengths),
+            "dated": self.dated,
+            "credited": self.credited,
+            "gate": self.gate,
+            "boilerplate": self.boilerplate,
+            "duplicate": self.duplicate,
+        }
+
     def health(self) -> dict[str, Any]:
-        return health_of(
-            pages=self.pages,
-            no_text=self.no_text,
-            lengths=self.lengths,
-            dated=self.dated,
-            credited=self.credited,
-            gate=self.gate,
-            boilerplate=self.boilerplate,
-            duplicate=self.duplicate,
-        )
+        return health_of(**self.counts())
+
+
+def _page_health(crawler: Crawler) -> PageHealth | None:
+    extensions = crawler.extensions.middlewares if crawler.extensions is not None else ()
+    return next((ext for ext in extensions if isinstance(ext, PageHealth)), None)
 
 
 def health_of_crawl(crawler: Crawler) -> dict[str, Any] | None:
     """The health its PageHealth extension counted, or None when the extension is off."""
-    extensions = crawler.extensions.middlewares if crawler.extensions is not None else ()
-    found = next((ext for ext in extensions if isinstance(ext, PageHealth)), None)
+    found = _page_health(crawler)
     return found.health() if found is not None else None
+
+
+def health_counts_of_crawl(crawler: Crawler) -> dict[str, Any] | None:
+    """The raw counts its PageHealth extension kept (a worker's part of a distributed run), or None."""
+    found = _page_health(crawler)
+    return found.counts() if found is not None else None

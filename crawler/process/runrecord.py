@@ -28,9 +28,10 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.spiders import Spider
 from sqlalchemy.exc import SQLAlchemyError
+from storage.runworkers import finish_worker
 from w3lib.url import safe_url_string
 
-from crawler.process.health import health_of_crawl
+from crawler.process.health import health_counts_of_crawl, health_of_crawl
 from crawler.vocabulary.errors import StorageError, first_line
 from crawler.vocabulary.items import PageItem
 from crawler.vocabulary.reasons import Reason, Rejected
@@ -264,17 +265,31 @@ class RunRecorder:
         logger.info("run %s of %s: %s %s", run_id, spider.name, status, counts)
         if run_id is None:
             return
-        health = health_of_crawl(self.crawler)
+        worker = self.crawler.settings.get("PAIRCHIVE_WORKER_ID")
+        health = health_of_crawl(self.crawler) if not worker else None
         try:
             sessions = open_for_writing(self.db_url).sessions
             with sessions.begin() as session:
-                if status == RunStatus.OK and health is not None:
-                    # judged against the history read in the same transaction as the run's end
-                    health, verdict = judge_run(session, run_id, health)
-                    if verdict.degraded:
-                        status = RunStatus.DEGRADED
-                        logger.warning("run %s of %s is degraded: %s", run_id, spider.name, verdict.line)
-                finish_run(session, run_id, status=status, counts=counts, error=error, health=health)
+                if worker:
+                    # One worker's part of a distributed run: the coordinator closes the run itself, with
+                    # the counts and health of all its workers (crawler.runner.coordinator).
+                    finish_worker(
+                        session,
+                        run_id,
+                        worker,
+                        status=status,
+                        counts=counts,
+                        health_counts=health_counts_of_crawl(self.crawler),
+                        error=error,
+                    )
+                else:
+                    if status == RunStatus.OK and health is not None:
+                        # judged against the history read in the same transaction as the run's end
+                        health, verdict = judge_run(session, run_id, health)
+                        if verdict.degraded:
+                            status = RunStatus.DEGRADED
+                            logger.warning("run %s of %s is degraded: %s", run_id, spider.name, verdict.line)
+                    finish_run(session, run_id, status=status, counts=counts, error=error, health=health)
         except (SQLAlchemyError, StorageError) as exc:
             # The parent records this end once the database takes writes again.
             UNRECORDED.append(run_id)

@@ -24,6 +24,7 @@ import threading
 from datetime import date
 from typing import Any
 
+from scrapy.core.engine import ExecutionEngine
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,6 +33,7 @@ from twisted.python.failure import Failure
 from crawler.process import runrecord
 from crawler.process.urlpolicy import block_mode
 from crawler.vocabulary.errors import StorageError, first_line
+from crawler.vocabulary.frontier import CONNECT_TIMEOUT, SOCKET_TIMEOUT, RunKeys
 from crawler.vocabulary.logformat import JSON
 from crawler.vocabulary.logformat import configure as configure_log
 from crawler.vocabulary.sources import source_from_dict
@@ -40,10 +42,12 @@ from storage.archive import finish_run
 from storage.db import open_for_writing
 from storage.leases import release
 from storage.outcomes import RunStatus
+from storage.runworkers import finish_worker
 
 logger = logging.getLogger("crawler.process.worker")  # also when run as __main__
 
 PR_SET_PDEATHSIG = 1
+IDLE_POLL_SECONDS = 1.0  # how often an idle worker looks at its run's shared frontier (one ZCARD)
 
 
 def build_settings(job: dict[str, Any]) -> Settings:
@@ -60,7 +64,50 @@ def build_settings(job: dict[str, Any]) -> Settings:
         settings.set(key, value, priority="cmdline")
     if job.get("parent_pid"):
         settings.set("PAIRCHIVE_PARENT_PID", job["parent_pid"], priority="cmdline")
+    if job.get("distributed"):
+        distribute(settings, job["distributed"], job["sources"][0]["run_id"])
+        if "CONCURRENT_REQUESTS" not in job.get("settings", {}):
+            # A worker takes from the shared frontier only what it can fetch now: with Scrapy's 16 it
+            # would take a portal's requests into its own queue, leaving none for the run's other workers.
+            settings.set(
+                "CONCURRENT_REQUESTS", settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"), priority="cmdline"
+            )
     return settings
+
+
+def distribute(settings: Settings, where: dict[str, Any], run_id: int) -> None:
+    """A worker's part in a run several workers share: scrapy-redis's scheduler over the run's frontier in
+    Redis (crawler.process.frontier), the worker's membership, its own run_workers row for its counts."""
+    keys = RunKeys(where["prefix"], run_id)
+    values: dict[str, Any] = {
+        "SCHEDULER": "crawler.process.frontier.RunScheduler",  # scrapy-redis's, its stats calls of today
+        "SCHEDULER_PERSIST": True,  # the run's other workers go on with its frontier: the coordinator deletes it
+        "SCHEDULER_QUEUE_CLASS": "crawler.process.frontier.RunFrontier",
+        "SCHEDULER_QUEUE_KEY": keys.requests,
+        "SCHEDULER_DUPEFILTER_KEY": keys.seen,
+        "DUPEFILTER_CLASS": "crawler.process.frontier.RunSeen",
+        "SCHEDULER_SERIALIZER": "crawler.process.frontier",  # JSON, not pickle
+        "REDIS_URL": where["redis_url"],
+        "REDIS_PARAMS": {"socket_timeout": SOCKET_TIMEOUT, "socket_connect_timeout": CONNECT_TIMEOUT},
+        "PAIRCHIVE_REDIS_URL": where["redis_url"],
+        "PAIRCHIVE_REDIS_PREFIX": where["prefix"],
+        "PAIRCHIVE_WORKER_ID": where["worker"],
+        "PAIRCHIVE_RUN_ID": run_id,
+    }
+    for key, value in values.items():
+        settings.set(key, value, priority="cmdline")
+    # An idle engine asks its scheduler for requests at each heartbeat (5 s in Scrapy): a worker waiting
+    # for the requests other workers add to the shared frontier would join them that late. Scrapy has no
+    # setting for it; tests/test_frontier.py fails if the attribute goes away.
+    ExecutionEngine._SLOT_HEARTBEAT_INTERVAL = IDLE_POLL_SECONDS
+    # after the run recorder (500): it has written the worker's counts when the worker leaves the run
+    extensions = dict(settings.getdict("EXTENSIONS"))
+    extensions["crawler.process.frontier.RunMembership"] = 550
+    settings.set("EXTENSIONS", extensions, priority="cmdline")
+    middlewares = dict(settings.getdict("SPIDER_MIDDLEWARES"))
+    # outermost: a request is done once its callback's whole output has been handed on
+    middlewares["crawler.process.frontier.FrontierDone"] = 10
+    settings.set("SPIDER_MIDDLEWARES", middlewares, priority="cmdline")
 
 
 def _not_started(failure: Failure, job: dict[str, Any], run_id: int, not_started: list[int]) -> None:
@@ -72,7 +119,19 @@ def _not_started(failure: Failure, job: dict[str, Any], run_id: int, not_started
     try:
         sessions = open_for_writing(job["db_url"]).sessions
         with sessions.begin() as session:
-            finish_run(session, run_id, status=RunStatus.FAILED, error=reason, only_if_running=True)
+            if job.get("distributed"):  # the run is the coordinator's: only this worker's part failed
+                worker = job["distributed"]["worker"]
+                finish_worker(
+                    session,
+                    run_id,
+                    worker,
+                    status=RunStatus.FAILED,
+                    counts={},
+                    health_counts=None,
+                    error=reason,
+                )
+            else:
+                finish_run(session, run_id, status=RunStatus.FAILED, error=reason, only_if_running=True)
     except (SQLAlchemyError, StorageError) as exc:
         logger.error("could not record the end of run %s: %s", run_id, first_line(exc, with_type=True))
         runrecord.UNRECORDED.append(run_id)

@@ -97,7 +97,7 @@ class CrawlInterrupted(KeyboardInterrupt):
         self.runs = runs
 
 
-def _pump(stream: IO[str], sink: IO[str] | None, tail: deque[str]) -> None:
+def pump_log(stream: IO[str], sink: IO[str] | None, tail: deque[str]) -> None:
     for line in stream:
         line = scrub(line)  # the log and the run record never carry a database password
         tail.append(line.rstrip("\n"))
@@ -149,7 +149,7 @@ TRANSIENT = (
 )
 
 
-def _retrying(what: str, action: Callable[[], None], until: float) -> None:
+def retrying(what: str, action: Callable[[], None], until: float) -> None:
     """Do `action`, a write to the database; while the database refuses it (a server gone, a full disk,
     locked), try again until `until` (monotonic), then raise its last error."""
     pause, longest = RETRY_SECONDS
@@ -169,7 +169,7 @@ def _retrying(what: str, action: Callable[[], None], until: float) -> None:
 
 
 @dataclass
-class _Leases:
+class Leases:
     """The leases one crawl holds: taken before it starts, renewed while it runs, released at its end."""
 
     database: Database
@@ -243,14 +243,14 @@ class _Leases:
             return
         names = ", ".join(self.held.values())
         try:
-            _retrying(f"release the lease of {names}", self.release, self.expiry)
+            retrying(f"release the lease of {names}", self.release, self.expiry)
         except (SQLAlchemyError, StorageError) as exc:
             logger.error(
                 "could not release the lease of %s, it expires by itself: %s", names, first_line(exc)
             )
 
 
-def _close_abandoned(database: Database, taken_over: Sequence[Holder]) -> None:
+def close_abandoned(database: Database, taken_over: Sequence[Holder]) -> None:
     """A lease taken over was left by a crawl that died without closing its run: close it as interrupted,
     with the counts of what it stored and rejected."""
     if taken_over:
@@ -305,10 +305,10 @@ def crawl(
     database = open_for_writing(cfg.db_url)  # the crawl is a writer: the schema is brought up first
     with database.sessions.begin() as session:
         source_ids = upsert_sources(session, [s.to_dict() for s in sources])
-    leases = _Leases(database, new_owner(trigger), lease_seconds)
+    leases = Leases(database, new_owner(trigger), lease_seconds)
     taken_over = leases.take({source_ids[s.name]: s.name for s in sources})
     try:
-        _close_abandoned(database, taken_over)
+        close_abandoned(database, taken_over)
         with database.sessions.begin() as session:
             entries: list[dict[str, Any]] = []
             for s in sources:
@@ -345,7 +345,7 @@ def _run_worker(
     database: Database,
     job: dict[str, Any],
     run_ids: list[int],
-    leases: _Leases,
+    leases: Leases,
     log_sink: IO[str] | None,
     timeout: float | None,
     cancel: threading.Event | None,
@@ -375,23 +375,23 @@ def _run_worker(
     report = _Report()
     # Log and progress are pumped on threads, so the time limit applies even to a child that says nothing.
     pumps = [
-        threading.Thread(target=_pump, args=(proc.stderr, log_sink, tail), daemon=True),
+        threading.Thread(target=pump_log, args=(proc.stderr, log_sink, tail), daemon=True),
         threading.Thread(target=_pump_progress, args=(proc.stdout, progress, report), daemon=True),
     ]
     for pump in pumps:
         pump.start()
-    ending: _Ending | None = None
+    ending: Ending | None = None
     in_flight = True  # an exception is on its way out: a failure to close the books must not replace it
     try:
         ending = _wait(proc, leases, timeout, cancel, grace)
         in_flight = False
     except KeyboardInterrupt:
         # The terminal sent SIGINT to the child too: Scrapy closes the run; give it the grace period.
-        ending = _Ending(RunStatus.INTERRUPTED, "the crawl was stopped")
-        _stop(proc, grace, already_asked=True)
+        ending = Ending(RunStatus.INTERRUPTED, "the crawl was stopped")
+        stop_process(proc, grace, already_asked=True)
         raise
     except BaseException as exc:
-        ending = _Ending(
+        ending = Ending(
             RunStatus.FAILED,
             f"the crawl was stopped after an error in its parent: {first_line(exc, with_type=True)}",
         )
@@ -400,13 +400,13 @@ def _run_worker(
         if proc.poll() is None:
             # Whatever went wrong here, the lease is released next: a crawl left running would be a second
             # crawl of its source as soon as another one starts.
-            _stop(proc, grace)
+            stop_process(proc, grace)
         for pump in pumps:
             pump.join(timeout=10)
         proc.stderr.close()
         proc.stdout.close()
         try:
-            _retrying(
+            retrying(
                 "record the end of the crawl",
                 lambda: _close_books(database, run_ids, proc.returncode, tail, ending, report),
                 leases.expiry,
@@ -419,7 +419,7 @@ def _run_worker(
 
 
 @dataclass(frozen=True)
-class _Ending:
+class Ending:
     """Why the parent ended a crawl: the status every run of it gets, and the reason."""
 
     status: str
@@ -428,11 +428,11 @@ class _Ending:
 
 def _wait(
     proc: subprocess.Popen[str],
-    leases: _Leases,
+    leases: Leases,
     timeout: float | None,
     cancel: threading.Event | None,
     grace: float,
-) -> _Ending | None:
+) -> Ending | None:
     """Wait for the crawl to end, renewing its leases; end it on its time limit, a stop request or a lost
     lease, and say why (None: it ended by itself)."""
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -451,19 +451,19 @@ def _wait(
                 # Another crawl took the lease over after it expired: it is crawling the source now, and
                 # this one must neither go on nor close its run over the new holder's record.
                 logger.error("lost the lease of %s: another crawl took it over; stopping", ", ".join(lost))
-                ending = _Ending(
+                ending = Ending(
                     RunStatus.INTERRUPTED, f"the lease of {', '.join(lost)} was taken over by another crawl"
                 )
         if ending is None and deadline is not None and now >= deadline:
-            ending = _Ending(RunStatus.TIMEOUT, "the time limit was reached")
+            ending = Ending(RunStatus.TIMEOUT, "the time limit was reached")
         if ending is None and cancel is not None and cancel.is_set():
-            ending = _Ending(RunStatus.INTERRUPTED, "the crawl was stopped")
+            ending = Ending(RunStatus.INTERRUPTED, "the crawl was stopped")
         if ending is not None:
-            _stop(proc, grace)
+            stop_process(proc, grace)
             return ending
 
 
-def _stop(proc: subprocess.Popen[str], grace: float, already_asked: bool = False) -> int:
+def stop_process(proc: subprocess.Popen[str], grace: float, already_asked: bool = False) -> int:
     """Ask the crawl to stop (SIGTERM: Scrapy closes the spider and its run), then end it after `grace`."""
     if not already_asked:
         proc.terminate()
@@ -479,7 +479,7 @@ def _close_books(
     run_ids: list[int],
     exit_code: int,
     tail: deque[str],
-    ending: _Ending | None,
+    ending: Ending | None,
     report: _Report,
 ) -> None:
     """Close what the child left open: with the end the child reported, else as failed, its counts

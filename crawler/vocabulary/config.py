@@ -15,6 +15,8 @@ DEFAULT_DATA_DIR = "pairchive-data"  # for databases that are not a SQLite file
 # A crawl running longer is ended and recorded as `timeout`: the daemon's --time-limit and the default of
 # `pairchive crawl --timeout`, so that no crawl, scheduled or run by hand, goes on without end.
 DEFAULT_TIME_LIMIT_MINUTES = 180.0
+DEFAULT_REDIS_PREFIX = "pairchive"
+DEFAULT_DONE_AFTER = 5.0  # seconds
 
 
 class ConfigurationError(SourceConfigError):
@@ -46,6 +48,12 @@ class AppConfig:
     sources_path: str = DEFAULT_SOURCES
     contact_url: str = DEFAULT_CONTACT_URL
     data_dir: str = ""  # empty: beside the SQLite file, else ./pairchive-data
+    # Distributed crawls (docs/distributed.md): the Redis the coordinator and its workers share (empty:
+    # crawls run on this machine), the prefix of every key, and how long a run's frontier must stay empty
+    # with its workers idle before the coordinator calls the run done.
+    redis_url: str = ""
+    redis_prefix: str = DEFAULT_REDIS_PREFIX
+    done_after: float = DEFAULT_DONE_AFTER
 
     @property
     def warc_dir(self) -> Path:
@@ -68,6 +76,8 @@ class AppConfig:
             sources_path=env.get("PAIRCHIVE_SOURCES") or DEFAULT_SOURCES,
             contact_url=env.get("PAIRCHIVE_CONTACT_URL") or DEFAULT_CONTACT_URL,
             data_dir=env.get("PAIRCHIVE_DATA_DIR") or "",
+            redis_url=env.get("PAIRCHIVE_REDIS") or "",
+            redis_prefix=env.get("PAIRCHIVE_REDIS_PREFIX") or DEFAULT_REDIS_PREFIX,
         )
 
     def with_flags(

@@ -111,6 +111,28 @@ def worker_key(prefix: str, worker: str) -> str:
     return f"{prefix}:worker:{worker}"
 
 
+# Put back what a worker had in flight into the run's frontier (its scores kept), and forget it there: for a
+# worker's own close (crawler.process.frontier) and the coordinator, for a worker gone (crawler.runner).
+REQUEUE = """
+local n = redis.call('ZCARD', KEYS[2])
+if n > 0 then
+  redis.call('ZUNIONSTORE', KEYS[1], 2, KEYS[1], KEYS[2], 'AGGREGATE', 'MIN')
+  redis.call('DEL', KEYS[2])
+end
+return n
+"""
+
+
+def requeue(server: redis.Redis, keys: RunKeys, worker: str) -> int:
+    """Put what `worker` had in flight back into the run's frontier; how many requests it had."""
+    return int(server.eval(REQUEUE, 2, keys.requests, keys.inflight(worker)))
+
+
+def text(value: bytes | str | None) -> str | None:
+    """A value read from Redis as text (the client gives bytes)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def connect(url: str) -> redis.Redis:
     """A client for the Redis at `url`, with timeouts: a Redis gone answers with an error, not a hang."""
     return redis.Redis.from_url(

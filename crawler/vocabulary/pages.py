@@ -7,6 +7,9 @@ from datetime import datetime
 
 ARTICLE_META = "pairchive_article"  # set on article requests by the spider
 CAPTURE_META = "pairchive_capture"  # the captures row id, set by the raw-capture middleware
+# An article's canonical URL, set by the spider: a distributed run's shared duplicate filter fetches a page
+# once across its workers however each one met its link (crawler.process.frontier).
+CANONICAL_META = "pairchive_canonical"
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 # Caps on the per-run limits: beyond them a value is a typo, and nan or inf would never end a run.
 MAX_PAGES = 10_000_000
 MAX_MINUTES = 525_600  # a year
+MAX_WORKERS = 64  # workers crawling one run of a source together (a frontier and a per-host budget shared)
 # Bounds of a source's polling interval: a cron schedule's finest step, and its coarsest (yearly).
 SHORTEST_INTERVAL = timedelta(minutes=1)
 LONGEST_INTERVAL = timedelta(days=365)
@@ -174,6 +175,8 @@ class Source:
     # Adaptive polling (crawler.vocabulary.polling): both or neither; none visits at every cron time.
     min_interval: timedelta | None = None
     max_interval: timedelta | None = None
+    # Distributed crawls (`pairchive worker`): how many workers may crawl one run of it together.
+    max_workers: int = 1
 
     @property
     def article_re(self) -> UrlPattern:
@@ -204,6 +207,8 @@ class Source:
         for key in ("min_interval", "max_interval"):
             if getattr(self, key) is not None:
                 out[key] = duration_text(getattr(self, key))
+        if self.max_workers != 1:
+            out["max_workers"] = self.max_workers
         return out
 
 
@@ -274,6 +279,7 @@ KNOWN_KEYS = {
     "region",
     "min_interval",
     "max_interval",
+    "max_workers",
 }
 
 
@@ -452,6 +458,14 @@ def _check_source(path: str, index: int, table: Any) -> Source:
     ):
         raise c.fail("max_minutes", f"must be a positive number up to {MAX_MINUTES}, got {max_minutes!r}")
 
+    max_workers = table.get("max_workers", 1)
+    if (
+        not isinstance(max_workers, int)
+        or isinstance(max_workers, bool)
+        or not 1 <= max_workers <= MAX_WORKERS
+    ):
+        raise c.fail("max_workers", f"must be a whole number from 1 to {MAX_WORKERS}, got {max_workers!r}")
+
     stop_at_known = table.get("stop_at_known", True)
     if not isinstance(stop_at_known, bool):
         raise c.fail("stop_at_known", f"must be true or false, got {stop_at_known!r}")
@@ -476,6 +490,7 @@ def _check_source(path: str, index: int, table: Any) -> Source:
         timezone=timezone,
         encoding=encoding,
         max_pages=max_pages,
+        max_workers=max_workers,
         min_interval=min_interval,
         max_interval=max_interval,
     )
