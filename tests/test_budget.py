@@ -5,11 +5,9 @@ against one loopback host that counts the requests it is answering."""
 from __future__ import annotations
 
 import io
-import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -29,7 +27,6 @@ from crawler.vocabulary.frontier import connect, host_keys
 from crawler.vocabulary.sources import load_sources, select
 from tests.crawls import LOOPBACK_SETTINGS, WAIT, QuietHandler, article_page, serve
 
-REDIS_ENV = "PAIRCHIVE_TEST_REDIS_URL"
 HOST = "portal.example:8080"
 ARTICLES = 10  # per source: enough that two crawls at their own limits would ask for four pages at once
 HTML = "text/html; charset=utf-8"
@@ -44,19 +41,12 @@ class Shared:
 
 
 @pytest.fixture
-def shared() -> Iterator[Shared]:
-    """A Redis and a key prefix of the test's own; its keys are deleted afterwards."""
-    url = os.environ.get(REDIS_ENV)
-    if not url:
-        pytest.skip(f"the shared budget tests need a Redis: set {REDIS_ENV} (e.g. redis://127.0.0.1:6379/0)")
-    client = connect(url)
-    prefix = f"pairchive-test-{uuid.uuid4().hex[:12]}"
+def shared(redis_url: str, redis_prefix: str) -> Iterator[Shared]:
+    """The tests' Redis (skipped without one) under a key prefix of the test's own, deleted afterwards."""
+    client = connect(redis_url)
     try:
-        yield Shared(url, prefix, client)
+        yield Shared(redis_url, redis_prefix, client)
     finally:
-        keys = list(client.scan_iter(f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
         client.close()
 
 
