@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import redis
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
@@ -183,7 +183,12 @@ class SharedBudget:
             delay=max(0.0, settings.getfloat("DOWNLOAD_DELAY")),
             hold_seconds=settings.getfloat("DOWNLOAD_TIMEOUT") + HOLD_MARGIN,
         )
-        return cls(crawler, budget, url)
+        mw = cls(crawler, budget, url)
+        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        return mw
+
+    def spider_closed(self) -> None:
+        self.budget.client.close()
 
     def _running(self) -> bool:
         engine = self.crawler.engine
@@ -198,18 +203,17 @@ class SharedBudget:
             try:
                 wait_ms = await off_reactor(self.budget.try_acquire, netloc, hold)
             except REDIS_DOWN as exc:
-                self._unanswered(exc)
-                await pause_for(backoff)
-                backoff = min(backoff * 2, BACKOFF[1])
-                continue
-            self._answered()
-            if wait_ms == 0:
-                break
+                self._unanswered(exc)  # past PAIRCHIVE_REDIS_OUTAGE: IgnoreRequest
+                step, backoff = backoff, min(backoff * 2, BACKOFF[1])
+            else:
+                self._answered()
+                if wait_ms == 0:
+                    break
+                step, backoff = min(wait_ms / 1000, WAIT_STEP), BACKOFF[0]
+                waited += step
             if not self._running():
                 raise IgnoreRequest(f"the crawl stopped while {netloc} had no room in its shared budget")
-            step = min(wait_ms / 1000, WAIT_STEP)
             await pause_for(step)
-            waited += step
         request.meta[HOLD_META] = hold
         stats = self.crawler.stats
         if waited and stats is not None:

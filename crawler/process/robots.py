@@ -66,6 +66,7 @@ class RobotsTxt(RobotsTxtMiddleware):
         url = crawler.settings.get("PAIRCHIVE_REDIS_URL") or ""
         if url:
             self._shared = RunRobots(crawler, str(url))
+            crawler.signals.connect(self._shared.client.close, signal=signals.spider_closed)
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
         url = urlparse_cached(request)
