@@ -12,7 +12,8 @@ SIGTERM or SIGINT: no new tickets are taken; running crawls are asked to stop an
 their runs (their in-flight requests back in the frontier, for other workers).
 
 Redis or PostgreSQL that does not answer: one line, and the worker asks again with backoff (1 s doubling
-to 30 s), at start and between tickets, so workers can start before the servers and ride out a restart.
+to 30 s), at start and before each ticket it crawls, so workers can start before the servers and ride out
+a restart; a worker stopped while it waits gives its ticket back.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any, TypeVar
 
 import redis
-from sqlalchemy.exc import SQLAlchemyError
+import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from crawler.runner.coordinator import check_distributed
 from crawler.runner.crawl import TAIL_LINES, pump_log, stop_process
@@ -119,7 +121,9 @@ class Worker:
         return 0
 
     def _database(self) -> bool:
-        open_for_writing(self.cfg.db_url)  # the schema brought up to date by the first to ask
+        """The database answers (its schema brought up to date by the first to ask)."""
+        with open_for_writing(self.cfg.db_url).engine.connect() as conn:
+            conn.execute(sa.select(1))
         return True
 
     def _patiently(self, what: str, action: Callable[[], T]) -> T | None:
@@ -130,7 +134,7 @@ class Worker:
         while not self.stop.is_set():
             try:
                 result = action()
-            except (redis.ConnectionError, redis.TimeoutError, DatabaseUnreachable) as exc:
+            except (redis.ConnectionError, redis.TimeoutError, DatabaseUnreachable, OperationalError) as exc:
                 if since is None:
                     since = time.monotonic()
                     logger.warning("%s is unreachable, trying again: %s", what, first_line(exc))
@@ -171,6 +175,11 @@ class Worker:
             state = self._patiently("Redis", functools.partial(self.server.hget, state_key, "state"))
             if text(state) != OPEN:
                 continue  # the run ended before its ticket was taken
+            if not self._patiently("the database " + display_url(self.cfg.db_url), self._database):
+                # stopped while the database was away: the ticket goes back for another worker
+                with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
+                    self.server.lpush(tickets(self.prefix), taken[1])
+                continue
             self._crawl(member, job, run_id)
 
     def _crawl(self, member: str, ticket: dict[str, Any], run_id: int) -> None:
