@@ -52,7 +52,7 @@ def shared(redis_url: str, redis_prefix: str) -> Iterator[Shared]:
 
 def test_a_crawl_without_a_redis_keeps_to_its_own_politeness() -> None:
     crawler = get_crawler(settings_dict={"ROBOTSTXT_OBEY": True})
-    with pytest.raises(NotConfigured, match="PAIRCHIVE_REDIS_URL"):
+    with pytest.raises(NotConfigured):  # said by no message: a single-machine crawl is no news
         SharedBudget.from_crawler(crawler)
     assert RobotsTxt.from_crawler(crawler)._shared is None
 

@@ -98,7 +98,9 @@ def redis_url(settings: BaseSettings) -> str:
     """PAIRCHIVE_REDIS_URL, or NotConfigured when it is empty (a single-machine crawl)."""
     url = settings.get("PAIRCHIVE_REDIS_URL") or ""
     if not url:
-        raise NotConfigured("no PAIRCHIVE_REDIS_URL: not a distributed crawl")
+        # without a message: Scrapy says a component disabled with one in a warning line, and a single-machine
+        # crawl is no news
+        raise NotConfigured
     return str(url)
 
 

@@ -144,7 +144,7 @@ def _patient(settings: BaseSettings) -> Patient:
 def _run_keys(settings: BaseSettings) -> tuple[RunKeys, str]:
     """The run's keys and this worker's id, from the crawl's settings (NotConfigured when not distributed)."""
     if not settings.get("PAIRCHIVE_REDIS_URL"):
-        raise NotConfigured("not a distributed crawl")
+        raise NotConfigured  # (no message: Scrapy would warn of it)
     worker = settings.get("PAIRCHIVE_WORKER_ID") or ""
     run_id = settings.getint("PAIRCHIVE_RUN_ID")
     if not worker or not run_id:
