@@ -203,6 +203,7 @@ class Coordinator:
             return run_summaries(database, [r.run_id for r in runs])
         finally:
             leases.let_go()
+            self.server.connection_pool.disconnect()  # (reconnected if dispatch is called again)
 
     def _stop_abandoned(self, run_ids: Sequence[int]) -> None:
         """Runs whose coordinator died (their leases taken over, their records closed): their workers are
