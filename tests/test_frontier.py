@@ -14,7 +14,15 @@ from crawler.process import frontier
 from crawler.process.frontier import ENTRY_META, RunFrontier, RunSeen, dumps, loads
 from crawler.process.worker import IDLE_POLL_SECONDS, build_settings
 from crawler.runner.worker import worker_name
-from crawler.vocabulary.frontier import RunKeys, connect, host_keys, release_holds, requeue, valid_prefix
+from crawler.vocabulary.frontier import (
+    RunKeys,
+    connect,
+    host_keys,
+    join,
+    release_holds,
+    requeue,
+    valid_prefix,
+)
 from crawler.vocabulary.pages import CANONICAL_META
 
 
@@ -148,3 +156,16 @@ def test_a_dead_workers_holds_on_hosts_are_dropped_and_no_one_elses(
         b"w10:bb",
         b"w2:dd",
     ]
+
+
+def test_a_worker_joins_only_a_run_that_is_still_open(redis_url: str, redis_prefix: str) -> None:
+    server = connect(redis_url)
+    keys = RunKeys(redis_prefix, 9)
+    assert not join(server, keys, "w1", 10)  # no run at all (its keys deleted)
+    server.hset(keys.state, "state", "open")
+    assert join(server, keys, "w1", 10)
+    assert server.smembers(keys.workers) == {b"w1"} and 0 < server.ttl(keys.alive("w1")) <= 10
+    server.hset(keys.state, "state", "done")
+    assert not join(server, keys, "w2", 10)
+    assert server.smembers(keys.workers) == {b"w1"} and not server.exists(keys.alive("w2"))
+    assert server.ttl(keys.workers) > 0  # no run key lives for ever

@@ -353,6 +353,12 @@ def _crawl_each(
                 bar = None
                 coordinator = Coordinator(cfg.redis_url, cfg.redis_prefix, quiet=cfg.done_after)
                 dispatched = {k: v for k, v in options.items() if k != "log_sink"}
+                # how this terminal shows the crawl is not the workers' business: their logs stay theirs
+                dispatched["settings"] = {
+                    k: v
+                    for k, v in options["settings"].items()
+                    if k not in ("LOG_LEVEL", "PAIRCHIVE_LOG_FORMAT")
+                }
                 runs += _counted(tally, coordinator.dispatch(cfg, [source], **dispatched))
                 continue
             runs += _counted(tally, run_crawl(cfg, [source], progress=bar.update if bar else None, **options))

@@ -48,8 +48,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Redis failing to answer: waited for, within PAIRCHIVE_REDIS_OUTAGE. Any other Redis error is a bug.
-REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
+# Redis not answering, or answering with a refusal (out of memory, read-only after a failover, an ACL
+# without the command): either way the budget cannot be had from it, and is waited for the same way.
+REDIS_DOWN = (redis.RedisError,)
 HOLD_META = "_pairchive_budget_hold"  # request.meta: the id of the hold the request was granted
 HOLD_MARGIN = 30.0  # seconds a hold outlives DOWNLOAD_TIMEOUT before Redis drops it as a dead worker's
 FULL_POLL_MS = 100  # how soon a request for a host with all its holds out asks again

@@ -24,6 +24,7 @@ before the crawl gives up; the calls block the crawl meanwhile, as it cannot go 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import time
@@ -44,7 +45,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.task import LoopingCall
 
 from crawler.vocabulary.errors import StorageError
-from crawler.vocabulary.frontier import DONE, OPEN, STOP, RunKeys, connect, requeue, text
+from crawler.vocabulary.frontier import (
+    ALIVE_SECONDS,
+    DONE,
+    OPEN,
+    RUN_KEYS_SECONDS,
+    STOP,
+    RunKeys,
+    connect,
+    join,
+    requeue,
+    text,
+)
 from crawler.vocabulary.pages import CANONICAL_META
 from storage.db import open_for_writing
 from storage.redact import display_url
@@ -53,7 +65,6 @@ from storage.runworkers import join_run
 logger = logging.getLogger(__name__)
 
 ENTRY_META = "pairchive_frontier_entry"  # the queue entry a popped request came from (never stored)
-ALIVE_SECONDS = 10  # a worker's alive key lives this long unless renewed
 BEAT_SECONDS = 0.5  # how often a worker renews it and reads the run's state
 OUTAGE_DEFAULT = 120.0
 RETRY_PAUSES = (0.5, 5.0)  # first and longest pause between two tries of a Redis that does not answer
@@ -66,9 +77,21 @@ local entry = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if entry[1] == nil then return nil end
 redis.call('ZREM', KEYS[1], entry[1])
 redis.call('ZADD', KEYS[2], entry[2], entry[1])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
 redis.call('DEL', KEYS[3])
 return entry[1]
 """
+# Into the run's filter (unless no fingerprint is given) and, if new there, into its frontier.
+OFFER = """
+if ARGV[1] ~= '' then
+  if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
+  redis.call('EXPIRE', KEYS[2], ARGV[4])
+end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
 # --- JSON instead of pickle for stored requests (Request.to_dict holds bytes: body, headers) ---
 
 
@@ -105,6 +128,19 @@ def loads(data: bytes) -> dict[str, Any]:
     return restored
 
 
+class RedisGone(redis.ConnectionError):
+    """Redis did not answer for the whole outage a crawl waits: its part of the run ends (failed)."""
+
+
+def _stop_for_outage(crawler: Crawler, exc: BaseException) -> None:
+    """End this worker's part of the run, failed, with why (the run recorder says it)."""
+    if crawler.stats is not None and not crawler.stats.get_value("pairchive/stopped_by"):
+        crawler.stats.set_value("pairchive/stopped_by", f"the frontier is gone: {exc}")
+    engine = crawler.engine
+    if engine is not None and engine.spider is not None:
+        deferred_from_coro(engine.close_spider_async(reason="redis_unreachable"))
+
+
 class Patient:
     """Calls to a Redis that may be gone for a while: retried with backoff, said once, given up after
     `outage` seconds (the last error raised)."""
@@ -126,7 +162,7 @@ class Patient:
                     logger.warning("Redis at %s is unreachable, waiting: %s", self.where, exc)
                 if now - since >= self.outage:
                     logger.error("Redis at %s unreachable for %.0f s: giving up", self.where, now - since)
-                    raise
+                    raise RedisGone(f"Redis at {self.where} unreachable for {now - since:.0f} s") from exc
                 time.sleep(pause)  # the crawl cannot go on without its frontier: it waits with it
                 pause = min(pause * 2, longest)
                 continue
@@ -153,23 +189,40 @@ def _run_keys(settings: BaseSettings) -> tuple[RunKeys, str]:
 
 
 class RunScheduler(Scheduler):
-    """scrapy-redis's scheduler as it is, but for the stats calls it makes the way Scrapy 2.14 deprecates
-    (with a spider argument): the same counts, without a warning per crawl."""
+    """scrapy-redis's scheduler with the run's filter and frontier written in one step (a request is never
+    marked seen without being queued), its stats kept without the calls Scrapy 2.14 deprecates, and a
+    Redis gone for good ending the worker's part of the run rather than the engine's loop."""
 
     def enqueue_request(self, request: Request) -> bool:
-        if not request.dont_filter and self.df.request_seen(request):
+        fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
+        try:
+            queued = self.queue.offer(request, fingerprint)
+        except RedisGone as exc:
+            _stop_for_outage(self.spider.crawler, exc)
+            return False
+        if not queued:
             self.df.log(request, self.spider)
             return False
         if self.stats:
             self.stats.inc_value("scheduler/enqueued/redis")
-        self.queue.push(request)
         return True
 
     def next_request(self) -> Request | None:
-        request: Request | None = self.queue.pop(self.idle_before_close)
+        try:
+            request: Request | None = self.queue.pop(self.idle_before_close)
+        except RedisGone as exc:
+            _stop_for_outage(self.spider.crawler, exc)
+            return None
         if request is not None and self.stats:
             self.stats.inc_value("scheduler/dequeued/redis")
         return request
+
+    def has_pending_requests(self) -> bool:
+        try:
+            return len(self.queue) > 0
+        except RedisGone as exc:
+            _stop_for_outage(self.spider.crawler, exc)
+            return False
 
 
 class RunFrontier(PriorityQueue):
@@ -180,18 +233,25 @@ class RunFrontier(PriorityQueue):
         self.run_keys, self.worker = _run_keys(spider.settings)
         self.patient = _patient(spider.settings)
         self.pop_script = server.register_script(POP)
+        self.offer_script = server.register_script(OFFER)
 
     def __len__(self) -> int:
         return int(self.patient.call(lambda: self.server.zcard(self.key)))
 
     def push(self, request: Request) -> None:
+        self.offer(request, "")
+
+    def offer(self, request: Request, fingerprint: str) -> bool:
+        """Queue `request` unless its fingerprint is in the run's filter (empty: queue it anyway); the
+        filter and the frontier written in one script, each kept a day past its last write."""
         request.meta.pop(ENTRY_META, None)  # a retry of a popped request is a new entry
         data = self._encode_request(request)
-        self.patient.call(lambda: self.server.zadd(self.key, {data: -request.priority}))
+        keys, args = [self.key, self.run_keys.seen], [fingerprint, data, -request.priority, RUN_KEYS_SECONDS]
+        return bool(int(self.patient.call(lambda: self.offer_script(keys=keys, args=args))))
 
     def pop(self, timeout: int = 0) -> Request | None:
         keys = [self.key, self.run_keys.inflight(self.worker), self.run_keys.idle(self.worker)]
-        data = self.patient.call(lambda: self.pop_script(keys=keys))
+        data = self.patient.call(lambda: self.pop_script(keys=keys, args=[RUN_KEYS_SECONDS]))
         if not data:
             return None
         request: Request = self._decode_request(data)
@@ -249,7 +309,9 @@ class FrontierDone:
         entry = request.meta.get(ENTRY_META) if request is not None else None
         if entry:
             key = self.keys.inflight(self.worker)
-            self.patient.call(lambda: self.server.zrem(key, entry))
+            # (a Redis gone for good ends the crawl through the scheduler; here the request stays in flight)
+            with contextlib.suppress(RedisGone):
+                self.patient.call(lambda: self.server.zrem(key, entry))
 
     def item_settled(self, item: Any, response: Response, spider: Spider, **_: Any) -> None:
         self.done(response.request)
@@ -301,13 +363,14 @@ class RunMembership:
         return text(self.patient.call(lambda: self.server.hget(self.keys.state, "state")))
 
     def spider_opened(self, spider: Spider) -> None:
-        def join() -> None:
-            with self.server.pipeline() as pipe:
-                pipe.sadd(self.keys.workers, self.worker)
-                pipe.set(self.keys.alive(self.worker), "1", ex=ALIVE_SECONDS)
-                pipe.execute()
-
-        self.patient.call(join)
+        # (its worker joined it already; again here for a crawl started otherwise, and to know the run is
+        # still open: one that ended meanwhile is left at the first beat, before anything is crawled)
+        try:
+            if not self.patient.call(lambda: join(self.server, self.keys, self.worker, ALIVE_SECONDS)):
+                logger.info("run %s ended before worker %s started on it", self.keys.run_id, self.worker)
+        except RedisGone as exc:
+            _stop_for_outage(self.crawler, exc)
+            return
         try:
             with open_for_writing(self.crawler.settings["PAIRCHIVE_DB"]).sessions.begin() as session:
                 join_run(session, self.keys.run_id, self.worker)
@@ -335,6 +398,14 @@ class RunMembership:
             deferred_from_coro(engine.close_spider_async(reason=reason))
 
     def spider_idle(self, spider: Spider) -> None:
+        try:
+            self._idle()
+        except RedisGone as exc:
+            if self.crawler.stats is not None:
+                self.crawler.stats.set_value("pairchive/stopped_by", f"the frontier is gone: {exc}")
+            raise CloseSpider("redis_unreachable") from None
+
+    def _idle(self) -> None:
         state = self._state()
         if state == DONE:
             raise CloseSpider("finished")
@@ -345,7 +416,7 @@ class RunMembership:
             with self.server.pipeline() as pipe:
                 # nothing is in flight when the engine is idle: what the set holds was handed on already
                 pipe.delete(self.keys.inflight(self.worker))
-                pipe.set(self.keys.idle(self.worker), "1")
+                pipe.set(self.keys.idle(self.worker), "1", ex=RUN_KEYS_SECONDS)
                 pipe.execute()
 
         self.patient.call(idle)

@@ -21,6 +21,7 @@ answer is said in one line and asked again with backoff; the time limit still ru
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -49,6 +50,7 @@ from crawler.vocabulary.errors import PairchiveError, StorageError, first_line
 from crawler.vocabulary.frontier import (
     DONE,
     OPEN,
+    RUN_KEYS_SECONDS,
     STOP,
     RunKeys,
     connect,
@@ -194,6 +196,11 @@ class Coordinator:
             watch = _Watch(self, database, leases, runs, job, timeout, cancel, grace)
             try:
                 watch.run()
+            except Exception as exc:
+                # A bug, or a database refusing for longer than the lease: the runs are closed as failed
+                # with why (their leases are released next, so no takeover would close them later).
+                watch.fail_all(f"the coordinator failed: {first_line(exc, with_type=True)}")
+                raise
             except KeyboardInterrupt:
                 # Ctrl-C: the runs are stopped and closed as interrupted (a second one leaves them to the
                 # next coordinator, whose takeover of the leases closes them)
@@ -243,6 +250,14 @@ class _Watch:
         self.grace = grace
         self.outage = _Outage(coordinator.redis_url)
 
+    def fail_all(self, reason: str) -> None:
+        for run in self.runs:
+            if not run.closed:
+                run.ending, run.state = Ending(RunStatus.FAILED, reason), STOP
+                with contextlib.suppress(redis.RedisError):
+                    self._tell(run)
+                self._close(run)
+
     def stop_all(self, ending: Ending) -> None:
         for run in self.runs:
             if run.ending is None:
@@ -272,7 +287,7 @@ class _Watch:
                     if self._look(run, now):
                         open_runs.remove(run)
                 self.outage.answered()
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
+            except redis.RedisError as exc:  # gone, or refusing (out of memory, read-only, no permission)
                 pause = self.outage.failed(exc)
                 for run in list(open_runs):
                     if self._give_up(run, now):
@@ -292,6 +307,7 @@ class _Watch:
         count = run.source.max_workers
         with self.server.pipeline() as pipe:
             pipe.hset(run.keys.state, mapping={"state": OPEN, "source": run.source.name, "workers": count})
+            pipe.expire(run.keys.state, RUN_KEYS_SECONDS)  # renewed at each look: it outlives no coordinator
             pipe.rpush(tickets(self.c.prefix), *([ticket] * count))
             pipe.execute()
         run.tickets = [ticket] * count
@@ -319,6 +335,7 @@ class _Watch:
             return
         if not run.opened:
             self._open(run)
+        self.server.expire(run.keys.state, RUN_KEYS_SECONDS)
         members = {str(text(m)) for m in self.server.smembers(run.keys.workers)}
         run.members |= members
         quiet = bool(members) and self.server.zcard(run.keys.requests) == 0
@@ -466,5 +483,5 @@ class _Watch:
             names = list(self.server.scan_iter(match=run.keys.pattern(), count=500))
             if names:
                 self.server.delete(*names)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+        except redis.RedisError as exc:  # they expire within a day of their last write
             logger.warning("could not delete the Redis keys of run %s: %s", run.run_id, first_line(exc))

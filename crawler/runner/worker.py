@@ -18,6 +18,7 @@ a restart; a worker stopped while it waits gives its ticket back.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import json
@@ -43,16 +44,17 @@ from crawler.runner.crawl import TAIL_LINES, pump_log, stop_process
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.errors import DatabaseUnreachable, StorageError, first_line
 from crawler.vocabulary.frontier import (
-    OPEN,
+    ALIVE_SECONDS,
     RunKeys,
     connect,
+    join,
     release_holds,
     requeue,
-    text,
     tickets,
     worker_key,
 )
 from storage.db import open_for_writing
+from storage.models import CrawlRun
 from storage.outcomes import RunStatus
 from storage.redact import display_url
 from storage.runworkers import finish_worker, workers_of
@@ -61,7 +63,7 @@ logger = logging.getLogger(__name__)
 
 TAKE_SECONDS = 2  # how long one blocking pop waits for a ticket before the worker looks at its stop flag
 BEAT_SECONDS = 5.0  # how often the worker says it is alive
-ALIVE_SECONDS = 15  # ... and how long that lasts
+WORKER_KEY_SECONDS = 15  # ... and how long that lasts
 BACKOFF = (1.0, 30.0)  # first and longest pause between two tries of a server that does not answer
 POLL_SECONDS = 0.5
 
@@ -151,13 +153,14 @@ class Worker:
         about = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "slots": self.slots})
         while not self.stop.is_set():
             with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):  # said by the slots
-                self.server.set(key, about, ex=ALIVE_SECONDS)
+                self.server.set(key, about, ex=WORKER_KEY_SECONDS)
             self.stop.wait(BEAT_SECONDS)
         with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
             self.server.delete(key)
 
     def _slot(self, number: int) -> None:
-        member = self.name if self.slots == 1 else f"{self.name}.{number}"
+        base = self.name if self.slots == 1 else f"{self.name}.{number}"
+        attempts: collections.Counter[int] = collections.Counter()  # run id -> this slot's parts in it
         while not self.stop.is_set():
             taken = self._patiently(
                 "Redis at " + display_url(self.redis_url),
@@ -169,18 +172,43 @@ class Worker:
                 job = json.loads(taken[1])
                 run_id = int(job["sources"][0]["run_id"])
             except (ValueError, KeyError, TypeError, IndexError):
-                logger.warning("worker %s: a ticket that is no ticket dropped: %.80r", member, taken[1])
+                logger.warning("worker %s: a ticket that is no ticket dropped: %.80r", base, taken[1])
                 continue
-            state_key = RunKeys(self.prefix, run_id).state
-            state = self._patiently("Redis", functools.partial(self.server.hget, state_key, "state"))
-            if text(state) != OPEN:
-                continue  # the run ended before its ticket was taken
             if not self._patiently("the database " + display_url(self.cfg.db_url), self._database):
-                # stopped while the database was away: the ticket goes back for another worker
-                with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
-                    self.server.lpush(tickets(self.prefix), taken[1])
+                self._give_back(taken[1])  # stopped while the database was away: for another worker
                 continue
-            self._crawl(member, job, run_id)
+            if not self._running(run_id):
+                continue  # its record is closed (a coordinator that could not take its tickets back)
+            attempts[run_id] += 1
+            # One id per part: a slot that crawls a run again (a ticket pushed in place of its first
+            # part) is a new member, so the coordinator sees each part live and die.
+            member = base if attempts[run_id] == 1 else f"{base}-{attempts[run_id]}"
+            keys = RunKeys(self.prefix, run_id)
+            joined = self._patiently(
+                "Redis", functools.partial(join, self.server, keys, member, ALIVE_SECONDS)
+            )
+            if joined is None:
+                self._give_back(taken[1])
+            elif joined:
+                self._crawl(member, job, run_id)
+            # else: the run ended before its ticket was taken
+
+    def _running(self, run_id: int) -> bool:
+        """Whether the run's record is still open (else its ticket is stale)."""
+        try:
+            with open_for_writing(self.cfg.db_url).sessions() as session:
+                run = session.get(CrawlRun, run_id)
+                return run is not None and run.status == RunStatus.RUNNING
+        except (SQLAlchemyError, StorageError) as exc:
+            logger.warning("worker %s: could not read run %s: %s", self.name, run_id, first_line(exc))
+            return True  # the crawl will say what the database says
+
+    def _give_back(self, ticket: bytes | str) -> None:
+        """A ticket taken and not crawled goes back to the head of the list, for another worker."""
+        try:
+            self.server.lpush(tickets(self.prefix), ticket)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            logger.warning("worker %s: could not give a ticket back (Redis: %s)", self.name, first_line(exc))
 
     def _crawl(self, member: str, ticket: dict[str, Any], run_id: int) -> None:
         """One worker's part of a run, as a crawl subprocess."""
@@ -212,12 +240,19 @@ class Worker:
             proc.stdin.close()
         except OSError as exc:
             logger.error("worker %s: cannot start a crawl process: %s", member, exc)
+            self._after(member, run_id, -1, deque([f"cannot start a crawl process: {exc}"]))
             return
         pump = threading.Thread(target=pump_log, args=(proc.stderr, self.log_sink, tail), daemon=True)
         pump.start()
         limit = ticket.get("time_limit")
         deadline = time.monotonic() + float(limit) + self.grace if limit else None
+        alive, beat = RunKeys(self.prefix, run_id).alive(member), 0.0
         while proc.poll() is None:
+            if time.monotonic() - beat > BEAT_SECONDS:
+                # alive while this worker and its crawl live (from the join, before the crawl has started)
+                with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
+                    self.server.set(alive, "1", ex=ALIVE_SECONDS, xx=True)
+                beat = time.monotonic()
             if self.stop.wait(POLL_SECONDS) or (deadline is not None and time.monotonic() > deadline):
                 stop_process(proc, self.grace)
         pump.join(timeout=10)
@@ -229,10 +264,12 @@ class Worker:
     def _after(self, member: str, run_id: int, code: int, tail: deque[str]) -> None:
         """A crawl that died without closing its part: closed here, its requests back in the frontier."""
         keys = RunKeys(self.prefix, run_id)
+        died = code != 0
         try:
             with open_for_writing(self.cfg.db_url).sessions.begin() as session:
                 row = next((r for r in workers_of(session, run_id) if r.worker == member), None)
                 if row is None or row.finished_at is None:
+                    died = True
                     last = next((line for line in reversed(tail) if line.strip()), "")
                     finish_worker(
                         session,
@@ -253,7 +290,8 @@ class Worker:
                     "worker %s: %d request(s) of run %s back in the frontier", member, back, run_id
                 )
             self.server.delete(keys.alive(member), keys.idle(member))
-            release_holds(self.server, self.prefix, member)  # a crawl that died held its hosts
+            if died:  # a crawl that died may have held its hosts
+                release_holds(self.server, self.prefix, member)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             logger.warning(
                 "worker %s: could not leave run %s in Redis (%s); its coordinator will", member, run_id, exc

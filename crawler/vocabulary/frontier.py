@@ -128,6 +128,28 @@ def requeue(server: redis.Redis, keys: RunKeys, worker: str) -> int:
     return int(server.eval(REQUEUE, 2, keys.requests, keys.inflight(worker)))
 
 
+ALIVE_SECONDS = 10  # a worker's part in a run is alive while this key, renewed, lasts
+RUN_KEYS_SECONDS = 86_400  # a run key outlives its last write by a day at most: none is left for ever
+
+# Join a run that is still open: the worker in its set, alive for ARGV[2] seconds (0 if it is over).
+JOIN = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'open' then return 0 end
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])
+return 1
+"""
+
+
+def join(server: redis.Redis, keys: RunKeys, worker: str, alive_seconds: int) -> bool:
+    """`worker` takes part in the run if it is still open (one atomic step: a worker never joins a run the
+    coordinator has ended); whether it did."""
+    joined = server.eval(
+        JOIN, 3, keys.state, keys.workers, keys.alive(worker), worker, alive_seconds, RUN_KEYS_SECONDS
+    )
+    return bool(int(joined))
+
+
 def release_holds(server: redis.Redis, prefix: str, worker: str) -> int:
     """Drop the per-host holds a dead `worker` left (each hold is named `worker:...`), so its hosts need
     not wait for the holds to expire; how many it held."""
