@@ -40,11 +40,11 @@ from crawler.runner.crawl import (
     Leases,
     RunSummary,
     close_abandoned,
-    recount,
     retrying,
     run_summaries,
     stop_grace,
 )
+from crawler.runner.parts import close_from_parts
 from crawler.vocabulary.config import AppConfig
 from crawler.vocabulary.errors import PairchiveError, StorageError, first_line
 from crawler.vocabulary.frontier import (
@@ -61,14 +61,11 @@ from crawler.vocabulary.frontier import (
     valid_prefix,
 )
 from crawler.vocabulary.sources import Source
-from storage.archive import finish_run, start_run, upsert_sources
+from storage.archive import start_run, upsert_sources
 from storage.db import Database, open_for_writing
-from storage.health import health_of
 from storage.leases import LEASE_SECONDS, attach_run, new_owner
 from storage.outcomes import RunStatus
 from storage.redact import display_url
-from storage.runs import judge_run
-from storage.runworkers import finish_worker, merged_health_counts, summed_counts, workers_of
 
 logger = logging.getLogger(__name__)
 
@@ -423,7 +420,16 @@ class _Watch:
 
         def close() -> None:
             with self.database.sessions.begin() as session:
-                self._close_record(session, run)
+                assert run.ending is not None
+                close_from_parts(
+                    session,
+                    run.run_id,
+                    run.source.name,
+                    run.ending,
+                    done=run.state == DONE,
+                    members=run.members,
+                    gone=run.gone,
+                )
 
         try:
             # a database that refuses (gone, full) is asked again until the lease would expire
@@ -434,49 +440,6 @@ class _Watch:
             )
         if keys:
             self._delete_keys(run)
-
-    def _close_record(self, session: Any, run: _Run) -> None:
-        rows = workers_of(session, run.run_id)
-        for row in rows:
-            if row.finished_at is None:  # its crawl died without closing its part
-                finish_worker(
-                    session,
-                    run.run_id,
-                    row.worker,
-                    status=RunStatus.INTERRUPTED,
-                    counts=row.counts or {},
-                    health_counts=row.health_counts,
-                    error="the worker stopped before closing its part of the run",
-                )
-        rows = workers_of(session, run.run_id)
-        counts = recount(session, run.run_id, summed_counts(rows))
-        assert run.ending is not None
-        status, notes = str(run.ending.status), [run.ending.reason] if run.ending.reason else []
-        health = None
-        if run.state == DONE:
-            if rows and all(r.status == RunStatus.FAILED for r in rows):
-                status = RunStatus.FAILED
-                notes.append(f"every worker failed; first: {rows[0].error}")
-            elif merged := merged_health_counts(rows):
-                health, verdict = judge_run(session, run.run_id, health_of(**merged))
-                if verdict.degraded:
-                    status = RunStatus.DEGRADED
-                    logger.warning("run %s of %s is degraded: %s", run.run_id, run.source.name, verdict.line)
-        if not run.members:
-            notes.append("no worker took the run")
-        for worker, back in run.gone.items():
-            notes.append(
-                f"worker {worker} left mid-run; its {back} request(s) in flight went back to the frontier"
-            )
-        # what each worker said of its part (pages that failed, refused entry points), named when several
-        said = [(r.worker, r.error) for r in rows if r.error and status != RunStatus.FAILED]
-        notes += [f"{worker}: {error}" if len(rows) > 1 else str(error) for worker, error in said]
-        finish_run(
-            session, run.run_id, status=status, counts=counts, error="; ".join(notes) or None, health=health
-        )
-        logger.info(
-            "run %s of %s: %s %s (%d worker(s))", run.run_id, run.source.name, status, counts, len(rows)
-        )
 
     def _delete_keys(self, run: _Run) -> None:
         try:
