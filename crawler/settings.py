@@ -63,6 +63,9 @@ DOWNLOADER_MIDDLEWARES = {
     # scheme, longer than URLLENGTH_LIMIT or off the source's allowed domains is refused in the name of
     # the page asked for.
     "crawler.process.urlpolicy.RedirectTargets": 610,
+    # Last before the download handler (Scrapy's own middlewares end at 900): a distributed crawl's request
+    # waits for a hold on its host's budget shared by every worker (Redis); off without PAIRCHIVE_REDIS_URL.
+    "crawler.process.budget.SharedBudget": 960,
 }
 # Scrapy's URL length middleware drops links over URLLENGTH_LIMIT (2,083 characters) without a word and
 # never sees redirects: the URL policy keeps the same limit for every request, each refusal a rejection.
@@ -86,6 +89,13 @@ PAIRCHIVE_RETRY_AFTER_TOTAL = 600  # seconds a portal may be paused by Retry-Aft
 # `too_large`), and its 50,000 URLs a file (entries past them are not read: `truncated`).
 PAIRCHIVE_DISCOVERY_MAXSIZE = 50 * 1024 * 1024
 PAIRCHIVE_DISCOVERY_MAX_URLS = 50_000
+
+# Distributed crawls (`pairchive worker`): set per crawl by crawler.process.worker from the job.
+PAIRCHIVE_REDIS_URL = ""  # the Redis the workers share; empty: a single-machine crawl, nothing shared
+PAIRCHIVE_REDIS_PREFIX = "pairchive"  # the start of every Redis key, so one Redis serves several archives
+PAIRCHIVE_WORKER_ID = ""  # this worker, e.g. "host-a:1234"; empty when not distributed
+PAIRCHIVE_RUN_ID = 0  # the run the workers share (its frontier, its robots.txt); 0: the spider's run id
+PAIRCHIVE_REDIS_OUTAGE = 120  # seconds a request waits for an unreachable Redis before it is failed
 
 EXTENSIONS = {
     # Stops downloads whose headers say they are not pages, feeds or sitemaps.
