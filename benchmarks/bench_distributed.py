@@ -292,6 +292,8 @@ def main() -> int:
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
+    # SIGTERM ends the benchmark through its `finally` blocks: daemon and workers stopped, schema dropped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(
         f"{args.portals} portals x {args.articles} articles ({args.listing_pages} listing pages each), "
         f"latency 100-300 ms an answer; politeness for every configuration: "
