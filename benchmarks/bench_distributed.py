@@ -18,7 +18,8 @@ Pages are the runs' own `fetched` counts, summed. Each round's pages/s are a rat
 round. Also reported: the most requests in progress at once on any one host (must stay within the
 per-domain limit, across workers), Redis's used_memory (INFO memory; the whole server, so other clients of
 the same Redis show in it) before, at its peak while the runs go (sampled every 50 ms) and after, and the
-keys left under the run's prefix once the runs are closed and once the workers have stopped.
+keys left under the run's prefix once the runs are closed and once the workers have stopped, by kind (a
+run's, a host's budget, a worker's), and the longest time to live among them.
 """
 
 from __future__ import annotations
@@ -69,8 +70,8 @@ class Measure:
     statuses: list[str]
     most_at_once: int
     memory: tuple[int, int, int]  # used_memory before, peak while the runs go, after they end (bytes)
-    keys_after_runs: tuple[int, int]  # (all keys, run keys) under the prefix once the runs are closed
-    keys_after_workers: int  # keys under the prefix once the workers have stopped
+    keys_after_runs: Keys  # under the prefix once the runs are closed
+    keys_after_workers: Keys  # once the workers have stopped too
 
     @property
     def rate(self) -> float:
@@ -155,10 +156,31 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def prefix_keys(server: redis.Redis, prefix: str) -> tuple[int, int]:
-    """(all keys, run keys) under `prefix`."""
+@dataclass(frozen=True)
+class Keys:
+    """The keys under a prefix, by kind, and the longest time to live among them (-1: one never expires)."""
+
+    run: int
+    host: int
+    worker: int
+    other: int
+    longest_ttl_s: float
+
+    def __str__(self) -> str:
+        kinds = [f"{n} {kind}" for kind, n in vars(self).items() if kind != "longest_ttl_s" and n]
+        if not kinds:
+            return "none"
+        ttl = "no TTL on one" if self.longest_ttl_s < 0 else f"TTL <= {self.longest_ttl_s:.0f} s"
+        return f"{', '.join(kinds)} ({ttl})"
+
+
+def prefix_keys(server: redis.Redis, prefix: str) -> Keys:
     names = [k.decode() for k in server.scan_iter(match=f"{prefix}:*", count=1000)]
-    return len(names), sum(1 for n in names if n.startswith(f"{prefix}:run:"))
+    kinds = [n[len(prefix) + 1 :].split(":", 1)[0] for n in names]
+    ttls = [int(server.pttl(n)) for n in names]
+    longest = -1.0 if any(t == -1 for t in ttls) else max((t / 1000 for t in ttls), default=0.0)
+    other = sum(k not in ("run", "host", "worker") for k in kinds)
+    return Keys(kinds.count("run"), kinds.count("host"), kinds.count("worker"), other, longest)
 
 
 def start_workers(
@@ -226,7 +248,7 @@ def crawl_once(args: argparse.Namespace, workers: int, folder: Path, db: str, pr
         counts = [(r[0], r[1]) for r in conn.execute(sa.text("select status, counts from crawl_runs"))]
     stored = scalar(engine, "select count(*) from articles")
     engine.dispose()
-    left = prefix_keys(server, prefix)[0]
+    left = prefix_keys(server, prefix)
     for name in server.scan_iter(match=f"{prefix}:*", count=1000):
         server.delete(name)
     name = f"{workers} worker{'s' if workers > 1 else ''}" if workers else BASELINE
@@ -269,14 +291,14 @@ def report(rounds: list[list[Measure]], configs: list[str]) -> None:
             f"| {statistics.median(ratios[c]):.2f} | {max(m.most_at_once for m in ms)} | {ms[0].stored} |"
         )
     print("\n| configuration | Redis used_memory before KiB | peak KiB | after KiB | peak - before KiB "
-          "| keys left after the runs (run keys) | after the workers stopped |")  # fmt: skip
+          "| keys left after the runs | after the workers stopped |")  # fmt: skip
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for c in configs:
         for m in by[c]:
             before, peak, after = (v / 1024 for v in m.memory)
             print(
                 f"| {c} | {before:.0f} | {peak:.0f} | {after:.0f} | {peak - before:.0f} "
-                f"| {m.keys_after_runs[0]} ({m.keys_after_runs[1]}) | {m.keys_after_workers} |"
+                f"| {m.keys_after_runs} | {m.keys_after_workers} |"
             )
     for c in configs[1:]:
         ratio(f"distributed pages/s, {c}", statistics.median(ratios[c]), "the single-machine daemon")
