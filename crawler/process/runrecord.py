@@ -28,7 +28,6 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.spiders import Spider
 from sqlalchemy.exc import SQLAlchemyError
-from storage.runworkers import finish_worker
 from w3lib.url import safe_url_string
 
 from crawler.process.health import health_counts_of_crawl, health_of_crawl
@@ -40,6 +39,7 @@ from storage.archive import finish_run, record_rejection
 from storage.db import open_for_writing
 from storage.outcomes import RunStatus
 from storage.runs import judge_run
+from storage.runworkers import finish_worker
 
 logger = logging.getLogger(__name__)
 
