@@ -37,8 +37,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import queue
 import signal
 import sys
 import threading
@@ -340,7 +342,10 @@ class Daemon:
         )
         self.sources: dict[str, dict[str, Any]] = {}
         self.loaded_mtime: float | None = None
-        self.wake = threading.Event()  # set by a signal: look at the flags below now
+        # A signal puts a word here: look at the flags below now. A SimpleQueue, not an Event: its put is
+        # reentrant, so a handler that interrupts the main loop inside the queue cannot deadlock on it (an
+        # Event's set would wait for the lock the interrupted wait or clear of the same thread holds).
+        self.wake: queue.SimpleQueue[None] = queue.SimpleQueue()
         self.stop_requested = False
         self.reload_requested = False
 
@@ -432,8 +437,10 @@ class Daemon:
                 self.notifier.watchdog()
                 next_beat = time.monotonic() + interval
             self.notifier.status(self.status_line())
-            self.wake.wait(look)
-            self.wake.clear()
+            with contextlib.suppress(queue.Empty):
+                self.wake.get(timeout=look)
+            while not self.wake.empty():
+                self.wake.get_nowait()
             if self.stop_requested:
                 return
             if self.reload_requested or self._mtime() != self.loaded_mtime:
@@ -501,14 +508,14 @@ class Daemon:
             name = signal.Signals(signum).name
             logger.info("%s received: stopping", name, extra=event("stop_requested", signal=name))
             self.stop_requested = True
-            self.wake.set()
+            self.wake.put(None)
 
         def reload(_signum: int, _frame: FrameType | None) -> None:
             logger.info(
                 "SIGHUP received: reloading sources", extra=event("reload_requested", signal="SIGHUP")
             )
             self.reload_requested = True
-            self.wake.set()
+            self.wake.put(None)
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)

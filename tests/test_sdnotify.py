@@ -173,7 +173,7 @@ def test_the_watchdog_beats_only_while_the_scheduler_runs(
         watching.start()
         first = notify_socket.wait_for(".")
         daemon.stop_requested = True
-        daemon.wake.set()
+        daemon.wake.put(None)
         watching.join(WAIT)
         daemon.stop_requested = False
         notifier._status = None  # the next loop says its status again

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import queue
 import signal
 import sys
+import threading
 from dataclasses import replace
-from types import FrameType
 
 import click
 
@@ -103,9 +104,15 @@ def worker(
         except (RedisConfigError, ValueError) as exc:
             raise ConfigError(str(exc)) from None
 
-        def stop(_signum: int, _frame: FrameType | None) -> None:
+        # The handler only puts a word in a SimpleQueue (reentrant: safe in a handler); a thread sets the
+        # worker's stop event, which a handler must not (the main thread it interrupts may hold its lock).
+        signals: queue.SimpleQueue[int] = queue.SimpleQueue()
+
+        def relay() -> None:
+            signals.get()
             the_worker.stop.set()
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        threading.Thread(target=relay, daemon=True, name="worker-signals").start()
+        signal.signal(signal.SIGTERM, lambda signum, _frame: signals.put(signum))
+        signal.signal(signal.SIGINT, lambda signum, _frame: signals.put(signum))
         sys.exit(the_worker.serve())
